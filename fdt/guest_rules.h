@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the arm64 guest kernel (Linux 6.1, 4 KiB pages, Debian's config)
+ * demands of the memory it is given. The layout planner obeys these rules
+ * and the DTB checker judges by them, so they live in one place.
+ *
+ * Source references are to Linux 6.1; see docs/architecture.md.
+ */
+#ifndef FDT_GUEST_RULES_H
+#define FDT_GUEST_RULES_H
+
+#include <stdint.h>
+
+#include "size.h"
+
+/* CMA_MIN_ALIGNMENT_BYTES = PAGE_SIZE << pageblock_order (mm/cma.h) */
+#define GUEST_CMA_MIN_ALIGN	SZ_2M
+/* Before 5.18 it was PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order). */
+#define GUEST_CMA_OLD_ALIGN	SZ_4M
+/* CONFIG_CMA_AREAS in Debian's arm64 kernel (mm/cma.c, cma_areas[]) */
+#define GUEST_CMA_AREAS		19
+/* MAX_RESERVED_REGIONS (drivers/of/of_reserved_mem.c) */
+#define GUEST_RESERVED_REGIONS	64
+/* CONFIG_CMA_SIZE_MBYTES: the default area the guest makes by itself */
+#define GUEST_CMA_DEFAULT_SIZE	(64 * SZ_1M)
+/* Device tree blob limit (Documentation/arm64/booting.rst) */
+#define GUEST_DTB_MAX		SZ_2M
+/* The Image's text_offset is from a 2 MiB aligned base (booting.rst) */
+#define GUEST_IMAGE_ALIGN	SZ_2M
+
+/*
+ * End of ZONE_DMA for RAM [start, end): arm64 max_zone_phys(32) in
+ * arch/arm64/mm/init.c. A CMA area must lie inside one zone
+ * (cma_activate_area), so no pool may straddle this address. Returns @end
+ * when all RAM is in one zone.
+ */
+static inline uint64_t guest_dma_zone_end(uint64_t start, uint64_t end)
+{
+	if (start > 0xffffffffULL)
+		return end;
+	return end < SZ_4G ? end : SZ_4G;
+}
+
+#endif

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Bad pool flags stop cmavm before any guest starts, with a message that
+names the flag; --cma 0 really leaves the guest without CMA."""
+import re
+
+import common
+
+# name: (flags, what the message must say)
+CASES = {
+    "unaligned-size": ("--cma 3M", "--cma 3M: size 3 MiB is not a multiple"),
+    "unaligned-address": ("--dma-pool gpu:16M@0x90100000",
+                          "--dma-pool gpu:16M@0x90100000: address 0x90100000 is not aligned"),
+    "too-large": ("--cma 600M", "lower --cma or --dma-pool sizes, or raise --memory"),
+    "overlapping": ("--dma-pool a:16M@0x90000000 --dma-pool b:16M@0x90800000",
+                    "--dma-pool b:16M@0x90800000: [0x90800000, 0x91800000) overlaps "
+                    "--dma-pool a:16M@0x90000000"),
+    "over-kernel": ("--cma 64M@0x80000000", "--cma 64M@0x80000000 overlaps the kernel Image"),
+    "outside-ram": ("--dma-pool hi:8M@0x200000000", "is outside guest RAM"),
+    "bad-kind": ("--dma-pool x:4M:nomap", "unknown pool kind 'nomap'"),
+    "bad-name": ("--dma-pool Bad:4M", "must start with a lower-case letter"),
+    "cma-on-cmdline": ("--cmdline 'console=ttyS0 cma=32M'",
+                       "--cmdline has cma=, which makes the guest ignore the default pool"),
+}
+
+
+def job():
+    lines = []
+    for name, (flags, _) in CASES.items():
+        lines += ['echo "@@case %s"' % name, "cmavm run %s" % flags,
+                  'echo "@@case-exit %s $?"' % name]
+    lines += ['cmavm run --cma 0 --cmdline "%s"' % common.GUEST_CMDLINE,
+              'echo "@@cma0-exit $?"']
+    return "\n".join(lines)
+
+
+class BadPoolFlags(common.unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        s = common.host("bad_flags").start(job())
+        try:
+            s.expect(r"^@@cma0-exit \d+$", 240)
+            s.wait(60)
+        finally:
+            s.kill()
+        cls.out = s.output
+        cls.case_out = {}
+        for m in re.finditer(r"(?ms)^@@case (\S+)$(.*?)^@@case-exit \1 (\d+)$", cls.out):
+            cls.case_out[m[1]] = (m[2], int(m[3]))
+
+    def test_each_bad_flag_fails_before_the_guest_with_a_clear_message(self):
+        self.assertEqual(sorted(self.case_out), sorted(CASES))
+        for name, (_, message) in CASES.items():
+            text, rc = self.case_out[name]
+            with self.subTest(case=name):
+                self.assertNotEqual(rc, 0)
+                self.assertIn(message, text)
+                self.assertIn("cmavm: error: ", text)
+                # Nothing of a VM: no console handed over, no guest line.
+                self.assertNotIn("cmavm: console:", text)
+                self.assertNotIn("guest:", text)
+
+    def test_cma_0_leaves_the_guest_without_cma(self):
+        tail = self.out[self.out.rfind("@@case-exit"):]
+        self.assertIn("cmdline: %s cma=0" % common.GUEST_CMDLINE, tail)
+        self.assertEqual(common.guest_pools(tail), [])
+        self.assertEqual(common.guest_meminfo(tail).get("CmaTotal"), 0)
+        self.assertRegex(tail, r"(?m)^@@cma0-exit 0$")
+
+
+if __name__ == "__main__":
+    common.main()

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Boot the demo guest and set what the guest says about its pools beside
+what cmavm planned. Exit status: cmavm's (0 when the guest powers off)."""
+import os
+import re
+import shlex
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testhost  # noqa: E402
+
+DEMO_FLAGS = ["--dma-pool", "gpu:16M", "--dma-pool", "fw:4M:no-map",
+              "--cmdline", "console=ttyS0 quiet"]
+PLAN = re.compile(r"^cmavm: pool (\S+) at (0x[0-9a-f]+) size (\d+) MiB \(([^)]*)\)", re.M)
+GUEST = re.compile(r"^guest: dmesg: Reserved memory: created (CMA|DMA) memory pool at "
+                   r"(0x[0-9a-f]+), size (\d+) MiB$", re.M)
+CMA_TOTAL = re.compile(r"^guest: meminfo: CmaTotal:\s+(\d+) kB$", re.M)
+
+
+def say(text):
+    print("==> " + text, flush=True)
+
+
+def summary(out):
+    plan = {m[1]: (int(m[2], 16), int(m[3]), m[4]) for m in PLAN.finditer(out)}
+    guest = {int(m[2], 16): (m[1], int(m[3])) for m in GUEST.finditer(out)}
+    ok = True
+    print()
+    print("%-10s  %-32s  %-40s" % ("pool", "cmavm placed it", "the guest says"))
+    for name, (base, size, kind) in plan.items():
+        want = "CMA" if "reusable" in kind else "DMA"
+        got = guest.get(base)
+        mine = "0x%x, %d MiB, %s" % (base, size, "CMA" if want == "CMA" else "no-map")
+        if got:
+            theirs = "%s pool at 0x%x, %d MiB" % (got[0], base, got[1])
+            match = got == (want, size)
+        else:
+            theirs, match = "(no pool at this address)", False
+        ok &= match
+        print("%-10s  %-32s  %-40s %s" % (name, mine, theirs, "ok" if match else "MISMATCH"))
+    total = CMA_TOTAL.search(out)
+    reusable = sum(s for _, s, k in plan.values() if "reusable" in k)
+    if total:
+        match = int(total[1]) == reusable * 1024
+        ok &= match
+        print("CmaTotal    %-32s  %-40s %s" % ("%d MiB of reusable pools" % reusable,
+                                               "%s kB" % total[1], "ok" if match else "MISMATCH"))
+    print()
+    return ok
+
+
+def main():
+    flags = DEMO_FLAGS if len(sys.argv) == 1 else sys.argv[1:]
+    host = testhost.Host(echo=True)
+    say("booting the demo guest on %s" % host.describe())
+    if not host.native:
+        say("starting the emulated arm64 host (about 5 s)")
+    cmd = "cmavm run " + " ".join(shlex.quote(f) for f in flags)
+    session = host.start('echo "==> %s"\n%s\necho "@@cmavm-exit=$?"' % (cmd, cmd))
+    m = session.expect(r"^@@cmavm-exit=(\d+)$", 600)
+    session.wait(60)
+    code = int(m[1])
+    ok = summary(session.output)
+    say("cmavm exited with %d after %.1f s%s" % (code, session.elapsed(),
+        "" if ok else "; the guest did not create every pool as planned"))
+    return code if code else (0 if ok else 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Run cmavm where it can run, and talk to what it prints.
+
+On an arm64 machine with /dev/kvm, jobs run directly. Anywhere else they
+run inside an emulated arm64 host (qemu-system-aarch64 with EL2, whose
+kernel has KVM); see docs/testing.md. A job is a shell script; the same
+script runs in both places, with `cmavm` on its PATH and the demo guest
+as cmavm's default guest.
+
+    host = Host()
+    s = host.start('cmavm run --cmdline "console=ttyS0 cmavm.mode=shell"\\n'
+                   'echo "@@cmavm-exit=$?"')
+    s.expect(r'guest: shell ready')
+    s.send('echo $((6*7))\\n')
+    s.expect(r'^42\\r?$')
+    s.wait()
+"""
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("CMAVM_CACHE", os.path.join(ROOT, ".cache"))
+GUEST = os.path.join(CACHE, "guest")
+NATIVE = platform.machine() == "aarch64" and os.path.exists("/dev/kvm")
+BUILD_VMM = os.path.join(ROOT, "build" if platform.machine() == "aarch64" else "build-arm64")
+CMAVM = os.path.join(BUILD_VMM, "vmm", "cmavm")
+
+QEMU = [
+    "qemu-system-aarch64",
+    "-M", "virt,virtualization=on,gic-version=3",
+    # pauth-impdef: architected pointer-auth emulation makes L1 3x slower
+    "-cpu", "max,pauth-impdef=on",
+    "-smp", "2", "-m", "2048",
+    # serial on stdio without QEMU's monitor mux, so Ctrl-a reaches cmavm
+    "-display", "none", "-serial", "stdio", "-monitor", "none",
+    "-no-reboot", "-nic", "none",
+]
+L1_CMDLINE = "console=ttyAMA0 quiet panic=-1"
+
+
+class Timeout(AssertionError):
+    pass
+
+
+def _cpio(entries, path):
+    spec = "\n".join(entries) + "\n"
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools/guest/mkcpio.py"), path],
+                   input=spec.encode(), check=True)
+
+
+def _emuhost_base():
+    """The part of the L1 initramfs that does not change between jobs."""
+    base = os.path.join(CACHE, "emuhost", "base.cpio")
+    sources = [os.path.join(ROOT, "tools/emuhost/init"), os.path.join(GUEST, "Image"),
+               os.path.join(GUEST, "initrd.img"), os.path.join(CACHE, "busybox/bin/busybox")]
+    for s in sources:
+        if not os.path.exists(s):
+            raise RuntimeError("%s is missing: run tools/guest/build" % s)
+    if os.path.exists(base) and all(os.path.getmtime(s) <= os.path.getmtime(base)
+                                    for s in sources):
+        return base
+    os.makedirs(os.path.dirname(base), exist_ok=True)
+    _cpio(["dir bin", "dir dev", "dir proc", "dir sys", "dir tmp",
+           "dir usr", "dir usr/share", "dir usr/share/cmavm", "dir usr/share/cmavm/guest",
+           "cdev dev/console 5 1", "cdev dev/null 1 3 666",
+           "file bin/busybox %s 755" % sources[3], "slink bin/sh busybox",
+           "file init %s 755" % sources[0],
+           "file usr/share/cmavm/guest/Image %s 644" % sources[1],
+           "file usr/share/cmavm/guest/initrd.img %s 644" % sources[2]], base + ".tmp")
+    os.replace(base + ".tmp", base)
+    return base
+
+
+class Session:
+    """One job: its output as it arrives, input to its console, its end."""
+
+    def __init__(self, argv, env=None, cwd=None, echo=False, log=None, tmpdir=None):
+        self.echo = echo
+        self.log = log
+        self.tmpdir = tmpdir
+        self.buf = ""
+        self.pos = 0
+        self.lock = threading.Condition()
+        self.eof = False
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            data = self.proc.stdout.read1(65536)
+            if not data:
+                break
+            text = data.decode("utf-8", "replace")
+            if self.echo:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            if self.log:
+                self.log.write(text)
+                self.log.flush()
+            with self.lock:
+                self.buf += text
+                self.lock.notify_all()
+        with self.lock:
+            self.eof = True
+            self.lock.notify_all()
+
+    @property
+    def output(self):
+        with self.lock:
+            return self.buf.replace("\r", "")
+
+    def elapsed(self):
+        return time.monotonic() - self.started
+
+    def expect(self, pattern, timeout=120):
+        """Wait for @pattern (a multiline regex) in the complete lines after the
+        last match; return the match."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                # Complete lines only: '$' must not match a line still arriving.
+                text = self.buf.replace("\r", "")
+                m = rx.search(text, self.pos, text.rfind("\n") + 1)
+                if m:
+                    self.pos = m.end()
+                    return m
+                left = deadline - time.monotonic()
+                if self.eof or left <= 0:
+                    why = "the job ended" if self.eof else "%d s passed" % timeout
+                    raise Timeout("expected /%s/ but %s; last output:\n%s"
+                                  % (pattern, why, self.buf.replace("\r", "")[-3000:]))
+                self.lock.wait(min(left, 1.0))
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait(self, timeout=300):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Timeout("the job did not end within %d s; last output:\n%s"
+                          % (timeout, self.output[-3000:]))
+        self.reader.join(10)
+        self._cleanup()
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._cleanup()
+
+    def _cleanup(self):
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+class Host:
+    """A machine that can run cmavm: this one, or the emulated arm64 host."""
+
+    def __init__(self, echo=False, log=None):
+        self.echo = echo
+        self.log = log
+        self.native = NATIVE
+        if not os.path.exists(CMAVM):
+            raise RuntimeError("%s is missing: run tools/build" % CMAVM)
+
+    def describe(self):
+        if self.native:
+            return "this arm64 machine, directly on KVM"
+        return "an emulated arm64 host (qemu-system-aarch64, TCG, KVM inside)"
+
+    def start(self, job):
+        if self.native:
+            env = dict(os.environ, CMAVM_GUEST_DIR=GUEST,
+                       PATH=os.path.dirname(CMAVM) + ":" + os.environ["PATH"])
+            return Session(["sh", "-c", job], env=env, cwd=ROOT, echo=self.echo, log=self.log)
+        tmp = tempfile.mkdtemp(prefix="cmavm-job-")
+        with open(os.path.join(tmp, "job"), "w") as f:
+            f.write(job + "\n")
+        _cpio(["file bin/cmavm %s 755" % CMAVM, "file job %s 644" % os.path.join(tmp, "job")],
+              os.path.join(tmp, "job.cpio"))
+        initrd = os.path.join(tmp, "l1.cpio")
+        with open(initrd, "wb") as out:
+            for part in (_emuhost_base(), os.path.join(tmp, "job.cpio")):
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 20)
+        argv = QEMU + ["-kernel", os.path.join(GUEST, "Image"), "-initrd", initrd,
+                       "-append", L1_CMDLINE]
+        s = Session(argv, echo=self.echo, log=self.log, tmpdir=tmp)
+        s.expect(r"^@@host: (ready.*|no /dev/kvm.*)$", timeout=120)
+        if "no /dev/kvm" in s.output:
+            raise RuntimeError("the emulated host has no KVM:\n" + s.output[-2000:])
+        return s

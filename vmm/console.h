@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The host side of the guest console: cmavm's stdin and stdout.
+ *
+ * Owns: the terminal mode (raw while the guest runs, restored on every
+ * exit path), the thread that feeds typed bytes to the UART, and the
+ * escape sequence Ctrl-a x that ends the VM from a terminal. When stdin is
+ * not a terminal (a pipe, a test harness) bytes pass through untouched.
+ */
+#ifndef VMM_CONSOLE_H
+#define VMM_CONSOLE_H
+
+#include <stdint.h>
+
+struct uart_16550;
+
+#define CONSOLE_ESCAPE 0x01	/* Ctrl-a */
+
+/* Start feeding stdin to @uart; @quit runs when the user types Ctrl-a x. */
+int console_start(struct uart_16550 *uart, void (*quit)(void *opaque), void *opaque);
+void console_restore(void);
+
+/* UART transmit callback: one byte to stdout. */
+void console_tx(void *opaque, uint8_t byte);
+
+#endif

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "guest_ram.h"
+#include "log.h"
+#include "size.h"
+
+#include <errno.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RAM_HOST_ALIGN SZ_2M
+
+static void advise_huge_pages(const struct guest_ram *ram)
+{
+	char mode[64] = "";
+	FILE *f;
+
+	/* Only honoured for shmem when the host allows it ("advise" or "always"). */
+	if (madvise(ram->host, ram->size, MADV_HUGEPAGE))
+		return;
+	f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "r");
+	if (!f)
+		return;
+	if (fgets(mode, sizeof(mode), f) && (strstr(mode, "[never]") || strstr(mode, "[deny]")))
+		pr_warn("host shmem huge pages are off (%s): guest RAM will be mapped with 4 KiB "
+			"pages, which is slower; echo advise > "
+			"/sys/kernel/mm/transparent_hugepage/shmem_enabled",
+			"shmem_enabled");
+	fclose(f);
+}
+
+int guest_ram_create(struct guest_ram *ram, uint64_t gpa, uint64_t size)
+{
+	uint8_t *aligned;
+
+	ram->gpa = gpa;
+	ram->size = size;
+	ram->memfd = memfd_create("cmavm-guest-ram", MFD_CLOEXEC);
+	if (ram->memfd < 0) {
+		pr_errno("memfd_create for %llu bytes of guest RAM", (unsigned long long)size);
+		return -1;
+	}
+	if (ftruncate(ram->memfd, (off_t)size)) {
+		pr_errno("sizing the guest RAM memfd to %llu bytes", (unsigned long long)size);
+		goto err_close;
+	}
+	/* Reserve address space with slack, then map the memfd at an aligned spot inside it. */
+	ram->reservation_size = size + RAM_HOST_ALIGN;
+	ram->reservation = mmap(NULL, ram->reservation_size, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ram->reservation == MAP_FAILED) {
+		pr_errno("reserving %zu bytes of address space for guest RAM",
+			 ram->reservation_size);
+		goto err_close;
+	}
+	aligned = (uint8_t *)align_up((uintptr_t)ram->reservation, RAM_HOST_ALIGN);
+	ram->host = mmap(aligned, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, ram->memfd,
+			 0);
+	if (ram->host == MAP_FAILED) {
+		pr_errno("mapping the guest RAM memfd");
+		munmap(ram->reservation, ram->reservation_size);
+		goto err_close;
+	}
+	advise_huge_pages(ram);
+	return 0;
+
+err_close:
+	close(ram->memfd);
+	ram->memfd = -1;
+	return -1;
+}
+
+void guest_ram_destroy(struct guest_ram *ram)
+{
+	if (ram->memfd < 0)
+		return;
+	munmap(ram->reservation, ram->reservation_size);
+	close(ram->memfd);
+	ram->memfd = -1;
+}
+
+void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
+{
+	uint64_t offset;
+
+	if (gpa < ram->gpa)
+		return NULL;
+	offset = gpa - ram->gpa;
+	if (offset > ram->size || len > ram->size - offset)
+		return NULL;
+	return ram->host + offset;
+}

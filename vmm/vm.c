@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Bringing a planned guest to life on KVM/arm64, and taking it down. The
+ * order matters: RAM before vCPUs, all vCPUs before the GIC is
+ * initialised, every device on the bus before the first KVM_RUN.
+ */
+#include "vm.h"
+#include "boot_plan.h"
+#include "config.h"
+#include "console.h"
+#include "gic.h"
+#include "log.h"
+#include "memory_map.h"
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vm_stop(struct vm *vm, int exit_code)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->stopping) {
+		vm->stopping = true;
+		vm->exit_code = exit_code;
+		pthread_cond_broadcast(&vm->stop_cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm_stopping(struct vm *vm)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&vm->lock);
+	stopping = vm->stopping;
+	pthread_mutex_unlock(&vm->lock);
+	return stopping;
+}
+
+static void uart_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+
+	kvm_irq_line(&vm->kvm, IRQ_SPI_UART, level);
+}
+
+static void uart_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	uart_16550_mmio(opaque, offset, data, len, is_write);
+}
+
+static int add_devices(struct vm *vm)
+{
+	struct uart_16550_ops ops = { .set_irq = uart_irq, .tx = console_tx, .opaque = vm };
+	struct mmio_device uart = {
+		.name = "16550 console",
+		.base = MMAP_UART_BASE,
+		.size = MMAP_UART_SIZE,
+		.access = uart_access,
+		.opaque = &vm->uart,
+	};
+
+	uart_16550_init(&vm->uart, &ops);
+	return mmio_bus_add(&vm->bus, &uart);
+}
+
+static int load_guest(struct vm *vm, const struct boot_plan *plan)
+{
+	const struct layout *l = &plan->layout;
+
+	if (guest_ram_load(&vm->ram, l->kernel.base, plan->kernel.file.data,
+			   plan->kernel.file.size, "kernel") ||
+	    guest_ram_load(&vm->ram, l->dtb.base, plan->dtb, plan->dtb_size, "device tree"))
+		return -1;
+	if (l->initrd.size &&
+	    guest_ram_load(&vm->ram, l->initrd.base, plan->initrd.data, plan->initrd.size, "initrd"))
+		return -1;
+	return 0;
+}
+
+static int check_cpus(struct vm *vm, unsigned int cpus)
+{
+	if (cpus > vm->kvm.max_vcpus) {
+		pr_err("--cpus %u: this host's KVM allows at most %u vCPUs per VM", cpus,
+		       vm->kvm.max_vcpus);
+		return -1;
+	}
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm, const struct boot_plan *plan)
+{
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -1;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_create(vm, &vm->vcpus[i], i))
+			return -1;
+	if (gic_create(&vm->kvm))
+		return -1;
+	return vcpu_set_boot_regs(&vm->vcpus[0], plan->layout.kernel.base, plan->layout.dtb.base);
+}
+
+static void quit_from_console(void *opaque)
+{
+	vm_stop(opaque, 0);
+}
+
+static void *signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (!sigwait(&set, &sig)) {
+		pr_info("signal %d (%s): stopping the VM", sig, strsignal(sig));
+		vm_stop(vm, 128 + sig);
+	}
+	return NULL;
+}
+
+/* Threads inherit this mask: signals go to the signal thread, kicks to vCPUs. */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int start(struct vm *vm)
+{
+	pthread_t sig;
+
+	if (pthread_create(&sig, NULL, signal_thread, vm))
+		return -1;
+	pthread_detach(sig);
+	if (console_start(&vm->uart, quit_from_console, vm))
+		return -1;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_start(&vm->vcpus[i]))
+			return -1;
+	return 0;
+}
+
+static int wait_for_stop(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->stopping)
+		pthread_cond_wait(&vm->stop_cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+	return vm->exit_code;
+}
+
+static void teardown(struct vm *vm)
+{
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_stop(&vm->vcpus[i]);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+	}
+	console_restore();
+	guest_ram_destroy(&vm->ram);
+	kvm_close(&vm->kvm);
+}
+
+int vm_run(const struct vm_config *cfg, const struct boot_plan *plan)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int code = 1;
+
+	if (!vm)
+		return 1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->stop_cond, NULL);
+	vm->ram.memfd = -1;
+	vm->nr_vcpus = cfg->cpus;
+	block_signals();
+	if (kvm_open(&vm->kvm, region_end(&plan->layout.ram)))
+		goto out;
+	if (check_cpus(vm, cfg->cpus) || guest_ram_create(&vm->ram, MMAP_RAM_BASE, cfg->memory) ||
+	    kvm_add_ram(&vm->kvm, &vm->ram) || load_guest(vm, plan) || add_devices(vm) ||
+	    create_vcpus(vm, plan))
+		goto out;
+	if (start(vm)) {
+		vm_stop(vm, 1);
+		goto out;
+	}
+	code = wait_for_stop(vm);
+out:
+	teardown(vm);
+	free(vm);
+	return code;
+}
