@@ -32,13 +32,11 @@ enum cma_fail {
 /* What the checker knows of one child beyond what the report shows. */
 struct child {
 	int node;
-	bool judged;	       /* verdict final */
-	bool saved;	       /* in the kernel's reserved_mem[] */
-	bool reg_reserved;     /* its reg ranges were memblock_reserve()d */
-	bool first_freed;      /* a failing handler gave the first range back */
-	uint64_t extra_bytes;  /* reg entries after the first */
-	uint64_t alloc_ranges; /* alloc-ranges entries, for the note */
-	bool size_prop;
+	bool judged;		/* verdict final */
+	bool saved;		/* in the kernel's reserved_mem[] */
+	bool first_freed;	/* a failing handler gave the first range back */
+	uint64_t extra_bytes;	/* reg entries after the first */
+	uint64_t alloc_ranges;	/* alloc-ranges entries, for the note */
 	const char *compatible; /* first string, for messages */
 };
 
@@ -191,13 +189,12 @@ static bool node_available(const struct ctx *c, int node, const char **status)
 }
 
 /* of_fdt_is_compatible(): any string of the list, compared case-blind */
-static bool node_compatible(const struct ctx *c, int node, const char *compat, const char **first)
+static bool node_compatible(const struct ctx *c, int node, const char *compat)
 {
 	int len;
 	const char *p = prop(c, node, "compatible", &len);
 	const char *end = p + len;
 
-	*first = p && len && memchr(p, '\0', (size_t)len) ? p : NULL;
 	while (p && p < end) {
 		size_t l = strnlen(p, (size_t)(end - p));
 
@@ -206,6 +203,15 @@ static bool node_compatible(const struct ctx *c, int node, const char *compat, c
 		p += l + 1;
 	}
 	return false;
+}
+
+/* The first compatible string, for messages; NULL when there is none. */
+static const char *first_compatible(const struct ctx *c, int node)
+{
+	int len;
+	const char *p = prop(c, node, "compatible", &len);
+
+	return p && len && memchr(p, '\0', (size_t)len) ? p : NULL;
 }
 
 /* of_read_number(): big-endian cells, keeping the low 64 bits */
@@ -419,8 +425,7 @@ static void scan_ram(struct ctx *c)
 	if (!rep->nr_ram) {
 		add_line(rep, DTB_LINE_WARNING,
 			 "no RAM: no enabled device_type = \"memory\" node under / has a non-empty "
-			 "reg; "
-			 "the guest cannot boot");
+			 "reg; the guest cannot boot");
 		return;
 	}
 	rep->ram_start = rep->ram[0].base;
@@ -455,7 +460,7 @@ static bool crosses_zone(const struct dtb_report *rep, uint64_t base, uint64_t s
 static void read_bootargs(const struct ctx *c, char *buf, size_t size, bool *cut)
 {
 	int chosen = fdt_path_offset(c->fdt, "/chosen");
-	int len;
+	int len = 0;
 	const char *p = chosen >= 0 ? prop(c, chosen, "bootargs", &len) : NULL;
 	size_t count, n;
 
@@ -483,8 +488,7 @@ static void warn_cmdline(struct dtb_report *rep, bool cut)
 	if (cma->nr_bare)
 		add_line(rep, DTB_LINE_WARNING,
 			 "\"cma\" without '=': early_cma() prints \"Config string not provided\" "
-			 "and "
-			 "ignores it; write cma=SIZE[@BASE[-LIMIT]]");
+			 "and ignores it; write cma=SIZE[@BASE[-LIMIT]]");
 	if (cma->nr_values > 1)
 		add_line(rep, DTB_LINE_WARNING,
 			 "cma= appears %u times: early_cma() runs for each, so the last (cma=%s) "
@@ -581,7 +585,6 @@ static const char *rmem_root_problem(const struct ctx *c, int rmem, char *buf, s
 
 static unsigned int read_flags(const struct ctx *c, int node)
 {
-	const char *first;
 	unsigned int flags = 0;
 
 	if (has_prop(c, node, "reusable"))
@@ -592,7 +595,7 @@ static unsigned int read_flags(const struct ctx *c, int node)
 		flags |= DTB_F_CMA_DEFAULT;
 	if (has_prop(c, node, "linux,dma-default"))
 		flags |= DTB_F_DMA_DEFAULT;
-	if (node_compatible(c, node, "shared-dma-pool", &first))
+	if (node_compatible(c, node, "shared-dma-pool"))
 		flags |= DTB_F_SHARED_DMA_POOL;
 	return flags;
 }
@@ -623,7 +626,6 @@ static void read_reg(struct ctx *c, size_t i, const uint8_t *reg, int len, bool 
 			add_span(c, i, !off, base, size);
 	}
 	/* saved even when the first entry has size 0 */
-	c->kids[i].reg_reserved = reserve;
 	c->kids[i].saved = reserve;
 }
 
@@ -643,10 +645,9 @@ static void scan_reg(struct ctx *c, size_t i, const uint8_t *reg, int len)
 		e->has_reg = true;
 		reject(c, i, DTB_RULE_REG_LENGTH,
 		       "reg is %d bytes, not a multiple of %zu (#address-cells %u + #size-cells "
-		       "%u, "
-		       "4 bytes a cell): the kernel prints \"Reserved memory: invalid reg property "
-		       "in '%s', skipping node\" (__reserved_mem_reserve_reg); write each entry as "
-		       "%u + %u cells",
+		       "%u, 4 bytes a cell): the kernel prints \"Reserved memory: invalid reg "
+		       "property in '%s', skipping node\" (__reserved_mem_reserve_reg); write "
+		       "each entry as %u + %u cells",
 		       len, step, c->rep->addr_cells, c->rep->size_cells,
 		       fdt_get_name(c->fdt, c->kids[i].node, NULL), c->rep->addr_cells,
 		       c->rep->size_cells);
@@ -670,7 +671,6 @@ static void scan_size_only(struct ctx *c, size_t i)
 	}
 	/* fdt_scan_reserved_mem() saves it with base 0, size 0; the size is read later */
 	c->kids[i].saved = true;
-	c->kids[i].size_prop = true;
 	if ((size_t)len == 4 * (size_t)c->rep->size_cells)
 		e->size = read_cells(p, c->rep->size_cells);
 }
@@ -683,7 +683,7 @@ static void scan_child(struct ctx *c, size_t i, bool root_ok, const char *root_w
 	const uint8_t *reg = prop(c, node, "reg", &len);
 
 	e->flags = read_flags(c, node);
-	node_compatible(c, node, "", &c->kids[i].compatible);
+	c->kids[i].compatible = first_compatible(c, node);
 	if (!node_available(c, node, &status)) {
 		if (reg && len && (size_t)len % entry_bytes(c->rep) == 0)
 			read_reg(c, i, reg, len, false);
@@ -697,8 +697,7 @@ static void scan_child(struct ctx *c, size_t i, bool root_ok, const char *root_w
 		reject(c, i, DTB_RULE_BAD_ROOT,
 		       "malformed /reserved-memory node: %s, so the kernel prints \"Reserved "
 		       "memory: unsupported node format, ignoring\" (__reserved_mem_check_root) "
-		       "and "
-		       "ignores every child; give /reserved-memory #address-cells = <%u>, "
+		       "and ignores every child; give /reserved-memory #address-cells = <%u>, "
 		       "#size-cells = <%u> and an empty ranges",
 		       root_why, c->rep->addr_cells, c->rep->size_cells);
 		return;
@@ -738,10 +737,9 @@ static void scan_children(struct ctx *c, int rmem)
 		scan_child(c, i, !root_why, root_why);
 	}
 	if (rep->nr_entries_dropped)
-		add_line(
-			rep, DTB_LINE_WARNING,
-			"%zu more /reserved-memory children are not checked (this report holds %d)",
-			rep->nr_entries_dropped, DTB_MAX_ENTRIES);
+		add_line(rep, DTB_LINE_WARNING,
+			 "%zu more /reserved-memory children are not checked (room for %d)",
+			 rep->nr_entries_dropped, DTB_MAX_ENTRIES);
 }
 
 /* fdt_reserved_mem_save_node(): reserved_mem[] has MAX_RESERVED_REGIONS slots */
@@ -863,8 +861,7 @@ static void check_in_ram(struct ctx *c, size_t i)
 		       "0x%" PRIx64 "..0x%" PRIx64
 		       " is not inside guest RAM (%s): the guest has no "
 		       "memory there, so the pool cannot work (cma_activate_area() needs valid "
-		       "pages, "
-		       "a coherent pool maps nothing); move it inside RAM",
+		       "pages, a coherent pool maps nothing); move it inside RAM",
 		       sp->base, span_end(sp->base, sp->size) - 1, ram);
 		return;
 	}
@@ -900,8 +897,7 @@ static void check_overlap(struct ctx *c, size_t i)
 			reject(c, i, DTB_RULE_OVERLAP,
 			       "0x%" PRIx64 "..0x%" PRIx64 " overlaps %s: the kernel only prints "
 			       "\"OVERLAP DETECTED!\" (__rmem_check_for_overlap) and sets both up "
-			       "on "
-			       "the same memory; move one so that they share no byte",
+			       "on the same memory; move one so that they share no byte",
 			       mine->base, span_end(mine->base, mine->size) - 1, other);
 			return;
 		}
@@ -1072,8 +1068,7 @@ static void make_cma(struct ctx *c, size_t i)
 		       "0x%" PRIx64 "..0x%" PRIx64 " crosses the end of ZONE_DMA at 0x%" PRIx64
 		       ": cma_activate_area() prints \"CMA area %s could not be activated\" and "
 		       "hands the pages to the page allocator, so the pool stays empty and "
-		       "CmaTotal "
-		       "leaves it out; keep it wholly below or wholly above 0x%" PRIx64,
+		       "CmaTotal leaves it out; keep it wholly below or wholly above 0x%" PRIx64,
 		       e->base, span_end(e->base, e->size) - 1, rep->dma_zone_end,
 		       fdt_get_name(c->fdt, c->kids[i].node, NULL), rep->dma_zone_end);
 	} else if ((e->flags & DTB_F_CMA_DEFAULT) && previous != NO_OWNER) {
@@ -1327,8 +1322,7 @@ static void cmdline_area(struct ctx *c)
 		return;
 	if (a->fixed) {
 		append(a->text, sizeof(a->text),
-		       ": the guest makes a %s default CMA area fixed at "
-		       "0x%" PRIx64,
+		       ": the guest makes a %s default CMA area fixed at 0x%" PRIx64,
 		       sz(a->size, buf), a->base);
 		check_fixed_area(c);
 		return;

@@ -183,15 +183,23 @@ class Host:
             return "this arm64 machine, directly on KVM"
         return "an emulated arm64 host (qemu-system-aarch64, TCG, KVM inside)"
 
-    def start(self, job):
+    def start(self, job, files=None):
+        """Run the shell script @job; @files ({name: host path}) are put
+        beside it, in its working directory."""
+        files = files or {}
         if self.native:
+            tmp = tempfile.mkdtemp(prefix="cmavm-job-")
+            for name, path in files.items():
+                os.symlink(os.path.abspath(path), os.path.join(tmp, name))
             env = dict(os.environ, CMAVM_GUEST_DIR=GUEST,
                        PATH=os.path.dirname(CMAVM) + ":" + os.environ["PATH"])
-            return Session(["sh", "-c", job], env=env, cwd=ROOT, echo=self.echo, log=self.log)
+            return Session(["sh", "-c", job], env=env, cwd=tmp, echo=self.echo, log=self.log,
+                           tmpdir=tmp)
         tmp = tempfile.mkdtemp(prefix="cmavm-job-")
         with open(os.path.join(tmp, "job"), "w") as f:
             f.write(job + "\n")
-        _cpio(["file bin/cmavm %s 755" % CMAVM, "file job %s 644" % os.path.join(tmp, "job")],
+        _cpio(["file bin/cmavm %s 755" % CMAVM, "file job %s 644" % os.path.join(tmp, "job")]
+              + ["file %s %s 644" % (name, path) for name, path in files.items()],
               os.path.join(tmp, "job.cpio"))
         initrd = os.path.join(tmp, "l1.cpio")
         with open(initrd, "wb") as out:

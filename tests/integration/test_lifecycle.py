@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""How a VM ends and what it boots from: a guest reset ends cmavm with 0,
+Ctrl-a x on the terminal stops it, a gzip-compressed Image boots, and a
+guest with RAM across 4 GiB gets a pool pinned above 4 GiB where cmavm
+put it (ZONE_NORMAL) and the default pool below (ZONE_DMA)."""
+import gzip
+import os
+import re
+import shutil
+import tempfile
+
+import common
+
+G = common.GUEST_CMDLINE
+JOB = """
+echo "@@step reset"
+cmavm run --cmdline "%(g)s cmavm.mode=reboot"
+echo "@@step-exit reset $?"
+echo "@@step escape"
+cmavm run --cmdline "%(g)s cmavm.mode=shell"
+echo "@@step-exit escape $?"
+echo "@@step gzip"
+cmavm run --kernel Image.gz --initrd initrd.img --cmdline "%(g)s"
+echo "@@step-exit gzip $?"
+echo "@@step high"
+cmavm run --memory 3G --dma-pool high:16M@0x100000000 --cmdline "%(g)s"
+echo "@@step-exit high $?"
+""" % {"g": G}
+
+
+class Lifecycle(common.unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        tmp = tempfile.mkdtemp()
+        image_gz = os.path.join(tmp, "Image.gz")
+        with open(os.path.join(common.testhost.GUEST, "Image"), "rb") as src, \
+                gzip.open(image_gz, "wb", compresslevel=1) as dst:
+            shutil.copyfileobj(src, dst)
+        initrd = os.path.join(common.testhost.GUEST, "initrd.img")
+        s = common.host("lifecycle").start(JOB, files={"Image.gz": image_gz,
+                                                        "initrd.img": initrd})
+        try:
+            s.expect(r"^guest: shell ready$", 180)
+            s.send("\x01x")  # Ctrl-a x
+            s.expect(r"^@@step-exit high \d+$", 300)
+            s.wait(60)
+        finally:
+            s.kill()
+            shutil.rmtree(tmp)
+        cls.steps = {m[1]: (m[2], int(m[3])) for m in re.finditer(
+            r"(?ms)^@@step (\S+)$(.*?)^@@step-exit \1 (\d+)$", s.output)}
+
+    def test_reset_ends_cmavm_with_0(self):
+        text, rc = self.steps["reset"]
+        self.assertIn("guest: resetting", text)
+        self.assertIn("cmavm: the guest asked for a reset", text)
+        self.assertEqual(rc, 0)
+
+    def test_ctrl_a_x_stops_the_vm(self):
+        text, rc = self.steps["escape"]
+        self.assertIn("cmavm: console: Ctrl-a x typed, stopping the VM", text)
+        self.assertNotIn("guest: powering off", text)
+        self.assertEqual(rc, 0)
+
+    def test_gzip_image_boots(self):
+        text, rc = self.steps["gzip"]
+        self.assertIn("inflated from gzip", text)
+        self.assertRegex(text, r"(?m)^guest: up: ")
+        self.assertIn("guest: powering off", text)
+        self.assertEqual(rc, 0)
+
+    def test_pools_on_both_sides_of_4g(self):
+        text, rc = self.steps["high"]
+        self.assertEqual(rc, 0)
+        plan = common.planned_pools(text)
+        self.assertEqual(plan["high"][0], 0x100000000)
+        self.assertLess(plan["linux,cma"][0] + (plan["linux,cma"][1] << 20), 0x100000001)
+        self.assertIn("below 4 GiB", text)
+        guest = common.guest_pools(text)
+        self.assertIn(("CMA", 0x100000000, 16), guest)
+        self.assertIn(("CMA", plan["linux,cma"][0], 64), guest)
+        self.assertEqual(common.guest_meminfo(text)["CmaTotal"], 80 * 1024)
+
+
+if __name__ == "__main__":
+    common.main()
