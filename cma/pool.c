@@ -30,8 +30,9 @@ static int parse_size_at(const char *text, struct pool_spec *out, char *err, siz
 			return -1;
 		}
 		if (!out->fixed_base) {
-			snprintf(err, errlen, "address 0 is not in guest RAM; omit '@ADDR' to let "
-					      "cmavm choose");
+			snprintf(err, errlen,
+				 "address 0 is not in guest RAM; omit '@ADDR' to let "
+				 "cmavm choose");
 			return -1;
 		}
 	}
@@ -83,7 +84,8 @@ static int check_name(const char *name, char *err, size_t errlen)
 
 		if (!islower(c) && !isdigit(c) && c != '-' && c != '_') {
 			snprintf(err, errlen,
-				 "pool name '%s' has '%c'; use lower-case letters, digits, '-' and '_'",
+				 "pool name '%s' has '%c'; use lower-case letters, digits, '-' and "
+				 "'_'",
 				 name, c);
 			return -1;
 		}
@@ -127,8 +129,9 @@ int pool_parse_named(const char *arg, struct pool_spec *out, char *err, size_t e
 	} else if (!strcmp(kind, "no-map")) {
 		out->kind = POOL_COHERENT;
 	} else {
-		snprintf(err, errlen, "unknown pool kind '%s'; use 'reusable' (CMA) or 'no-map' "
-				      "(coherent)",
+		snprintf(err, errlen,
+			 "unknown pool kind '%s'; use 'reusable' (CMA) or 'no-map' "
+			 "(coherent)",
 			 kind);
 		return -1;
 	}

@@ -15,24 +15,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define POOL_NAME_MAX	32
-#define POOL_FLAG_MAX	96
-#define POOL_MAX	16	/* the guest has 19 CMA slots (CONFIG_CMA_AREAS) */
+#define POOL_NAME_MAX 32
+#define POOL_FLAG_MAX 96
+#define POOL_MAX      16 /* the guest has 19 CMA slots (CONFIG_CMA_AREAS) */
 
 /* The default pool's DT node name, as Linux and QEMU call it. */
 #define POOL_DEFAULT_NAME "linux,cma"
 
 enum pool_kind {
-	POOL_CMA,	/* reusable: the guest lends it to movable pages */
-	POOL_COHERENT,	/* no-map: set aside for one device's coherent DMA */
+	POOL_CMA,      /* reusable: the guest lends it to movable pages */
+	POOL_COHERENT, /* no-map: set aside for one device's coherent DMA */
 };
 
 struct pool_spec {
 	char name[POOL_NAME_MAX];
 	uint64_t size;
-	uint64_t fixed_base;	/* 0: the planner chooses */
+	uint64_t fixed_base; /* 0: the planner chooses */
 	enum pool_kind kind;
-	bool is_default;	/* linux,cma-default */
+	bool is_default;	  /* linux,cma-default */
 	char flag[POOL_FLAG_MAX]; /* the flag it came from, for messages */
 };
 

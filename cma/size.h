@@ -12,13 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SZ_4K	0x1000ULL
-#define SZ_64K	0x10000ULL
-#define SZ_1M	0x100000ULL
-#define SZ_2M	0x200000ULL
-#define SZ_4M	0x400000ULL
-#define SZ_1G	0x40000000ULL
-#define SZ_4G	0x100000000ULL
+#define SZ_4K  0x1000ULL
+#define SZ_64K 0x10000ULL
+#define SZ_1M  0x100000ULL
+#define SZ_2M  0x200000ULL
+#define SZ_4M  0x400000ULL
+#define SZ_1G  0x40000000ULL
+#define SZ_4G  0x100000000ULL
 
 /*
  * Parse "<digits>[K|M|G|T]" (binary units, case-insensitive, an optional

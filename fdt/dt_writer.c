@@ -12,16 +12,16 @@
 #include <string.h>
 
 /* GIC interrupt specifier: type, number, flags (bindings/interrupt-controller/arm,gic-v3) */
-#define GIC_SPI			0
-#define GIC_PPI			1
-#define IRQ_TYPE_LEVEL_HIGH	4
+#define GIC_SPI		    0
+#define GIC_PPI		    1
+#define IRQ_TYPE_LEVEL_HIGH 4
 
 /* Arch timer PPIs: secure phys, non-secure phys, virtual, hypervisor (INTID - 16) */
-static const uint32_t timer_ppis[] = { 13, 14, 11, 10 };
+static const uint32_t timer_ppis[] = {13, 14, 11, 10};
 
 struct dt_ctx {
 	void *fdt;
-	const char *node;	/* for error messages */
+	const char *node; /* for error messages */
 	int err;
 };
 
@@ -139,7 +139,7 @@ static void write_psci_timer(struct dt_ctx *c)
 
 static void write_gic(struct dt_ctx *c, const struct dt_machine *m)
 {
-	struct region regs[2] = { m->gicd, m->gicr };
+	struct region regs[2] = {m->gicd, m->gicr};
 	char name[48];
 	int gic;
 
@@ -223,7 +223,7 @@ static void write_reserved_memory(struct dt_ctx *c, const struct layout *l)
 
 int dt_write(const struct dt_machine *m, void *buf, size_t size, char *err, size_t errlen)
 {
-	struct dt_ctx c = { .fdt = buf, .node = "/" };
+	struct dt_ctx c = {.fdt = buf, .node = "/"};
 	char name[48];
 	int mem;
 

@@ -15,19 +15,19 @@
 
 #include "layout.h"
 
-#define DT_PHANDLE_GIC		1
-#define DT_PHANDLE_POOL_BASE	0x10	/* pool i has phandle 0x10 + i */
+#define DT_PHANDLE_GIC	     1
+#define DT_PHANDLE_POOL_BASE 0x10 /* pool i has phandle 0x10 + i */
 
 struct dt_machine {
 	const struct layout *layout;
 	unsigned int nr_cpus;
 	const char *bootargs;
-	struct region gicd;	/* GICv3 distributor */
-	struct region gicr;	/* GICv3 redistributors, one 128 KiB frame pair per vCPU */
+	struct region gicd; /* GICv3 distributor */
+	struct region gicr; /* GICv3 redistributors, one 128 KiB frame pair per vCPU */
 	struct region uart;
-	unsigned int uart_spi;	/* SPI number, the GIC INTID less 32 */
-	uint32_t uart_clock;	/* Hz; the 8250 driver needs it to probe */
-	const uint8_t *rng_seed;	/* for /chosen/rng-seed; may be NULL */
+	unsigned int uart_spi;	 /* SPI number, the GIC INTID less 32 */
+	uint32_t uart_clock;	 /* Hz; the 8250 driver needs it to probe */
+	const uint8_t *rng_seed; /* for /chosen/rng-seed; may be NULL */
 	size_t rng_seed_len;
 };
 

@@ -14,19 +14,19 @@
 #include "size.h"
 
 /* CMA_MIN_ALIGNMENT_BYTES = PAGE_SIZE << pageblock_order (mm/cma.h) */
-#define GUEST_CMA_MIN_ALIGN	SZ_2M
+#define GUEST_CMA_MIN_ALIGN SZ_2M
 /* Before 5.18 it was PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order). */
-#define GUEST_CMA_OLD_ALIGN	SZ_4M
+#define GUEST_CMA_OLD_ALIGN SZ_4M
 /* CONFIG_CMA_AREAS in Debian's arm64 kernel (mm/cma.c, cma_areas[]) */
-#define GUEST_CMA_AREAS		19
+#define GUEST_CMA_AREAS 19
 /* MAX_RESERVED_REGIONS (drivers/of/of_reserved_mem.c) */
-#define GUEST_RESERVED_REGIONS	64
+#define GUEST_RESERVED_REGIONS 64
 /* CONFIG_CMA_SIZE_MBYTES: the default area the guest makes by itself */
-#define GUEST_CMA_DEFAULT_SIZE	(64 * SZ_1M)
+#define GUEST_CMA_DEFAULT_SIZE (64 * SZ_1M)
 /* Device tree blob limit (Documentation/arm64/booting.rst) */
-#define GUEST_DTB_MAX		SZ_2M
+#define GUEST_DTB_MAX SZ_2M
 /* The Image's text_offset is from a 2 MiB aligned base (booting.rst) */
-#define GUEST_IMAGE_ALIGN	SZ_2M
+#define GUEST_IMAGE_ALIGN SZ_2M
 
 /*
  * End of ZONE_DMA for RAM [start, end): arm64 max_zone_phys(32) in

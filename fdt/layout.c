@@ -69,8 +69,9 @@ static int check_request(struct planner *p)
 		return fail(p, "guest RAM size %s is not a multiple of 2 MiB; round --memory",
 			    size_str(req->ram_size, a));
 	if (!is_power_of_2(req->pool_align) || req->pool_align < GUEST_CMA_MIN_ALIGN)
-		return fail(p, "pool alignment %s is not a power of two of at least %s; the guest "
-			       "rejects CMA pools aligned to less",
+		return fail(p,
+			    "pool alignment %s is not a power of two of at least %s; the guest "
+			    "rejects CMA pools aligned to less",
 			    size_str(req->pool_align, a), size_str(GUEST_CMA_MIN_ALIGN, b));
 	if (req->text_offset + req->image_size > req->ram_size)
 		return fail(p, "the kernel Image needs %s but guest RAM is %s; raise --memory",
@@ -89,12 +90,14 @@ static int check_pool_spec(struct planner *p, size_t i)
 		const struct pool_spec *o = &p->req->pools[j];
 
 		if (!strcmp(o->name, s->name))
-			return fail(p, "%s: a pool named '%s' already exists (%s); give each pool "
-				       "its own name",
+			return fail(p,
+				    "%s: a pool named '%s' already exists (%s); give each pool "
+				    "its own name",
 				    s->flag, s->name, o->flag);
 		if (o->is_default && s->is_default)
-			return fail(p, "%s: there is already a default pool (%s); the guest has "
-				       "one default CMA area",
+			return fail(p,
+				    "%s: there is already a default pool (%s); the guest has "
+				    "one default CMA area",
 				    s->flag, o->flag);
 	}
 	if (!is_aligned(s->size, GUEST_CMA_MIN_ALIGN)) {
@@ -102,16 +105,19 @@ static int check_pool_spec(struct planner *p, size_t i)
 		uint64_t hi = align_up(s->size, GUEST_CMA_MIN_ALIGN);
 
 		if (!lo)
-			return fail(p, "%s: size %s is smaller than one 2 MiB guest pageblock; use %s",
+			return fail(p,
+				    "%s: size %s is smaller than one 2 MiB guest pageblock; use %s",
 				    s->flag, size_str(s->size, a), size_str(hi, c));
-		return fail(p, "%s: size %s is not a multiple of the guest's 2 MiB pageblock; use "
-			       "%s or %s",
+		return fail(p,
+			    "%s: size %s is not a multiple of the guest's 2 MiB pageblock; use "
+			    "%s or %s",
 			    s->flag, size_str(s->size, a), size_str(lo, b), size_str(hi, c));
 	}
 	if (s->fixed_base && !is_aligned(s->fixed_base, align))
-		return fail(p, "%s: address 0x%" PRIx64 " is not aligned to %s; use 0x%" PRIx64
-			       " or 0x%" PRIx64 ", or lower --pool-align (2M suits guests from "
-			       "Linux 5.18)",
+		return fail(p,
+			    "%s: address 0x%" PRIx64 " is not aligned to %s; use 0x%" PRIx64
+			    " or 0x%" PRIx64 ", or lower --pool-align (2M suits guests from "
+			    "Linux 5.18)",
 			    s->flag, s->fixed_base, size_str(align, a),
 			    align_down(s->fixed_base, align), align_up(s->fixed_base, align));
 	return 0;
@@ -127,9 +133,10 @@ static int check_totals(struct planner *p)
 	for (size_t i = 0; i < req->nr_pools; i++)
 		used += req->pools[i].size;
 	if (used > req->ram_size || req->ram_size - used < LAYOUT_MIN_FREE_RAM)
-		return fail(p, "pools, kernel, initrd and DTB need %s of the %s of guest RAM, "
-			       "leaving less than the %s the guest kernel needs to boot; lower "
-			       "--cma or --dma-pool sizes, or raise --memory",
+		return fail(p,
+			    "pools, kernel, initrd and DTB need %s of the %s of guest RAM, "
+			    "leaving less than the %s the guest kernel needs to boot; lower "
+			    "--cma or --dma-pool sizes, or raise --memory",
 			    size_str(used, a), size_str(req->ram_size, b),
 			    size_str(LAYOUT_MIN_FREE_RAM, c));
 	return 0;
@@ -138,24 +145,27 @@ static int check_totals(struct planner *p)
 static int place_fixed_pool(struct planner *p, struct placed_pool *pp)
 {
 	const struct pool_spec *s = pp->spec;
-	struct region r = { s->fixed_base, s->size };
+	struct region r = {s->fixed_base, s->size};
 	const struct region *ram = &p->out->ram;
 	uint64_t zone = p->out->dma_zone_end;
 	const char *other;
 
 	if (r.base < ram->base || r.base > region_end(ram) || r.size > region_end(ram) - r.base)
-		return fail(p, "%s: [0x%" PRIx64 ", 0x%" PRIx64 ") is outside guest RAM [0x%" PRIx64
-			       ", 0x%" PRIx64 "); choose an address inside it or raise --memory",
+		return fail(p,
+			    "%s: [0x%" PRIx64 ", 0x%" PRIx64 ") is outside guest RAM [0x%" PRIx64
+			    ", 0x%" PRIx64 "); choose an address inside it or raise --memory",
 			    s->flag, r.base, r.base + r.size, ram->base, region_end(ram));
 	if (r.base < zone && region_end(&r) > zone)
-		return fail(p, "%s: [0x%" PRIx64 ", 0x%" PRIx64 ") crosses the guest's zone "
-			       "boundary at 0x%" PRIx64 " (4 GiB); the guest cannot activate a CMA "
-			       "area across zones: keep it on one side",
+		return fail(p,
+			    "%s: [0x%" PRIx64 ", 0x%" PRIx64 ") crosses the guest's zone "
+			    "boundary at 0x%" PRIx64 " (4 GiB); the guest cannot activate a CMA "
+			    "area across zones: keep it on one side",
 			    s->flag, r.base, region_end(&r), zone);
 	other = overlapping(p, &r, NULL);
 	if (other)
-		return fail(p, "%s: [0x%" PRIx64 ", 0x%" PRIx64 ") overlaps %s; choose another "
-			       "address or omit @ADDR to let cmavm place it",
+		return fail(p,
+			    "%s: [0x%" PRIx64 ", 0x%" PRIx64 ") overlaps %s; choose another "
+			    "address or omit @ADDR to let cmavm place it",
 			    s->flag, r.base, region_end(&r), other);
 	pp->r = r;
 	snprintf(pp->why, sizeof(pp->why), "at the address %s asked for", s->flag);
@@ -236,8 +246,9 @@ static int place_floating_pool(struct planner *p, struct placed_pool *pp)
 
 			best = above > best ? above : best;
 		}
-		return fail(p, "%s: %s does not fit; the largest free %s-aligned range left in "
-			       "one zone is %s: lower its size or raise --memory",
+		return fail(p,
+			    "%s: %s does not fit; the largest free %s-aligned range left in "
+			    "one zone is %s: lower its size or raise --memory",
 			    s->flag, size_str(s->size, a), size_str(align, b), size_str(best, c));
 	}
 	occupy(p, &pp->r, s->flag);
@@ -256,15 +267,17 @@ static int place_boot_blobs(struct planner *p)
 	out->kernel.size = req->image_size;
 	other = overlapping(p, &out->kernel, NULL);
 	if (other)
-		return fail(p, "%s overlaps the kernel Image at [0x%" PRIx64 ", 0x%" PRIx64
-			       "); choose another address",
+		return fail(p,
+			    "%s overlaps the kernel Image at [0x%" PRIx64 ", 0x%" PRIx64
+			    "); choose another address",
 			    other, out->kernel.base, region_end(&out->kernel));
 	occupy(p, &out->kernel, "the kernel Image");
 	next = region_end(&out->kernel);
 
 	if (req->initrd_size) {
 		if (place_low(p, next, req->initrd_size, SZ_2M, &out->initrd))
-			return fail(p, "no room for the %s initrd between the pools; raise --memory",
+			return fail(p,
+				    "no room for the %s initrd between the pools; raise --memory",
 				    size_str(req->initrd_size, a));
 		occupy(p, &out->initrd, "the initrd");
 		next = region_end(&out->initrd);
@@ -296,7 +309,7 @@ static void floating_order(const struct layout_request *req, size_t *order, size
 
 int layout_plan(const struct layout_request *req, struct layout *out, char *err, size_t errlen)
 {
-	struct planner p = { .req = req, .out = out, .err = err, .errlen = errlen };
+	struct planner p = {.req = req, .out = out, .err = err, .errlen = errlen};
 	size_t order[POOL_MAX], n;
 
 	memset(out, 0, sizeof(*out));
@@ -305,7 +318,7 @@ int layout_plan(const struct layout_request *req, struct layout *out, char *err,
 			    POOL_MAX);
 	if (check_request(&p))
 		return -1;
-	out->ram = (struct region){ req->ram_base, req->ram_size };
+	out->ram = (struct region){req->ram_base, req->ram_size};
 	out->dma_zone_end = guest_dma_zone_end(req->ram_base, region_end(&out->ram));
 	out->nr_pools = req->nr_pools;
 	for (size_t i = 0; i < req->nr_pools; i++) {

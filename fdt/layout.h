@@ -19,12 +19,12 @@
 #define LAYOUT_MIN_FREE_RAM (64ULL << 20)
 
 struct layout_request {
-	uint64_t ram_base;	/* 2 MiB aligned */
+	uint64_t ram_base; /* 2 MiB aligned */
 	uint64_t ram_size;
-	uint64_t text_offset;	/* from the Image header */
-	uint64_t image_size;	/* from the Image header: includes BSS */
-	uint64_t initrd_size;	/* 0: no initrd */
-	uint64_t pool_align;	/* base alignment of every pool, a power of 2 */
+	uint64_t text_offset; /* from the Image header */
+	uint64_t image_size;  /* from the Image header: includes BSS */
+	uint64_t initrd_size; /* 0: no initrd */
+	uint64_t pool_align;  /* base alignment of every pool, a power of 2 */
 	const struct pool_spec *pools;
 	size_t nr_pools;
 };
@@ -43,11 +43,11 @@ struct placed_pool {
 struct layout {
 	struct region ram;
 	struct region kernel;
-	struct region initrd;	/* size 0: none */
-	struct region dtb;	/* the slot the DTB must fit in */
+	struct region initrd; /* size 0: none */
+	struct region dtb;    /* the slot the DTB must fit in */
 	uint64_t dma_zone_end;
 	size_t nr_pools;
-	struct placed_pool pools[POOL_MAX];	/* in the order requested */
+	struct placed_pool pools[POOL_MAX]; /* in the order requested */
 };
 
 /*

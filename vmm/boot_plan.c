@@ -96,9 +96,9 @@ static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 		.layout = &plan->layout,
 		.nr_cpus = cfg->cpus,
 		.bootargs = plan->bootargs,
-		.gicd = { MMAP_GICD_BASE, MMAP_GICD_SIZE },
-		.gicr = { MMAP_GICR_BASE, MMAP_GICR_STRIDE * cfg->cpus },
-		.uart = { MMAP_UART_BASE, MMAP_UART_SIZE },
+		.gicd = {MMAP_GICD_BASE, MMAP_GICD_SIZE},
+		.gicr = {MMAP_GICR_BASE, MMAP_GICR_STRIDE * cfg->cpus},
+		.uart = {MMAP_UART_BASE, MMAP_UART_SIZE},
 		.uart_spi = IRQ_SPI_UART,
 		.uart_clock = UART_CLOCK_HZ,
 	};
@@ -159,9 +159,10 @@ void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
 	pr_info("guest: %s of RAM at 0x%" PRIx64 ", %u vCPU%s, GICv3, 16550 console at 0x%llx",
 		size_str(l->ram.size, a), l->ram.base, cfg->cpus, cfg->cpus == 1 ? "" : "s",
 		MMAP_UART_BASE);
-	snprintf(note, sizeof(note), "kernel%s (text_offset 0x%" PRIx64 ", image_size from its "
-		 "Image header)", plan->kernel.compressed ? ", inflated from gzip" : "",
-		 plan->kernel.text_offset);
+	snprintf(note, sizeof(note),
+		 "kernel%s (text_offset 0x%" PRIx64 ", image_size from its "
+		 "Image header)",
+		 plan->kernel.compressed ? ", inflated from gzip" : "", plan->kernel.text_offset);
 	print_region("kernel", &l->kernel, note);
 	if (l->initrd.size)
 		print_region("initrd", &l->initrd, "initrd, next 2 MiB boundary after the kernel");

@@ -26,7 +26,7 @@ struct boot_plan {
 	struct boot_file initrd;
 	struct layout layout;
 	char bootargs[4096];
-	const char *bootargs_note;	/* why cmavm changed the command line, or NULL */
+	const char *bootargs_note; /* why cmavm changed the command line, or NULL */
 	uint8_t dtb[BOOT_PLAN_DTB_MAX];
 	size_t dtb_size;
 };

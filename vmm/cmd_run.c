@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 /* Where the demo guest lives: tools/guest/build puts it in .cache/guest. */
-static const char *const guest_dirs[] = { ".cache/guest", "/usr/share/cmavm/guest" };
+static const char *const guest_dirs[] = {".cache/guest", "/usr/share/cmavm/guest"};
 
 static const char run_usage[] =
 	"Usage: cmavm run [OPTIONS]\n"
@@ -58,18 +58,18 @@ enum {
 };
 
 static const struct option run_options[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "cma", required_argument, NULL, OPT_CMA },
-	{ "dma-pool", required_argument, NULL, OPT_DMA_POOL },
-	{ "pool-align", required_argument, NULL, OPT_POOL_ALIGN },
-	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"initrd", required_argument, NULL, OPT_INITRD},
+	{"cmdline", required_argument, NULL, OPT_CMDLINE},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"cma", required_argument, NULL, OPT_CMA},
+	{"dma-pool", required_argument, NULL, OPT_DMA_POOL},
+	{"pool-align", required_argument, NULL, OPT_POOL_ALIGN},
+	{"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int flag_size(const char *flag, const char *arg, uint64_t *out)
@@ -221,7 +221,7 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->cpus = DEFAULT_CPUS;
 	cfg->pool_align = DEFAULT_POOL_ALIGN;
 	cfg->cmdline = DEFAULT_CMDLINE;
-	pool_parse_default("64M", &cfg->pools[0], (char[8]){ 0 }, 8);
+	pool_parse_default("64M", &cfg->pools[0], (char[8]){0}, 8);
 	cfg->nr_pools = 1;
 }
 

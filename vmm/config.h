@@ -11,17 +11,17 @@
 
 #include "pool.h"
 
-#define DEFAULT_MEMORY		(512ULL << 20)
-#define DEFAULT_CPUS		2
-#define DEFAULT_CMA		(64ULL << 20)
-#define DEFAULT_POOL_ALIGN	(4ULL << 20)	/* suits guests older than 5.18 too */
-#define DEFAULT_CMDLINE		"console=ttyS0 quiet"
+#define DEFAULT_MEMORY	   (512ULL << 20)
+#define DEFAULT_CPUS	   2
+#define DEFAULT_CMA	   (64ULL << 20)
+#define DEFAULT_POOL_ALIGN (4ULL << 20) /* suits guests older than 5.18 too */
+#define DEFAULT_CMDLINE	   "console=ttyS0 quiet"
 
 struct vm_config {
 	const char *kernel;
-	const char *initrd;	/* NULL: none */
+	const char *initrd; /* NULL: none */
 	const char *cmdline;
-	const char *dump_dtb;	/* NULL: don't */
+	const char *dump_dtb; /* NULL: don't */
 	uint64_t memory;
 	uint64_t pool_align;
 	unsigned int cpus;

@@ -54,7 +54,7 @@ static bool feed(const uint8_t *buf, size_t n, bool *escaped)
 			if (c == 'x' || c == 'X')
 				return false;
 			if (c != CONSOLE_ESCAPE)
-				uart_16550_receive(con.uart, (const uint8_t[]){ CONSOLE_ESCAPE }, 1);
+				uart_16550_receive(con.uart, (const uint8_t[]){CONSOLE_ESCAPE}, 1);
 		} else if (con.raw && c == CONSOLE_ESCAPE) {
 			*escaped = true;
 			continue;

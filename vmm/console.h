@@ -14,7 +14,7 @@
 
 struct uart_16550;
 
-#define CONSOLE_ESCAPE 0x01	/* Ctrl-a */
+#define CONSOLE_ESCAPE 0x01 /* Ctrl-a */
 
 /* Start feeding stdin to @uart; @quit runs when the user types Ctrl-a x. */
 int console_start(struct uart_16550 *uart, void (*quit)(void *opaque), void *opaque);

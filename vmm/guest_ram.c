@@ -55,8 +55,8 @@ int guest_ram_create(struct guest_ram *ram, uint64_t gpa, uint64_t size)
 		goto err_close;
 	}
 	aligned = (uint8_t *)align_up((uintptr_t)ram->reservation, RAM_HOST_ALIGN);
-	ram->host = mmap(aligned, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, ram->memfd,
-			 0);
+	ram->host =
+		mmap(aligned, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, ram->memfd, 0);
 	if (ram->host == MAP_FAILED) {
 		pr_errno("mapping the guest RAM memfd");
 		munmap(ram->reservation, ram->reservation_size);

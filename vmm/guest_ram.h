@@ -16,10 +16,10 @@
 
 struct guest_ram {
 	int memfd;
-	uint64_t gpa;	/* guest-physical base */
+	uint64_t gpa; /* guest-physical base */
 	uint64_t size;
-	uint8_t *host;	/* 2 MiB aligned host mapping of [gpa, gpa + size) */
-	void *reservation;	/* the larger mapping @host was carved from */
+	uint8_t *host;	   /* 2 MiB aligned host mapping of [gpa, gpa + size) */
+	void *reservation; /* the larger mapping @host was carved from */
 	size_t reservation_size;
 };
 

@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define BOOT_FILE_MAX	(1ULL << 30)
-#define IMAGE_MAX	(256ULL << 20)
+#define BOOT_FILE_MAX (1ULL << 30)
+#define IMAGE_MAX     (256ULL << 20)
 
 /* Documentation/arm64/booting.rst, "Call the kernel image" */
 struct arm64_image_header {
@@ -27,12 +27,12 @@ struct arm64_image_header {
 	uint32_t res5;
 };
 
-#define ARM64_IMAGE_MAGIC	0x644d5241	/* "ARM\x64" */
-#define ARM64_FLAG_BE		(1ULL << 0)
+#define ARM64_IMAGE_MAGIC 0x644d5241 /* "ARM\x64" */
+#define ARM64_FLAG_BE	  (1ULL << 0)
 /* Kernels before 3.17 leave image_size 0 and expect this text_offset. */
-#define ARM64_LEGACY_OFFSET	0x80000
+#define ARM64_LEGACY_OFFSET 0x80000
 /* ... and want memory kept free after the image: give them this much. */
-#define ARM64_LEGACY_SLACK	(32ULL << 20)
+#define ARM64_LEGACY_SLACK (32ULL << 20)
 
 int boot_file_read(const char *path, const char *what, struct boot_file *f)
 {
@@ -95,7 +95,7 @@ static int is_gzip(const struct boot_file *f)
 static int gunzip(struct boot_file *f)
 {
 	size_t cap = f->size * 4 > IMAGE_MAX ? IMAGE_MAX : f->size * 4;
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	uint8_t *out = NULL;
 	int ret;
 

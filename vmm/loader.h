@@ -22,9 +22,9 @@ struct boot_file {
 
 struct kernel_image {
 	struct boot_file file;
-	uint64_t text_offset;	/* load offset from a 2 MiB aligned base */
-	uint64_t image_size;	/* memory the kernel occupies, BSS included */
-	int compressed;		/* the file was gzip */
+	uint64_t text_offset; /* load offset from a 2 MiB aligned base */
+	uint64_t image_size;  /* memory the kernel occupies, BSS included */
+	int compressed;	      /* the file was gzip */
 };
 
 /* Read and validate a kernel Image. 0, or -1 with a message printed. */

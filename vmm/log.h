@@ -9,7 +9,7 @@
 #ifndef VMM_LOG_H
 #define VMM_LOG_H
 
-#define pr_err(...) vmm_log("error: ", __VA_ARGS__)
+#define pr_err(...)  vmm_log("error: ", __VA_ARGS__)
 #define pr_warn(...) vmm_log("warning: ", __VA_ARGS__)
 #define pr_info(...) vmm_log("", __VA_ARGS__)
 

@@ -9,22 +9,22 @@
 #ifndef VMM_MEMORY_MAP_H
 #define VMM_MEMORY_MAP_H
 
-#define MMAP_GICD_BASE		0x08000000ULL
-#define MMAP_GICD_SIZE		0x00010000ULL
-#define MMAP_GICR_BASE		0x08010000ULL
-#define MMAP_GICR_STRIDE	0x00020000ULL	/* RD_base + SGI_base frames per vCPU */
-#define MMAP_GICR_LIMIT		0x09000000ULL
-#define MMAP_UART_BASE		0x09000000ULL
-#define MMAP_UART_SIZE		0x00001000ULL
-#define MMAP_RAM_BASE		0x80000000ULL
+#define MMAP_GICD_BASE	 0x08000000ULL
+#define MMAP_GICD_SIZE	 0x00010000ULL
+#define MMAP_GICR_BASE	 0x08010000ULL
+#define MMAP_GICR_STRIDE 0x00020000ULL /* RD_base + SGI_base frames per vCPU */
+#define MMAP_GICR_LIMIT	 0x09000000ULL
+#define MMAP_UART_BASE	 0x09000000ULL
+#define MMAP_UART_SIZE	 0x00001000ULL
+#define MMAP_RAM_BASE	 0x80000000ULL
 
 /* Redistributor frames that fit below the console: the vCPU ceiling. */
 #define MMAP_MAX_CPUS ((MMAP_GICR_LIMIT - MMAP_GICR_BASE) / MMAP_GICR_STRIDE)
 
 /* Interrupts: SPI numbers (GIC INTID less 32) */
-#define IRQ_SPI_UART		1
-#define GIC_NR_IRQS		128	/* SGIs, PPIs and 96 SPIs */
+#define IRQ_SPI_UART 1
+#define GIC_NR_IRQS  128 /* SGIs, PPIs and 96 SPIs */
 
-#define UART_CLOCK_HZ		1843200
+#define UART_CLOCK_HZ 1843200
 
 #endif

@@ -14,8 +14,7 @@
 
 #define MMIO_BUS_MAX 32
 
-typedef void (*mmio_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
-			bool is_write);
+typedef void (*mmio_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
 struct mmio_device {
 	const char *name;

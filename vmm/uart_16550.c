@@ -4,40 +4,40 @@
 #include <string.h>
 
 /* Registers (offset with DLAB clear unless noted) */
-#define UART_RBR_THR	0
-#define UART_IER	1
-#define UART_IIR_FCR	2
-#define UART_LCR	3
-#define UART_MCR	4
-#define UART_LSR	5
-#define UART_MSR	6
-#define UART_SCR	7
+#define UART_RBR_THR 0
+#define UART_IER     1
+#define UART_IIR_FCR 2
+#define UART_LCR     3
+#define UART_MCR     4
+#define UART_LSR     5
+#define UART_MSR     6
+#define UART_SCR     7
 
-#define IER_RDI		0x01	/* received data available */
-#define IER_THRI	0x02	/* transmitter holding register empty */
-#define IER_RLSI	0x04	/* receiver line status */
-#define IER_MSI		0x08	/* modem status */
+#define IER_RDI	 0x01 /* received data available */
+#define IER_THRI 0x02 /* transmitter holding register empty */
+#define IER_RLSI 0x04 /* receiver line status */
+#define IER_MSI	 0x08 /* modem status */
 
-#define IIR_NO_INT	0x01
-#define IIR_MSI		0x00
-#define IIR_THRI	0x02
-#define IIR_RDI		0x04
-#define IIR_FIFO_ON	0xc0
+#define IIR_NO_INT  0x01
+#define IIR_MSI	    0x00
+#define IIR_THRI    0x02
+#define IIR_RDI	    0x04
+#define IIR_FIFO_ON 0xc0
 
-#define FCR_FIFO_EN	0x01
-#define FCR_CLEAR_RX	0x02
+#define FCR_FIFO_EN  0x01
+#define FCR_CLEAR_RX 0x02
 
-#define LCR_DLAB	0x80
+#define LCR_DLAB 0x80
 
-#define MCR_LOOP	0x10
+#define MCR_LOOP 0x10
 
-#define LSR_DR		0x01
-#define LSR_THRE	0x20
-#define LSR_TEMT	0x40
+#define LSR_DR	 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
 
-#define MSR_DCD		0x80
-#define MSR_DSR		0x20
-#define MSR_CTS		0x10
+#define MSR_DCD 0x80
+#define MSR_DSR 0x20
+#define MSR_CTS 0x10
 
 static uint8_t pending_iir(const struct uart_16550 *u)
 {

@@ -31,10 +31,10 @@ struct uart_16550 {
 	struct uart_16550_ops ops;
 
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
-	bool thre_pending;	/* THR empty interrupt not yet acknowledged */
+	bool thre_pending; /* THR empty interrupt not yet acknowledged */
 	int irq_level;
 
-	uint8_t rx[UART_RX_BUF];	/* host-side FIFO: holds input the guest has not read */
+	uint8_t rx[UART_RX_BUF]; /* host-side FIFO: holds input the guest has not read */
 	size_t rx_head, rx_len;
 };
 

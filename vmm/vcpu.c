@@ -15,7 +15,8 @@
 
 #define SIG_VCPU_KICK SIGUSR1
 
-#define CORE_REG(name) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(name))
+#define CORE_REG(name)                                                                             \
+	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(name))
 
 /* EL1h with D, A, I and F masked: the state booting.rst requires. */
 #define PSTATE_BOOT 0x3c5
@@ -36,7 +37,7 @@ static void kick_handler(int sig)
 static void install_kick_handler_once(void)
 {
 	/* No SA_RESTART: KVM_RUN must return EINTR. */
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct sigaction sa = {.sa_handler = kick_handler};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIG_VCPU_KICK, &sa, NULL);
@@ -51,7 +52,7 @@ static void install_kick_handler(void)
 
 static int set_reg(struct vcpu *v, uint64_t id, uint64_t val)
 {
-	struct kvm_one_reg reg = { .id = id, .addr = (uintptr_t)&val };
+	struct kvm_one_reg reg = {.id = id, .addr = (uintptr_t)&val};
 
 	return kvm_ioctl(v->fd, KVM_SET_ONE_REG, &reg) < 0 ? -1 : 0;
 }
@@ -83,8 +84,8 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
 
 int vcpu_set_boot_regs(struct vcpu *v, uint64_t entry, uint64_t dtb)
 {
-	if (set_reg(v, CORE_REG(regs.pstate), PSTATE_BOOT) || set_reg(v, CORE_REG(regs.pc), entry) ||
-	    set_reg(v, CORE_REG(regs.regs[0]), dtb))
+	if (set_reg(v, CORE_REG(regs.pstate), PSTATE_BOOT) ||
+	    set_reg(v, CORE_REG(regs.pc), entry) || set_reg(v, CORE_REG(regs.regs[0]), dtb))
 		return -1;
 	for (int i = 1; i <= 3; i++)
 		if (set_reg(v, CORE_REG(regs.regs[i]), 0))

@@ -53,7 +53,7 @@ static void uart_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 
 static int add_devices(struct vm *vm)
 {
-	struct uart_16550_ops ops = { .set_irq = uart_irq, .tx = console_tx, .opaque = vm };
+	struct uart_16550_ops ops = {.set_irq = uart_irq, .tx = console_tx, .opaque = vm};
 	struct mmio_device uart = {
 		.name = "16550 console",
 		.base = MMAP_UART_BASE,
@@ -70,12 +70,12 @@ static int load_guest(struct vm *vm, const struct boot_plan *plan)
 {
 	const struct layout *l = &plan->layout;
 
-	if (guest_ram_load(&vm->ram, l->kernel.base, plan->kernel.file.data,
-			   plan->kernel.file.size, "kernel") ||
+	if (guest_ram_load(&vm->ram, l->kernel.base, plan->kernel.file.data, plan->kernel.file.size,
+			   "kernel") ||
 	    guest_ram_load(&vm->ram, l->dtb.base, plan->dtb, plan->dtb_size, "device tree"))
 		return -1;
-	if (l->initrd.size &&
-	    guest_ram_load(&vm->ram, l->initrd.base, plan->initrd.data, plan->initrd.size, "initrd"))
+	if (l->initrd.size && guest_ram_load(&vm->ram, l->initrd.base, plan->initrd.data,
+					     plan->initrd.size, "initrd"))
 		return -1;
 	return 0;
 }

@@ -29,24 +29,24 @@ static void make_layout(void)
 	};
 	char err[256];
 
-	pools[0] = (struct pool_spec){ .name = "linux,cma", .size = 64 * SZ_1M, .kind = POOL_CMA,
-				       .is_default = true };
-	pools[1] = (struct pool_spec){ .name = "gpu", .size = 16 * SZ_1M, .kind = POOL_CMA };
-	pools[2] = (struct pool_spec){ .name = "fw", .size = 4 * SZ_1M, .kind = POOL_COHERENT };
+	pools[0] = (struct pool_spec){
+		.name = "linux,cma", .size = 64 * SZ_1M, .kind = POOL_CMA, .is_default = true};
+	pools[1] = (struct pool_spec){.name = "gpu", .size = 16 * SZ_1M, .kind = POOL_CMA};
+	pools[2] = (struct pool_spec){.name = "fw", .size = 4 * SZ_1M, .kind = POOL_COHERENT};
 	assert_int_equal(layout_plan(&req, &layout, err, sizeof(err)), 0);
 }
 
 static struct dt_machine machine(unsigned int cpus)
 {
-	static const uint8_t seed[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t seed[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 
 	return (struct dt_machine){
 		.layout = &layout,
 		.nr_cpus = cpus,
 		.bootargs = "console=ttyS0 quiet",
-		.gicd = { 0x08000000, 0x10000 },
-		.gicr = { 0x08010000, 0x20000ULL * cpus },
-		.uart = { 0x09000000, 0x1000 },
+		.gicd = {0x08000000, 0x10000},
+		.gicr = {0x08010000, 0x20000ULL * cpus},
+		.uart = {0x09000000, 0x1000},
 		.uart_spi = 1,
 		.uart_clock = 1843200,
 		.rng_seed = seed,
@@ -166,7 +166,7 @@ static void test_timer_gic_uart(void **state)
 	int len;
 	const fdt32_t *irq;
 	const fdt64_t *reg;
-	static const uint32_t ppis[] = { 13, 14, 11, 10 };
+	static const uint32_t ppis[] = {13, 14, 11, 10};
 
 	write_blob(4);
 	assert_str("/timer", "compatible", "arm,armv8-timer");
@@ -208,7 +208,7 @@ static void test_reserved_memory(void **state)
 	assert_int_equal(prop_u32("/reserved-memory", "#size-cells"), 2);
 	assert_true(has_prop("/reserved-memory", "ranges"));
 	rmem = fdt_path_offset(blob, "/reserved-memory");
-	fdt_for_each_subnode(child, blob, rmem)
+	fdt_for_each_subnode (child, blob, rmem)
 		count++;
 	assert_int_equal(count, 3);
 

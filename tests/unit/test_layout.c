@@ -12,7 +12,7 @@
 #include "layout.h"
 #include "size.h"
 
-#define RAM_BASE 0x80000000ULL
+#define RAM_BASE	  0x80000000ULL
 #define KERNEL_IMAGE_SIZE 0x2010000ULL /* Debian 6.1's image_size */
 
 static struct pool_spec pools[POOL_MAX];
@@ -57,7 +57,7 @@ static int setup(void **state)
 /* Everything the guest kernel and the host need of a successful plan. */
 static void assert_valid(const struct layout_request *req, const struct layout *l)
 {
-	const struct region *fixed[] = { &l->kernel, &l->initrd, &l->dtb };
+	const struct region *fixed[] = {&l->kernel, &l->initrd, &l->dtb};
 	const struct region *all[POOL_MAX + 3];
 	size_t n = 0;
 
@@ -265,8 +265,7 @@ static void test_rejects_fragmented_fit(void **state)
 	struct layout_request req;
 
 	/* Pinned pools chop RAM into 32 MiB gaps: enough in total, not in one piece. */
-	static const uint64_t pins[] = { 0x84000000, 0x8a000000, 0x90000000, 0x96000000,
-					 0x9c000000 };
+	static const uint64_t pins[] = {0x84000000, 0x8a000000, 0x90000000, 0x96000000, 0x9c000000};
 
 	for (size_t i = 0; i < 5; i++) {
 		char name[8];
@@ -358,8 +357,8 @@ static void test_random_requests_obey_every_rule(void **state)
 		for (size_t n = rnd(&seed) % 6, i = 0; i < n; i++) {
 			char name[8];
 			uint64_t size = (1 + rnd(&seed) % 64) * SZ_2M;
-			uint64_t base = rnd(&seed) % 4 ? 0
-						       : RAM_BASE + align_down(rnd(&seed) % ram, SZ_4M);
+			uint64_t base =
+				rnd(&seed) % 4 ? 0 : RAM_BASE + align_down(rnd(&seed) % ram, SZ_4M);
 
 			snprintf(name, sizeof(name), "p%zu", i);
 			add_pool(name, size, base, rnd(&seed) % 3 ? POOL_CMA : POOL_COHERENT,

@@ -48,8 +48,7 @@ static void test_named(void **state)
 
 	assert_int_equal(pool_parse_named("fw:4M:no-map", &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, POOL_COHERENT);
-	assert_int_equal(pool_parse_named("blk_0:8M@0x88000000:reusable", &p, err, sizeof(err)),
-			 0);
+	assert_int_equal(pool_parse_named("blk_0:8M@0x88000000:reusable", &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, POOL_CMA);
 	assert_int_equal(p.fixed_base, 0x88000000);
 }

@@ -39,7 +39,7 @@ static void tx(void *opaque, uint8_t c)
 
 static int setup(void **state)
 {
-	struct uart_16550_ops ops = { .set_irq = set_irq, .tx = tx };
+	struct uart_16550_ops ops = {.set_irq = set_irq, .tx = tx};
 
 	irq_level = irq_edges = 0;
 	nr_sent = 0;
@@ -73,7 +73,7 @@ static void test_transmit(void **state)
 	assert_int_equal(nr_sent, 2);
 	assert_memory_equal(sent, "hi", 2);
 	assert_int_equal(rd(LSR) & 0x60, 0x60); /* THRE | TEMT: always empty */
-	assert_int_equal(irq_level, 0);		 /* THRI not enabled */
+	assert_int_equal(irq_level, 0);		/* THRI not enabled */
 }
 
 static void test_thre_interrupt_cycle(void **state)
@@ -160,7 +160,7 @@ static void test_loopback(void **state)
 
 static void test_out_of_range_access_ignored(void **state)
 {
-	uint8_t v[4] = { 1, 2, 3, 4 };
+	uint8_t v[4] = {1, 2, 3, 4};
 
 	uart_16550_mmio(&uart, 8, v, 4, true);
 	uart_16550_mmio(&uart, 0x800, v, 4, false);
@@ -201,7 +201,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thre_interrupt_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_has_priority_over_thre, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_has_priority_over_thre, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_bits_and_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_divisor_latch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
