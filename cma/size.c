@@ -30,7 +30,7 @@ int size_parse(const char *text, uint64_t *out, char *err, size_t errlen)
 	const char *p = text;
 	char *end;
 	unsigned long long n;
-	int shift;
+	int shift, base = 10;
 
 	if (!text || !*text) {
 		snprintf(err, errlen, "empty size; write a number with a unit, like 64M or 2G");
@@ -41,8 +41,17 @@ int size_parse(const char *text, uint64_t *out, char *err, size_t errlen)
 			 "'%s' is not a size; write a number with a unit, like 64M or 2G", text);
 		return -1;
 	}
+	/* Decimal, or hex after 0x; never octal (a leading 0 is just a 0). */
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+		if (!isxdigit((unsigned char)*p)) {
+			snprintf(err, errlen, "'%s' has no hex digits after 0x", text);
+			return -1;
+		}
+	}
 	errno = 0;
-	n = strtoull(p, &end, 0);
+	n = strtoull(p, &end, base);
 	if (errno == ERANGE) {
 		snprintf(err, errlen, "'%s' is too large", text);
 		return -1;

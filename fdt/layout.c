@@ -100,6 +100,10 @@ static int check_pool_spec(struct planner *p, size_t i)
 				    "one default CMA area",
 				    s->flag, o->flag);
 	}
+	if (s->size > p->req->ram_size)
+		return fail(p,
+			    "%s: size %s is larger than guest RAM (%s); lower it or raise --memory",
+			    s->flag, size_str(s->size, a), size_str(p->req->ram_size, b));
 	if (!is_aligned(s->size, GUEST_CMA_MIN_ALIGN)) {
 		uint64_t lo = align_down(s->size, GUEST_CMA_MIN_ALIGN);
 		uint64_t hi = align_up(s->size, GUEST_CMA_MIN_ALIGN);
@@ -196,7 +200,7 @@ static int place_high(struct planner *p, uint64_t lo, uint64_t hi, uint64_t size
 	size_t idx;
 	uint64_t top = hi;
 
-	while (top >= lo + size) {
+	while (top >= lo && top - lo >= size) {
 		r->base = align_down(top - size, align);
 		r->size = size;
 		if (r->base < lo)

@@ -5,6 +5,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${CMAVM_CACHE:-$ROOT/.cache}
+mkdir -p "$CACHE"
 HOST_ARCH=$(uname -m)
 
 # The native build always exists; the VMM build is the cross build on hosts
@@ -20,5 +21,11 @@ say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		die "installing packages needs root: run as root, or install sudo"
+	fi
 }

@@ -16,7 +16,9 @@ as cmavm's default guest.
 """
 import os
 import platform
+import pty
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -27,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("CMAVM_CACHE", os.path.join(ROOT, ".cache"))
 GUEST = os.path.join(CACHE, "guest")
-NATIVE = platform.machine() == "aarch64" and os.path.exists("/dev/kvm")
+NATIVE = platform.machine() == "aarch64"
 BUILD_VMM = os.path.join(ROOT, "build" if platform.machine() == "aarch64" else "build-arm64")
 CMAVM = os.path.join(BUILD_VMM, "vmm", "cmavm")
 
@@ -80,7 +82,8 @@ def _emuhost_base():
 class Session:
     """One job: its output as it arrives, input to its console, its end."""
 
-    def __init__(self, argv, env=None, cwd=None, echo=False, log=None, tmpdir=None):
+    def __init__(self, argv, env=None, cwd=None, echo=False, log=None, tmpdir=None,
+                 tty=False):
         self.echo = echo
         self.log = log
         self.tmpdir = tmpdir
@@ -89,10 +92,27 @@ class Session:
         self.lock = threading.Condition()
         self.eof = False
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        self.pty = None
+        stdin = subprocess.PIPE
+        if tty:
+            # cmavm on a terminal, as in the emulated host: raw mode, Ctrl-a x.
+            self.pty, stdin = pty.openpty()
+            threading.Thread(target=self._drain_pty, daemon=True).start()
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                     start_new_session=True)
+        if tty:
+            os.close(stdin)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+
+    def _drain_pty(self):
+        """The terminal's own echo, before cmavm makes it raw: not output."""
+        try:
+            while os.read(self.pty, 4096):
+                pass
+        except OSError:
+            pass
 
     def _read(self):
         while True:
@@ -142,6 +162,9 @@ class Session:
                 self.lock.wait(min(left, 1.0))
 
     def send(self, text):
+        if self.pty is not None:
+            os.write(self.pty, text.encode())
+            return
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
@@ -157,12 +180,19 @@ class Session:
         return rc
 
     def kill(self):
+        """End the job and everything it started (cmavm, QEMU)."""
         if self.proc.poll() is None:
-            self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.wait()
         self._cleanup()
 
     def _cleanup(self):
+        if self.pty is not None:
+            os.close(self.pty)
+            self.pty = None
         if self.tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
@@ -177,6 +207,9 @@ class Host:
         self.native = NATIVE
         if not os.path.exists(CMAVM):
             raise RuntimeError("%s is missing: run tools/build" % CMAVM)
+        if self.native and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+            raise RuntimeError("this arm64 machine has no usable /dev/kvm: enable KVM, or "
+                               "add this user to the kvm group")
 
     def describe(self):
         if self.native:
@@ -194,7 +227,7 @@ class Host:
             env = dict(os.environ, CMAVM_GUEST_DIR=GUEST,
                        PATH=os.path.dirname(CMAVM) + ":" + os.environ["PATH"])
             return Session(["sh", "-c", job], env=env, cwd=tmp, echo=self.echo, log=self.log,
-                           tmpdir=tmp)
+                           tmpdir=tmp, tty=True)
         tmp = tempfile.mkdtemp(prefix="cmavm-job-")
         with open(os.path.join(tmp, "job"), "w") as f:
             f.write(job + "\n")

@@ -61,8 +61,11 @@ static int make_bootargs(const struct vm_config *cfg, struct boot_plan *plan)
 		plan->bootargs_note = "cma=0 added: with --cma 0 the guest would otherwise make a "
 				      "64 MiB default CMA area of its own";
 	}
-	if (n < 0 || (size_t)n >= sizeof(plan->bootargs)) {
-		pr_err("--cmdline is longer than %zu bytes", sizeof(plan->bootargs) - 16);
+	/* The guest cuts bootargs at COMMAND_LINE_SIZE - 1 bytes: cma=0 must not be cut off. */
+	if (n < 0 || (size_t)n >= CMA_PARAM_CMDLINE_SIZE) {
+		pr_err("--cmdline: the kernel command line is %d bytes; an arm64 guest reads only "
+		       "the first %d: shorten it",
+		       n, CMA_PARAM_CMDLINE_SIZE - 1);
 		return -1;
 	}
 	return 0;

@@ -38,7 +38,8 @@ static const char run_usage[] =
 	"  --dry-run            plan and write the DTB, then stop before KVM\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"SIZE is a number with a unit: K, M, G (powers of 1024), e.g. 512M, 2G.\n"
+	"SIZE is a number with a unit: K, M, G, T (powers of 1024), e.g. 512M, 2G;\n"
+	"addresses may be hex (0x90000000).\n"
 	"Pools go where the guest kernel accepts them: aligned, inside RAM, inside one\n"
 	"zone, clear of kernel, initrd and DTB. The demo guest is looked for in\n"
 	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds it).\n"
@@ -90,8 +91,17 @@ static int flag_memory(struct vm_config *cfg, const char *arg)
 	if (flag_size("--memory", arg, &cfg->memory))
 		return -1;
 	if (cfg->memory < 128 * SZ_1M) {
-		pr_err("--memory %s is %s; the guest needs at least 128 MiB (did you mean %sM?)",
-		       arg, size_str(cfg->memory, a), arg);
+		bool bare = arg[strspn(arg, "0123456789")] == '\0';
+
+		pr_err("--memory %s is %s; the guest needs at least 128 MiB%s%s%s", arg,
+		       size_str(cfg->memory, a), bare ? " (did you mean " : "", bare ? arg : "",
+		       bare ? "M?)" : "");
+		return -1;
+	}
+	if (cfg->memory > MAX_MEMORY) {
+		pr_err("--memory %s is more than cmavm supports (%s: a 48-bit guest-physical "
+		       "space from 0x%llx)",
+		       arg, size_str(MAX_MEMORY, a), MMAP_RAM_BASE);
 		return -1;
 	}
 	if (!is_aligned(cfg->memory, SZ_2M)) {

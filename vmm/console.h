@@ -18,6 +18,8 @@ struct uart_16550;
 
 /* Start feeding stdin to @uart; @quit runs when the user types Ctrl-a x. */
 int console_start(struct uart_16550 *uart, void (*quit)(void *opaque), void *opaque);
+/* End the stdin thread (joined) and give the terminal back. */
+void console_stop(void);
 void console_restore(void);
 
 /* UART transmit callback: one byte to stdout. */

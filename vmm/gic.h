@@ -10,7 +10,10 @@
 
 struct kvm;
 
-/* Call after all vCPUs are created and before the first KVM_RUN. */
+/*
+ * Call after all vCPUs are created and before the first KVM_RUN. Returns
+ * the vGIC device fd (the caller closes it), or -1.
+ */
 int gic_create(struct kvm *kvm);
 
 #endif

@@ -6,27 +6,35 @@
 #include <errno.h>
 #include <string.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RAM_HOST_ALIGN SZ_2M
 
 static void advise_huge_pages(const struct guest_ram *ram)
 {
-	char mode[64] = "";
+	static const char path[] = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+	char mode[128] = "";
 	FILE *f;
 
 	/* Only honoured for shmem when the host allows it ("advise" or "always"). */
-	if (madvise(ram->host, ram->size, MADV_HUGEPAGE))
+	if (madvise(ram->host, ram->size, MADV_HUGEPAGE)) {
+		pr_warn("madvise(MADV_HUGEPAGE) on guest RAM failed (%s): the host cannot back it "
+			"with huge pages; guest memory access will be slower",
+			strerror(errno));
 		return;
-	f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "r");
+	}
+	f = fopen(path, "r");
 	if (!f)
 		return;
-	if (fgets(mode, sizeof(mode), f) && (strstr(mode, "[never]") || strstr(mode, "[deny]")))
-		pr_warn("host shmem huge pages are off (%s): guest RAM will be mapped with 4 KiB "
-			"pages, which is slower; echo advise > "
-			"/sys/kernel/mm/transparent_hugepage/shmem_enabled",
-			"shmem_enabled");
+	if (fgets(mode, sizeof(mode), f) && (strstr(mode, "[never]") || strstr(mode, "[deny]"))) {
+		mode[strcspn(mode, "\n")] = '\0';
+		pr_warn("host shmem huge pages are off (%s: %s): guest RAM gets 4 KiB pages, which "
+			"is slower; echo advise > %s",
+			path, mode, path);
+	}
 	fclose(f);
 }
 
@@ -90,4 +98,26 @@ void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
 	if (offset > ram->size || len > ram->size - offset)
 		return NULL;
 	return ram->host + offset;
+}
+
+int guest_ram_discard(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
+{
+	void *host = guest_ram_ptr(ram, gpa, len);
+
+	if (!host || !len || (gpa | len) & (SZ_4K - 1))
+		return -1;
+	/* RAM that is not a memfd (unit tests) is anonymous: drop its pages instead. */
+	if (ram->memfd < 0)
+		return madvise(host, len, MADV_DONTNEED);
+	return fallocate(ram->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 (off_t)(gpa - ram->gpa), (off_t)len);
+}
+
+uint64_t guest_ram_resident(const struct guest_ram *ram)
+{
+	struct stat st;
+
+	if (ram->memfd < 0 || fstat(ram->memfd, &st))
+		return 0;
+	return (uint64_t)st.st_blocks * 512;
 }

@@ -29,4 +29,14 @@ void guest_ram_destroy(struct guest_ram *ram);
 /* Host pointer for [gpa, gpa + len), or NULL if any byte is outside RAM. */
 void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len);
 
+/*
+ * Give the host backing of [gpa, gpa + len) back (a hole punched in the
+ * memfd): the guest reads zeroes there until it writes again. Page-aligned
+ * ranges inside RAM only; -1 otherwise.
+ */
+int guest_ram_discard(const struct guest_ram *ram, uint64_t gpa, uint64_t len);
+
+/* Bytes of guest RAM the host backs right now, measured on the memfd. */
+uint64_t guest_ram_resident(const struct guest_ram *ram);
+
 #endif

@@ -53,7 +53,7 @@ static int create_vm(struct kvm *kvm, uint64_t highest_gpa)
 	return kvm->vm_fd < 0 ? -1 : 0;
 }
 
-int kvm_open(struct kvm *kvm, uint64_t highest_gpa)
+int kvm_open(struct kvm *kvm, uint64_t end_gpa)
 {
 	int version, max;
 
@@ -76,7 +76,7 @@ int kvm_open(struct kvm *kvm, uint64_t highest_gpa)
 	kvm->vcpu_mmap_size = kvm_ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size <= 0)
 		goto err;
-	if (create_vm(kvm, highest_gpa))
+	if (create_vm(kvm, end_gpa - 1))
 		goto err;
 	max = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	kvm->max_vcpus = max > 0 ? (unsigned int)max : 1;

@@ -24,7 +24,8 @@ struct kvm {
 #define kvm_ioctl(fd, req, arg) kvm_do_ioctl(fd, req, (unsigned long)(arg), #req)
 int kvm_do_ioctl(int fd, unsigned long req, unsigned long arg, const char *name);
 
-int kvm_open(struct kvm *kvm, uint64_t highest_gpa);
+/* A VM whose guest-physical space reaches @end_gpa (exclusive). */
+int kvm_open(struct kvm *kvm, uint64_t end_gpa);
 void kvm_close(struct kvm *kvm);
 int kvm_add_ram(struct kvm *kvm, const struct guest_ram *ram);
 int kvm_irq_line(struct kvm *kvm, unsigned int spi, int level);

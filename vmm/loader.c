@@ -97,13 +97,13 @@ static int gunzip(struct boot_file *f)
 	size_t cap = f->size * 4 > IMAGE_MAX ? IMAGE_MAX : f->size * 4;
 	z_stream zs = {0};
 	uint8_t *out = NULL;
-	int ret;
+	int ret = Z_OK;
 
 	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
 		return -1;
 	zs.next_in = f->data;
 	zs.avail_in = (uInt)f->size;
-	do {
+	for (;;) {
 		uint8_t *grown = realloc(out, cap);
 
 		if (!grown)
@@ -119,12 +119,17 @@ static int gunzip(struct boot_file *f)
 			f->size = zs.total_out;
 			return 0;
 		}
+		/* Grow only when output space ran out; anything else is the end. */
+		if ((ret != Z_OK && ret != Z_BUF_ERROR) || zs.avail_out || cap == IMAGE_MAX)
+			break;
 		cap = cap * 2 > IMAGE_MAX ? IMAGE_MAX : cap * 2;
-	} while ((ret == Z_OK || ret == Z_BUF_ERROR) && zs.total_out < IMAGE_MAX);
+	}
 	inflateEnd(&zs);
 	free(out);
-	pr_err("the kernel '%s' looks gzip-compressed but does not inflate (%s)", f->path,
-	       zs.msg ? zs.msg : "larger than 256 MiB or corrupt");
+	pr_err("the kernel '%s' looks gzip-compressed but does not inflate: %s", f->path,
+	       zs.msg		  ? zs.msg
+	       : zs.avail_in == 0 ? "the file is truncated"
+				  : "it inflates to more than 256 MiB");
 	return -1;
 }
 

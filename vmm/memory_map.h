@@ -18,6 +18,9 @@
 #define MMAP_UART_SIZE	 0x00001000ULL
 #define MMAP_RAM_BASE	 0x80000000ULL
 
+/* RAM fits a 48-bit guest-physical space, the most arm64 KVM offers. */
+#define MAX_MEMORY ((1ULL << 48) - MMAP_RAM_BASE)
+
 /* Redistributor frames that fit below the console: the vCPU ceiling. */
 #define MMAP_MAX_CPUS ((MMAP_GICR_LIMIT - MMAP_GICR_BASE) / MMAP_GICR_STRIDE)
 

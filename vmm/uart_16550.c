@@ -181,8 +181,11 @@ void uart_16550_mmio(struct uart_16550 *u, uint64_t offset, uint8_t *data, uint3
 		     bool is_write)
 {
 	/* reg-io-width 1: wider accesses touch the first register only. */
-	if (offset > UART_SCR || !len)
+	if (offset > UART_SCR || !len) {
+		if (!is_write)
+			memset(data, 0, len);
 		return;
+	}
 	pthread_mutex_lock(&u->lock);
 	if (is_write) {
 		write_reg(u, (unsigned int)offset, data[0]);
@@ -196,16 +199,28 @@ void uart_16550_mmio(struct uart_16550 *u, uint64_t offset, uint8_t *data, uint3
 
 size_t uart_16550_receive(struct uart_16550 *u, const uint8_t *buf, size_t n)
 {
+	size_t i;
+
 	pthread_mutex_lock(&u->lock);
-	for (size_t i = 0; i < n; i++) {
-		while (u->rx_len == UART_RX_BUF)
+	for (i = 0; i < n && !u->shut; i++) {
+		while (u->rx_len == UART_RX_BUF && !u->shut)
 			pthread_cond_wait(&u->rx_space, &u->lock);
+		if (u->shut)
+			break;
 		u->rx[(u->rx_head + u->rx_len) % UART_RX_BUF] = buf[i];
 		u->rx_len++;
 		update_irq(u);
 	}
 	pthread_mutex_unlock(&u->lock);
-	return n;
+	return i;
+}
+
+void uart_16550_shutdown(struct uart_16550 *u)
+{
+	pthread_mutex_lock(&u->lock);
+	u->shut = true;
+	pthread_cond_broadcast(&u->rx_space);
+	pthread_mutex_unlock(&u->lock);
 }
 
 void uart_16550_init(struct uart_16550 *u, const struct uart_16550_ops *ops)

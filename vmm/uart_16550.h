@@ -34,6 +34,7 @@ struct uart_16550 {
 	bool thre_pending; /* THR empty interrupt not yet acknowledged */
 	int irq_level;
 
+	bool shut;		 /* no more input: receive() returns at once */
 	uint8_t rx[UART_RX_BUF]; /* host-side FIFO: holds input the guest has not read */
 	size_t rx_head, rx_len;
 };
@@ -47,8 +48,12 @@ void uart_16550_mmio(struct uart_16550 *u, uint64_t offset, uint8_t *data, uint3
 
 /*
  * Queue input for the guest. Blocks while the host FIFO is full, so that
- * no typed byte is dropped; returns the number queued (always @n).
+ * no typed byte is dropped; returns the number queued (@n, unless the UART
+ * was shut down meanwhile).
  */
 size_t uart_16550_receive(struct uart_16550 *u, const uint8_t *buf, size_t n);
+
+/* Stop taking input: wakes and returns a receive() blocked on a full FIFO. */
+void uart_16550_shutdown(struct uart_16550 *u);
 
 #endif

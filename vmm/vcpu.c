@@ -162,7 +162,14 @@ static void *vcpu_thread(void *arg)
 				v->run->immediate_exit = 0;
 				continue;
 			}
-			pr_errno("KVM_RUN failed on vCPU %u", v->id);
+			if (errno == ENOSYS)
+				pr_err("vCPU %u: the guest made an MMIO access KVM cannot decode "
+				       "(a "
+				       "load/store pair or writeback to device memory); KVM_RUN "
+				       "failed with ENOSYS",
+				       v->id);
+			else
+				pr_errno("KVM_RUN failed on vCPU %u", v->id);
 			vm_stop(v->vm, 1);
 			break;
 		}

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void vm_stop(struct vm *vm, int exit_code)
 {
@@ -98,7 +99,8 @@ static int create_vcpus(struct vm *vm, const struct boot_plan *plan)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_create(vm, &vm->vcpus[i], i))
 			return -1;
-	if (gic_create(&vm->kvm))
+	vm->gic_fd = gic_create(&vm->kvm);
+	if (vm->gic_fd < 0)
 		return -1;
 	return vcpu_set_boot_regs(&vm->vcpus[0], plan->layout.kernel.base, plan->layout.dtb.base);
 }
@@ -108,6 +110,10 @@ static void quit_from_console(void *opaque)
 	vm_stop(opaque, 0);
 }
 
+/*
+ * SIGINT, SIGTERM, SIGHUP stop the VM; a second one, while it is already
+ * stopping, gives up at once (terminal restored). SIGUSR2 ends the thread.
+ */
 static void *signal_thread(void *arg)
 {
 	struct vm *vm = arg;
@@ -118,7 +124,12 @@ static void *signal_thread(void *arg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	if (!sigwait(&set, &sig)) {
+	sigaddset(&set, SIGUSR2);
+	while (!sigwait(&set, &sig) && sig != SIGUSR2) {
+		if (vm_stopping(vm)) {
+			console_restore();
+			_exit(128 + sig);
+		}
 		pr_info("signal %d (%s): stopping the VM", sig, strsignal(sig));
 		vm_stop(vm, 128 + sig);
 	}
@@ -135,16 +146,17 @@ static void block_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A console reader that goes away must not kill cmavm with the tty raw. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static int start(struct vm *vm)
 {
-	pthread_t sig;
-
-	if (pthread_create(&sig, NULL, signal_thread, vm))
+	if (pthread_create(&vm->signal_thread, NULL, signal_thread, vm))
 		return -1;
-	pthread_detach(sig);
+	vm->signal_thread_started = true;
 	if (console_start(&vm->uart, quit_from_console, vm))
 		return -1;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
@@ -164,6 +176,7 @@ static int wait_for_stop(struct vm *vm)
 
 static void teardown(struct vm *vm)
 {
+	console_stop();
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			vcpu_stop(&vm->vcpus[i]);
@@ -171,7 +184,12 @@ static void teardown(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 	}
-	console_restore();
+	if (vm->signal_thread_started) {
+		pthread_kill(vm->signal_thread, SIGUSR2);
+		pthread_join(vm->signal_thread, NULL);
+	}
+	if (vm->gic_fd >= 0)
+		close(vm->gic_fd);
 	guest_ram_destroy(&vm->ram);
 	kvm_close(&vm->kvm);
 }
@@ -186,6 +204,7 @@ int vm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
 	vm->ram.memfd = -1;
+	vm->gic_fd = -1;
 	vm->nr_vcpus = cfg->cpus;
 	block_signals();
 	if (kvm_open(&vm->kvm, region_end(&plan->layout.ram)))

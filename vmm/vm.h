@@ -28,6 +28,9 @@ struct vm {
 	struct uart_16550 uart;
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
+	int gic_fd;
+	pthread_t signal_thread;
+	bool signal_thread_started;
 
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;

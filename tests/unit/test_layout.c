@@ -313,6 +313,21 @@ static void test_rejects_kernel_too_big(void **state)
 	plan_fails(&req, "the kernel Image needs 200 MiB");
 }
 
+static void test_rejects_sizes_that_would_overflow(void **state)
+{
+	struct layout_request req;
+
+	add_pool("linux,cma", 0xFFFFFFFF80200000ULL, 0, POOL_CMA, true);
+	add_pool("b", 2 * SZ_1G, 0, POOL_CMA, false);
+	req = request(4 * SZ_1G);
+	plan_fails(&req, "larger than guest RAM");
+
+	setup(NULL);
+	add_pool("near-top", 4 * SZ_1M, 0xFFFFFFFFFFC00000ULL, POOL_CMA, false);
+	req = request(4 * SZ_1G);
+	plan_fails(&req, "outside guest RAM");
+}
+
 static void test_no_pools(void **state)
 {
 	struct layout l;
@@ -397,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup(test_rejects_duplicates, setup),
 		cmocka_unit_test_setup(test_rejects_bad_alignment_setting, setup),
 		cmocka_unit_test_setup(test_rejects_kernel_too_big, setup),
+		cmocka_unit_test_setup(test_rejects_sizes_that_would_overflow, setup),
 		cmocka_unit_test_setup(test_no_pools, setup),
 		cmocka_unit_test_setup(test_2m_alignment_setting, setup),
 		cmocka_unit_test_setup(test_random_requests_obey_every_rule, setup),

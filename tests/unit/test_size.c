@@ -42,6 +42,8 @@ static void test_units(void **state)
 	assert_int_equal(parse_ok("1T"), 1ULL << 40);
 	assert_int_equal(parse_ok("0x80000000"), 0x80000000ULL);
 	assert_int_equal(parse_ok("0x10M"), 16ULL << 20);
+	assert_int_equal(parse_ok("010G"), 10ULL << 30); /* never octal */
+	assert_int_equal(parse_ok("0X1f"), 31);
 }
 
 static void test_rejects(void **state)
@@ -54,6 +56,8 @@ static void test_rejects(void **state)
 	assert_non_null(strstr(parse_err("64 M"), "unknown unit"));
 	assert_non_null(strstr(parse_err("99999999999999999999"), "too large"));
 	assert_non_null(strstr(parse_err("16777216T"), "too large"));
+	assert_non_null(strstr(parse_err("0x"), "no hex digits"));
+	assert_non_null(strstr(parse_err("0x-5"), "no hex digits"));
 }
 
 static void test_str(void **state)
