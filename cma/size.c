@@ -14,9 +14,9 @@ static int unit_shift(const char *suffix)
 		const char *name;
 		int shift;
 	} units[] = {
-		{"", 0},     {"b", 0},	 {"k", 10},   {"kb", 10},  {"kib", 10},
-		{"m", 20},   {"mb", 20}, {"mib", 20}, {"g", 30},   {"gb", 30},
-		{"gib", 30}, {"t", 40},	 {"tb", 40},  {"tib", 40},
+		{ "", 0 },     { "b", 0 },   { "k", 10 },   { "kb", 10 },  { "kib", 10 },
+		{ "m", 20 },   { "mb", 20 }, { "mib", 20 }, { "g", 30 },   { "gb", 30 },
+		{ "gib", 30 }, { "t", 40 },  { "tb", 40 },  { "tib", 40 },
 	};
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
@@ -78,7 +78,7 @@ int size_parse(const char *text, uint64_t *out, char *err, size_t errlen)
 
 const char *size_str(uint64_t bytes, char buf[static 32])
 {
-	static const char *const names[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+	static const char *const names[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
 	int i = 0;
 
 	while (i < 4 && bytes && !(bytes & 1023)) {

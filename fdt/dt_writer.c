@@ -12,12 +12,13 @@
 #include <string.h>
 
 /* GIC interrupt specifier: type, number, flags (bindings/interrupt-controller/arm,gic-v3) */
-#define GIC_SPI		    0
-#define GIC_PPI		    1
-#define IRQ_TYPE_LEVEL_HIGH 4
+#define GIC_SPI		     0
+#define GIC_PPI		     1
+#define IRQ_TYPE_EDGE_RISING 1
+#define IRQ_TYPE_LEVEL_HIGH  4
 
 /* Arch timer PPIs: secure phys, non-secure phys, virtual, hypervisor (INTID - 16) */
-static const uint32_t timer_ppis[] = {13, 14, 11, 10};
+static const uint32_t timer_ppis[] = { 13, 14, 11, 10 };
 
 struct dt_ctx {
 	void *fdt;
@@ -80,14 +81,15 @@ static void dt_reg(struct dt_ctx *c, int node, const struct region *r, size_t n)
 	dt_prop(c, node, "reg", cells, (int)(n * 2 * sizeof(fdt64_t)));
 }
 
-static void dt_irqs(struct dt_ctx *c, int node, uint32_t type, const uint32_t *nums, size_t n)
+static void dt_irqs(struct dt_ctx *c, int node, uint32_t type, const uint32_t *nums, size_t n,
+		    uint32_t trigger)
 {
 	fdt32_t cells[3 * 4];
 
 	for (size_t i = 0; i < n && i < 4; i++) {
 		cells[3 * i] = cpu_to_fdt32(type);
 		cells[3 * i + 1] = cpu_to_fdt32(nums[i]);
-		cells[3 * i + 2] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+		cells[3 * i + 2] = cpu_to_fdt32(trigger);
 	}
 	dt_prop(c, node, "interrupts", cells, (int)(n * 3 * sizeof(fdt32_t)));
 }
@@ -133,13 +135,13 @@ static void write_psci_timer(struct dt_ctx *c)
 
 	timer = dt_node(c, 0, "timer");
 	dt_str(c, timer, "compatible", "arm,armv8-timer");
-	dt_irqs(c, timer, GIC_PPI, timer_ppis, 4);
+	dt_irqs(c, timer, GIC_PPI, timer_ppis, 4, IRQ_TYPE_LEVEL_HIGH);
 	dt_empty(c, timer, "always-on");
 }
 
 static void write_gic(struct dt_ctx *c, const struct dt_machine *m)
 {
-	struct region regs[2] = {m->gicd, m->gicr};
+	struct region regs[2] = { m->gicd, m->gicr };
 	char name[48];
 	int gic;
 
@@ -163,11 +165,33 @@ static void write_uart(struct dt_ctx *c, const struct dt_machine *m)
 	uart = dt_node(c, 0, name);
 	dt_str(c, uart, "compatible", "ns16550a");
 	dt_reg(c, uart, &m->uart, 1);
-	dt_irqs(c, uart, GIC_SPI, &spi, 1);
+	dt_irqs(c, uart, GIC_SPI, &spi, 1, IRQ_TYPE_LEVEL_HIGH);
 	/* of_serial refuses to probe without a clock (8250_of.c). */
 	dt_u32(c, uart, "clock-frequency", m->uart_clock);
 	dt_u32(c, uart, "reg-shift", 0);
 	dt_u32(c, uart, "reg-io-width", 1);
+}
+
+/*
+ * virtio-mmio (bindings/virtio/mmio.yaml). Edge-triggered: each interrupt
+ * is one irqfd write, and InterruptStatus says why. dma-coherent, or arm64
+ * maps the guest's DMA buffers (the rings, with ACCESS_PLATFORM) uncached.
+ */
+static void write_virtio(struct dt_ctx *c, const struct dt_virtio *v)
+{
+	uint32_t spi = v->spi;
+	struct region reg = { v->base, v->size };
+	char name[48];
+	int node;
+
+	node_name(name, sizeof(name), "virtio_mmio", v->base);
+	node = dt_node(c, 0, name);
+	dt_str(c, node, "compatible", "virtio,mmio");
+	dt_reg(c, node, &reg, 1);
+	dt_irqs(c, node, GIC_SPI, &spi, 1, IRQ_TYPE_EDGE_RISING);
+	dt_empty(c, node, "dma-coherent");
+	if (v->pool >= 0)
+		dt_u32(c, node, "memory-region", dt_pool_phandle((size_t)v->pool));
 }
 
 static void write_chosen(struct dt_ctx *c, const struct dt_machine *m)
@@ -223,7 +247,7 @@ static void write_reserved_memory(struct dt_ctx *c, const struct layout *l)
 
 int dt_write(const struct dt_machine *m, void *buf, size_t size, char *err, size_t errlen)
 {
-	struct dt_ctx c = {.fdt = buf, .node = "/"};
+	struct dt_ctx c = { .fdt = buf, .node = "/" };
 	char name[48];
 	int mem;
 
@@ -243,6 +267,8 @@ int dt_write(const struct dt_machine *m, void *buf, size_t size, char *err, size
 	write_psci_timer(&c);
 	write_gic(&c, m);
 	write_uart(&c, m);
+	for (size_t i = 0; i < m->nr_virtio; i++)
+		write_virtio(&c, &m->virtio[i]);
 	write_reserved_memory(&c, m->layout);
 	if (!c.err)
 		c.err = fdt_pack(buf);

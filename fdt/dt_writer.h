@@ -18,6 +18,13 @@
 #define DT_PHANDLE_GIC	     1
 #define DT_PHANDLE_POOL_BASE 0x10 /* pool i has phandle 0x10 + i */
 
+/* A virtio-mmio device node. */
+struct dt_virtio {
+	uint64_t base, size;
+	unsigned int spi;
+	int pool; /* index into the layout's pools for memory-region, or -1 */
+};
+
 struct dt_machine {
 	const struct layout *layout;
 	unsigned int nr_cpus;
@@ -25,8 +32,10 @@ struct dt_machine {
 	struct region gicd; /* GICv3 distributor */
 	struct region gicr; /* GICv3 redistributors, one 128 KiB frame pair per vCPU */
 	struct region uart;
-	unsigned int uart_spi;	 /* SPI number, the GIC INTID less 32 */
-	uint32_t uart_clock;	 /* Hz; the 8250 driver needs it to probe */
+	unsigned int uart_spi; /* SPI number, the GIC INTID less 32 */
+	uint32_t uart_clock;   /* Hz; the 8250 driver needs it to probe */
+	const struct dt_virtio *virtio;
+	size_t nr_virtio;
 	const uint8_t *rng_seed; /* for /chosen/rng-seed; may be NULL */
 	size_t rng_seed_len;
 };

@@ -405,7 +405,7 @@ static size_t scan_memory_node(struct ctx *c, int node, struct region *raw, size
 				 MAX_RAW_RAM);
 			return n;
 		}
-		raw[n++] = (struct region){base, size};
+		raw[n++] = (struct region){ base, size };
 	}
 	return n;
 }
@@ -534,7 +534,7 @@ static void add_span(struct ctx *c, size_t owner, bool first, uint64_t base, uin
 		c->spans_dropped = true;
 		return;
 	}
-	c->spans[c->nr_spans++] = (struct span){owner, first, base, size};
+	c->spans[c->nr_spans++] = (struct span){ owner, first, base, size };
 }
 
 /* /memreserve/ entries are memblock_reserve()d first (early_init_fdt_scan_reserved_mem) */
@@ -1518,11 +1518,11 @@ static void flags_text(unsigned int flags, char *buf, size_t size)
 		unsigned int flag;
 		const char *name;
 	} names[] = {
-		{DTB_F_SHARED_DMA_POOL, "shared-dma-pool"},
-		{DTB_F_REUSABLE, "reusable"},
-		{DTB_F_NO_MAP, "no-map"},
-		{DTB_F_CMA_DEFAULT, "linux,cma-default"},
-		{DTB_F_DMA_DEFAULT, "linux,dma-default"},
+		{ DTB_F_SHARED_DMA_POOL, "shared-dma-pool" },
+		{ DTB_F_REUSABLE, "reusable" },
+		{ DTB_F_NO_MAP, "no-map" },
+		{ DTB_F_CMA_DEFAULT, "linux,cma-default" },
+		{ DTB_F_DMA_DEFAULT, "linux,dma-default" },
 	};
 
 	buf[0] = '\0';
@@ -1592,7 +1592,7 @@ static void print_cma_param(const struct dtb_report *rep, FILE *out)
 
 static void print_summary(const struct dtb_report *rep, FILE *out)
 {
-	size_t count[DTB_REJECTED + 1] = {0};
+	size_t count[DTB_REJECTED + 1] = { 0 };
 
 	for (size_t i = 0; i < rep->nr_entries; i++)
 		count[rep->entries[i].verdict]++;

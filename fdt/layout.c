@@ -149,7 +149,7 @@ static int check_totals(struct planner *p)
 static int place_fixed_pool(struct planner *p, struct placed_pool *pp)
 {
 	const struct pool_spec *s = pp->spec;
-	struct region r = {s->fixed_base, s->size};
+	struct region r = { s->fixed_base, s->size };
 	const struct region *ram = &p->out->ram;
 	uint64_t zone = p->out->dma_zone_end;
 	const char *other;
@@ -313,7 +313,7 @@ static void floating_order(const struct layout_request *req, size_t *order, size
 
 int layout_plan(const struct layout_request *req, struct layout *out, char *err, size_t errlen)
 {
-	struct planner p = {.req = req, .out = out, .err = err, .errlen = errlen};
+	struct planner p = { .req = req, .out = out, .err = err, .errlen = errlen };
 	size_t order[POOL_MAX], n;
 
 	memset(out, 0, sizeof(*out));
@@ -322,7 +322,7 @@ int layout_plan(const struct layout_request *req, struct layout *out, char *err,
 			    POOL_MAX);
 	if (check_request(&p))
 		return -1;
-	out->ram = (struct region){req->ram_base, req->ram_size};
+	out->ram = (struct region){ req->ram_base, req->ram_size };
 	out->dma_zone_end = guest_dma_zone_end(req->ram_base, region_end(&out->ram));
 	out->nr_pools = req->nr_pools;
 	for (size_t i = 0; i < req->nr_pools; i++) {

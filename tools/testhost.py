@@ -42,6 +42,7 @@ QEMU = [
     # serial on stdio without QEMU's monitor mux, so Ctrl-a reaches cmavm
     "-display", "none", "-serial", "stdio", "-monitor", "none",
     "-no-reboot", "-nic", "none",
+    "-device", "virtio-serial-device",
 ]
 L1_CMDLINE = "console=ttyAMA0 quiet panic=-1"
 
@@ -56,11 +57,22 @@ def _cpio(entries, path):
                    input=spec.encode(), check=True)
 
 
+def _kernel_modules():
+    """The kernel tree of the package tools/guest/build unpacked."""
+    with open(os.path.join(GUEST, "kernel-package")) as f:
+        pkg = f.read().strip()
+    base = os.path.join(CACHE, "kernel-" + pkg, "lib", "modules")
+    return os.path.join(base, os.listdir(base)[0], "kernel")
+
+
 def _emuhost_base():
     """The part of the L1 initramfs that does not change between jobs."""
     base = os.path.join(CACHE, "emuhost", "base.cpio")
+    moddir = _kernel_modules()
     sources = [os.path.join(ROOT, "tools/emuhost/init"), os.path.join(GUEST, "Image"),
-               os.path.join(GUEST, "initrd.img"), os.path.join(CACHE, "busybox/bin/busybox")]
+               os.path.join(GUEST, "initrd.img"), os.path.join(CACHE, "busybox/bin/busybox"),
+               os.path.join(moddir, "drivers/virtio/virtio_mmio.ko"),
+               os.path.join(moddir, "drivers/char/virtio_console.ko")]
     for s in sources:
         if not os.path.exists(s):
             raise RuntimeError("%s is missing: run tools/guest/build" % s)
@@ -68,7 +80,9 @@ def _emuhost_base():
                                     for s in sources):
         return base
     os.makedirs(os.path.dirname(base), exist_ok=True)
-    _cpio(["dir bin", "dir dev", "dir proc", "dir sys", "dir tmp",
+    _cpio(["dir bin", "dir dev", "dir proc", "dir sys", "dir tmp", "dir lib", "dir lib/modules",
+           "file lib/modules/virtio_mmio.ko %s 644" % sources[4],
+           "file lib/modules/virtio_console.ko %s 644" % sources[5],
            "dir usr", "dir usr/share", "dir usr/share/cmavm", "dir usr/share/cmavm/guest",
            "cdev dev/console 5 1", "cdev dev/null 1 3 666",
            "file bin/busybox %s 755" % sources[3], "slink bin/sh busybox",
@@ -83,8 +97,14 @@ class Session:
     """One job: its output as it arrives, input to its console, its end."""
 
     def __init__(self, argv, env=None, cwd=None, echo=False, log=None, tmpdir=None,
-                 tty=False):
+                 tty=False, host_shell=None):
         self.echo = echo
+        self.host_shell = host_shell  # path of the emulated host's second shell, or None
+        self.host_sock = None
+        self.host_buf = b""
+        self.host_seq = 0
+        self.cwd = cwd
+        self.env = env
         self.log = log
         self.tmpdir = tmpdir
         self.buf = ""
@@ -161,6 +181,47 @@ class Session:
                                   % (pattern, why, self.buf.replace("\r", "")[-3000:]))
                 self.lock.wait(min(left, 1.0))
 
+    def host(self, command, timeout=60):
+        """Run @command on the host cmavm runs on, beside the job; returns
+        (exit status, output). In the emulated host it goes to a second
+        shell on a virtio console; natively it is a subprocess."""
+        if self.log:
+            self.log.write("\n@@host-command: %s\n" % command)
+        if not self.host_shell:
+            p = subprocess.run(["sh", "-c", command], cwd=self.cwd, env=self.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+            out = p.stdout.decode("utf-8", "replace")
+            if self.log:
+                self.log.write(out)
+            return p.returncode, out
+        import socket
+        if self.host_sock is None:
+            self.host_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.host_sock.connect(self.host_shell)
+        self.host_seq += 1
+        marker = "@@hostsh-%d" % self.host_seq
+        # One line: the shell reads and evaluates line by line, and $? must
+        # be the command's, not the read's.
+        self.host_sock.sendall(("%s; echo \"%s $?\"\n" % (command, marker)).encode())
+        rx = re.compile((r"(?s)^(.*?)%s (\d+)\r?\n" % marker).encode(), re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.host_buf)
+            if m:
+                self.host_buf = self.host_buf[m.end():]
+                out = m[1].decode("utf-8", "replace").replace("\r", "")
+                if self.log:
+                    self.log.write(out)
+                return int(m[2]), out
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Timeout("host command '%s' did not finish in %d s" % (command, timeout))
+            self.host_sock.settimeout(left)
+            data = self.host_sock.recv(65536)
+            if not data:
+                raise Timeout("the emulated host's shell went away during '%s'" % command)
+            self.host_buf += data
+
     def send(self, text):
         if self.pty is not None:
             os.write(self.pty, text.encode())
@@ -190,6 +251,9 @@ class Session:
         self._cleanup()
 
     def _cleanup(self):
+        if self.host_sock is not None:
+            self.host_sock.close()
+            self.host_sock = None
         if self.pty is not None:
             os.close(self.pty)
             self.pty = None
@@ -239,9 +303,12 @@ class Host:
             for part in (_emuhost_base(), os.path.join(tmp, "job.cpio")):
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 20)
-        argv = QEMU + ["-kernel", os.path.join(GUEST, "Image"), "-initrd", initrd,
+        hostsh = os.path.join(tmp, "hostsh.sock")
+        argv = QEMU + ["-chardev", "socket,id=hostsh,path=%s,server=on,wait=off" % hostsh,
+                       "-device", "virtconsole,chardev=hostsh",
+                       "-kernel", os.path.join(GUEST, "Image"), "-initrd", initrd,
                        "-append", L1_CMDLINE]
-        s = Session(argv, echo=self.echo, log=self.log, tmpdir=tmp)
+        s = Session(argv, echo=self.echo, log=self.log, tmpdir=tmp, host_shell=hostsh)
         s.expect(r"^@@host: (ready.*|no /dev/kvm.*)$", timeout=120)
         if "no /dev/kvm" in s.output:
             raise RuntimeError("the emulated host has no KVM:\n" + s.output[-2000:])

@@ -71,6 +71,56 @@ static int make_bootargs(const struct vm_config *cfg, struct boot_plan *plan)
 	return 0;
 }
 
+static int pool_index(const struct vm_config *cfg, const struct disk_config *disk)
+{
+	for (size_t i = 0; i < cfg->nr_pools; i++)
+		if (!strcmp(cfg->pools[i].name, disk->pool))
+			return (int)i;
+	pr_err("%s: there is no pool named '%s'; add --dma-pool %s:SIZE or drop pool=", disk->flag,
+	       disk->pool, disk->pool);
+	return -2;
+}
+
+static void add_slot(struct boot_plan *plan, enum virtio_slot_kind kind, unsigned int index,
+		     int pool)
+{
+	size_t i = plan->nr_virtio++;
+
+	plan->virtio[i] = (struct virtio_slot){
+		.kind = kind,
+		.index = index,
+		.dt = { .base = MMAP_VIRTIO_BASE + i * MMAP_VIRTIO_STRIDE,
+			.size = MMAP_VIRTIO_STRIDE,
+			.spi = IRQ_SPI_VIRTIO + (unsigned int)i,
+			.pool = pool },
+	};
+}
+
+/*
+ * Disks first (so that the first --disk is the guest's vda), then the
+ * entropy source and the balloon.
+ */
+static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	for (size_t i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+		int pool = d->pool ? pool_index(cfg, d) : -1;
+
+		if (pool == -2)
+			return -1;
+		if (pool >= 0)
+			pr_warn("%s: the guest's virtio-mmio driver never claims a memory-region "
+				"pool (it does not call of_reserved_mem_device_init), so pool '%s' "
+				"stays unused by this disk: its rings and buffers come from the "
+				"default CMA pool. See docs/devices.md",
+				d->flag, d->pool);
+		add_slot(plan, SLOT_BLK, (unsigned int)i, pool);
+	}
+	add_slot(plan, SLOT_RNG, 0, -1);
+	add_slot(plan, SLOT_BALLOON, 0, -1);
+	return 0;
+}
+
 static int plan_layout(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	struct layout_request req = {
@@ -99,14 +149,19 @@ static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 		.layout = &plan->layout,
 		.nr_cpus = cfg->cpus,
 		.bootargs = plan->bootargs,
-		.gicd = {MMAP_GICD_BASE, MMAP_GICD_SIZE},
-		.gicr = {MMAP_GICR_BASE, MMAP_GICR_STRIDE * cfg->cpus},
-		.uart = {MMAP_UART_BASE, MMAP_UART_SIZE},
+		.gicd = { MMAP_GICD_BASE, MMAP_GICD_SIZE },
+		.gicr = { MMAP_GICR_BASE, MMAP_GICR_STRIDE * cfg->cpus },
+		.uart = { MMAP_UART_BASE, MMAP_UART_SIZE },
 		.uart_spi = IRQ_SPI_UART,
 		.uart_clock = UART_CLOCK_HZ,
+		.nr_virtio = plan->nr_virtio,
 	};
+	struct dt_virtio dt_virtio[MMAP_VIRTIO_MAX];
 	char err[256];
 
+	for (size_t i = 0; i < plan->nr_virtio; i++)
+		dt_virtio[i] = plan->virtio[i].dt;
+	m.virtio = dt_virtio;
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
 		m.rng_seed = seed;
 		m.rng_seed_len = sizeof(seed);
@@ -141,7 +196,7 @@ int boot_plan_build(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
 	if (load_files(cfg, plan) || make_bootargs(cfg, plan) || plan_layout(cfg, plan) ||
-	    write_dtb(cfg, plan) || check_dtb(plan))
+	    plan_devices(cfg, plan) || write_dtb(cfg, plan) || check_dtb(plan))
 		return -1;
 	return 0;
 }
@@ -152,6 +207,19 @@ static void print_region(const char *what, const struct region *r, const char *n
 
 	pr_info("%-8s 0x%09" PRIx64 "-0x%09" PRIx64 " %10s  %s", what, r->base, region_end(r),
 		size_str(r->size, sz), note);
+}
+
+static void print_slot(const struct vm_config *cfg, const struct virtio_slot *slot)
+{
+	static const char *const names[] = { "blk", "rng", "balloon" };
+	const char *what = slot->kind == SLOT_BLK   ? cfg->disks[slot->index].path
+			   : slot->kind == SLOT_RNG ? "entropy from getrandom()"
+						    : "balloon, statistics, free page reporting";
+
+	pr_info("virtio-%s%u at 0x%" PRIx64 ", SPI %u: %s%s%s", names[slot->kind], slot->index,
+		slot->dt.base, slot->dt.spi, what,
+		slot->kind == SLOT_BLK && cfg->disks[slot->index].readonly ? " (read-only)" : "",
+		cfg->access_platform ? "" : " (no ACCESS_PLATFORM)");
 }
 
 void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
@@ -180,6 +248,8 @@ void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
 	}
 	if (!l->nr_pools)
 		pr_info("no pools");
+	for (size_t i = 0; i < plan->nr_virtio; i++)
+		print_slot(cfg, &plan->virtio[i]);
 	pr_info("cmdline: %s", plan->bootargs);
 	if (plan->bootargs_note)
 		pr_info("  (%s)", plan->bootargs_note);

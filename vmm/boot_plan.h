@@ -14,12 +14,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dt_writer.h"
 #include "layout.h"
 #include "loader.h"
+#include "memory_map.h"
 
 #define BOOT_PLAN_DTB_MAX (64 * 1024)
 
 struct vm_config;
+
+enum virtio_slot_kind {
+	SLOT_BLK,
+	SLOT_RNG,
+	SLOT_BALLOON,
+};
+
+/* A virtio-mmio device: its kind, its window and interrupt, its DT node. */
+struct virtio_slot {
+	enum virtio_slot_kind kind;
+	unsigned int index; /* SLOT_BLK: the --disk it comes from */
+	struct dt_virtio dt;
+};
 
 struct boot_plan {
 	struct kernel_image kernel;
@@ -27,6 +42,8 @@ struct boot_plan {
 	struct layout layout;
 	char bootargs[4096];
 	const char *bootargs_note; /* why cmavm changed the command line, or NULL */
+	size_t nr_virtio;
+	struct virtio_slot virtio[MMAP_VIRTIO_MAX];
 	uint8_t dtb[BOOT_PLAN_DTB_MAX];
 	size_t dtb_size;
 };

@@ -120,9 +120,9 @@ static int check_file(const char *path, const char *cmdline)
 static int cmd_dtb_check(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"cmdline", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmdline = NULL;
 	int opt;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 /* Where the demo guest lives: tools/guest/build puts it in .cache/guest. */
-static const char *const guest_dirs[] = {".cache/guest", "/usr/share/cmavm/guest"};
+static const char *const guest_dirs[] = { ".cache/guest", "/usr/share/cmavm/guest" };
 
 static const char run_usage[] =
 	"Usage: cmavm run [OPTIONS]\n"
@@ -34,6 +34,14 @@ static const char run_usage[] =
 	"                       a named per-device pool: reusable (CMA, the default)\n"
 	"                       or no-map (coherent); repeatable\n"
 	"  --pool-align SIZE    base alignment of pools cmavm places  [4M]\n"
+	"  --disk FILE[,ro][,pool=NAME]\n"
+	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
+	"                       repeatable; pool= puts memory-region on its node\n"
+	"  --no-access-platform do not offer VIRTIO_F_ACCESS_PLATFORM (for comparison)\n"
+	"  --balloon-stats SECONDS\n"
+	"                       guest memory statistics interval; 0 for none  [5]\n"
+	"  --api-socket PATH    the control socket  [$CMAVM_SOCKET or\n"
+	"                       ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
 	"  --dump-dtb FILE      write the guest's device tree to FILE\n"
 	"  --dry-run            plan and write the DTB, then stop before KVM\n"
 	"  -h, --help           this text\n"
@@ -56,21 +64,29 @@ enum {
 	OPT_POOL_ALIGN,
 	OPT_DUMP_DTB,
 	OPT_DRY_RUN,
+	OPT_DISK,
+	OPT_NO_ACCESS_PLATFORM,
+	OPT_BALLOON_STATS,
+	OPT_API_SOCKET,
 };
 
 static const struct option run_options[] = {
-	{"kernel", required_argument, NULL, OPT_KERNEL},
-	{"initrd", required_argument, NULL, OPT_INITRD},
-	{"cmdline", required_argument, NULL, OPT_CMDLINE},
-	{"memory", required_argument, NULL, OPT_MEMORY},
-	{"cpus", required_argument, NULL, OPT_CPUS},
-	{"cma", required_argument, NULL, OPT_CMA},
-	{"dma-pool", required_argument, NULL, OPT_DMA_POOL},
-	{"pool-align", required_argument, NULL, OPT_POOL_ALIGN},
-	{"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cma", required_argument, NULL, OPT_CMA },
+	{ "dma-pool", required_argument, NULL, OPT_DMA_POOL },
+	{ "pool-align", required_argument, NULL, OPT_POOL_ALIGN },
+	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "no-access-platform", no_argument, NULL, OPT_NO_ACCESS_PLATFORM },
+	{ "balloon-stats", required_argument, NULL, OPT_BALLOON_STATS },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int flag_size(const char *flag, const char *arg, uint64_t *out)
@@ -190,6 +206,51 @@ static int flag_pool_align(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* FILE[,ro][,pool=NAME] */
+static int flag_disk(struct vm_config *cfg, char *arg)
+{
+	struct disk_config *d;
+	char *opt, *save;
+
+	if (cfg->nr_disks == MAX_DISKS) {
+		pr_err("--disk %s: at most %d disks", arg, MAX_DISKS);
+		return -1;
+	}
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->flag, sizeof(d->flag), "--disk %s", arg);
+	d->path = strtok_r(arg, ",", &save);
+	if (!d->path || !*d->path) {
+		pr_err("--disk needs a file: --disk FILE[,ro][,pool=NAME]");
+		return -1;
+	}
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(opt, "ro") || !strcmp(opt, "readonly")) {
+			d->readonly = true;
+		} else if (!strncmp(opt, "pool=", 5) && opt[5]) {
+			d->pool = opt + 5;
+		} else {
+			pr_err("%s: unknown option '%s'; use ro or pool=NAME", d->flag, opt);
+			return -1;
+		}
+	}
+	cfg->nr_disks++;
+	return 0;
+}
+
+static int flag_stats_interval(struct vm_config *cfg, const char *arg)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (*arg == '-' || !*arg || *end || n > 3600) {
+		pr_err("--balloon-stats %s: give seconds from 0 (off) to 3600", arg);
+		return -1;
+	}
+	cfg->stats_interval_s = (unsigned int)n;
+	return 0;
+}
+
 static const char *find_guest_file(const char *name, char *buf, size_t len)
 {
 	const char *env = getenv("CMAVM_GUEST_DIR");
@@ -231,13 +292,25 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->cpus = DEFAULT_CPUS;
 	cfg->pool_align = DEFAULT_POOL_ALIGN;
 	cfg->cmdline = DEFAULT_CMDLINE;
-	pool_parse_default("64M", &cfg->pools[0], (char[8]){0}, 8);
+	cfg->access_platform = true;
+	cfg->stats_interval_s = DEFAULT_STATS_INTERVAL;
+	pool_parse_default("64M", &cfg->pools[0], (char[8]){ 0 }, 8);
 	cfg->nr_pools = 1;
 }
 
-static int parse_flag(struct vm_config *cfg, int opt, const char *arg)
+static int parse_flag(struct vm_config *cfg, int opt, char *arg)
 {
 	switch (opt) {
+	case OPT_DISK:
+		return flag_disk(cfg, arg);
+	case OPT_NO_ACCESS_PLATFORM:
+		cfg->access_platform = false;
+		return 0;
+	case OPT_BALLOON_STATS:
+		return flag_stats_interval(cfg, arg);
+	case OPT_API_SOCKET:
+		cfg->api_socket = arg;
+		return 0;
 	case OPT_KERNEL:
 		cfg->kernel = arg;
 		return 0;
@@ -274,13 +347,16 @@ static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 
 	config_defaults(cfg);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(run_usage, stdout);
 			return 1;
 		}
-		if (opt == '?') {
-			fprintf(stderr, "Try 'cmavm run --help'.\n");
+		if (opt == '?' || opt == ':') {
+			pr_err("%s '%s'; see 'cmavm run --help'",
+			       opt == ':' ? "this flag needs a value:" : "unknown flag",
+			       argv[optind - 1]);
 			return 3;
 		}
 		if (parse_flag(cfg, opt, optarg))

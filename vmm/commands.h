@@ -12,4 +12,7 @@ int cmd_run(int argc, char **argv);
 /* cmavm dtb check: judge a DTB as the guest kernel will (vmm/cmd_dtb.c) */
 int cmd_dtb(int argc, char **argv);
 
+/* cmavm ctl: ask a running VM through its API socket (vmm/cmd_ctl.c) */
+int cmd_ctl(int argc, char **argv);
+
 #endif

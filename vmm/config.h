@@ -11,11 +11,20 @@
 
 #include "pool.h"
 
-#define DEFAULT_MEMORY	   (512ULL << 20)
-#define DEFAULT_CPUS	   2
-#define DEFAULT_CMA	   (64ULL << 20)
-#define DEFAULT_POOL_ALIGN (4ULL << 20) /* suits guests older than 5.18 too */
-#define DEFAULT_CMDLINE	   "console=ttyS0 quiet"
+#define DEFAULT_MEMORY	       (512ULL << 20)
+#define DEFAULT_CPUS	       2
+#define DEFAULT_CMA	       (64ULL << 20)
+#define DEFAULT_POOL_ALIGN     (4ULL << 20) /* suits guests older than 5.18 too */
+#define DEFAULT_CMDLINE	       "console=ttyS0 quiet"
+#define DEFAULT_STATS_INTERVAL 5 /* seconds between balloon statistics */
+#define MAX_DISKS	       8
+
+struct disk_config {
+	const char *path;
+	bool readonly;
+	const char *pool; /* --disk ...,pool=NAME: memory-region on its node */
+	char flag[160];	  /* for messages */
+};
 
 struct vm_config {
 	const char *kernel;
@@ -26,6 +35,11 @@ struct vm_config {
 	uint64_t pool_align;
 	unsigned int cpus;
 	bool dry_run;
+	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM (default) */
+	const char *api_socket;
+	unsigned int stats_interval_s;
+	size_t nr_disks;
+	struct disk_config disks[MAX_DISKS];
 	size_t nr_pools;
 	struct pool_spec pools[POOL_MAX];
 };

@@ -22,7 +22,7 @@ static struct {
 	bool started;
 	int stop_fd;		/* eventfd: the stdin thread must end */
 	volatile bool stopping; /* no more retries on a blocked stdout */
-} con = {.stop_fd = -1};
+} con = { .stop_fd = -1 };
 
 void console_restore(void)
 {
@@ -59,7 +59,8 @@ static bool feed(const uint8_t *buf, size_t n, bool *escaped)
 			if (c == 'x' || c == 'X')
 				return false;
 			if (c != CONSOLE_ESCAPE)
-				uart_16550_receive(con.uart, (const uint8_t[]){CONSOLE_ESCAPE}, 1);
+				uart_16550_receive(con.uart, (const uint8_t[]){ CONSOLE_ESCAPE },
+						   1);
 		} else if (con.raw && c == CONSOLE_ESCAPE) {
 			*escaped = true;
 			continue;
@@ -71,8 +72,8 @@ static bool feed(const uint8_t *buf, size_t n, bool *escaped)
 
 static void *stdin_thread(void *arg)
 {
-	struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-				{.fd = con.stop_fd, .events = POLLIN}};
+	struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+				 { .fd = con.stop_fd, .events = POLLIN } };
 	uint8_t buf[256];
 	bool escaped = false;
 
@@ -144,7 +145,7 @@ void console_stop(void)
  */
 void console_tx(void *opaque, uint8_t byte)
 {
-	struct pollfd out = {.fd = STDOUT_FILENO, .events = POLLOUT};
+	struct pollfd out = { .fd = STDOUT_FILENO, .events = POLLOUT };
 
 	(void)opaque;
 	while (write(STDOUT_FILENO, &byte, 1) < 0 && !con.stopping) {

@@ -22,7 +22,7 @@ static int set_attr(int fd, uint32_t group, uint64_t attr, const void *val)
 
 int gic_create(struct kvm *kvm)
 {
-	struct kvm_create_device dev = {.type = KVM_DEV_TYPE_ARM_VGIC_V3};
+	struct kvm_create_device dev = { .type = KVM_DEV_TYPE_ARM_VGIC_V3 };
 	uint64_t dist = MMAP_GICD_BASE, redist = MMAP_GICR_BASE;
 	uint32_t nr_irqs = GIC_NR_IRQS;
 

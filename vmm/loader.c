@@ -95,7 +95,7 @@ static int is_gzip(const struct boot_file *f)
 static int gunzip(struct boot_file *f)
 {
 	size_t cap = f->size * 4 > IMAGE_MAX ? IMAGE_MAX : f->size * 4;
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	uint8_t *out = NULL;
 	int ret = Z_OK;
 

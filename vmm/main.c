@@ -14,6 +14,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  run        boot an arm64 Linux guest with DMA pools cmavm places\n"
 	"  dtb check  tell what a guest kernel will do with a DTB's /reserved-memory pools\n"
+	"  ctl        ask a running VM: status, pause, resume, shutdown, balloon, devices\n"
 	"\n"
 	"'cmavm COMMAND --help' describes each command.\n";
 
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "dtb"))
 		return cmd_dtb(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return cmd_ctl(argc - 1, argv + 1);
 	fprintf(stderr, "cmavm: unknown command '%s'\n\n%s", argv[1], usage);
 	return 2;
 }

@@ -37,7 +37,7 @@ static void kick_handler(int sig)
 static void install_kick_handler_once(void)
 {
 	/* No SA_RESTART: KVM_RUN must return EINTR. */
-	struct sigaction sa = {.sa_handler = kick_handler};
+	struct sigaction sa = { .sa_handler = kick_handler };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIG_VCPU_KICK, &sa, NULL);
@@ -52,7 +52,7 @@ static void install_kick_handler(void)
 
 static int set_reg(struct vcpu *v, uint64_t id, uint64_t val)
 {
-	struct kvm_one_reg reg = {.id = id, .addr = (uintptr_t)&val};
+	struct kvm_one_reg reg = { .id = id, .addr = (uintptr_t)&val };
 
 	return kvm_ioctl(v->fd, KVM_SET_ONE_REG, &reg) < 0 ? -1 : 0;
 }
@@ -157,6 +157,7 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
 	while (!vm_stopping(v->vm)) {
+		vm_vcpu_checkpoint(v->vm);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -192,6 +193,12 @@ int vcpu_start(struct vcpu *v)
 	}
 	v->running = true;
 	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->running)
+		pthread_kill(v->thread, SIG_VCPU_KICK);
 }
 
 void vcpu_stop(struct vcpu *v)

@@ -30,6 +30,8 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id);
 /* booting.rst: PC at the Image, x0 the DTB address, x1-x3 zero. */
 int vcpu_set_boot_regs(struct vcpu *v, uint64_t entry, uint64_t dtb);
 int vcpu_start(struct vcpu *v);
+/* Make the vCPU leave KVM_RUN (it then looks at the VM's state). */
+void vcpu_kick(struct vcpu *v);
 /* Make the vCPU leave KVM_RUN and see that the VM is stopping; then join it. */
 void vcpu_stop(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);

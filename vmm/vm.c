@@ -14,6 +14,7 @@
 #include "vcpu.h"
 
 #include <errno.h>
+#include <time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,95 @@ void vm_stop(struct vm *vm, int exit_code)
 		vm->stopping = true;
 		vm->exit_code = exit_code;
 		pthread_cond_broadcast(&vm->stop_cond);
+		pthread_cond_broadcast(&vm->pause_cond); /* parked vCPUs leave */
 	}
 	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_vcpu_checkpoint(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->pause_requested && !vm->stopping) {
+		vm->parked++;
+		pthread_cond_broadcast(&vm->pause_cond);
+		while (vm->pause_requested && !vm->stopping)
+			pthread_cond_wait(&vm->pause_cond, &vm->lock);
+		vm->parked--;
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+#define PAUSE_TIMEOUT_MS 2000
+
+static void add_ms(struct timespec *ts, long ms)
+{
+	ts->tv_nsec += ms * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+/* Kick every vCPU until all are parked (re-kicking: a kick can land early). */
+static int wait_parked(struct vm *vm)
+{
+	struct timespec deadline, step;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	add_ms(&deadline, PAUSE_TIMEOUT_MS);
+	while (vm->parked < vm->nr_vcpus && !vm->stopping) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_kick(&vm->vcpus[i]);
+		clock_gettime(CLOCK_REALTIME, &step);
+		if (step.tv_sec > deadline.tv_sec ||
+		    (step.tv_sec == deadline.tv_sec && step.tv_nsec >= deadline.tv_nsec))
+			return -ETIMEDOUT;
+		add_ms(&step, 5);
+		pthread_cond_timedwait(&vm->pause_cond, &vm->lock, &step);
+	}
+	return vm->stopping ? -EBUSY : 0;
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->stopping) {
+		ret = -EBUSY;
+	} else if (vm->paused) {
+		ret = -EALREADY;
+	} else {
+		vm->pause_requested = true;
+		ret = wait_parked(vm);
+		if (ret) {
+			vm->pause_requested = false;
+			pthread_cond_broadcast(&vm->pause_cond);
+		} else {
+			vm->paused = true;
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (ret == -ETIMEDOUT)
+		pr_warn("pause: a vCPU did not leave the guest within %d ms; the VM runs on",
+			PAUSE_TIMEOUT_MS);
+	return ret;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->stopping)
+		ret = -EBUSY;
+	else if (!vm->paused)
+		ret = -EALREADY;
+	else {
+		vm->paused = false;
+		vm->pause_requested = false;
+		pthread_cond_broadcast(&vm->pause_cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
 }
 
 bool vm_stopping(struct vm *vm)
@@ -54,7 +142,7 @@ static void uart_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 
 static int add_devices(struct vm *vm)
 {
-	struct uart_16550_ops ops = {.set_irq = uart_irq, .tx = console_tx, .opaque = vm};
+	struct uart_16550_ops ops = { .set_irq = uart_irq, .tx = console_tx, .opaque = vm };
 	struct mmio_device uart = {
 		.name = "16550 console",
 		.base = MMAP_UART_BASE,
@@ -152,6 +240,16 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static int start_devices(struct vm *vm)
+{
+	if (ev_loop_init(&vm->loop, 256))
+		return -1;
+	vm->loop_ready = true;
+	if (vm_devices_create(vm) || vm_control_open(vm))
+		return -1;
+	return ev_loop_start(&vm->loop);
+}
+
 static int start(struct vm *vm)
 {
 	if (pthread_create(&vm->signal_thread, NULL, signal_thread, vm))
@@ -159,6 +257,7 @@ static int start(struct vm *vm)
 	vm->signal_thread_started = true;
 	if (console_start(&vm->uart, quit_from_console, vm))
 		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(&vm->vcpus[i]))
 			return -1;
@@ -188,6 +287,12 @@ static void teardown(struct vm *vm)
 		pthread_kill(vm->signal_thread, SIGUSR2);
 		pthread_join(vm->signal_thread, NULL);
 	}
+	vm_control_close(vm); /* while the loop runs: it lets go of the connections */
+	if (vm->loop_ready) {
+		ev_loop_stop(&vm->loop);
+		vm_devices_destroy(vm);
+		ev_loop_destroy(&vm->loop);
+	}
 	if (vm->gic_fd >= 0)
 		close(vm->gic_fd);
 	guest_ram_destroy(&vm->ram);
@@ -203,6 +308,9 @@ int vm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 		return 1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	vm->cfg = cfg;
+	vm->plan = plan;
 	vm->ram.memfd = -1;
 	vm->gic_fd = -1;
 	vm->nr_vcpus = cfg->cpus;
@@ -211,7 +319,7 @@ int vm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 		goto out;
 	if (check_cpus(vm, cfg->cpus) || guest_ram_create(&vm->ram, MMAP_RAM_BASE, cfg->memory) ||
 	    kvm_add_ram(&vm->kvm, &vm->ram) || load_guest(vm, plan) || add_devices(vm) ||
-	    create_vcpus(vm, plan))
+	    create_vcpus(vm, plan) || start_devices(vm))
 		goto out;
 	if (start(vm)) {
 		vm_stop(vm, 1);

@@ -12,14 +12,26 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "api.h"
+#include "event_loop.h"
 #include "guest_ram.h"
+#include "http_server.h"
 #include "kvm.h"
+#include "mmio.h"
 #include "mmio_bus.h"
 #include "uart_16550.h"
 
 struct vm_config;
 struct boot_plan;
 struct vcpu;
+
+/* A virtio device and the transport that carries it. */
+struct vm_device {
+	struct virtio_device dev;
+	struct virtio_mmio mmio;
+	int kind; /* enum virtio_slot_kind */
+	bool created;
+};
 
 struct vm {
 	struct kvm kvm;
@@ -32,9 +44,25 @@ struct vm {
 	pthread_t signal_thread;
 	bool signal_thread_started;
 
+	const struct vm_config *cfg;
+	const struct boot_plan *plan;
+	struct timespec started;
+	struct ev_loop loop;
+	bool loop_ready;
+	size_t nr_devices;
+	struct vm_device *devices;
+	struct virtio_device *balloon;
+	struct http_server api;
+	bool api_open;
+	struct ctl_ops ctl_ops;
+
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;
+	pthread_cond_t pause_cond;
 	bool stopping;
+	bool pause_requested;
+	bool paused;
+	unsigned int parked; /* vCPUs waiting in vm_vcpu_checkpoint() */
 	int exit_code;
 };
 
@@ -44,5 +72,23 @@ int vm_run(const struct vm_config *cfg, const struct boot_plan *plan);
 /* Ask the VM to stop; the first request's exit code wins. Any thread. */
 void vm_stop(struct vm *vm, int exit_code);
 bool vm_stopping(struct vm *vm);
+
+/*
+ * Pause: every vCPU out of the guest and parked until vm_resume(). Returns
+ * 0, -EALREADY, -EBUSY (stopping), or -ETIMEDOUT (a vCPU did not park in
+ * time; the VM runs on). From any thread but a vCPU's.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+/* A vCPU thread calls this before each KVM_RUN: it parks while paused. */
+void vm_vcpu_checkpoint(struct vm *vm);
+
+/* vm_devices.c: the virtio devices of the plan, on the MMIO bus and the loop. */
+int vm_devices_create(struct vm *vm);
+void vm_devices_destroy(struct vm *vm);
+
+/* vm_control.c: the control socket. */
+int vm_control_open(struct vm *vm);
+void vm_control_close(struct vm *vm);
 
 #endif

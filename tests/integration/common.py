@@ -48,3 +48,37 @@ def guest_meminfo(text):
 
 def main():
     unittest.main(verbosity=2)
+
+
+def ctl_json(session, args, sock="api.sock"):
+    """`cmavm ctl --json ARGS` on the host beside the VM; the parsed answer."""
+    import json
+    rc, out = session.host("cmavm ctl --socket %s --json %s" % (sock, args))
+    if rc != 0:
+        raise AssertionError("cmavm ctl %s failed (%d): %s" % (args, rc, out))
+    start = min(i for i in (out.find("{"), out.find("[")) if i >= 0)
+    return json.loads(out[start:])
+
+
+def wait_for(predicate, timeout, interval=0.25):
+    """Poll @predicate until it returns a true value; that value, or the last one."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def guest_run(session, command, timeout=120):
+    """Type @command into the guest shell; return what it printed. The shell
+    echoes what is typed, so the output is taken between two markers that
+    only the commands' own output puts alone on a line."""
+    guest_run.seq = getattr(guest_run, "seq", 0) + 1
+    start, end = "@@gs%d" % guest_run.seq, "@@ge%d" % guest_run.seq
+    session.send("echo %s; %s; echo %s-$?\n" % (start, command, end))
+    m = session.expect(r"(?s)^%s$(.*?)^%s-(\d+)$" % (start, end), timeout)
+    if int(m[2]) != 0:
+        raise AssertionError("guest command '%s' failed (%s):\n%s" % (command, m[2], m[1]))
+    return m[1]

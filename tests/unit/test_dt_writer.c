@@ -30,25 +30,33 @@ static void make_layout(void)
 	char err[256];
 
 	pools[0] = (struct pool_spec){
-		.name = "linux,cma", .size = 64 * SZ_1M, .kind = POOL_CMA, .is_default = true};
-	pools[1] = (struct pool_spec){.name = "gpu", .size = 16 * SZ_1M, .kind = POOL_CMA};
-	pools[2] = (struct pool_spec){.name = "fw", .size = 4 * SZ_1M, .kind = POOL_COHERENT};
+		.name = "linux,cma", .size = 64 * SZ_1M, .kind = POOL_CMA, .is_default = true
+	};
+	pools[1] = (struct pool_spec){ .name = "gpu", .size = 16 * SZ_1M, .kind = POOL_CMA };
+	pools[2] = (struct pool_spec){ .name = "fw", .size = 4 * SZ_1M, .kind = POOL_COHERENT };
 	assert_int_equal(layout_plan(&req, &layout, err, sizeof(err)), 0);
 }
 
+static const struct dt_virtio virtio[2] = {
+	{ .base = 0x0a000000, .size = 0x200, .spi = 16, .pool = -1 },
+	{ .base = 0x0a000200, .size = 0x200, .spi = 17, .pool = 1 },
+};
+
 static struct dt_machine machine(unsigned int cpus)
 {
-	static const uint8_t seed[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t seed[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 	return (struct dt_machine){
 		.layout = &layout,
 		.nr_cpus = cpus,
 		.bootargs = "console=ttyS0 quiet",
-		.gicd = {0x08000000, 0x10000},
-		.gicr = {0x08010000, 0x20000ULL * cpus},
-		.uart = {0x09000000, 0x1000},
+		.gicd = { 0x08000000, 0x10000 },
+		.gicr = { 0x08010000, 0x20000ULL * cpus },
+		.uart = { 0x09000000, 0x1000 },
 		.uart_spi = 1,
 		.uart_clock = 1843200,
+		.virtio = virtio,
+		.nr_virtio = 2,
 		.rng_seed = seed,
 		.rng_seed_len = sizeof(seed),
 	};
@@ -166,7 +174,7 @@ static void test_timer_gic_uart(void **state)
 	int len;
 	const fdt32_t *irq;
 	const fdt64_t *reg;
-	static const uint32_t ppis[] = {13, 14, 11, 10};
+	static const uint32_t ppis[] = { 13, 14, 11, 10 };
 
 	write_blob(4);
 	assert_str("/timer", "compatible", "arm,armv8-timer");
@@ -226,6 +234,24 @@ static void test_reserved_memory(void **state)
 	}
 }
 
+static void test_virtio_mmio(void **state)
+{
+	int len;
+	const fdt32_t *irq;
+
+	write_blob(2);
+	assert_str("/virtio_mmio@a000000", "compatible", "virtio,mmio");
+	assert_reg("/virtio_mmio@a000000", 0x0a000000, 0x200);
+	assert_true(has_prop("/virtio_mmio@a000000", "dma-coherent"));
+	assert_false(has_prop("/virtio_mmio@a000000", "memory-region"));
+	irq = prop("/virtio_mmio@a000200", "interrupts", &len);
+	assert_int_equal(len, 12);
+	assert_int_equal(fdt32_to_cpu(irq[0]), 0); /* SPI */
+	assert_int_equal(fdt32_to_cpu(irq[1]), 17);
+	assert_int_equal(fdt32_to_cpu(irq[2]), 1); /* edge rising */
+	assert_int_equal(prop_u32("/virtio_mmio@a000200", "memory-region"), dt_pool_phandle(1));
+}
+
 static void test_no_pools_no_node(void **state)
 {
 	struct dt_machine m;
@@ -257,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_cpus_and_psci),
 		cmocka_unit_test(test_timer_gic_uart),
 		cmocka_unit_test(test_reserved_memory),
+		cmocka_unit_test(test_virtio_mmio),
 		cmocka_unit_test(test_no_pools_no_node),
 		cmocka_unit_test(test_too_small_buffer_fails_cleanly),
 	};

@@ -115,8 +115,10 @@ static void test_valid_default_pool(void **state)
 
 static void test_valid_named_cma_pool(void **state)
 {
-	add(&(struct test_pool){
-		.name = "gpu@c0000000", .base = 0xc0000000, .size = 128 * SZ_1M, .reusable = true});
+	add(&(struct test_pool){ .name = "gpu@c0000000",
+				 .base = 0xc0000000,
+				 .size = 128 * SZ_1M,
+				 .reusable = true });
 	check();
 	assert_verdict("gpu@c0000000", DTB_CMA_POOL);
 	assert_mentions(entry("gpu@c0000000")->note, "of_reserved_mem_device_init");
@@ -128,7 +130,7 @@ static void test_valid_named_cma_pool(void **state)
 static void test_valid_coherent_pool(void **state)
 {
 	add(&(struct test_pool){
-		.name = "dma@d0000000", .base = 0xd0000000, .size = SZ_1M, .no_map = true});
+		.name = "dma@d0000000", .base = 0xd0000000, .size = SZ_1M, .no_map = true });
 	check();
 	assert_verdict("dma@d0000000", DTB_COHERENT_POOL);
 	assert_false(entry("dma@d0000000")->in_cma_total);
@@ -138,7 +140,7 @@ static void test_valid_coherent_pool(void **state)
 static void test_size_only_cma_pool(void **state)
 {
 	add(&(struct test_pool){
-		.name = "placed", .size = 32 * SZ_1M, .size_only = true, .reusable = true});
+		.name = "placed", .size = 32 * SZ_1M, .size_only = true, .reusable = true });
 	check();
 	assert_verdict("placed", DTB_CMA_POOL);
 	assert_false(entry("placed")->has_reg);
@@ -150,7 +152,7 @@ static void test_size_only_cma_pool(void **state)
 static void test_size_only_coherent_pool(void **state)
 {
 	add(&(struct test_pool){
-		.name = "placed", .size = SZ_1M, .size_only = true, .no_map = true});
+		.name = "placed", .size = SZ_1M, .size_only = true, .no_map = true });
 	check();
 	assert_verdict("placed", DTB_COHERENT_POOL);
 	assert_mentions(entry("placed")->note, "placed by the guest");
@@ -158,21 +160,21 @@ static void test_size_only_coherent_pool(void **state)
 
 static void test_disabled_node(void **state)
 {
-	add(&(struct test_pool){.name = "off",
-				.base = 0x80000000,
-				.size = 3 * SZ_1M,
-				.reusable = true,
-				.status = "disabled"});
-	add(&(struct test_pool){.name = "on",
-				.base = 0x90000000,
-				.size = 4 * SZ_1M,
-				.reusable = true,
-				.status = "okay"});
-	add(&(struct test_pool){.name = "ok",
-				.base = 0xa0000000,
-				.size = 4 * SZ_1M,
-				.reusable = true,
-				.status = "ok"});
+	add(&(struct test_pool){ .name = "off",
+				 .base = 0x80000000,
+				 .size = 3 * SZ_1M,
+				 .reusable = true,
+				 .status = "disabled" });
+	add(&(struct test_pool){ .name = "on",
+				 .base = 0x90000000,
+				 .size = 4 * SZ_1M,
+				 .reusable = true,
+				 .status = "okay" });
+	add(&(struct test_pool){ .name = "ok",
+				 .base = 0xa0000000,
+				 .size = 4 * SZ_1M,
+				 .reusable = true,
+				 .status = "ok" });
 	check();
 	assert_verdict("off", DTB_DISABLED);
 	assert_mentions(entry("off")->reason, "disabled");
@@ -183,11 +185,11 @@ static void test_disabled_node(void **state)
 
 static void test_disabled_overlap_does_not_count(void **state)
 {
-	add(&(struct test_pool){.name = "off",
-				.base = 0x80000000,
-				.size = 64 * SZ_1M,
-				.reusable = true,
-				.status = "disabled"});
+	add(&(struct test_pool){ .name = "off",
+				 .base = 0x80000000,
+				 .size = 64 * SZ_1M,
+				 .reusable = true,
+				 .status = "disabled" });
 	add(&cma_default);
 	check();
 	assert_verdict("linux,cma", DTB_CMA_POOL);
@@ -195,13 +197,13 @@ static void test_disabled_overlap_does_not_count(void **state)
 
 static void test_reserved_only(void **state)
 {
-	add(&(struct test_pool){.name = "fw@e0000000",
-				.base = 0xe0000000,
-				.size = SZ_1M,
-				.no_map = true,
-				.compatible = "acme,firmware"});
+	add(&(struct test_pool){ .name = "fw@e0000000",
+				 .base = 0xe0000000,
+				 .size = SZ_1M,
+				 .no_map = true,
+				 .compatible = "acme,firmware" });
 	add(&(struct test_pool){
-		.name = "bare@e1000000", .base = 0xe1000000, .size = SZ_1M, .compatible = ""});
+		.name = "bare@e1000000", .base = 0xe1000000, .size = SZ_1M, .compatible = "" });
 	check();
 	assert_verdict("fw@e0000000", DTB_RESERVED_ONLY);
 	assert_mentions(entry("fw@e0000000")->reason, "acme,firmware");
@@ -211,11 +213,11 @@ static void test_reserved_only(void **state)
 
 static void test_compatible_is_case_blind(void **state)
 {
-	add(&(struct test_pool){.name = "p",
-				.base = 0x80000000,
-				.size = 4 * SZ_1M,
-				.reusable = true,
-				.compatible = "Shared-DMA-Pool"});
+	add(&(struct test_pool){ .name = "p",
+				 .base = 0x80000000,
+				 .size = 4 * SZ_1M,
+				 .reusable = true,
+				 .compatible = "Shared-DMA-Pool" });
 	check();
 	assert_verdict("p", DTB_CMA_POOL);
 }
@@ -223,7 +225,7 @@ static void test_compatible_is_case_blind(void **state)
 static void test_note_2m_not_4m(void **state)
 {
 	add(&(struct test_pool){
-		.name = "p", .base = 0x80200000, .size = 6 * SZ_1M, .reusable = true});
+		.name = "p", .base = 0x80200000, .size = 6 * SZ_1M, .reusable = true });
 	check();
 	assert_verdict("p", DTB_CMA_POOL);
 	assert_mentions(entry("p")->note, "kernels before 5.18 reject it");
@@ -232,11 +234,11 @@ static void test_note_2m_not_4m(void **state)
 static void test_note_second_reg_entry(void **state)
 {
 	uint8_t reg[32];
-	fdt32_t v[8] = {0, cpu_to_fdt32(0x80000000), 0, cpu_to_fdt32(0x400000),
-			0, cpu_to_fdt32(0x90000000), 0, cpu_to_fdt32(0x200000)};
+	fdt32_t v[8] = { 0, cpu_to_fdt32(0x80000000), 0, cpu_to_fdt32(0x400000),
+			 0, cpu_to_fdt32(0x90000000), 0, cpu_to_fdt32(0x200000) };
 
 	add(&(struct test_pool){
-		.name = "p", .base = 0x80000000, .size = 4 * SZ_1M, .reusable = true});
+		.name = "p", .base = 0x80000000, .size = 4 * SZ_1M, .reusable = true });
 	memcpy(reg, v, sizeof(v));
 	dtb_builder_setprop(&b, "/reserved-memory/p", "reg", reg, sizeof(reg));
 	check();
@@ -248,11 +250,11 @@ static void test_note_second_reg_entry(void **state)
 
 static void test_dma_default_ignored(void **state)
 {
-	add(&(struct test_pool){.name = "p",
-				.base = 0x80000000,
-				.size = SZ_1M,
-				.no_map = true,
-				.dma_default = true});
+	add(&(struct test_pool){ .name = "p",
+				 .base = 0x80000000,
+				 .size = SZ_1M,
+				 .no_map = true,
+				 .dma_default = true });
 	check();
 	assert_verdict("p", DTB_COHERENT_POOL);
 	assert_mentions(entry("p")->note, "CONFIG_DMA_GLOBAL_POOL");
@@ -264,7 +266,7 @@ static void test_root_cells_default_to_one(void **state)
 	dtb_builder_add_ram(&b, RAM_BASE, SZ_1G);
 	dtb_builder_add_reserved_memory(&b);
 	add(&(struct test_pool){
-		.name = "p", .base = 0x50000000, .size = 8 * SZ_1M, .reusable = true});
+		.name = "p", .base = 0x50000000, .size = 8 * SZ_1M, .reusable = true });
 	check();
 	assert_int_equal(rep.addr_cells, 1);
 	assert_int_equal(rep.size_cells, 1);
@@ -387,7 +389,8 @@ static void test_rule_rmem_missing_cells(void **state)
 static void test_rule_rmem_cells_differ(void **state)
 {
 	add(&cma_default);
-	dtb_builder_setprop(&b, "/reserved-memory", "#size-cells", &(fdt32_t){cpu_to_fdt32(1)}, 4);
+	dtb_builder_setprop(&b, "/reserved-memory", "#size-cells", &(fdt32_t){ cpu_to_fdt32(1) },
+			    4);
 	check();
 	assert_rejected("linux,cma", DTB_RULE_BAD_ROOT, "#size-cells is 1 but the root's is 2");
 }
@@ -404,7 +407,7 @@ static void test_rule_rmem_missing_ranges(void **state)
 
 static void test_rule_reg_length(void **state)
 {
-	uint8_t reg[12] = {0};
+	uint8_t reg[12] = { 0 };
 
 	add(&cma_default);
 	dtb_builder_setprop(&b, "/reserved-memory/linux,cma", "reg", reg, sizeof(reg));
@@ -434,7 +437,7 @@ static void test_rule_bad_size_property(void **state)
 	fdt32_t one = cpu_to_fdt32(0x400000);
 
 	add(&(struct test_pool){
-		.name = "placed", .size = 4 * SZ_1M, .size_only = true, .reusable = true});
+		.name = "placed", .size = 4 * SZ_1M, .size_only = true, .reusable = true });
 	dtb_builder_setprop(&b, "/reserved-memory/placed", "size", &one, 4);
 	check();
 	assert_rejected("placed", DTB_RULE_BAD_SIZE_PROP, "invalid size property");
@@ -442,11 +445,11 @@ static void test_rule_bad_size_property(void **state)
 
 static void test_rule_reusable_no_map(void **state)
 {
-	add(&(struct test_pool){.name = "both",
-				.base = 0x80000000,
-				.size = 4 * SZ_1M,
-				.reusable = true,
-				.no_map = true});
+	add(&(struct test_pool){ .name = "both",
+				 .base = 0x80000000,
+				 .size = 4 * SZ_1M,
+				 .reusable = true,
+				 .no_map = true });
 	check();
 	assert_rejected("both", DTB_RULE_REUSABLE_NO_MAP, "reusable and no-map");
 	assert_mentions(entry("both")->reason, "rmem_dma_setup");
@@ -455,7 +458,7 @@ static void test_rule_reusable_no_map(void **state)
 static void test_rule_cma_base_misaligned(void **state)
 {
 	add(&(struct test_pool){
-		.name = "p", .base = 0x80100000, .size = 4 * SZ_1M, .reusable = true});
+		.name = "p", .base = 0x80100000, .size = 4 * SZ_1M, .reusable = true });
 	check();
 	assert_rejected("p", DTB_RULE_CMA_ALIGN, "incorrect alignment of CMA region");
 	assert_mentions(entry("p")->reason, "base 0x80100000");
@@ -465,9 +468,9 @@ static void test_rule_cma_base_misaligned(void **state)
 static void test_rule_cma_size_misaligned(void **state)
 {
 	add(&(struct test_pool){
-		.name = "p", .base = 0x80000000, .size = 3 * SZ_1M, .reusable = true});
+		.name = "p", .base = 0x80000000, .size = 3 * SZ_1M, .reusable = true });
 	add(&(struct test_pool){
-		.name = "q", .size = 5 * SZ_1M, .size_only = true, .reusable = true});
+		.name = "q", .size = 5 * SZ_1M, .size_only = true, .reusable = true });
 	check();
 	assert_rejected("p", DTB_RULE_CMA_ALIGN, "size 3 MiB");
 	assert_rejected("q", DTB_RULE_CMA_ALIGN, "size 5 MiB");
@@ -476,7 +479,7 @@ static void test_rule_cma_size_misaligned(void **state)
 static void test_rule_outside_ram(void **state)
 {
 	add(&(struct test_pool){
-		.name = "p", .base = 0x20000000, .size = 0x40000000, .reusable = true});
+		.name = "p", .base = 0x20000000, .size = 0x40000000, .reusable = true });
 	check();
 	assert_rejected("p", DTB_RULE_OUTSIDE_RAM, "not inside guest RAM");
 	assert_mentions(entry("p")->reason, "0x40000000..0x13fffffff");
@@ -485,11 +488,11 @@ static void test_rule_outside_ram(void **state)
 static void test_rule_overlap(void **state)
 {
 	add(&(struct test_pool){
-		.name = "a", .base = 0x80000000, .size = 8 * SZ_1M, .reusable = true});
+		.name = "a", .base = 0x80000000, .size = 8 * SZ_1M, .reusable = true });
 	add(&(struct test_pool){
-		.name = "b", .base = 0x80400000, .size = 8 * SZ_1M, .no_map = true});
+		.name = "b", .base = 0x80400000, .size = 8 * SZ_1M, .no_map = true });
 	add(&(struct test_pool){
-		.name = "c", .base = 0x80800000, .size = 8 * SZ_1M, .reusable = true});
+		.name = "c", .base = 0x80800000, .size = 8 * SZ_1M, .reusable = true });
 	check();
 	/* both sides are named, the earlier and the later */
 	assert_rejected("a", DTB_RULE_OVERLAP, "/reserved-memory/b");
@@ -509,7 +512,7 @@ static void test_rule_overlap_memreserve(void **state)
 static void test_rule_zone_crossing(void **state)
 {
 	add(&(struct test_pool){
-		.name = "p", .base = 0xfe000000, .size = 64 * SZ_1M, .reusable = true});
+		.name = "p", .base = 0xfe000000, .size = 64 * SZ_1M, .reusable = true });
 	check();
 	assert_rejected("p", DTB_RULE_ZONE_CROSSING, "could not be activated");
 	assert_mentions(entry("p")->reason, "0x100000000");
@@ -521,7 +524,7 @@ static void test_rule_zone_crossing(void **state)
 static void test_rule_zone_crossing_coherent_is_fine(void **state)
 {
 	add(&(struct test_pool){
-		.name = "p", .base = 0xfe000000, .size = 64 * SZ_1M, .no_map = true});
+		.name = "p", .base = 0xfe000000, .size = 64 * SZ_1M, .no_map = true });
 	check();
 	assert_verdict("p", DTB_COHERENT_POOL);
 }
@@ -529,11 +532,11 @@ static void test_rule_zone_crossing_coherent_is_fine(void **state)
 static void test_rule_second_default(void **state)
 {
 	add(&cma_default);
-	add(&(struct test_pool){.name = "other",
-				.base = 0x90000000,
-				.size = 32 * SZ_1M,
-				.reusable = true,
-				.cma_default = true});
+	add(&(struct test_pool){ .name = "other",
+				 .base = 0x90000000,
+				 .size = 32 * SZ_1M,
+				 .reusable = true,
+				 .cma_default = true });
 	check();
 	assert_verdict("linux,cma", DTB_CMA_POOL);
 	assert_rejected("other", DTB_RULE_SECOND_DEFAULT, "/reserved-memory/linux,cma");
@@ -545,11 +548,11 @@ static void test_rule_second_default(void **state)
 static void test_rule_second_default_in_base_order(void **state)
 {
 	/* the kernel handles pools by base, so the lower one comes first */
-	add(&(struct test_pool){.name = "high",
-				.base = 0x90000000,
-				.size = 32 * SZ_1M,
-				.reusable = true,
-				.cma_default = true});
+	add(&(struct test_pool){ .name = "high",
+				 .base = 0x90000000,
+				 .size = 32 * SZ_1M,
+				 .reusable = true,
+				 .cma_default = true });
 	add(&cma_default);
 	check();
 	assert_verdict("linux,cma", DTB_CMA_POOL);
@@ -581,11 +584,11 @@ static void test_rule_bypassed_by_bootargs(void **state)
 static void test_rule_bypass_keeps_coherent(void **state)
 {
 	/* without reusable, rmem_dma_setup() takes it after the bypass */
-	add(&(struct test_pool){.name = "p",
-				.base = 0x80000000,
-				.size = SZ_1M,
-				.no_map = true,
-				.cma_default = true});
+	add(&(struct test_pool){ .name = "p",
+				 .base = 0x80000000,
+				 .size = SZ_1M,
+				 .no_map = true,
+				 .cma_default = true });
 	check_with("cma=16M");
 	assert_verdict("p", DTB_COHERENT_POOL);
 }
@@ -596,10 +599,10 @@ static void add_cma_pools(int n)
 		char name[32];
 
 		snprintf(name, sizeof(name), "pool@%x", 0x80000000 + i * 0x400000);
-		add(&(struct test_pool){.name = name,
-					.base = 0x80000000 + i * 0x400000ULL,
-					.size = 4 * SZ_1M,
-					.reusable = true});
+		add(&(struct test_pool){ .name = name,
+					 .base = 0x80000000 + i * 0x400000ULL,
+					 .size = 4 * SZ_1M,
+					 .reusable = true });
 	}
 }
 
@@ -635,10 +638,10 @@ static void test_rule_too_many_regions(void **state)
 		char name[32];
 
 		snprintf(name, sizeof(name), "r@%x", 0x80000000 + i * 0x100000);
-		add(&(struct test_pool){.name = name,
-					.base = 0x80000000 + i * 0x100000ULL,
-					.size = SZ_1M,
-					.no_map = true});
+		add(&(struct test_pool){ .name = name,
+					 .base = 0x80000000 + i * 0x100000ULL,
+					 .size = SZ_1M,
+					 .no_map = true });
 	}
 	check();
 	snprintf(last, sizeof(last), "r@%x", 0x80000000 + GUEST_RESERVED_REGIONS * 0x100000);
@@ -649,8 +652,8 @@ static void test_rule_too_many_regions(void **state)
 
 static void test_rule_size_zero(void **state)
 {
-	add(&(struct test_pool){.name = "z", .base = 0x80000000, .size = 0, .reusable = true});
-	add(&(struct test_pool){.name = "y", .size = 0, .size_only = true, .reusable = true});
+	add(&(struct test_pool){ .name = "z", .base = 0x80000000, .size = 0, .reusable = true });
+	add(&(struct test_pool){ .name = "y", .size = 0, .size_only = true, .reusable = true });
 	check();
 	assert_rejected("z", DTB_RULE_SIZE_ZERO, "size 0");
 	assert_rejected("y", DTB_RULE_SIZE_ZERO, "size is 0");
@@ -684,8 +687,8 @@ static void test_garbage(void **state)
 	assert_int_equal(dtb_check(junk, sizeof(junk), NULL, &rep), -1);
 	assert_mentions(rep.error, "not a DTB");
 	/* right magic, garbage after it */
-	memcpy(junk, &(fdt32_t){cpu_to_fdt32(FDT_MAGIC)}, 4);
-	memcpy(junk + 4, &(fdt32_t){cpu_to_fdt32(sizeof(junk))}, 4);
+	memcpy(junk, &(fdt32_t){ cpu_to_fdt32(FDT_MAGIC) }, 4);
+	memcpy(junk + 4, &(fdt32_t){ cpu_to_fdt32(sizeof(junk)) }, 4);
 	assert_int_equal(dtb_check(junk, sizeof(junk), NULL, &rep), -1);
 	assert_true(rep.error[0]);
 }
@@ -707,7 +710,7 @@ static void test_header_lies(void **state)
 
 static void test_huge_root_cells(void **state)
 {
-	dtb_builder_setprop(&b, "/", "#address-cells", &(fdt32_t){cpu_to_fdt32(0xffffffff)}, 4);
+	dtb_builder_setprop(&b, "/", "#address-cells", &(fdt32_t){ cpu_to_fdt32(0xffffffff) }, 4);
 	assert_int_equal(dtb_check(b.blob, dtb_builder_finish(&b), NULL, &rep), -1);
 	assert_mentions(rep.error, "#address-cells");
 }
@@ -729,7 +732,7 @@ static void test_huge_rmem_cells(void **state)
 {
 	add(&cma_default);
 	dtb_builder_setprop(&b, "/reserved-memory", "#address-cells",
-			    &(fdt32_t){cpu_to_fdt32(0x40000000)}, 4);
+			    &(fdt32_t){ cpu_to_fdt32(0x40000000) }, 4);
 	check();
 	assert_rejected("linux,cma", DTB_RULE_BAD_ROOT, "#address-cells");
 }
@@ -756,7 +759,7 @@ static void test_random_corruption(void **state)
 
 	add(&cma_default);
 	add(&(struct test_pool){
-		.name = "placed", .size = 4 * SZ_1M, .size_only = true, .reusable = true});
+		.name = "placed", .size = 4 * SZ_1M, .size_only = true, .reusable = true });
 	dtb_builder_set_bootargs(&b, "cma=\"64M@0x80000000\" -- x");
 	size = dtb_builder_finish(&b);
 	assert_non_null(null);
@@ -778,11 +781,11 @@ static void test_print(void **state)
 	FILE *out = open_memstream(&text, &len);
 
 	add(&cma_default);
-	add(&(struct test_pool){.name = "both",
-				.base = 0x90000000,
-				.size = 4 * SZ_1M,
-				.reusable = true,
-				.no_map = true});
+	add(&(struct test_pool){ .name = "both",
+				 .base = 0x90000000,
+				 .size = 4 * SZ_1M,
+				 .reusable = true,
+				 .no_map = true });
 	check();
 	dtb_report_print(&rep, out);
 	fclose(out);

@@ -57,7 +57,7 @@ static int setup(void **state)
 /* Everything the guest kernel and the host need of a successful plan. */
 static void assert_valid(const struct layout_request *req, const struct layout *l)
 {
-	const struct region *fixed[] = {&l->kernel, &l->initrd, &l->dtb};
+	const struct region *fixed[] = { &l->kernel, &l->initrd, &l->dtb };
 	const struct region *all[POOL_MAX + 3];
 	size_t n = 0;
 
@@ -265,7 +265,8 @@ static void test_rejects_fragmented_fit(void **state)
 	struct layout_request req;
 
 	/* Pinned pools chop RAM into 32 MiB gaps: enough in total, not in one piece. */
-	static const uint64_t pins[] = {0x84000000, 0x8a000000, 0x90000000, 0x96000000, 0x9c000000};
+	static const uint64_t pins[] = { 0x84000000, 0x8a000000, 0x90000000, 0x96000000,
+					 0x9c000000 };
 
 	for (size_t i = 0; i < 5; i++) {
 		char name[8];

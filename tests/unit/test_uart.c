@@ -39,7 +39,7 @@ static void tx(void *opaque, uint8_t c)
 
 static int setup(void **state)
 {
-	struct uart_16550_ops ops = {.set_irq = set_irq, .tx = tx};
+	struct uart_16550_ops ops = { .set_irq = set_irq, .tx = tx };
 
 	irq_level = irq_edges = 0;
 	nr_sent = 0;
@@ -160,7 +160,7 @@ static void test_loopback(void **state)
 
 static void test_out_of_range_access_ignored(void **state)
 {
-	uint8_t v[4] = {1, 2, 3, 4};
+	uint8_t v[4] = { 1, 2, 3, 4 };
 
 	uart_16550_mmio(&uart, 8, v, 4, true);
 	uart_16550_mmio(&uart, 0x800, v, 4, false);

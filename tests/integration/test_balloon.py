@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""The balloon, measured on the host's memfd: inflating by Y MiB gives at
+least 90% of Y back to the host, deflating returns it to the guest, and the
+guest's statistics arrive through the control socket.
+
+The guest boots with init_on_free=1, so that every free page has been
+touched (and is resident) before the balloon takes it; that also turns
+free page reporting off (virtballoon_validate), so the two do not mix."""
+import common
+
+TARGET_MIB = 128
+JOB = """cmavm run --balloon-stats 1 --api-socket api.sock \\
+    --cmdline "%s init_on_free=1 cmavm.mode=shell"
+echo "@@cmavm-exit=$?"
+""" % common.GUEST_CMDLINE
+
+
+def mem_free_kb(session):
+    out = common.guest_run(session, "grep MemFree /proc/meminfo")
+    return int(out.split("MemFree:")[1].split()[0])
+
+
+class Balloon(common.unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = common.host("balloon").start(JOB)
+        cls.s.expect(r"^guest: shell ready$", 180)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.s.send("poweroff -f\n")
+            cls.s.expect(r"^@@cmavm-exit=0$", 60)
+            cls.s.wait(60)
+        finally:
+            cls.s.kill()
+
+    def resident(self):
+        return common.ctl_json(self.s, "status")["memory_resident_bytes"]
+
+    def balloon_actual(self):
+        return common.ctl_json(self.s, "balloon")["actual_bytes"]
+
+    def test_inflate_releases_and_deflate_returns(self):
+        before, free_before = self.resident(), mem_free_kb(self.s)
+        self.s.host("cmavm ctl --socket api.sock balloon set %dM" % TARGET_MIB)
+        got = common.wait_for(lambda: self.balloon_actual() == TARGET_MIB << 20, 30)
+        self.assertTrue(got, "the guest did not inflate to %d MiB" % TARGET_MIB)
+        inflated, free_inflated = self.resident(), mem_free_kb(self.s)
+        self.assertGreaterEqual(before - inflated, 0.9 * (TARGET_MIB << 20),
+                                "resident: %d before, %d inflated" % (before, inflated))
+        self.assertGreaterEqual(free_before - free_inflated, 0.9 * TARGET_MIB * 1024)
+        balloon = [d for d in common.ctl_json(self.s, "devices") if d["type"] == "balloon"][0]
+        self.assertGreaterEqual(balloon["counters"]["inflated_pages"], TARGET_MIB * 256)
+
+        self.s.host("cmavm ctl --socket api.sock balloon set 0")
+        self.assertTrue(common.wait_for(lambda: self.balloon_actual() == 0, 30))
+        self.assertGreaterEqual(mem_free_kb(self.s) - free_inflated, 0.9 * TARGET_MIB * 1024)
+        # Touching the memory again makes the host back it again.
+        common.guest_run(self.s, "dd if=/dev/zero of=/tmp/fill bs=1M count=%d 2>/dev/null; "
+                         "rm /tmp/fill" % (TARGET_MIB + 64))
+        self.assertGreater(self.resident(), inflated + (TARGET_MIB << 19))
+
+    def test_statistics(self):
+        stats = common.wait_for(lambda: self._stats(), 10)
+        self.assertTrue(stats, "no statistics from the guest within 10 s")
+        self.assertGreater(stats["memtot"], 400 << 20)
+        self.assertLessEqual(stats["memfree"], stats["memtot"])
+        self.assertLess(stats["updated_s_ago"], 5)
+        info = common.ctl_json(self.s, "balloon")
+        self.assertTrue(info["deflate_on_oom"])
+        self.assertFalse(info["free_page_reporting"])  # init_on_free turns it off
+        self.assertEqual(info["stats_interval_s"], 1)
+
+    def _stats(self):
+        rc, out = self.s.host("cmavm ctl --socket api.sock --json balloon stats")
+        if rc != 0:
+            return None
+        import json
+        return json.loads(out[out.index("{"):])
+
+
+if __name__ == "__main__":
+    common.main()

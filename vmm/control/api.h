@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The control API: what `cmavm ctl` and curl can ask a running VM.
+ *
+ * Owns: the table of endpoints (method, path, handler), the JSON each one
+ * takes and returns, the checking of what clients send, and the HTTP
+ * status for each answer of the VM. The VM is reached only through struct
+ * ctl_ops, whose callbacks fill plain C structs: the VM side needs neither
+ * JSON nor HTTP, and every name a client sees is spelled here.
+ */
+#ifndef VMM_CONTROL_API_H
+#define VMM_CONTROL_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "http_server.h"
+#include "pool.h"
+
+enum ctl_vm_state {
+	CTL_VM_RUNNING,
+	CTL_VM_PAUSED,
+	CTL_VM_STOPPING, /* a stop was requested; the VM is going away */
+};
+
+/* One pool as placed in guest RAM. */
+struct ctl_pool {
+	const char *name;
+	enum pool_kind kind; /* "cma" or "coherent" */
+	bool is_default;     /* linux,cma-default */
+	uint64_t base, size;
+	const char *why; /* the planner's reason for its place */
+};
+
+struct ctl_vm_status {
+	enum ctl_vm_state state;
+	unsigned int vcpus;
+	uint64_t memory_bytes;
+	uint64_t memory_resident_bytes; /* backed by the host now, measured */
+	const char *cmdline;		/* the command line the guest got */
+	struct timespec started;	/* CLOCK_MONOTONIC when the guest started */
+	unsigned int nr_pools;
+	struct ctl_pool pools[POOL_MAX];
+};
+
+struct ctl_balloon {
+	uint64_t target_bytes; /* what the guest is asked to give back */
+	uint64_t actual_bytes; /* what it has given back */
+	bool deflate_on_oom;
+	bool free_page_reporting;
+	unsigned int stats_interval_s; /* 0: the guest reports no statistics */
+};
+
+/* PUT /v1/balloon: only the fields whose set_ flag is true change. */
+struct ctl_balloon_update {
+	bool set_target;
+	uint64_t target_bytes; /* a multiple of 4 KiB, checked here */
+	bool set_stats_interval;
+	unsigned int stats_interval_s;
+};
+
+/* The guest's memory statistics, indexed by their virtio tag (5.5.6.3). */
+enum ctl_balloon_stat {
+	CTL_BALLOON_S_SWAP_IN,	    /* bytes swapped in */
+	CTL_BALLOON_S_SWAP_OUT,	    /* bytes swapped out */
+	CTL_BALLOON_S_MAJFLT,	    /* major page faults */
+	CTL_BALLOON_S_MINFLT,	    /* minor page faults */
+	CTL_BALLOON_S_MEMFREE,	    /* bytes of free memory */
+	CTL_BALLOON_S_MEMTOT,	    /* bytes of memory in total */
+	CTL_BALLOON_S_AVAIL,	    /* bytes available without swapping */
+	CTL_BALLOON_S_CACHES,	    /* bytes of disk caches */
+	CTL_BALLOON_S_HTLB_PGALLOC, /* hugetlb page allocations */
+	CTL_BALLOON_S_HTLB_PGFAIL,  /* hugetlb page allocation failures */
+	CTL_BALLOON_S_NR,
+};
+
+struct ctl_balloon_stats {
+	uint64_t value[CTL_BALLOON_S_NR];
+	uint32_t reported;	 /* bit N set: the guest reported tag N */
+	struct timespec updated; /* CLOCK_MONOTONIC of the guest's last report */
+};
+
+#define CTL_DEVICES_MAX	 32
+#define CTL_COUNTERS_MAX 16
+
+struct ctl_counter {
+	const char *name; /* "reads", "bytes_written", ...: snake_case */
+	uint64_t value;
+};
+
+#define CTL_QUEUES_MAX 8
+
+/* A virtqueue as the driver set it up: where its three areas are. */
+struct ctl_queue {
+	unsigned int size;
+	bool enabled;
+	bool broken;
+	uint64_t desc, driver, device; /* guest-physical addresses */
+};
+
+struct ctl_device {
+	const char *name; /* "virtio-blk0" */
+	const char *type; /* "blk", "rng", "balloon", ... */
+	uint64_t mmio_base;
+	unsigned int irq; /* the SPI number, as in the device tree */
+	uint64_t features_offered, features_acked;
+	uint32_t status; /* the virtio device status register */
+	unsigned int nr_counters;
+	struct ctl_counter counters[CTL_COUNTERS_MAX];
+	unsigned int nr_queues;
+	struct ctl_queue queues[CTL_QUEUES_MAX];
+};
+
+/*
+ * What the VM does for the API. Every callback runs on the event-loop
+ * thread and must not block (a short lock at most). Strings the VM hands
+ * out must stay valid until the callback's caller returns; the VM's own
+ * long-lived strings do. Callbacks return 0 or a negative errno, with the
+ * meanings below; any other error becomes a 500 naming it. A NULL callback
+ * means the VM cannot do that yet (501; for the balloon ones: no balloon).
+ */
+struct ctl_ops {
+	void *opaque;
+	int (*status)(void *opaque, struct ctl_vm_status *out);
+	/*
+	 * Change state. 0: done, *state is the state now. -EBUSY: not
+	 * allowed now, *state is the state that forbids it (409).
+	 */
+	int (*pause)(void *opaque, enum ctl_vm_state *state);
+	int (*resume)(void *opaque, enum ctl_vm_state *state);
+	int (*shutdown)(void *opaque, enum ctl_vm_state *state);
+	/* -ENODEV: the VM has no balloon device (404). */
+	int (*balloon_get)(void *opaque, struct ctl_balloon *out);
+	/* -ENODEV: no balloon; -ERANGE: target above guest RAM (400). */
+	int (*balloon_set)(void *opaque, const struct ctl_balloon_update *update);
+	/* -ENODEV: no balloon; -ENODATA: no report from the guest yet (409). */
+	int (*balloon_stats)(void *opaque, struct ctl_balloon_stats *out);
+	/* Fill up to @max devices; returns how many, or a negative errno. */
+	int (*devices)(void *opaque, struct ctl_device *devs, unsigned int max);
+};
+
+/*
+ * The http_handler_fn serving every endpoint; @ops is a const struct
+ * ctl_ops *: http_server_open(&srv, loop, path, ctl_api_handle, &ops).
+ */
+void ctl_api_handle(void *ops, const struct http_request *req, struct http_response *resp);
+
+/* "running", "paused", "stopping" */
+const char *ctl_vm_state_str(enum ctl_vm_state state);
+
+#endif

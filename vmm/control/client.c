@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "client.h"
+#include "log.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* The response being read. */
+struct reading {
+	struct ctl_reply *reply;
+	size_t alloc;
+	bool too_big;
+	bool done;
+};
+
+static const char *nonempty_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+const char *ctl_default_socket(char *buf, size_t len)
+{
+	const char *env = nonempty_env("CMAVM_SOCKET");
+	const char *dir = nonempty_env("XDG_RUNTIME_DIR");
+	int n;
+
+	if (!dir)
+		dir = "/tmp";
+	if (env)
+		n = snprintf(buf, len, "%s", env);
+	else
+		n = snprintf(buf, len, "%s/" CTL_SOCKET_NAME, dir);
+	if (n < 0 || (size_t)n >= len) {
+		pr_err("the API socket path %s%s is too long; set CMAVM_SOCKET to a shorter path",
+		       env ? env : dir, env ? "" : "/" CTL_SOCKET_NAME);
+		return NULL;
+	}
+	return buf;
+}
+
+void ctl_reply_free(struct ctl_reply *reply)
+{
+	free(reply->body);
+	reply->body = NULL;
+	reply->body_len = 0;
+}
+
+const char *ctl_reply_error(const struct ctl_reply *reply, char *buf, size_t len)
+{
+	json_t *root = json_loadb(reply->body, reply->body_len, 0, NULL);
+	const char *msg = json_string_value(json_object_get(root, "error"));
+
+	if (msg)
+		snprintf(buf, len, "%s", msg);
+	else
+		snprintf(buf, len, "the API answered %d %s", reply->status,
+			 http_status_str((enum http_status)reply->status));
+	json_decref(root);
+	return buf;
+}
+
+/* ---- the response, through http-parser ---- */
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct reading *r = p->data;
+	struct ctl_reply *reply = r->reply;
+	char *body;
+
+	if (reply->body_len + n + 1 > CTL_REPLY_MAX) {
+		r->too_big = true;
+		return -1;
+	}
+	if (reply->body_len + n + 1 > r->alloc) {
+		r->alloc = (reply->body_len + n + 1) * 2;
+		body = realloc(reply->body, r->alloc);
+		if (!body) {
+			r->too_big = true;
+			return -1;
+		}
+		reply->body = body;
+	}
+	memcpy(reply->body + reply->body_len, at, n);
+	reply->body_len += n;
+	reply->body[reply->body_len] = '\0';
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct reading *r = p->data;
+
+	/* A 1xx is not the answer; the real one follows it. */
+	if (p->status_code >= 200) {
+		r->reply->status = p->status_code;
+		r->done = true;
+		http_parser_pause(p, 1);
+	}
+	return 0;
+}
+
+static const http_parser_settings reply_settings = {
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* ---- the exchange ---- */
+
+static int connect_api(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval timeout = { .tv_sec = CTL_TIMEOUT_S };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_err("the API socket path %s is too long (at most %zu bytes)", path,
+		       sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		pr_errno("socket(AF_UNIX)");
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		pr_err("cannot connect to the VM's API socket %s: %s; is a VM running with it? "
+		       "Start one with 'cmavm run --api-socket %s', or point at another VM's "
+		       "socket with --socket PATH or CMAVM_SOCKET",
+		       path, strerror(errno), path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static char *format_request(const char *method, const char *path, const char *json, size_t *len)
+{
+	char *text = NULL;
+	int n;
+
+	if (json)
+		n = asprintf(&text,
+			     "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
+			     "Connection: close\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %zu\r\n\r\n%s",
+			     method, path, strlen(json), json);
+	else
+		n = asprintf(&text,
+			     "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
+			     "Connection: close\r\n\r\n",
+			     method, path);
+	if (n < 0)
+		return NULL;
+	*len = n;
+	return text;
+}
+
+/*
+ * All of @text, or as much as the server takes: one that refuses us (503)
+ * may answer and close before reading, and its answer is still worth
+ * reading.
+ */
+static void send_request(int fd, const char *text, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, text, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		text += n;
+		len -= n;
+	}
+}
+
+static int read_reply(int fd, const char *path, struct ctl_reply *reply)
+{
+	struct reading r = { .reply = reply };
+	http_parser parser;
+	char buf[4096];
+	ssize_t n;
+
+	http_parser_init(&parser, HTTP_RESPONSE);
+	parser.data = &r;
+	while (!r.done) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			pr_err("no answer from the VM at %s within %d s; it may be stuck", path,
+			       CTL_TIMEOUT_S);
+			return -1;
+		}
+		if (n < 0 && r.reply->body_len == 0 && errno != ECONNRESET) {
+			pr_errno("reading the answer from %s", path);
+			return -1;
+		}
+		/* n == 0 tells the parser the stream ended (an answer may end so) */
+		http_parser_execute(&parser, &reply_settings, buf, n > 0 ? n : 0);
+		if (r.too_big) {
+			pr_err("the answer from %s is larger than %u bytes; not reading it", path,
+			       CTL_REPLY_MAX);
+			return -1;
+		}
+		if (r.done)
+			break;
+		if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
+			pr_err("the answer from %s is not HTTP (%s); is this a cmavm API socket?",
+			       path, http_errno_description(HTTP_PARSER_ERRNO(&parser)));
+			return -1;
+		}
+		if (n <= 0) {
+			pr_err("the VM at %s closed the connection before answering in full", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ctl_request(const char *socket_path, const char *method, const char *path, const char *json,
+		struct ctl_reply *reply)
+{
+	size_t len = 0;
+	char *text;
+	int fd, ret;
+
+	*reply = (struct ctl_reply){ 0 };
+	fd = connect_api(socket_path);
+	if (fd < 0)
+		return -1;
+	text = format_request(method, path, json, &len);
+	if (!text) {
+		pr_err("out of memory");
+		close(fd);
+		return -1;
+	}
+	send_request(fd, text, len);
+	free(text);
+	ret = read_reply(fd, socket_path, reply);
+	close(fd);
+	if (!ret && !reply->body)
+		reply->body = strdup("");
+	if (ret || !reply->body) {
+		ctl_reply_free(reply);
+		return -1;
+	}
+	return 0;
+}

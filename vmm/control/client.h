@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The control API's client side.
+ *
+ * Owns: where the API socket is when nobody says (the one default both
+ * `cmavm run` and `cmavm ctl` use), and one blocking request/response
+ * exchange over it, the response parsed with http-parser.
+ */
+#ifndef VMM_CONTROL_CLIENT_H
+#define VMM_CONTROL_CLIENT_H
+
+#include <stddef.h>
+
+#define CTL_SOCKET_NAME "cmavm.sock"
+#define CTL_TIMEOUT_S	30	    /* for the VM to answer */
+#define CTL_REPLY_MAX	(16u << 20) /* a larger answer is refused */
+
+/*
+ * The default API socket: $CMAVM_SOCKET if set, else
+ * ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock, written to @buf. Returns @buf, or
+ * NULL (with the error printed) if the path does not fit in @len bytes.
+ */
+const char *ctl_default_socket(char *buf, size_t len);
+
+struct ctl_reply {
+	int status; /* the HTTP status */
+	char *body; /* NUL-terminated; "" when there is none */
+	size_t body_len;
+};
+
+/*
+ * Send @method @path, with @json as the body unless NULL, to the API at
+ * @socket_path, and wait for the answer. Returns 0 with @reply filled
+ * (whatever its status; free it with ctl_reply_free()), or -1 with the
+ * error printed: no VM at that socket (and how to start one), no answer
+ * within CTL_TIMEOUT_S, or an answer that is not HTTP.
+ */
+int ctl_request(const char *socket_path, const char *method, const char *path, const char *json,
+		struct ctl_reply *reply);
+
+void ctl_reply_free(struct ctl_reply *reply);
+
+/*
+ * The sentence to show for a reply that is not 2xx: the API's "error"
+ * member, else the status line's words.
+ */
+const char *ctl_reply_error(const struct ctl_reply *reply, char *buf, size_t len);
+
+#endif

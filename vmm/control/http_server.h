@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The control socket's HTTP/1.1 server, on the event loop.
+ *
+ * Owns: the UNIX socket file (created 0600, replaced when stale, removed on
+ * close), accepting connections and vetting their peer (same uid as cmavm,
+ * or root), parsing requests with http-parser, the limits that keep one
+ * client from hurting the VMM (head 8 KiB, body 64 KiB, 32 connections),
+ * keep-alive and pipelining, and turning each handler's response into
+ * bytes on the wire. Every error it sends is JSON: {"error": "..."}.
+ *
+ * Everything but http_server_open() and http_server_close() runs on the
+ * loop thread, one callback at a time, and never blocks.
+ */
+#ifndef VMM_HTTP_SERVER_H
+#define VMM_HTTP_SERVER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "event_loop.h"
+
+#define HTTP_HEAD_MAX	     (8 * 1024)	 /* request line + headers; more: 431 */
+#define HTTP_BODY_MAX	     (64 * 1024) /* more: 413 */
+#define HTTP_MAX_CONNS	     32		 /* further connections get 503 */
+#define HTTP_SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/* One request, valid only during the handler call. Strings are never NULL. */
+struct http_request {
+	const char *method;	  /* "GET", "PUT", ... */
+	const char *path;	  /* "/v1/vm": the URL's path, without the query */
+	const char *query;	  /* what follows '?', "" when none */
+	const char *content_type; /* the header's value, "" when absent */
+	const char *body;	  /* @body_len bytes, NUL-terminated for convenience */
+	size_t body_len;
+};
+
+/*
+ * What the handler answers. The server starts it as 200 with no body; the
+ * handler sets @status and gives @body (the server takes the reference and
+ * sends it as application/json). A 204 is sent without a body.
+ */
+struct http_response {
+	int status;
+	json_t *body;
+	char allow[64]; /* for a 405: the Allow header, e.g. "GET, PUT"; "" otherwise */
+};
+
+/* Called on the loop thread for each complete request, in arrival order. */
+typedef void (*http_handler_fn)(void *opaque, const struct http_request *req,
+				struct http_response *resp);
+
+/* Set @resp to @status with @body (a new reference the response takes). */
+void http_response_json(struct http_response *resp, int status, json_t *body);
+
+/*
+ * Set @resp to @status with {"error": "<message>"}; the message is a
+ * sentence naming the problem and the fix.
+ */
+void http_response_error(struct http_response *resp, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+struct http_conn;
+
+struct http_server {
+	struct ev_loop *loop;
+	int fd;
+	char path[HTTP_SOCKET_PATH_MAX];
+	dev_t dev; /* the socket file we made, so close removes only ours */
+	ino_t ino;
+	http_handler_fn handler;
+	void *opaque;
+	struct ev_op accept_op;
+	struct ev_op retry_op;	   /* a pause before accepting again after EMFILE */
+	struct ev_op *accept_busy; /* &accept_op, &retry_op or NULL */
+	struct __kernel_timespec retry_delay;
+	struct http_conn *conns; /* every open connection, refused ones too */
+	unsigned int nr_served;	 /* connections counted against HTTP_MAX_CONNS */
+	bool full_warned;	 /* the 503s since the last free place are logged */
+
+	/* http_server_close() waits for the loop thread to let go of it all */
+	bool closing;
+	pthread_mutex_t lock;
+	pthread_cond_t drained_cond;
+	bool drained;
+};
+
+/*
+ * Listen on a new UNIX socket at @path, mode 0600 from the start, and
+ * serve each request with @handler(@opaque, ...) on @loop's thread. Refuses
+ * when a server already answers at @path or @path is not a socket; a stale
+ * socket file is replaced. May be called before ev_loop_start() or from any
+ * thread once the loop runs. Returns 0, or -1 with the error printed.
+ */
+int http_server_open(struct http_server *s, struct ev_loop *loop, const char *path,
+		     http_handler_fn handler, void *opaque);
+
+/*
+ * Stop serving: no new connections, idle ones closed, answers under way
+ * sent (for up to a second), then the socket file removed. Best called
+ * while the loop still runs, from another thread; it waits for the loop
+ * thread to let go of every connection. With the loop stopped, it frees
+ * everything at once (the stopped loop delivers no more completions). Not
+ * for a server whose loop has not started yet and will be started later.
+ */
+void http_server_close(struct http_server *s);
+
+#endif

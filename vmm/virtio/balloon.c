@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-balloon (virtio 1.2, 5.5): inflate and deflate, the statistics
+ * queue, and free page reporting. Inflated and reported pages lose their
+ * host backing (guest_ram_discard); deflated ones get it back the next
+ * time the guest touches them, so deflate needs no work here.
+ *
+ * Statistics: the driver parks one buffer on the stats queue; holding it
+ * and giving it back every stats_interval_s asks for fresh numbers.
+ */
+#include "devices.h"
+#include "event_loop.h"
+#include "guest_ram.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define VIRTIO_BALLOON_F_STATS_VQ	1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_REPORTING	5
+
+#define BALLOON_PAGE 4096 /* VIRTIO_BALLOON_PFN_SHIFT 12, whatever the guest page */
+#define Q_INFLATE    0
+#define Q_DEFLATE    1
+/*
+ * The stats and reporting queues are numbered by the features the driver
+ * took: the driver counts only the queues that exist (virtio_find_vqs).
+ */
+#define Q_NONE (-1)
+
+#define CFG_NUM_PAGES 0
+#define CFG_ACTUAL    4
+#define CFG_SIZE      16
+
+#define STAT_ENTRY 10 /* le16 tag, le64 value (5.5.6.3) */
+#define STAT_TAGS  BALLOON_STAT_TAGS
+
+struct balloon_counters {
+	uint64_t inflated_pages, deflated_pages, reported_bytes, reported_ranges;
+	uint64_t bad_pages, discard_failures, stats_updates;
+};
+
+struct balloon {
+	struct virtio_device *dev;
+	int q_stats, q_report; /* queue numbers, or Q_NONE */
+	uint32_t num_pages;    /* the target, in balloon pages */
+	uint32_t actual;       /* what the driver says it holds */
+	unsigned int stats_interval_s;
+
+	bool stats_held; /* the driver's stats buffer is with us */
+	uint16_t stats_head;
+	unsigned int stats_generation;
+	uint64_t stats[STAT_TAGS];
+	uint32_t stats_seen; /* bitmap of tags the guest reported */
+	struct timespec stats_time;
+
+	struct ev_op timer_op;
+	struct __kernel_timespec timer_ts;
+	bool timer_armed;
+
+	struct balloon_counters n;
+};
+
+static struct balloon *to_balloon(struct virtio_device *dev)
+{
+	return dev->priv;
+}
+
+/* Discard one run of pages; the guest may name pages outside RAM: count them. */
+static void discard_run(struct virtio_device *dev, uint64_t gpa, uint64_t len)
+{
+	struct balloon *b = to_balloon(dev);
+	bool in_ram = guest_ram_ptr(dev->ram, gpa, len);
+
+	/* A run that leaves RAM may start inside it: page by page, only the rest is bad. */
+	if (!in_ram && len > BALLOON_PAGE && !(len % BALLOON_PAGE)) {
+		for (uint64_t off = 0; off < len; off += BALLOON_PAGE)
+			discard_run(dev, gpa + off, BALLOON_PAGE);
+		return;
+	}
+	if (!guest_ram_discard(dev->ram, gpa, len))
+		return;
+	if (in_ram && !((gpa | len) % BALLOON_PAGE)) {
+		/* Good pages the host failed to drop: ours, not the guest's. */
+		if (!b->n.discard_failures)
+			pr_errno("%s: giving back guest pages at 0x%llx (+%llu bytes) failed "
+				 "(reported once)",
+				 dev->name, (unsigned long long)gpa, (unsigned long long)len);
+		b->n.discard_failures++;
+		return;
+	}
+	if (!b->n.bad_pages)
+		pr_warn("%s: the guest named pages at 0x%llx (+%llu bytes) that are not "
+			"guest RAM or not page-aligned; ignored (reported once)",
+			dev->name, (unsigned long long)gpa, (unsigned long long)len);
+	b->n.bad_pages += len / BALLOON_PAGE ? len / BALLOON_PAGE : 1;
+}
+
+/* An array of le32 page frame numbers: discard them, coalescing neighbours. */
+static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
+{
+	struct balloon *b = to_balloon(dev);
+	uint64_t run_start = 0, run_len = 0;
+	uint32_t pfn;
+
+	(void)vq;
+	for (uint64_t off = 0; off + 4 <= chain->out_len; off += 4) {
+		uint64_t gpa;
+
+		vq_chain_read(chain, off, &pfn, 4);
+		gpa = (uint64_t)le32toh(pfn) * BALLOON_PAGE;
+		b->n.inflated_pages++;
+		if (run_len && gpa == run_start + run_len) {
+			run_len += BALLOON_PAGE;
+			continue;
+		}
+		if (run_len)
+			discard_run(dev, run_start, run_len);
+		run_start = gpa;
+		run_len = BALLOON_PAGE;
+	}
+	if (run_len)
+		discard_run(dev, run_start, run_len);
+	return 0;
+}
+
+static int64_t deflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
+{
+	(void)vq;
+	to_balloon(dev)->n.deflated_pages += chain->out_len / 4;
+	return 0;
+}
+
+/* Free page reporting (5.5.6.7): each buffer is a free range to drop. */
+static int64_t report(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
+{
+	struct balloon *b = to_balloon(dev);
+
+	(void)vq;
+	for (unsigned int i = 0; i < chain->nr; i++) {
+		discard_run(dev, chain->buf[i].gpa, chain->buf[i].len);
+		b->n.reported_bytes += chain->buf[i].len;
+		b->n.reported_ranges++;
+	}
+	return 0;
+}
+
+static void parse_stats(struct balloon *b, const struct vq_chain *chain)
+{
+	uint8_t e[STAT_ENTRY];
+
+	for (uint64_t off = 0; off + STAT_ENTRY <= chain->out_len; off += STAT_ENTRY) {
+		uint16_t tag;
+		uint64_t val;
+
+		vq_chain_read(chain, off, e, STAT_ENTRY);
+		memcpy(&tag, e, 2);
+		memcpy(&val, e + 2, 8);
+		tag = le16toh(tag);
+		if (tag < STAT_TAGS) {
+			b->stats[tag] = le64toh(val);
+			b->stats_seen |= 1u << tag;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b->stats_time);
+	b->n.stats_updates++;
+}
+
+static void give_back_stats_buffer(struct virtio_device *dev)
+{
+	struct balloon *b = to_balloon(dev);
+
+	if (!b->stats_held)
+		return;
+	b->stats_held = false;
+	if (b->stats_generation == dev->generation && virtio_running(dev)) {
+		vq_push(&dev->vq[b->q_stats], b->stats_head, 0);
+		virtio_queue_done(dev, &dev->vq[b->q_stats]);
+	}
+}
+
+/* Loop thread: the timer ends in stats_timer_fired(). */
+static void arm_stats_timer(struct virtio_device *dev);
+
+static void stats_timer_fired(struct ev_op *op, int res, unsigned int flags)
+{
+	struct balloon *b = (struct balloon *)((char *)op - offsetof(struct balloon, timer_op));
+	struct virtio_device *dev = b->dev;
+
+	(void)res;
+	(void)flags;
+	pthread_mutex_lock(&dev->lock);
+	b->timer_armed = false;
+	give_back_stats_buffer(dev);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void arm_stats_timer(struct virtio_device *dev)
+{
+	struct balloon *b = to_balloon(dev);
+	struct io_uring_sqe *sqe;
+
+	if (b->timer_armed || !b->stats_interval_s || !b->stats_held)
+		return;
+	sqe = ev_sqe(dev->loop, &b->timer_op);
+	if (!sqe)
+		return;
+	b->timer_op.done = stats_timer_fired;
+	b->timer_ts.tv_sec = b->stats_interval_s;
+	b->timer_ts.tv_nsec = 0;
+	io_uring_prep_timeout(sqe, &b->timer_ts, 0, 0);
+	b->timer_armed = true;
+}
+
+static int64_t stats(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
+{
+	struct balloon *b = to_balloon(dev);
+
+	(void)vq;
+	/* One buffer is held at a time; a second one means the driver gave up the first. */
+	give_back_stats_buffer(dev);
+	parse_stats(b, chain);
+	b->stats_held = true;
+	b->stats_head = chain->head;
+	b->stats_generation = dev->generation;
+	arm_stats_timer(dev);
+	return -1;
+}
+
+static void balloon_notify(struct virtio_device *dev, unsigned int q)
+{
+	struct balloon *b = to_balloon(dev);
+	virtio_chain_fn handle = q == Q_INFLATE		 ? inflate
+				 : q == Q_DEFLATE	 ? deflate
+				 : (int)q == b->q_stats	 ? stats
+				 : (int)q == b->q_report ? report
+							 : NULL;
+
+	if (handle)
+		virtio_process_queue(dev, &dev->vq[q], handle);
+}
+
+static void balloon_start(struct virtio_device *dev)
+{
+	struct balloon *b = to_balloon(dev);
+	int next = Q_DEFLATE + 1;
+
+	b->q_stats = virtio_has_feature(dev, VIRTIO_BALLOON_F_STATS_VQ) ? next++ : Q_NONE;
+	b->q_report = virtio_has_feature(dev, VIRTIO_BALLOON_F_REPORTING) ? next++ : Q_NONE;
+}
+
+static void balloon_config_read(struct virtio_device *dev, uint32_t offset, void *data,
+				uint32_t len)
+{
+	struct balloon *b = to_balloon(dev);
+	uint8_t cfg[CFG_SIZE] = { 0 };
+	uint32_t v;
+
+	v = htole32(b->num_pages);
+	memcpy(cfg + CFG_NUM_PAGES, &v, 4);
+	v = htole32(b->actual);
+	memcpy(cfg + CFG_ACTUAL, &v, 4);
+	memcpy(data, cfg + offset, len);
+}
+
+static void balloon_config_write(struct virtio_device *dev, uint32_t offset, const void *data,
+				 uint32_t len)
+{
+	uint32_t v;
+
+	/* Only "actual" is the driver's to write (5.5.4). */
+	if (offset == CFG_ACTUAL && len == 4) {
+		memcpy(&v, data, 4);
+		to_balloon(dev)->actual = le32toh(v);
+	}
+}
+
+static void balloon_reset(struct virtio_device *dev)
+{
+	struct balloon *b = to_balloon(dev);
+
+	b->stats_held = false;
+	b->actual = 0;
+}
+
+static unsigned int balloon_counters(struct virtio_device *dev, struct virtio_counter *out)
+{
+	const struct balloon_counters *n = &to_balloon(dev)->n;
+	const struct virtio_counter all[] = {
+		{ "inflated_pages", n->inflated_pages },
+		{ "deflated_pages", n->deflated_pages },
+		{ "reported_bytes", n->reported_bytes },
+		{ "reported_ranges", n->reported_ranges },
+		{ "bad_pages", n->bad_pages },
+		{ "discard_failures", n->discard_failures },
+		{ "stats_updates", n->stats_updates },
+	};
+
+	memcpy(out, all, sizeof(all));
+	return sizeof(all) / sizeof(all[0]);
+}
+
+static const struct virtio_device_ops balloon_ops = {
+	.type = "balloon",
+	.device_id = VIRTIO_ID_BALLOON,
+	.nr_queues = 4,
+	.features = BIT_ULL(VIRTIO_BALLOON_F_STATS_VQ) | BIT_ULL(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
+		    BIT_ULL(VIRTIO_BALLOON_F_REPORTING),
+	.config_size = CFG_SIZE,
+	.config_read = balloon_config_read,
+	.config_write = balloon_config_write,
+	.queue_notify = balloon_notify,
+	.start = balloon_start,
+	.reset = balloon_reset,
+	.counters = balloon_counters,
+};
+
+int virtio_balloon_create(struct virtio_device *dev, const struct virtio_env *env,
+			  unsigned int stats_interval_s)
+{
+	struct balloon *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return -1;
+	virtio_init(dev, &balloon_ops, "virtio-balloon0", env->ram, env->loop,
+		    env->access_platform);
+	b->dev = dev;
+	b->q_stats = b->q_report = Q_NONE;
+	b->stats_interval_s = stats_interval_s;
+	dev->priv = b;
+	return 0;
+}
+
+void balloon_get_info(struct virtio_device *dev, struct balloon_info *info)
+{
+	struct balloon *b = to_balloon(dev);
+
+	info->target_bytes = (uint64_t)b->num_pages * BALLOON_PAGE;
+	info->actual_bytes = (uint64_t)b->actual * BALLOON_PAGE;
+	info->stats_interval_s = b->stats_interval_s;
+	info->deflate_on_oom = virtio_has_feature(dev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	info->free_page_reporting = virtio_has_feature(dev, VIRTIO_BALLOON_F_REPORTING);
+}
+
+void balloon_set_target(struct virtio_device *dev, uint64_t bytes)
+{
+	to_balloon(dev)->num_pages = (uint32_t)(bytes / BALLOON_PAGE);
+	virtio_config_changed(dev);
+}
+
+void balloon_set_stats_interval(struct virtio_device *dev, unsigned int seconds)
+{
+	to_balloon(dev)->stats_interval_s = seconds;
+	arm_stats_timer(dev);
+}
+
+bool balloon_stats(struct virtio_device *dev, struct balloon_stats *out)
+{
+	struct balloon *b = to_balloon(dev);
+
+	if (!b->n.stats_updates)
+		return false;
+	memcpy(out->value, b->stats, sizeof(out->value));
+	out->reported = b->stats_seen;
+	out->updated = b->stats_time;
+	return true;
+}

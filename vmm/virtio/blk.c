@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-blk (virtio 1.2, 5.2) on a raw image file, its I/O submitted
+ * through the event loop's io_uring. Every request is bounds-checked
+ * against the image's capacity before any I/O is issued, so the image is
+ * never touched outside the range a request names.
+ */
+#include "devices.h"
+#include "event_loop.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Features (5.2.3) */
+#define VIRTIO_BLK_F_SEG_MAX	  2
+#define VIRTIO_BLK_F_RO		  5
+#define VIRTIO_BLK_F_BLK_SIZE	  6
+#define VIRTIO_BLK_F_FLUSH	  9
+#define VIRTIO_BLK_F_DISCARD	  13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Request types and status (5.2.6) */
+#define VIRTIO_BLK_T_IN		  0
+#define VIRTIO_BLK_T_OUT	  1
+#define VIRTIO_BLK_T_FLUSH	  4
+#define VIRTIO_BLK_T_GET_ID	  8
+#define VIRTIO_BLK_T_DISCARD	  11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK		  0
+#define VIRTIO_BLK_S_IOERR	  1
+#define VIRTIO_BLK_S_UNSUPP	  2
+
+#define SECTOR_SIZE	    512
+#define BLK_ID_BYTES	    20
+#define BLK_HEADER	    16
+#define BLK_SEGMENT	    16 /* discard / write zeroes segment */
+#define WRITE_ZEROES_UNMAP  1
+#define BLK_MAX_SEG_SECTORS (1u << 22) /* 2 GiB per discard / write-zeroes */
+
+/* struct virtio_blk_config offsets (5.2.4) */
+#define CFG_CAPACITY		0
+#define CFG_SEG_MAX		12
+#define CFG_BLK_SIZE		20
+#define CFG_MAX_DISCARD_SECTORS 36
+#define CFG_MAX_DISCARD_SEG	40
+#define CFG_DISCARD_ALIGNMENT	44
+#define CFG_MAX_WZ_SECTORS	48
+#define CFG_MAX_WZ_SEG		52
+#define CFG_WZ_MAY_UNMAP	56
+#define CFG_SIZE		60
+
+struct blk_counters {
+	uint64_t reads, writes, flushes, discards, write_zeroes, get_ids;
+	uint64_t bytes_read, bytes_written, errors, unsupported;
+};
+
+struct blk {
+	int fd;
+	bool readonly;
+	uint64_t capacity; /* in sectors */
+	char serial[BLK_ID_BYTES + 1];
+	uint8_t config[CFG_SIZE];
+	unsigned int inflight;
+	pthread_cond_t idle; /* inflight reached 0; waited on under the device lock */
+	struct blk_counters n;
+};
+
+struct blk_req {
+	struct ev_op op;
+	struct virtio_device *dev;
+	struct virtqueue *vq;
+	unsigned int generation;
+	uint16_t head;
+	uint32_t type;
+	uint8_t *status;
+	uint32_t written;   /* bytes the device writes, status included */
+	uint64_t offset;    /* image offset of the next byte */
+	uint64_t remaining; /* bytes still to transfer */
+	int falloc_mode;    /* discard and write zeroes */
+	bool zero_fill;	    /* write zeroes by writing them: no ZERO_RANGE here */
+	unsigned int nr_iov;
+	struct iovec *iov; /* the part still to transfer */
+	struct iovec iov_storage[VQ_CHAIN_MAX];
+};
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+/* Split [off, off + len) of the readable (or writable) part into iovecs. */
+static unsigned int chain_iovecs(const struct vq_chain *chain, bool writable, uint64_t off,
+				 uint64_t len, struct iovec *iov)
+{
+	unsigned int first = writable ? chain->nr_out : 0;
+	unsigned int last = writable ? chain->nr : chain->nr_out;
+	unsigned int n = 0;
+
+	for (unsigned int i = first; i < last && len; i++) {
+		const struct vq_buf *b = &chain->buf[i];
+		uint64_t take;
+
+		if (off >= b->len) {
+			off -= b->len;
+			continue;
+		}
+		take = b->len - off < len ? b->len - off : len;
+		iov[n].iov_base = (uint8_t *)b->host + off;
+		iov[n].iov_len = take;
+		n++;
+		len -= take;
+		off = 0;
+	}
+	return n;
+}
+
+/* Does [sector, sector + bytes / 512) lie inside the image? */
+static bool in_range(const struct blk *blk, uint64_t sector, uint64_t bytes)
+{
+	return sector <= blk->capacity && bytes / SECTOR_SIZE <= blk->capacity - sector &&
+	       bytes % SECTOR_SIZE == 0;
+}
+
+static void finish(struct blk_req *req, uint8_t status)
+{
+	struct virtio_device *dev = req->dev;
+	struct blk *blk = dev->priv;
+
+	if (status != VIRTIO_BLK_S_OK)
+		blk->n.errors++;
+	if (req->generation == dev->generation) {
+		*req->status = status;
+		vq_push(req->vq, req->head, req->written);
+		virtio_queue_done(dev, req->vq);
+	}
+	if (!--blk->inflight)
+		pthread_cond_broadcast(&blk->idle);
+	free(req);
+}
+
+static void advance(struct blk_req *req, uint64_t done)
+{
+	req->offset += done;
+	req->remaining -= done;
+	if (req->zero_fill)
+		return; /* submit() builds fresh iovecs of zeroes */
+	while (done) {
+		uint64_t take = done < req->iov->iov_len ? done : req->iov->iov_len;
+
+		req->iov->iov_base = (uint8_t *)req->iov->iov_base + take;
+		req->iov->iov_len -= take;
+		done -= take;
+		if (!req->iov->iov_len) {
+			req->iov++;
+			req->nr_iov--;
+		}
+	}
+}
+
+static int submit(struct blk_req *req);
+
+#define ZERO_CHUNK (64 * 1024)
+
+/* Iovecs of zeroes covering as much of what remains as fits. */
+static unsigned int zero_iovecs(struct blk_req *req)
+{
+	static const uint8_t zeroes[ZERO_CHUNK];
+	uint64_t left = req->remaining;
+	unsigned int n = 0;
+
+	while (left && n < VQ_CHAIN_MAX) {
+		uint64_t len = left < ZERO_CHUNK ? left : ZERO_CHUNK;
+
+		req->iov_storage[n].iov_base = (void *)zeroes;
+		req->iov_storage[n].iov_len = len;
+		left -= len;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Some filesystems (tmpfs) cannot FALLOC_FL_ZERO_RANGE; write the zeroes
+ * instead, rather than fail a request the guest has no fallback for.
+ */
+static bool fall_back_to_zero_fill(struct blk_req *req, int res)
+{
+	if (req->type != VIRTIO_BLK_T_WRITE_ZEROES || res != -EOPNOTSUPP || req->zero_fill ||
+	    !(req->falloc_mode & FALLOC_FL_ZERO_RANGE))
+		return false;
+	req->zero_fill = true;
+	return true;
+}
+
+static void io_done(struct ev_op *op, int res, unsigned int flags)
+{
+	struct blk_req *req = (struct blk_req *)op;
+	struct virtio_device *dev = req->dev;
+	bool transfer = req->type == VIRTIO_BLK_T_IN || req->type == VIRTIO_BLK_T_OUT;
+	bool stale;
+
+	(void)flags;
+	pthread_mutex_lock(&dev->lock);
+	stale = req->generation != dev->generation;
+	if (res < 0 && !stale && fall_back_to_zero_fill(req, res)) {
+		if (submit(req))
+			finish(req, VIRTIO_BLK_S_IOERR);
+	} else if (res < 0) {
+		pr_warn("%s: %s at offset %llu failed: %s", dev->name,
+			req->type == VIRTIO_BLK_T_IN ? "read" : "I/O",
+			(unsigned long long)req->offset, strerror(-res));
+		finish(req, VIRTIO_BLK_S_IOERR);
+	} else if ((transfer || req->zero_fill) && (uint64_t)res < req->remaining) {
+		/* A short transfer: go on from where it stopped, unless nothing moved. */
+		if (!res || stale) {
+			finish(req, VIRTIO_BLK_S_IOERR);
+		} else {
+			advance(req, (uint64_t)res);
+			if (submit(req))
+				finish(req, VIRTIO_BLK_S_IOERR);
+		}
+	} else {
+		finish(req, VIRTIO_BLK_S_OK);
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static int submit(struct blk_req *req)
+{
+	struct blk *blk = req->dev->priv;
+	struct io_uring_sqe *sqe = ev_sqe(req->dev->loop, &req->op);
+
+	if (!sqe)
+		return -1;
+	req->op.done = io_done;
+	if (req->zero_fill) {
+		io_uring_prep_writev(sqe, blk->fd, req->iov_storage, zero_iovecs(req), req->offset);
+		return 0;
+	}
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+		io_uring_prep_readv(sqe, blk->fd, req->iov, req->nr_iov, req->offset);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		io_uring_prep_writev(sqe, blk->fd, req->iov, req->nr_iov, req->offset);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		io_uring_prep_fsync(sqe, blk->fd, 0);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		io_uring_prep_fallocate(sqe, blk->fd, req->falloc_mode, req->offset,
+					req->remaining);
+		break;
+	}
+	return 0;
+}
+
+/* Read/write: the data is the readable part after the header, or the writable part before the
+ * status. */
+static uint8_t prepare_transfer(struct blk *blk, struct blk_req *req, const struct vq_chain *chain,
+				uint64_t sector)
+{
+	bool is_read = req->type == VIRTIO_BLK_T_IN;
+	uint64_t len = is_read ? chain->in_len - 1 : chain->out_len - BLK_HEADER;
+
+	if (!is_read && blk->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (!in_range(blk, sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	req->offset = sector * SECTOR_SIZE;
+	req->remaining = len;
+	req->nr_iov = chain_iovecs(chain, is_read, is_read ? 0 : BLK_HEADER, len, req->iov_storage);
+	req->iov = req->iov_storage;
+	req->written = is_read ? (uint32_t)len + 1 : 1;
+	if (is_read) {
+		blk->n.reads++;
+		blk->n.bytes_read += len;
+	} else {
+		blk->n.writes++;
+		blk->n.bytes_written += len;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Discard and write zeroes: one segment (we offer max_*_seg = 1). */
+static uint8_t prepare_segment(struct blk *blk, struct blk_req *req, const struct vq_chain *chain)
+{
+	uint8_t seg[BLK_SEGMENT];
+	uint64_t sector, bytes;
+	uint32_t flags, sectors;
+
+	if (blk->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (chain->out_len != BLK_HEADER + BLK_SEGMENT ||
+	    vq_chain_read(chain, BLK_HEADER, seg, BLK_SEGMENT) != BLK_SEGMENT)
+		return VIRTIO_BLK_S_UNSUPP;
+	memcpy(&sector, seg, 8);
+	memcpy(&sectors, seg + 8, 4);
+	memcpy(&flags, seg + 12, 4);
+	sector = le64toh(sector);
+	bytes = (uint64_t)le32toh(sectors) * SECTOR_SIZE;
+	flags = le32toh(flags);
+	if (!bytes || bytes > (uint64_t)BLK_MAX_SEG_SECTORS * SECTOR_SIZE ||
+	    !in_range(blk, sector, bytes))
+		return VIRTIO_BLK_S_IOERR;
+	if (req->type == VIRTIO_BLK_T_DISCARD) {
+		if (flags)
+			return VIRTIO_BLK_S_UNSUPP; /* 5.2.6.2: no flags for discard */
+		req->falloc_mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+		blk->n.discards++;
+	} else {
+		/* Unmap may punch a hole: it reads back as zeroes all the same. */
+		req->falloc_mode = flags & WRITE_ZEROES_UNMAP
+					   ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+					   : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+		blk->n.write_zeroes++;
+	}
+	req->offset = sector * SECTOR_SIZE;
+	req->remaining = bytes;
+	req->written = 1;
+	return VIRTIO_BLK_S_OK;
+}
+
+static uint32_t get_id(struct blk *blk, const struct vq_chain *chain)
+{
+	uint64_t room = chain->in_len - 1;
+	uint64_t n = room < BLK_ID_BYTES ? room : BLK_ID_BYTES;
+	char id[BLK_ID_BYTES] = { 0 };
+
+	memcpy(id, blk->serial, strnlen(blk->serial, BLK_ID_BYTES));
+	vq_chain_write(chain, 0, id, n);
+	blk->n.get_ids++;
+	return (uint32_t)n + 1;
+}
+
+static struct blk_req *new_request(struct virtio_device *dev, struct virtqueue *vq,
+				   const struct vq_chain *chain, uint32_t type)
+{
+	struct blk_req *req = calloc(1, sizeof(*req));
+	const struct vq_buf *last = &chain->buf[chain->nr - 1];
+
+	if (!req)
+		return NULL;
+	req->dev = dev;
+	req->vq = vq;
+	req->generation = dev->generation;
+	req->head = chain->head;
+	req->type = type;
+	req->status = (uint8_t *)last->host + last->len - 1;
+	return req;
+}
+
+/* Answer at once, without I/O: returns what virtio_process_queue() wants. */
+static int64_t answer_now(struct blk *blk, struct blk_req *req, uint8_t status, uint32_t written)
+{
+	if (status == VIRTIO_BLK_S_UNSUPP)
+		blk->n.unsupported++;
+	else if (status != VIRTIO_BLK_S_OK)
+		blk->n.errors++;
+	*req->status = status;
+	free(req);
+	return written;
+}
+
+static int64_t blk_request(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
+{
+	struct blk *blk = dev->priv;
+	uint8_t hdr[BLK_HEADER], status;
+	uint32_t type;
+	uint64_t sector;
+	struct blk_req *req;
+
+	/* Without a header to read and a status byte to write there is no request. */
+	if (chain->out_len < BLK_HEADER || chain->in_len < 1 ||
+	    vq_chain_read(chain, 0, hdr, BLK_HEADER) != BLK_HEADER) {
+		blk->n.errors++;
+		pr_warn("%s: a request without header or status byte (%llu bytes out, %llu in); "
+			"returned unanswered",
+			vq->name, (unsigned long long)chain->out_len,
+			(unsigned long long)chain->in_len);
+		return 0;
+	}
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	type = le32toh(type);
+	sector = le64toh(sector);
+	req = new_request(dev, vq, chain, type);
+	if (!req)
+		return 0;
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		status = prepare_transfer(blk, req, chain, sector);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		blk->n.flushes++;
+		req->written = 1;
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = prepare_segment(blk, req, chain);
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		return answer_now(blk, req, VIRTIO_BLK_S_OK, get_id(blk, chain));
+	default:
+		return answer_now(blk, req, VIRTIO_BLK_S_UNSUPP, 1);
+	}
+	if (status != VIRTIO_BLK_S_OK)
+		return answer_now(blk, req, status, 1);
+	if (submit(req))
+		return answer_now(blk, req, VIRTIO_BLK_S_IOERR, 1);
+	blk->inflight++;
+	return -1;
+}
+
+static void blk_notify(struct virtio_device *dev, unsigned int q)
+{
+	virtio_process_queue(dev, &dev->vq[q], blk_request);
+}
+
+static void blk_config_read(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len)
+{
+	struct blk *blk = dev->priv;
+
+	memcpy(data, blk->config + offset, len);
+}
+
+/* 3.3.1: reset completes only when no request can still write guest memory. */
+static void blk_reset(struct virtio_device *dev)
+{
+	struct blk *blk = dev->priv;
+
+	while (blk->inflight && !ev_on_loop_thread(dev->loop))
+		pthread_cond_wait(&blk->idle, &dev->lock);
+}
+
+static void blk_destroy(struct virtio_device *dev)
+{
+	struct blk *blk = dev->priv;
+
+	close(blk->fd);
+	pthread_cond_destroy(&blk->idle);
+	free(blk);
+}
+
+static unsigned int blk_counters(struct virtio_device *dev, struct virtio_counter *out)
+{
+	struct blk *blk = dev->priv;
+	const struct blk_counters *n = &blk->n;
+	const struct virtio_counter all[] = {
+		{ "reads", n->reads },
+		{ "writes", n->writes },
+		{ "flushes", n->flushes },
+		{ "discards", n->discards },
+		{ "write_zeroes", n->write_zeroes },
+		{ "get_ids", n->get_ids },
+		{ "bytes_read", n->bytes_read },
+		{ "bytes_written", n->bytes_written },
+		{ "errors", n->errors },
+		{ "unsupported", n->unsupported },
+		{ "capacity_bytes", blk->capacity * SECTOR_SIZE },
+		{ "readonly", blk->readonly },
+	};
+
+	memcpy(out, all, sizeof(all));
+	return sizeof(all) / sizeof(all[0]);
+}
+
+static const struct virtio_device_ops blk_ops_rw = {
+	.type = "blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.features = BIT_ULL(VIRTIO_BLK_F_SEG_MAX) | BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
+		    BIT_ULL(VIRTIO_BLK_F_FLUSH) | BIT_ULL(VIRTIO_BLK_F_DISCARD) |
+		    BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES),
+	.config_size = CFG_SIZE,
+	.config_read = blk_config_read,
+	.queue_notify = blk_notify,
+	.reset = blk_reset,
+	.destroy = blk_destroy,
+	.counters = blk_counters,
+};
+
+static const struct virtio_device_ops blk_ops_ro = {
+	.type = "blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.features = BIT_ULL(VIRTIO_BLK_F_SEG_MAX) | BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
+		    BIT_ULL(VIRTIO_BLK_F_FLUSH) | BIT_ULL(VIRTIO_BLK_F_RO),
+	.config_size = CFG_SIZE,
+	.config_read = blk_config_read,
+	.queue_notify = blk_notify,
+	.reset = blk_reset,
+	.destroy = blk_destroy,
+	.counters = blk_counters,
+};
+
+static void fill_config(struct blk *blk)
+{
+	uint64_t cap = htole64(blk->capacity);
+
+	memcpy(blk->config + CFG_CAPACITY, &cap, 8);
+	put_le32(blk->config + CFG_SEG_MAX, VQ_CHAIN_MAX - 2);
+	put_le32(blk->config + CFG_BLK_SIZE, SECTOR_SIZE);
+	put_le32(blk->config + CFG_MAX_DISCARD_SECTORS, BLK_MAX_SEG_SECTORS);
+	put_le32(blk->config + CFG_MAX_DISCARD_SEG, 1);
+	put_le32(blk->config + CFG_DISCARD_ALIGNMENT, 4096 / SECTOR_SIZE);
+	put_le32(blk->config + CFG_MAX_WZ_SECTORS, BLK_MAX_SEG_SECTORS);
+	put_le32(blk->config + CFG_MAX_WZ_SEG, 1);
+	blk->config[CFG_WZ_MAY_UNMAP] = 1;
+}
+
+static int image_size(int fd, const char *path, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		pr_errno("--disk %s: fstat", path);
+		return -1;
+	}
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) ? -1 : 0;
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("--disk %s: not a regular file or block device", path);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Two VMs writing one image corrupt it: take a lock as QEMU does. */
+static int lock_image(int fd, const char *path, bool readonly)
+{
+	if (!flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB))
+		return 0;
+	pr_err("--disk %s: the image is in use by another process (locked); stop it, or add "
+	       ",ro to share it read-only",
+	       path);
+	return -1;
+}
+
+static int open_image(struct blk *blk, const struct blk_options *opts)
+{
+	uint64_t size;
+
+	blk->fd = open(opts->path, (opts->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (blk->fd < 0) {
+		pr_errno("--disk %s: cannot open the image", opts->path);
+		return -1;
+	}
+	if (image_size(blk->fd, opts->path, &size) ||
+	    lock_image(blk->fd, opts->path, opts->readonly))
+		return -1;
+	if (size < SECTOR_SIZE) {
+		pr_err("--disk %s: the image is smaller than one 512-byte sector", opts->path);
+		return -1;
+	}
+	if (size % SECTOR_SIZE)
+		pr_warn("--disk %s: the last %llu bytes are not a whole sector; the guest will "
+			"not see them",
+			opts->path, (unsigned long long)(size % SECTOR_SIZE));
+	blk->capacity = size / SECTOR_SIZE;
+	return 0;
+}
+
+int virtio_blk_create(struct virtio_device *dev, const struct virtio_env *env,
+		      const struct blk_options *opts)
+{
+	struct blk *blk = calloc(1, sizeof(*blk));
+	char name[32];
+
+	if (!blk)
+		return -1;
+	blk->readonly = opts->readonly;
+	pthread_cond_init(&blk->idle, NULL);
+	if (open_image(blk, opts)) {
+		if (blk->fd >= 0)
+			close(blk->fd);
+		free(blk);
+		return -1;
+	}
+	snprintf(blk->serial, sizeof(blk->serial), "cmavm-blk%u", opts->index);
+	fill_config(blk);
+	snprintf(name, sizeof(name), "virtio-blk%u", opts->index);
+	virtio_init(dev, opts->readonly ? &blk_ops_ro : &blk_ops_rw, name, env->ram, env->loop,
+		    env->access_platform);
+	dev->priv = blk;
+	return 0;
+}

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-rng (virtio 1.2, 5.4): every device-writable buffer the driver
+ * offers is filled from the host's getrandom().
+ */
+#include "devices.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+/* Largest single request we fill; the driver asks for far less. */
+#define RNG_MAX_REQUEST (64 * 1024)
+
+struct rng {
+	uint64_t requests;
+	uint64_t bytes;
+};
+
+static int fill_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int64_t rng_request(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
+{
+	struct rng *rng = dev->priv;
+	uint64_t written = 0;
+
+	(void)vq;
+	for (unsigned int i = chain->nr_out; i < chain->nr && written < RNG_MAX_REQUEST; i++) {
+		struct vq_buf *b = &chain->buf[i];
+		uint64_t len =
+			b->len < RNG_MAX_REQUEST - written ? b->len : RNG_MAX_REQUEST - written;
+
+		if (fill_random(b->host, len)) {
+			pr_errno("%s: getrandom", dev->name);
+			break;
+		}
+		written += len;
+	}
+	rng->requests++;
+	rng->bytes += written;
+	return (int64_t)written;
+}
+
+static void rng_notify(struct virtio_device *dev, unsigned int q)
+{
+	virtio_process_queue(dev, &dev->vq[q], rng_request);
+}
+
+static unsigned int rng_counters(struct virtio_device *dev, struct virtio_counter *out)
+{
+	struct rng *rng = dev->priv;
+
+	out[0] = (struct virtio_counter){ "requests", rng->requests };
+	out[1] = (struct virtio_counter){ "bytes", rng->bytes };
+	return 2;
+}
+
+static const struct virtio_device_ops rng_ops = {
+	.type = "rng",
+	.device_id = VIRTIO_ID_RNG,
+	.nr_queues = 1,
+	.queue_notify = rng_notify,
+	.counters = rng_counters,
+};
+
+int virtio_rng_create(struct virtio_device *dev, const struct virtio_env *env)
+{
+	virtio_init(dev, &rng_ops, "virtio-rng0", env->ram, env->loop, env->access_platform);
+	dev->priv = calloc(1, sizeof(struct rng));
+	return dev->priv ? 0 : -1;
+}
