@@ -4,13 +4,14 @@ from both sides: the guest writes and reads its disk, reads entropy, frees
 memory; the host checks the image bytes, the device counters and its own
 resident memory."""
 import hashlib
+import os
 
 import common
 
 IMAGE_MIB = 64
 PATTERN = b"\xaa"
 FILL_MIB = 128
-JOB = """
+JOB = """chmod +x cmavm-bench
 dd if=/dev/zero bs=1M count=%d 2>/dev/null | tr '\\000' '\\252' > disk.img
 cmavm run --disk disk.img --api-socket api.sock --cmdline "%s cmavm.mode=shell"
 echo "@@cmavm-exit=$?"
@@ -24,13 +25,18 @@ def md5(data):
 class Devices(common.unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = common.host("devices").start(JOB)
+        bench = os.path.join(common.testhost.BUILD_VMM, "tools", "bench", "cmavm-bench")
+        cls.s = common.host("devices").start(JOB, files={"cmavm-bench": bench})
         cls.s.expect(r"^guest: shell ready$", 180)
 
     @classmethod
     def tearDownClass(cls):
+        # The last endpoint: shutdown through the API ends cmavm with 0.
         try:
-            cls.s.send("poweroff -f\n")
+            rc, out = cls.s.host("cmavm ctl --socket api.sock shutdown")
+            assert rc == 0, out
+            # (after the guest shell's prompt, on the same line)
+            cls.s.expect(r"cmavm: shutdown requested through the control socket$", 30)
             cls.s.expect(r"^@@cmavm-exit=0$", 60)
             cls.s.wait(60)
         finally:
@@ -119,6 +125,30 @@ class Devices(common.unittest.TestCase):
             self.s.expect(r"^after-resume-42$", 3)
         self.assertEqual(common.ctl_json(self.s, "resume")["state"], "running")
         self.s.expect(r"^after-resume-42$", 30)
+
+    def raw_http(self, shell_bytes):
+        """Send what the shell pipeline @shell_bytes prints, as it is; the answer."""
+        rc, out = self.s.host("{ %s; } | ./cmavm-bench unix api.sock" % shell_bytes)
+        self.assertEqual(rc, 0, out)
+        return out
+
+    def test_malformed_http_gets_4xx_and_the_vm_runs_on(self):
+        cases = (
+            (r"printf 'GET /v1/vm HTTP/9.9\r\n\r\n'", "400"),
+            (r"head -c 300 /dev/urandom", "400"),
+            (r"printf 'GET /v1/vm HTTP/1.1\r\nX: '; head -c 9000 /dev/zero | tr '\000' a; "
+             r"printf '\r\n\r\n'", "431"),
+            (r"printf 'PUT /v1/balloon HTTP/1.1\r\nContent-Type: application/json\r\n"
+             r"Content-Length: 99999999\r\n\r\n'", "413"),
+            (r"printf 'PUT /v1/balloon HTTP/1.1\r\nContent-Type: text/plain\r\n"
+             r"Content-Length: 2\r\n\r\n{}'", "415"),
+        )
+        for request, status in cases:
+            out = self.raw_http(request)
+            self.assertRegex(out, r"^HTTP/1.1 %s " % status, request)
+            self.assertIn('"error"', out, request)
+        self.assertEqual(common.ctl_json(self.s, "status")["state"], "running")
+        common.guest_run(self.s, "true")
 
     def test_bad_requests_get_4xx_and_the_vm_runs_on(self):
         for args, code in (("raw GET /v1/nothing", "404"),

@@ -7,16 +7,22 @@
  *
  *   cmavm-bench blk PATH MIB    sequential 1 MiB and random 4 KiB I/O, O_DIRECT
  *   cmavm-bench release MIB     populate a memfd, then punch it out in 1 MiB runs
+ *   cmavm-bench unix PATH       send stdin to a UNIX socket as it is, print the
+ *                               answer (tests send the control socket bytes no
+ *                               well-behaved client would)
  *
  * Output: one "name value unit" line per figure.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,12 +132,35 @@ static int bench_release(uint64_t mib)
 	return 0;
 }
 
+static int send_raw(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char buf[65536];
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		die(path);
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			break; /* the server may close early: read its answer anyway */
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "blk"))
 		return bench_blk(argv[2], strtoull(argv[3], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "release"))
 		return bench_release(strtoull(argv[2], NULL, 10));
-	fprintf(stderr, "usage: cmavm-bench blk PATH MIB | cmavm-bench release MIB\n");
+	if (argc == 3 && !strcmp(argv[1], "unix"))
+		return send_raw(argv[2]);
+	fprintf(stderr, "usage: cmavm-bench blk PATH MIB | release MIB | unix PATH\n");
 	return 2;
 }
