@@ -265,7 +265,10 @@ class Session:
 class Host:
     """A machine that can run cmavm: this one, or the emulated arm64 host."""
 
-    def __init__(self, echo=False, log=None):
+    def __init__(self, echo=False, log=None, host_cmdline=""):
+        """@host_cmdline: more kernel parameters for the emulated host (e.g.
+        hugepagesz=1G hugepages=1); ignored when running natively."""
+        self.host_cmdline = host_cmdline
         self.echo = echo
         self.log = log
         self.native = NATIVE
@@ -307,7 +310,7 @@ class Host:
         argv = QEMU + ["-chardev", "socket,id=hostsh,path=%s,server=on,wait=off" % hostsh,
                        "-device", "virtconsole,chardev=hostsh",
                        "-kernel", os.path.join(GUEST, "Image"), "-initrd", initrd,
-                       "-append", L1_CMDLINE]
+                       "-append", (L1_CMDLINE + " " + self.host_cmdline).strip()]
         s = Session(argv, echo=self.echo, log=self.log, tmpdir=tmp, host_shell=hostsh)
         s.expect(r"^@@host: (ready.*|no /dev/kvm.*)$", timeout=120)
         if "no /dev/kvm" in s.output:

@@ -6,6 +6,8 @@
  */
 #include "commands.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "map_render.h"
 #include "size.h"
 
 enum { EXIT_DONE = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
@@ -33,6 +36,19 @@ static const char ctl_usage[] =
 	"  balloon set SIZE         ask the guest to give back SIZE (128M; 0 returns all)\n"
 	"  balloon stats            the guest's memory statistics\n"
 	"  devices                  the devices: features, status, counters\n"
+	"  pools                    the CMA pools and their bytes per pageblock state\n"
+	"  map [--svg FILE]         draw each pool's pageblocks (U unbacked, B backed,\n"
+	"                           R reported, L ballooned, W window); --svg also\n"
+	"                           writes the map to FILE as SVG\n"
+	"  window list              the committed windows\n"
+	"  window commit POOL LEVEL [OFFSET LENGTH]\n"
+	"                           commit a window of POOL at LEVEL (resident, huge,\n"
+	"                           contiguous); OFFSET and LENGTH like 16M, default\n"
+	"                           the whole pool (LENGTH 0: to the pool's end)\n"
+	"  window release ID        back to lazy backing, contents intact\n"
+	"  migrate GPA              move the pageblock at GPA (0x9c200000), or block\n"
+	"  migrate POOL BLOCK       BLOCK (0, 1, ...) of POOL, onto new host pages\n"
+	"  cma-stats                the CMA engine's counters and guest pauses\n"
 	"  raw METHOD PATH [JSON]   any request; prints the answer's body\n"
 	"\n"
 	"Options:\n"
@@ -41,12 +57,15 @@ static const char ctl_usage[] =
 	"  --json         print the API's JSON instead of a table\n"
 	"  -h, --help     this text\n"
 	"\n"
+	"The map is drawn in colour on a terminal; with NO_COLOR set, or when stdout\n"
+	"is not a terminal, in letters.\n"
+	"\n"
 	"Exit status: 0 done, 1 the VM refused or cannot be reached, 2 usage error.\n";
 
 /* ---- aligned tables ---- */
 
 #define TABLE_ROWS 64
-#define TABLE_COLS 8
+#define TABLE_COLS 10
 
 struct table {
 	unsigned int rows;
@@ -325,8 +344,8 @@ static void device_row(struct table *t, json_t *d)
 
 	fmt(mmio, sizeof(mmio), "0x%08llx", (unsigned long long)get_u64(d, "mmio_base"));
 	fmt(irq, sizeof(irq), "%llu", (unsigned long long)get_u64(d, "irq"));
-	fmt(status, sizeof(status), "%#llx %s", (unsigned long long)st, virtio_status_str(st));
-	fmt(features, sizeof(features), "%#llx/%#llx",
+	fmt(status, sizeof(status), "0x%llx %s", (unsigned long long)st, virtio_status_str(st));
+	fmt(features, sizeof(features), "0x%llx/0x%llx",
 	    (unsigned long long)get_u64(d, "features_acked"),
 	    (unsigned long long)get_u64(d, "features_offered"));
 	table_row(t, get_str(d, "name"), get_str(d, "type"), mmio, irq, status, features,
@@ -350,6 +369,227 @@ static void show_devices(json_t *devices)
 	table_print(&t);
 }
 
+/* ---- the host CMA engine ---- */
+
+/* The keys of a pool's "bytes", in the API's order. */
+static const char *const cma_states[CTL_CMA_STATES] = {
+	"unbacked", "backed", "reported", "ballooned", "window",
+};
+
+/* "85.3 µs", "12.50 ms", "1.20 s" */
+static const char *ns_str(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 1000000)
+		return fmt(buf, len, "%.1f µs", ns / 1e3);
+	if (ns < 1000000000)
+		return fmt(buf, len, "%.2f ms", ns / 1e6);
+	return fmt(buf, len, "%.2f s", ns / 1e9);
+}
+
+static void cma_pool_row(struct table *t, json_t *p)
+{
+	char base[32], size[32], bytes[CTL_CMA_STATES][32];
+	json_t *by_state = json_object_get(p, "bytes");
+	unsigned int s;
+
+	for (s = 0; s < CTL_CMA_STATES; s++)
+		size_str(get_u64(by_state, cma_states[s]), bytes[s]);
+	table_row(t, get_str(p, "name"), get_str(p, "kind"), get_yes_no(p, "default"),
+		  fmt(base, sizeof(base), "0x%08llx", (unsigned long long)get_u64(p, "base")),
+		  size_str(get_u64(p, "size"), size), bytes[0], bytes[1], bytes[2], bytes[3],
+		  bytes[4], NULL);
+}
+
+static void show_cma_pools(json_t *pools)
+{
+	struct table t = { 0 };
+	size_t i;
+
+	if (!json_array_size(pools)) {
+		printf("no CMA pools\n");
+		return;
+	}
+	table_row(&t, "pool", "kind", "default", "base", "size", cma_states[0], cma_states[1],
+		  cma_states[2], cma_states[3], cma_states[4], NULL);
+	for (i = 0; i < json_array_size(pools); i++)
+		cma_pool_row(&t, json_array_get(pools, i));
+	table_print(&t);
+}
+
+/* GET /v1/cma/map's pools as the renderer takes them; strings borrowed from @map. */
+static struct ctl_cma_map *map_pools(json_t *map, unsigned int *n)
+{
+	json_t *pools = json_object_get(map, "pools");
+	struct ctl_cma_map *out;
+	unsigned int i;
+
+	*n = json_array_size(pools);
+	out = calloc(*n ? *n : 1, sizeof(*out));
+	for (i = 0; out && i < *n; i++) {
+		json_t *p = json_array_get(pools, i);
+		const char *blocks = json_string_value(json_object_get(p, "blocks"));
+
+		out[i].name = get_str(p, "name");
+		out[i].base = get_u64(p, "base");
+		out[i].blocks = blocks ? blocks : "";
+	}
+	if (!out)
+		*n = 0;
+	return out;
+}
+
+static void show_cma_map(json_t *map)
+{
+	unsigned int n;
+	struct ctl_cma_map *pools = map_pools(map, &n);
+
+	ctl_map_text(stdout, pools, n, get_u64(map, "pageblock_size"), ctl_map_want_colour(stdout));
+	free(pools);
+}
+
+/* --svg FILE: the map as SVG; says where it went on @said. */
+static int write_svg(const char *path, json_t *map, FILE *said)
+{
+	unsigned int n;
+	struct ctl_cma_map *pools = map_pools(map, &n);
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f) {
+		pr_err("cannot write the SVG map to %s: %s", path, strerror(errno));
+		free(pools);
+		return EXIT_REFUSED;
+	}
+	err = ctl_map_svg(f, pools, n, get_u64(map, "pageblock_size"));
+	free(pools);
+	if (fclose(f) || err) {
+		pr_err("writing the SVG map to %s failed: %s", path, strerror(errno));
+		return EXIT_REFUSED;
+	}
+	fprintf(said, "wrote %s\n", path);
+	return EXIT_DONE;
+}
+
+/* "0x9c000000-0x9dffffff": the window's guest-physical range, inclusive */
+static const char *range_str(json_t *w, char *buf, size_t len)
+{
+	uint64_t gpa = get_u64(w, "gpa"), length = get_u64(w, "length");
+
+	if (!length)
+		return fmt(buf, len, "0x%08llx (empty)", (unsigned long long)gpa);
+	return fmt(buf, len, "0x%08llx-0x%08llx", (unsigned long long)gpa,
+		   (unsigned long long)(gpa + length - 1));
+}
+
+/* The largest host-physically contiguous run, with the 2 MiB pieces if @pieces. */
+static const char *run_str(json_t *w, bool pieces, char *buf, size_t len)
+{
+	uint64_t run = get_u64(w, "largest_run");
+	char size[32];
+
+	if (!run)
+		return "unknown (needs root)";
+	if (!pieces)
+		return size_str(run, buf);
+	return fmt(buf, len, "%s (%llu of %llu 2 MiB pieces contiguous)", size_str(run, size),
+		   (unsigned long long)get_u64(w, "contiguous_2m"),
+		   (unsigned long long)(get_u64(w, "length") >> 21));
+}
+
+/* PUT /v1/cma/windows: the window committed */
+static void show_window(json_t *w)
+{
+	struct table t = { 0 };
+	char id[24], range[64], where[64], length[32], offset[32], run[96], pause[32];
+
+	table_row(&t, "window", fmt(id, sizeof(id), "%llu", (unsigned long long)get_u64(w, "id")),
+		  NULL);
+	table_row(&t, "pool", get_str(w, "pool"), NULL);
+	fmt(where, sizeof(where), "%s (%s at offset %s)", range_str(w, range, sizeof(range)),
+	    size_str(get_u64(w, "length"), length), size_str(get_u64(w, "offset"), offset));
+	table_row(&t, "range", where, NULL);
+	table_row(&t, "level", get_str(w, "level"), NULL);
+	table_row(&t, "largest contiguous run", run_str(w, true, run, sizeof(run)), NULL);
+	table_row(&t, "longest pause", ns_str(get_u64(w, "pause_ns_max"), pause, sizeof(pause)),
+		  NULL);
+	table_print(&t);
+}
+
+static void window_row(struct table *t, json_t *w)
+{
+	char id[24], range[64], length[32], offset[32], run[96], pause[32];
+
+	table_row(t, fmt(id, sizeof(id), "%llu", (unsigned long long)get_u64(w, "id")),
+		  get_str(w, "pool"), range_str(w, range, sizeof(range)),
+		  size_str(get_u64(w, "length"), length), size_str(get_u64(w, "offset"), offset),
+		  get_str(w, "level"), run_str(w, false, run, sizeof(run)),
+		  ns_str(get_u64(w, "pause_ns_max"), pause, sizeof(pause)), NULL);
+}
+
+static void show_windows(json_t *windows)
+{
+	struct table t = { 0 };
+	size_t i;
+
+	if (!json_array_size(windows)) {
+		printf("no windows; commit one with 'cmavm ctl window commit POOL LEVEL'\n");
+		return;
+	}
+	table_row(&t, "id", "pool", "range", "length", "offset", "level", "largest run",
+		  "longest pause", NULL);
+	for (i = 0; i < json_array_size(windows); i++)
+		window_row(&t, json_array_get(windows, i));
+	table_print(&t);
+}
+
+static void show_released(json_t *answer)
+{
+	printf("released window %llu\n", (unsigned long long)get_u64(answer, "released"));
+}
+
+static void show_migrated(json_t *answer)
+{
+	struct table t = { 0 };
+	char gpa[32], pause[32];
+
+	table_row(&t, "gpa",
+		  fmt(gpa, sizeof(gpa), "0x%08llx", (unsigned long long)get_u64(answer, "gpa")),
+		  NULL);
+	table_row(&t, "pause",
+		  fmt(pause, sizeof(pause), "%.1f µs", get_u64(answer, "pause_ns") / 1e3), NULL);
+	table_print(&t);
+}
+
+static void show_cma_stats(json_t *st)
+{
+	struct table t = { 0 };
+	char v[12][48], bytes[32];
+	uint64_t pauses = get_u64(st, "pauses");
+	unsigned int i = 0;
+
+	table_row(&t, "pageblock size", size_str(get_u64(st, "pageblock_size"), v[i++]), NULL);
+	table_row(&t, "resident", size_str(get_u64(st, "resident_bytes"), v[i++]), NULL);
+	table_row(&t, "commits",
+		  fmt(v[i++], 48, "%llu", (unsigned long long)get_u64(st, "commits")), NULL);
+	table_row(&t, "releases",
+		  fmt(v[i++], 48, "%llu", (unsigned long long)get_u64(st, "releases")), NULL);
+	table_row(&t, "migrations",
+		  fmt(v[i++], 48, "%llu", (unsigned long long)get_u64(st, "migrations")), NULL);
+	table_row(&t, "rollbacks",
+		  fmt(v[i++], 48, "%llu", (unsigned long long)get_u64(st, "rollbacks")), NULL);
+	table_row(&t, "refused discards",
+		  fmt(v[i++], 48, "%llu (%s)", (unsigned long long)get_u64(st, "refused_discards"),
+		      size_str(get_u64(st, "refused_discard_bytes"), bytes)),
+		  NULL);
+	table_row(&t, "pauses", fmt(v[i++], 48, "%llu", (unsigned long long)pauses), NULL);
+	table_row(&t, "pause total", ns_str(get_u64(st, "pause_ns_total"), v[i++], 48), NULL);
+	table_row(&t, "pause mean",
+		  pauses ? ns_str(get_u64(st, "pause_ns_total") / pauses, v[i++], 48) : "-", NULL);
+	table_row(&t, "pause longest", ns_str(get_u64(st, "pause_ns_max"), v[i++], 48), NULL);
+	table_row(&t, "pause last", ns_str(get_u64(st, "pause_ns_last"), v[i++], 48), NULL);
+	table_print(&t);
+}
+
 /* ---- commands ---- */
 
 typedef void (*show_fn)(json_t *answer);
@@ -359,6 +599,7 @@ struct request {
 	const char *path;
 	char *json; /* the body, malloc()ed, or NULL */
 	show_fn show;
+	const char *svg; /* map --svg FILE */
 };
 
 static int usage_error(const char *fmt_, ...) __attribute__((format(printf, 1, 2)));
@@ -390,6 +631,104 @@ static int balloon_set_request(const char *text, struct request *req)
 	return req->json ? 0 : usage_error("out of memory");
 }
 
+/* A PUT of @body (consumed) to @path. */
+static int put_request(struct request *req, const char *path, show_fn show, json_t *body)
+{
+	req->method = "PUT";
+	req->path = path;
+	req->show = show;
+	req->json = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	return req->json ? 0 : usage_error("out of memory");
+}
+
+/* A decimal index (a window id, a block number). */
+static bool parse_index(const char *text, uint64_t max, uint64_t *out)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!isdigit((unsigned char)text[0]))
+		return false;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno || *end || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+/* map, map --svg FILE, map --svg=FILE */
+static int map_request(int argc, char **argv, struct request *req)
+{
+	const char *svg = NULL;
+
+	if (argc == 3 && !strcmp(argv[1], "--svg"))
+		svg = argv[2];
+	else if (argc == 2 && !strncmp(argv[1], "--svg=", 6))
+		svg = argv[1] + 6;
+	else if (argc != 1)
+		return usage_error("'map' takes only --svg FILE");
+	if (svg && !*svg)
+		return usage_error("--svg needs a FILE");
+	*req = (struct request){ "GET", "/v1/cma/map", NULL, show_cma_map, svg };
+	return 0;
+}
+
+/* window commit POOL LEVEL [OFFSET LENGTH] */
+static int window_commit_request(int argc, char **argv, struct request *req)
+{
+	uint64_t offset = 0, length = 0;
+	char err[256];
+
+	if (argc != 4 && argc != 6)
+		return usage_error("'window commit' takes POOL LEVEL [OFFSET LENGTH]");
+	if (argc == 6 && size_parse(argv[4], &offset, err, sizeof(err)))
+		return usage_error("window commit: OFFSET %s", err);
+	if (argc == 6 && size_parse(argv[5], &length, err, sizeof(err)))
+		return usage_error("window commit: LENGTH %s", err);
+	if (offset > INT64_MAX || length > INT64_MAX)
+		return usage_error("window commit: OFFSET or LENGTH is too large");
+	return put_request(req, "/v1/cma/windows", show_window,
+			   json_pack("{s:s, s:s, s:I, s:I}", "pool", argv[2], "level", argv[3],
+				     "offset", (json_int_t)offset, "length", (json_int_t)length));
+}
+
+static int window_release_request(const char *text, struct request *req)
+{
+	uint64_t id;
+
+	if (!parse_index(text, UINT32_MAX, &id))
+		return usage_error("window release: '%s' is not a window id; 'cmavm ctl window "
+				   "list' shows them",
+				   text);
+	return put_request(req, "/v1/cma/windows/release", show_released,
+			   json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+/* migrate GPA, migrate POOL BLOCK */
+static int migrate_request(int argc, char **argv, struct request *req)
+{
+	uint64_t n;
+	char err[256];
+
+	if (argc == 2) {
+		if (size_parse(argv[1], &n, err, sizeof(err)))
+			return usage_error("migrate: GPA %s (e.g. 0x9c200000)", err);
+		if (n > INT64_MAX)
+			return usage_error("migrate: GPA %s is too large", argv[1]);
+		return put_request(req, "/v1/cma/migrate", show_migrated,
+				   json_pack("{s:I}", "gpa", (json_int_t)n));
+	}
+	if (argc != 3)
+		return usage_error("'migrate' takes GPA, or POOL BLOCK");
+	if (!parse_index(argv[2], INT64_MAX, &n))
+		return usage_error("migrate: BLOCK '%s' is not a pageblock number (0, 1, ...)",
+				   argv[2]);
+	return put_request(req, "/v1/cma/migrate", show_migrated,
+			   json_pack("{s:s, s:I}", "pool", argv[1], "block", (json_int_t)n));
+}
+
 /* The request for COMMAND ARGS...; 0, or EXIT_USAGE with the error printed. */
 static int build_request(int argc, char **argv, struct request *req)
 {
@@ -404,16 +743,28 @@ static int build_request(int argc, char **argv, struct request *req)
 		{ "balloon", NULL, "GET", "/v1/balloon", show_balloon },
 		{ "balloon", "stats", "GET", "/v1/balloon/statistics", show_balloon_stats },
 		{ "devices", NULL, "GET", "/v1/devices", show_devices },
+		{ "pools", NULL, "GET", "/v1/cma/pools", show_cma_pools },
+		{ "window", "list", "GET", "/v1/cma/windows", show_windows },
+		{ "cma-stats", NULL, "GET", "/v1/cma/stats", show_cma_stats },
 	};
 	size_t i;
 
 	if (argc >= 2 && !strcmp(argv[0], "balloon") && !strcmp(argv[1], "set"))
 		return argc == 3 ? balloon_set_request(argv[2], req)
 				 : usage_error("'balloon set' takes one SIZE");
+	if (!strcmp(argv[0], "map"))
+		return map_request(argc, argv, req);
+	if (argc >= 2 && !strcmp(argv[0], "window") && !strcmp(argv[1], "commit"))
+		return window_commit_request(argc, argv, req);
+	if (argc >= 2 && !strcmp(argv[0], "window") && !strcmp(argv[1], "release"))
+		return argc == 3 ? window_release_request(argv[2], req)
+				 : usage_error("'window release' takes one ID");
+	if (!strcmp(argv[0], "migrate"))
+		return migrate_request(argc, argv, req);
 	if (!strcmp(argv[0], "raw")) {
 		if (argc < 3 || argc > 4)
 			return usage_error("'raw' takes METHOD PATH [JSON]");
-		*req = (struct request){ argv[1], argv[2], argc == 4 ? strdup(argv[3]) : NULL,
+		*req = (struct request){ argv[1], argv[2], argc == 4 ? strdup(argv[3]) : NULL, NULL,
 					 NULL };
 		return 0;
 	}
@@ -422,7 +773,8 @@ static int build_request(int argc, char **argv, struct request *req)
 
 		if (strcmp(argv[0], simple[i].word) || !(with_sub || (!simple[i].sub && argc == 1)))
 			continue;
-		*req = (struct request){ simple[i].method, simple[i].path, NULL, simple[i].show };
+		*req = (struct request){ simple[i].method, simple[i].path, NULL, simple[i].show,
+					 NULL };
 		return 0;
 	}
 	return usage_error("unknown command '%s%s%s'", argv[0], argc > 1 ? " " : "",
@@ -448,25 +800,31 @@ static void print_body(const char *body)
 
 static int show_reply(const struct request *req, const struct ctl_reply *reply, bool as_json)
 {
-	json_t *root;
+	bool as_table = !as_json && req->show;
+	json_t *root = NULL;
 	char err[1024];
+	int ret = EXIT_DONE;
 
 	if (reply->status < 200 || reply->status > 299) {
 		pr_err("%s", ctl_reply_error(reply, err, sizeof(err)));
 		return EXIT_REFUSED;
 	}
-	if (as_json || !req->show) {
+	if (!as_table)
 		print_body(reply->body);
+	if (!as_table && !req->svg)
 		return EXIT_DONE;
-	}
 	root = json_loads(reply->body, 0, NULL);
 	if (!root) {
 		pr_err("the VM's answer is not JSON: %.200s", reply->body);
 		return EXIT_REFUSED;
 	}
-	req->show(root);
+	if (as_table)
+		req->show(root);
+	/* with --json, stdout stays the JSON alone */
+	if (req->svg)
+		ret = write_svg(req->svg, root, as_json ? stderr : stdout);
 	json_decref(root);
-	return EXIT_DONE;
+	return ret;
 }
 
 static const struct option ctl_options[] = {

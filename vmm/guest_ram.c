@@ -11,7 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RAM_HOST_ALIGN SZ_2M
+/*
+ * 1 GiB alignment (and address space to the next 1 GiB past RAM) lets the
+ * host CMA engine map a 1 GiB huge page over any 1 GiB span of guest RAM;
+ * it costs address space only.
+ */
+#define RAM_HOST_ALIGN SZ_1G
 
 static void advise_huge_pages(const struct guest_ram *ram)
 {
@@ -54,7 +59,7 @@ int guest_ram_create(struct guest_ram *ram, uint64_t gpa, uint64_t size)
 		goto err_close;
 	}
 	/* Reserve address space with slack, then map the memfd at an aligned spot inside it. */
-	ram->reservation_size = size + RAM_HOST_ALIGN;
+	ram->reservation_size = align_up(size, RAM_HOST_ALIGN) + RAM_HOST_ALIGN;
 	ram->reservation = mmap(NULL, ram->reservation_size, PROT_NONE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ram->reservation == MAP_FAILED) {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Guest RAM: one memfd, mapped shared, its host mapping 2 MiB aligned.
+ * Guest RAM: one memfd, mapped shared, its host mapping 1 GiB aligned.
  *
  * Owns: the memory behind guest-physical RAM and the only translation from
  * a guest-physical range to a host pointer, which checks that the whole
  * range lies in RAM. A memfd (rather than anonymous memory) lets the host
- * CMA engine later remap parts of it; 2 MiB alignment lets KVM map it with
+ * CMA engine remap parts of it; the alignment lets KVM map it with
  * block mappings at stage 2.
  */
 #ifndef VMM_GUEST_RAM_H
@@ -18,13 +18,19 @@ struct guest_ram {
 	int memfd;
 	uint64_t gpa; /* guest-physical base */
 	uint64_t size;
-	uint8_t *host;	   /* 2 MiB aligned host mapping of [gpa, gpa + size) */
+	uint8_t *host;	   /* 1 GiB aligned host mapping of [gpa, gpa + size) */
 	void *reservation; /* the larger mapping @host was carved from */
 	size_t reservation_size;
 };
 
 int guest_ram_create(struct guest_ram *ram, uint64_t gpa, uint64_t size);
 void guest_ram_destroy(struct guest_ram *ram);
+
+/* The end of the address space reserved after @host (for 1 GiB pages). */
+static inline uint8_t *guest_ram_map_end(const struct guest_ram *ram)
+{
+	return ram->host + ((ram->size + (1ULL << 30) - 1) & ~((1ULL << 30) - 1));
+}
 
 /* Host pointer for [gpa, gpa + len), or NULL if any byte is outside RAM. */
 void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len);

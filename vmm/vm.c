@@ -245,7 +245,7 @@ static int start_devices(struct vm *vm)
 	if (ev_loop_init(&vm->loop, 256))
 		return -1;
 	vm->loop_ready = true;
-	if (vm_devices_create(vm) || vm_control_open(vm))
+	if (vm_engine_create(vm) || vm_devices_create(vm) || vm_control_open(vm))
 		return -1;
 	return ev_loop_start(&vm->loop);
 }
@@ -291,6 +291,7 @@ static void teardown(struct vm *vm)
 	if (vm->loop_ready) {
 		ev_loop_stop(&vm->loop);
 		vm_devices_destroy(vm);
+		vm_engine_destroy(vm);
 		ev_loop_destroy(&vm->loop);
 	}
 	if (vm->gic_fd >= 0)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "api.h"
+#include "engine.h"
 #include "event_loop.h"
 #include "guest_ram.h"
 #include "http_server.h"
@@ -55,6 +56,9 @@ struct vm {
 	struct http_server api;
 	bool api_open;
 	struct ctl_ops ctl_ops;
+	struct cma_engine engine;	/* every pool's pageblocks; on the loop thread */
+	bool engine_ready;
+	bool engine_paused;	/* the engine paused the guest (not the operator) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;
@@ -86,6 +90,12 @@ void vm_vcpu_checkpoint(struct vm *vm);
 /* vm_devices.c: the virtio devices of the plan, on the MMIO bus and the loop. */
 int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+
+/* vm_engine.c: the host CMA engine over guest RAM and the plan's pools. */
+int vm_engine_create(struct vm *vm);
+void vm_engine_destroy(struct vm *vm);
+struct memory_hooks vm_engine_memory_hooks(struct vm *vm);
+void vm_engine_ctl_ops(struct ctl_ops *ops);
 
 /* vm_control.c: the control socket. */
 int vm_control_open(struct vm *vm);

@@ -33,7 +33,8 @@ static int ctl_status(void *opaque, struct ctl_vm_status *out)
 	out->state = state_of(vm);
 	out->vcpus = vm->nr_vcpus;
 	out->memory_bytes = vm->ram.size;
-	out->memory_resident_bytes = guest_ram_resident(&vm->ram);
+	/* Measured over the mapping, so that windows on huge pages count too. */
+	out->memory_resident_bytes = cma_resident_bytes(&vm->engine);
 	out->cmdline = vm->plan->bootargs;
 	out->started = vm->started;
 	out->nr_pools = (unsigned int)l->nr_pools;
@@ -204,6 +205,7 @@ int vm_control_open(struct vm *vm)
 		.balloon_stats = ctl_balloon_stats,
 		.devices = ctl_devices,
 	};
+	vm_engine_ctl_ops(&vm->ctl_ops);
 	if (!path)
 		path = ctl_default_socket(def, sizeof(def));
 	if (http_server_open(&vm->api, &vm->loop, path, ctl_api_handle, &vm->ctl_ops))

@@ -20,6 +20,7 @@ static int create_one(struct vm *vm, struct vm_device *d, const struct virtio_sl
 		.ram = &vm->ram,
 		.loop = &vm->loop,
 		.access_platform = cfg->access_platform,
+		.memory = vm_engine_memory_hooks(vm),
 	};
 
 	d->kind = slot->kind;

@@ -28,8 +28,8 @@ def log_file(name):
     return open(os.path.join(d, name + ".log"), "w")
 
 
-def host(name):
-    return testhost.Host(log=log_file(name))
+def host(name, host_cmdline=""):
+    return testhost.Host(log=log_file(name), host_cmdline=host_cmdline)
 
 
 def planned_pools(text):

@@ -7,6 +7,7 @@
  *
  *   cmavm-bench blk PATH MIB    sequential 1 MiB and random 4 KiB I/O, O_DIRECT
  *   cmavm-bench release MIB     populate a memfd, then punch it out in 1 MiB runs
+ *   cmavm-bench memcpy MIB      copy MIB between two populated buffers (best of 5)
  *   cmavm-bench unix PATH       send stdin to a UNIX socket as it is, print the
  *                               answer (tests send the control socket bytes no
  *                               well-behaved client would)
@@ -132,6 +133,30 @@ static int bench_release(uint64_t mib)
 	return 0;
 }
 
+/* The baseline of every move the CMA engine makes: a plain copy. */
+static int bench_memcpy(uint64_t mib)
+{
+	uint64_t bytes = mib << 20;
+	uint8_t *a = malloc(bytes), *b = malloc(bytes);
+	double best = 1e9;
+
+	if (!a || !b)
+		die("malloc");
+	memset(a, 1, bytes);
+	memset(b, 2, bytes);
+	for (int i = 0; i < 5; i++) {
+		double t0 = now();
+
+		memcpy(b, a, bytes);
+		if (now() - t0 < best)
+			best = now() - t0;
+	}
+	printf("memcpy_ns %.0f ns\n", best * 1e9);
+	free(a);
+	free(b);
+	return 0;
+}
+
 static int send_raw(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -159,8 +184,10 @@ int main(int argc, char **argv)
 		return bench_blk(argv[2], strtoull(argv[3], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "release"))
 		return bench_release(strtoull(argv[2], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "memcpy"))
+		return bench_memcpy(strtoull(argv[2], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "unix"))
 		return send_raw(argv[2]);
-	fprintf(stderr, "usage: cmavm-bench blk PATH MIB | release MIB | unix PATH\n");
+	fprintf(stderr, "usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH\n");
 	return 2;
 }

@@ -7,6 +7,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,13 @@ static void get_balloon(const struct ctl_ops *ops, json_t *body, struct http_res
 static void put_balloon(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 static void get_balloon_stats(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 static void get_devices(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+static void get_cma_pools(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+static void get_cma_map(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+static void get_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+static void put_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+static void put_cma_release(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+static void put_cma_migrate(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+static void get_cma_stats(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 
 static const struct route routes[] = {
 	{ "GET", "/v1/vm", get_vm },
@@ -43,6 +51,13 @@ static const struct route routes[] = {
 	{ "PUT", "/v1/balloon", put_balloon },
 	{ "GET", "/v1/balloon/statistics", get_balloon_stats },
 	{ "GET", "/v1/devices", get_devices },
+	{ "GET", "/v1/cma/pools", get_cma_pools },
+	{ "GET", "/v1/cma/map", get_cma_map },
+	{ "GET", "/v1/cma/windows", get_cma_windows },
+	{ "PUT", "/v1/cma/windows", put_cma_windows },
+	{ "PUT", "/v1/cma/windows/release", put_cma_release },
+	{ "PUT", "/v1/cma/migrate", put_cma_migrate },
+	{ "GET", "/v1/cma/stats", get_cma_stats },
 };
 
 #define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -239,9 +254,12 @@ static void get_balloon(const struct ctl_ops *ops, json_t *body, struct http_res
 	answer_balloon(ops, resp);
 }
 
-/* @value as a non-negative integer no larger than @max, else a 400. */
-static bool field_u64(const char *key, json_t *value, uint64_t max, uint64_t *out,
-		      struct http_response *resp)
+/*
+ * @value as a non-negative integer no larger than @max, else a 400 that
+ * shows @example (NULL: {"key": 64}).
+ */
+static bool field_uint(const char *key, json_t *value, uint64_t max, const char *example,
+		       uint64_t *out, struct http_response *resp)
 {
 	json_int_t v = json_is_integer(value) ? json_integer_value(value) : -1;
 	char *text;
@@ -254,12 +272,21 @@ static bool field_u64(const char *key, json_t *value, uint64_t max, uint64_t *ou
 	if (v >= 0)
 		http_response_error(resp, 400, "%s is %s, more than the largest allowed, %llu", key,
 				    text ? text : "?", (unsigned long long)max);
+	else if (example)
+		http_response_error(resp, 400, "%s must be a non-negative integer, not %s; e.g. %s",
+				    key, text ? text : "?", example);
 	else
 		http_response_error(resp, 400,
 				    "%s must be a non-negative integer, not %s; e.g. {\"%s\": 64}",
 				    key, text ? text : "?", key);
 	free(text);
 	return false;
+}
+
+static bool field_u64(const char *key, json_t *value, uint64_t max, uint64_t *out,
+		      struct http_response *resp)
+{
+	return field_uint(key, value, max, NULL, out, resp);
 }
 
 struct balloon_request {
@@ -457,6 +484,425 @@ static void get_devices(const struct ctl_ops *ops, json_t *body, struct http_res
 	if (list)
 		respond(resp, 200, list);
 	free(devs);
+}
+
+/* ---- /v1/cma ---- */
+
+/* The pageblock states, in the order of struct ctl_cma_pool's bytes[]. */
+static const char *const cma_state_names[CTL_CMA_STATES] = {
+	"unbacked", "backed", "reported", "ballooned", "window",
+};
+
+static const char *const cma_levels[] = { "resident", "huge", "contiguous" };
+
+#define COMMIT_EXAMPLE	"{\"pool\": \"linux,cma\", \"level\": \"huge\"}"
+#define RELEASE_EXAMPLE "{\"id\": 1}"
+#define MIGRATE_EXAMPLE "{\"gpa\": \"0x9c200000\"} or {\"pool\": \"linux,cma\", \"block\": 1}"
+
+static json_t *cma_pool_json(const struct ctl_cma_pool *p)
+{
+	json_t *bytes = json_object();
+	unsigned int s;
+
+	for (s = 0; bytes && s < CTL_CMA_STATES; s++)
+		json_object_set_new(bytes, cma_state_names[s], json_u64(p->bytes[s]));
+	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "name", p->name ? p->name : "", "kind",
+			 p->kind == POOL_COHERENT ? "coherent" : "cma", "default", p->is_default,
+			 "base", json_u64(p->base), "size", json_u64(p->size), "bytes", bytes);
+}
+
+static void get_cma_pools(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_pool pools[POOL_MAX];
+	json_t *list;
+	int n, i;
+
+	memset(pools, 0, sizeof(pools));
+	n = ops->cma_pools ? ops->cma_pools(ops->opaque, pools, POOL_MAX) : -ENOSYS;
+	if (n < 0) {
+		vm_failed(resp, "list the CMA pools", n);
+		return;
+	}
+	list = json_array();
+	for (i = 0; list && i < n && i < POOL_MAX; i++)
+		json_array_append_new(list, cma_pool_json(&pools[i]));
+	respond(resp, 200, list);
+}
+
+static json_t *cma_map_json(const struct ctl_cma_map *maps, int n, uint64_t pageblock_size)
+{
+	json_t *pools = json_array();
+	int i;
+
+	for (i = 0; pools && i < n && i < POOL_MAX; i++)
+		json_array_append_new(pools, json_pack("{s:s, s:o, s:s}", "name",
+						       maps[i].name ? maps[i].name : "", "base",
+						       json_u64(maps[i].base), "blocks",
+						       maps[i].blocks ? maps[i].blocks : ""));
+	return json_pack("{s:o, s:o}", "pageblock_size", json_u64(pageblock_size), "pools", pools);
+}
+
+static void get_cma_map(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_map maps[POOL_MAX];
+	uint64_t pageblock_size = 0;
+	int n;
+
+	memset(maps, 0, sizeof(maps));
+	n = ops->cma_map ? ops->cma_map(ops->opaque, maps, POOL_MAX, &pageblock_size) : -ENOSYS;
+	if (n < 0)
+		vm_failed(resp, "draw the CMA pageblock map", n);
+	else
+		respond(resp, 200, cma_map_json(maps, n, pageblock_size));
+}
+
+static json_t *cma_window_json(const struct ctl_cma_window *w)
+{
+	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id", json_u64(w->id),
+			 "pool", w->pool ? w->pool : "", "offset", json_u64(w->offset), "length",
+			 json_u64(w->length), "gpa", json_u64(w->gpa), "level",
+			 w->level ? w->level : "", "largest_run", json_u64(w->largest_run),
+			 "contiguous_2m", json_u64(w->contiguous_2m), "pause_ns_max",
+			 json_u64(w->pause_ns_max));
+}
+
+static void get_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_window windows[CTL_CMA_WINDOWS_MAX];
+	json_t *list;
+	int n, i;
+
+	memset(windows, 0, sizeof(windows));
+	n = ops->cma_windows ? ops->cma_windows(ops->opaque, windows, CTL_CMA_WINDOWS_MAX)
+			     : -ENOSYS;
+	if (n < 0) {
+		vm_failed(resp, "list the CMA windows", n);
+		return;
+	}
+	list = json_array();
+	for (i = 0; list && i < n && i < CTL_CMA_WINDOWS_MAX; i++)
+		json_array_append_new(list, cma_window_json(&windows[i]));
+	respond(resp, 200, list);
+}
+
+/*
+ * The answer when the engine refused to @what: its sentence @why with the
+ * status its errno stands for (see struct ctl_ops).
+ */
+static void cma_refused(struct http_response *resp, const char *what, int err, const char *why)
+{
+	int status;
+
+	switch (err) {
+	case -ENOENT:
+		status = 404;
+		break;
+	case -EINVAL:
+		status = 400;
+		break;
+	case -EBUSY:
+		status = 409;
+		break;
+	case -EIO:
+		status = 500;
+		break;
+	default:
+		if (err == -ENOSYS || !why[0])
+			vm_failed(resp, what, err);
+		else
+			http_response_error(resp, 500, "internal error: cannot %s: %s; %s", what,
+					    strerror(-err), why);
+		return;
+	}
+	if (why[0])
+		http_response_error(resp, status, "%s", why);
+	else
+		http_response_error(resp, status, "cannot %s: %s", what, strerror(-err));
+}
+
+typedef bool (*field_fn)(const char *key, json_t *value, void *req, struct http_response *resp);
+
+/* Check each field of @body with @field; false with a 400 in @resp. */
+static bool body_fields(json_t *body, const char *endpoint, const char *example, field_fn field,
+			void *req, struct http_response *resp)
+{
+	void *it;
+
+	if (!json_is_object(body)) {
+		http_response_error(resp, 400, "%s needs a JSON %s, e.g. %s", endpoint,
+				    body ? "object" : "body", example);
+		return false;
+	}
+	for (it = json_object_iter(body); it; it = json_object_iter_next(body, it))
+		if (!field(json_object_iter_key(it), json_object_iter_value(it), req, resp))
+			return false;
+	return true;
+}
+
+static bool field_str(const char *key, json_t *value, const char *example, const char **out,
+		      struct http_response *resp)
+{
+	const char *s = json_string_value(value);
+	char *text;
+
+	if (s && *s) {
+		*out = s;
+		return true;
+	}
+	text = json_dumps(value, JSON_ENCODE_ANY);
+	http_response_error(resp, 400, "%s must be a non-empty string, not %s; e.g. %s", key,
+			    text ? text : "?", example);
+	free(text);
+	return false;
+}
+
+/*
+ * A number of bytes or an address: a non-negative integer, or a string
+ * size_parse() takes ("16M", "0x9c200000").
+ */
+static bool field_bytes(const char *key, json_t *value, const char *example, uint64_t *out,
+			struct http_response *resp)
+{
+	const char *s = json_string_value(value);
+	char err[160], *text;
+
+	if (json_is_integer(value) && json_integer_value(value) >= 0) {
+		*out = json_integer_value(value);
+		return true;
+	}
+	if (s && size_parse(s, out, err, sizeof(err))) {
+		http_response_error(resp, 400, "%s: %s; e.g. %s", key, err, example);
+		return false;
+	}
+	if (s && *out > (UINT64_MAX >> 1)) {
+		http_response_error(resp, 400, "%s is %s, more than the largest allowed, %llu", key,
+				    s, (unsigned long long)(UINT64_MAX >> 1));
+		return false;
+	}
+	if (s)
+		return true;
+	text = json_dumps(value, JSON_ENCODE_ANY);
+	http_response_error(resp, 400,
+			    "%s must be a non-negative integer or a size string, not %s; e.g. %s",
+			    key, text ? text : "?", example);
+	free(text);
+	return false;
+}
+
+static bool commit_field(const char *key, json_t *value, void *req, struct http_response *resp)
+{
+	struct ctl_cma_commit *c = req;
+	size_t i;
+
+	if (!strcmp(key, "pool"))
+		return field_str(key, value, COMMIT_EXAMPLE, &c->pool, resp);
+	if (!strcmp(key, "offset"))
+		return field_bytes(key, value, "{\"offset\": 16777216} or {\"offset\": \"16M\"}",
+				   &c->offset, resp);
+	if (!strcmp(key, "length"))
+		return field_bytes(key, value, "{\"length\": 33554432} or {\"length\": \"32M\"}",
+				   &c->length, resp);
+	if (strcmp(key, "level")) {
+		http_response_error(resp, 400,
+				    "unknown field '%s'; PUT /v1/cma/windows takes pool, level, "
+				    "and optionally offset and length, e.g. " COMMIT_EXAMPLE,
+				    key);
+		return false;
+	}
+	if (!field_str(key, value, COMMIT_EXAMPLE, &c->level, resp))
+		return false;
+	for (i = 0; i < sizeof(cma_levels) / sizeof(cma_levels[0]); i++)
+		if (!strcmp(c->level, cma_levels[i]))
+			return true;
+	http_response_error(resp, 400,
+			    "level must be resident, huge or contiguous, not \"%s\"; e.g. "
+			    "{\"level\": \"huge\"}",
+			    c->level);
+	return false;
+}
+
+static void put_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_commit c = { 0 };
+	struct ctl_cma_window w = { 0 };
+	char why[256] = "";
+	int err;
+
+	if (!body_fields(body, "PUT /v1/cma/windows", COMMIT_EXAMPLE, commit_field, &c, resp))
+		return;
+	if (!c.pool && !c.level) {
+		http_response_error(
+			resp, 400,
+			"PUT /v1/cma/windows needs pool and level, e.g. " COMMIT_EXAMPLE);
+		return;
+	}
+	if (!c.pool || !c.level) {
+		http_response_error(resp, 400, "PUT /v1/cma/windows needs %s, e.g. " COMMIT_EXAMPLE,
+				    c.pool ? "level (resident, huge or contiguous)" : "pool");
+		return;
+	}
+	err = ops->cma_commit ? ops->cma_commit(ops->opaque, &c, &w, why, sizeof(why)) : -ENOSYS;
+	why[sizeof(why) - 1] = '\0';
+	if (err)
+		cma_refused(resp, "commit the window", err, why);
+	else
+		respond(resp, 200, cma_window_json(&w));
+}
+
+static bool release_field(const char *key, json_t *value, void *req, struct http_response *resp)
+{
+	uint64_t *id = req;
+
+	if (!strcmp(key, "id"))
+		return field_uint(key, value, UINT_MAX, RELEASE_EXAMPLE, id, resp);
+	http_response_error(resp, 400,
+			    "unknown field '%s'; PUT /v1/cma/windows/release takes only id, "
+			    "e.g. " RELEASE_EXAMPLE,
+			    key);
+	return false;
+}
+
+static void put_cma_release(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	uint64_t id = UINT64_MAX;
+	char why[256] = "";
+	int err;
+
+	if (!body_fields(body, "PUT /v1/cma/windows/release", RELEASE_EXAMPLE, release_field, &id,
+			 resp))
+		return;
+	if (id == UINT64_MAX) {
+		http_response_error(resp, 400,
+				    "PUT /v1/cma/windows/release needs the window's id, e.g. "
+				    "" RELEASE_EXAMPLE " (GET /v1/cma/windows lists them)");
+		return;
+	}
+	err = ops->cma_release ? ops->cma_release(ops->opaque, (unsigned int)id, why, sizeof(why))
+			       : -ENOSYS;
+	why[sizeof(why) - 1] = '\0';
+	if (err)
+		cma_refused(resp, "release the window", err, why);
+	else
+		respond(resp, 200, json_pack("{s:o}", "released", json_u64(id)));
+}
+
+struct migrate_request {
+	bool has_gpa, has_pool, has_block;
+	struct ctl_cma_migrate m;
+};
+
+static bool migrate_field(const char *key, json_t *value, void *req, struct http_response *resp)
+{
+	struct migrate_request *mr = req;
+
+	if (!strcmp(key, "gpa")) {
+		mr->has_gpa = true;
+		return field_bytes(key, value, "{\"gpa\": 2619342848} or {\"gpa\": \"0x9c200000\"}",
+				   &mr->m.gpa, resp);
+	}
+	if (!strcmp(key, "pool")) {
+		mr->has_pool = true;
+		return field_str(key, value, "{\"pool\": \"linux,cma\", \"block\": 1}", &mr->m.pool,
+				 resp);
+	}
+	if (!strcmp(key, "block")) {
+		mr->has_block = true;
+		return field_uint(key, value, UINT64_MAX >> 1,
+				  "{\"pool\": \"linux,cma\", \"block\": 1}", &mr->m.block, resp);
+	}
+	http_response_error(resp, 400,
+			    "unknown field '%s'; PUT /v1/cma/migrate takes gpa, or pool and "
+			    "block, e.g. " MIGRATE_EXAMPLE,
+			    key);
+	return false;
+}
+
+/* The body as a migration; false with a 400 in @resp. */
+static bool migrate_request(json_t *body, struct ctl_cma_migrate *m, struct http_response *resp)
+{
+	struct migrate_request mr = { 0 };
+
+	if (!body_fields(body, "PUT /v1/cma/migrate", MIGRATE_EXAMPLE, migrate_field, &mr, resp))
+		return false;
+	if (mr.has_gpa && (mr.has_pool || mr.has_block)) {
+		http_response_error(resp, 400,
+				    "give gpa, or pool and block, not both; e.g. " MIGRATE_EXAMPLE);
+		return false;
+	}
+	if (!mr.has_gpa && mr.has_pool != mr.has_block) {
+		http_response_error(resp, 400,
+				    "%s needs %s too; e.g. {\"pool\": \"linux,cma\", \"block\": 1}",
+				    mr.has_pool ? "pool" : "block", mr.has_pool ? "block" : "pool");
+		return false;
+	}
+	if (!mr.has_gpa && !mr.has_pool) {
+		http_response_error(resp, 400,
+				    "PUT /v1/cma/migrate needs gpa, or pool and block; "
+				    "e.g. " MIGRATE_EXAMPLE);
+		return false;
+	}
+	mr.m.by_gpa = mr.has_gpa;
+	*m = mr.m;
+	return true;
+}
+
+static void put_cma_migrate(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_migrate m;
+	uint64_t gpa = 0, pause_ns = 0;
+	char why[256] = "";
+	int err;
+
+	if (!migrate_request(body, &m, resp))
+		return;
+	err = ops->cma_migrate
+		      ? ops->cma_migrate(ops->opaque, &m, &gpa, &pause_ns, why, sizeof(why))
+		      : -ENOSYS;
+	why[sizeof(why) - 1] = '\0';
+	if (err)
+		cma_refused(resp, "migrate the pageblock", err, why);
+	else
+		respond(resp, 200,
+			json_pack("{s:o, s:o}", "gpa", json_u64(gpa), "pause_ns",
+				  json_u64(pause_ns)));
+}
+
+static json_t *cma_stats_json(const struct ctl_cma_stats *st)
+{
+	const struct {
+		const char *name;
+		uint64_t value;
+	} fields[] = {
+		{ "pageblock_size", st->pageblock_size },
+		{ "commits", st->commits },
+		{ "releases", st->releases },
+		{ "migrations", st->migrations },
+		{ "rollbacks", st->rollbacks },
+		{ "refused_discards", st->refused_discards },
+		{ "refused_discard_bytes", st->refused_discard_bytes },
+		{ "pauses", st->pauses },
+		{ "pause_ns_total", st->pause_ns_total },
+		{ "pause_ns_max", st->pause_ns_max },
+		{ "pause_ns_last", st->pause_ns_last },
+		{ "resident_bytes", st->resident_bytes },
+	};
+	json_t *obj = json_object();
+	size_t i;
+
+	for (i = 0; obj && i < sizeof(fields) / sizeof(fields[0]); i++)
+		json_object_set_new(obj, fields[i].name, json_u64(fields[i].value));
+	return obj;
+}
+
+static void get_cma_stats(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_stats st = { 0 };
+	int err = ops->cma_stats ? ops->cma_stats(ops->opaque, &st) : -ENOSYS;
+
+	if (err)
+		vm_failed(resp, "read the CMA engine's statistics", err);
+	else
+		respond(resp, 200, cma_stats_json(&st));
 }
 
 /* ---- dispatch ---- */

@@ -112,6 +112,63 @@ struct ctl_device {
 	struct ctl_queue queues[CTL_QUEUES_MAX];
 };
 
+/* ---- the host CMA engine (cma/engine.h) ---- */
+
+#define CTL_CMA_STATES 5 /* unbacked, backed, reported, ballooned, window */
+
+/* One pool as the engine sees it: bytes per pageblock state. */
+struct ctl_cma_pool {
+	const char *name;
+	enum pool_kind kind;
+	bool is_default;
+	uint64_t base, size;
+	uint64_t bytes[CTL_CMA_STATES]; /* indexed like the engine's states */
+};
+
+/* The pageblock map of one pool: one letter per pageblock (U B R L W). */
+struct ctl_cma_map {
+	const char *name;
+	uint64_t base;
+	const char *blocks; /* NUL-terminated, one letter per pageblock */
+};
+
+struct ctl_cma_window {
+	unsigned int id;
+	const char *pool;
+	uint64_t offset, length; /* within the pool */
+	uint64_t gpa;		 /* guest-physical start */
+	const char *level;	 /* "resident", "huge", "contiguous" */
+	uint64_t largest_run;	 /* host-physically contiguous bytes; 0: unknown (not root) */
+	uint64_t contiguous_2m;	 /* 2 MiB pieces each host-physically contiguous */
+	uint64_t pause_ns_max;	 /* the longest guest pause the commit took */
+	uint64_t commit_ns;	 /* how long the commit took, all of it */
+};
+
+/* PUT /v1/cma/windows: length 0 means to the pool's end. */
+struct ctl_cma_commit {
+	const char *pool;
+	uint64_t offset, length;
+	const char *level;
+};
+
+/* PUT /v1/cma/migrate: a guest-physical address, or a pool and block index. */
+struct ctl_cma_migrate {
+	bool by_gpa;
+	uint64_t gpa;
+	const char *pool;
+	uint64_t block;
+};
+
+struct ctl_cma_stats {
+	uint64_t pageblock_size;
+	uint64_t commits, releases, migrations, rollbacks;
+	uint64_t refused_discards, refused_discard_bytes;
+	uint64_t pauses, pause_ns_total, pause_ns_max, pause_ns_last;
+	uint64_t resident_bytes;
+};
+
+#define CTL_CMA_WINDOWS_MAX 16
+
 /*
  * What the VM does for the API. Every callback runs on the event-loop
  * thread and must not block (a short lock at most). Strings the VM hands
@@ -138,6 +195,25 @@ struct ctl_ops {
 	int (*balloon_stats)(void *opaque, struct ctl_balloon_stats *out);
 	/* Fill up to @max devices; returns how many, or a negative errno. */
 	int (*devices)(void *opaque, struct ctl_device *devs, unsigned int max);
+
+	/*
+	 * The CMA engine. Counts return how many entries were filled (up to
+	 * @max) or a negative errno. Strings stay valid until the next call.
+	 * Commit, release and migrate return 0, -ENOENT (no such pool, window
+	 * or block: 404), -EINVAL (a bad range or level: 400), -EBUSY (409), or
+	 * -EIO with the reason in @err (the host could not: 500 with it, e.g.
+	 * no huge pages); @err is always a sentence naming the problem and fix.
+	 */
+	int (*cma_pools)(void *opaque, struct ctl_cma_pool *out, unsigned int max);
+	int (*cma_map)(void *opaque, struct ctl_cma_map *out, unsigned int max,
+		       uint64_t *pageblock_size);
+	int (*cma_windows)(void *opaque, struct ctl_cma_window *out, unsigned int max);
+	int (*cma_commit)(void *opaque, const struct ctl_cma_commit *req,
+			  struct ctl_cma_window *out, char *err, size_t errlen);
+	int (*cma_release)(void *opaque, unsigned int id, char *err, size_t errlen);
+	int (*cma_migrate)(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
+			   uint64_t *pause_ns, char *err, size_t errlen);
+	int (*cma_stats)(void *opaque, struct ctl_cma_stats *out);
 };
 
 /*

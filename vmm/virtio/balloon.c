@@ -40,12 +40,13 @@
 #define STAT_TAGS  BALLOON_STAT_TAGS
 
 struct balloon_counters {
-	uint64_t inflated_pages, deflated_pages, reported_bytes, reported_ranges;
+	uint64_t inflated_pages, deflated_pages, reported_bytes, reported_ranges, refused_bytes;
 	uint64_t bad_pages, discard_failures, stats_updates;
 };
 
 struct balloon {
 	struct virtio_device *dev;
+	struct memory_hooks memory;
 	int q_stats, q_report; /* queue numbers, or Q_NONE */
 	uint32_t num_pages;    /* the target, in balloon pages */
 	uint32_t actual;       /* what the driver says it holds */
@@ -71,7 +72,29 @@ static struct balloon *to_balloon(struct virtio_device *dev)
 }
 
 /* Discard one run of pages; the guest may name pages outside RAM: count them. */
-static void discard_run(struct virtio_device *dev, uint64_t gpa, uint64_t len)
+/* The host CMA engine decides (windows keep their pages); else punch RAM directly. */
+static int give_back(struct virtio_device *dev, uint64_t gpa, uint64_t len, bool reported)
+{
+	struct balloon *b = to_balloon(dev);
+	int64_t refused;
+
+	if (!b->memory.discard)
+		return guest_ram_discard(dev->ram, gpa, len);
+	if (!guest_ram_ptr(dev->ram, gpa, len) || (gpa | len) % BALLOON_PAGE)
+		return -1;
+	refused = b->memory.discard(b->memory.opaque, gpa, len, reported);
+	if (refused > 0) {
+		if (!b->n.refused_bytes)
+			pr_info("%s: the guest %s pages inside a committed DMA window at 0x%llx; "
+				"they keep their host memory (counted as refused_bytes)",
+				dev->name, reported ? "reported free" : "ballooned",
+				(unsigned long long)gpa);
+		b->n.refused_bytes += (uint64_t)refused;
+	}
+	return refused < 0 ? -1 : 0;
+}
+
+static void discard_run(struct virtio_device *dev, uint64_t gpa, uint64_t len, bool reported)
 {
 	struct balloon *b = to_balloon(dev);
 	bool in_ram = guest_ram_ptr(dev->ram, gpa, len);
@@ -79,10 +102,10 @@ static void discard_run(struct virtio_device *dev, uint64_t gpa, uint64_t len)
 	/* A run that leaves RAM may start inside it: page by page, only the rest is bad. */
 	if (!in_ram && len > BALLOON_PAGE && !(len % BALLOON_PAGE)) {
 		for (uint64_t off = 0; off < len; off += BALLOON_PAGE)
-			discard_run(dev, gpa + off, BALLOON_PAGE);
+			discard_run(dev, gpa + off, BALLOON_PAGE, reported);
 		return;
 	}
-	if (!guest_ram_discard(dev->ram, gpa, len))
+	if (!give_back(dev, gpa, len, reported))
 		return;
 	if (in_ram && !((gpa | len) % BALLOON_PAGE)) {
 		/* Good pages the host failed to drop: ours, not the guest's. */
@@ -119,19 +142,27 @@ static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct v
 			continue;
 		}
 		if (run_len)
-			discard_run(dev, run_start, run_len);
+			discard_run(dev, run_start, run_len, false);
 		run_start = gpa;
 		run_len = BALLOON_PAGE;
 	}
 	if (run_len)
-		discard_run(dev, run_start, run_len);
+		discard_run(dev, run_start, run_len, false);
 	return 0;
 }
 
 static int64_t deflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
 {
+	struct balloon *b = to_balloon(dev);
+	uint32_t pfn;
+
 	(void)vq;
-	to_balloon(dev)->n.deflated_pages += chain->out_len / 4;
+	b->n.deflated_pages += chain->out_len / 4;
+	for (uint64_t off = 0; b->memory.deflated && off + 4 <= chain->out_len; off += 4) {
+		vq_chain_read(chain, off, &pfn, 4);
+		b->memory.deflated(b->memory.opaque, (uint64_t)le32toh(pfn) * BALLOON_PAGE,
+				   BALLOON_PAGE);
+	}
 	return 0;
 }
 
@@ -142,7 +173,7 @@ static int64_t report(struct virtio_device *dev, struct virtqueue *vq, struct vq
 
 	(void)vq;
 	for (unsigned int i = 0; i < chain->nr; i++) {
-		discard_run(dev, chain->buf[i].gpa, chain->buf[i].len);
+		discard_run(dev, chain->buf[i].gpa, chain->buf[i].len, true);
 		b->n.reported_bytes += chain->buf[i].len;
 		b->n.reported_ranges++;
 	}
@@ -295,6 +326,7 @@ static unsigned int balloon_counters(struct virtio_device *dev, struct virtio_co
 		{ "deflated_pages", n->deflated_pages },
 		{ "reported_bytes", n->reported_bytes },
 		{ "reported_ranges", n->reported_ranges },
+		{ "refused_bytes", n->refused_bytes },
 		{ "bad_pages", n->bad_pages },
 		{ "discard_failures", n->discard_failures },
 		{ "stats_updates", n->stats_updates },
@@ -329,6 +361,7 @@ int virtio_balloon_create(struct virtio_device *dev, const struct virtio_env *en
 	virtio_init(dev, &balloon_ops, "virtio-balloon0", env->ram, env->loop,
 		    env->access_platform);
 	b->dev = dev;
+	b->memory = env->memory;
 	b->q_stats = b->q_report = Q_NONE;
 	b->stats_interval_s = stats_interval_s;
 	dev->priv = b;

@@ -447,6 +447,11 @@ static void blk_reset(struct virtio_device *dev)
 		pthread_cond_wait(&blk->idle, &dev->lock);
 }
 
+static unsigned int blk_inflight(struct virtio_device *dev)
+{
+	return ((struct blk *)dev->priv)->inflight;
+}
+
 static void blk_destroy(struct virtio_device *dev)
 {
 	struct blk *blk = dev->priv;
@@ -491,6 +496,7 @@ static const struct virtio_device_ops blk_ops_rw = {
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.inflight = blk_inflight,
 	.counters = blk_counters,
 };
 
@@ -505,6 +511,7 @@ static const struct virtio_device_ops blk_ops_ro = {
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.inflight = blk_inflight,
 	.counters = blk_counters,
 };
 

@@ -14,10 +14,27 @@
 
 #include "virtio.h"
 
+/*
+ * Who gives guest memory back to the host for the balloon: the host CMA
+ * engine, which refuses pages in committed windows. Without one, the
+ * balloon punches guest RAM's memfd itself.
+ */
+struct memory_hooks {
+	void *opaque;
+	/*
+	 * Give [gpa, gpa + len) back (@reported: free page reporting, else
+	 * inflation); returns the bytes refused, or -1 if it failed.
+	 */
+	int64_t (*discard)(void *opaque, uint64_t gpa, uint64_t len, bool reported);
+	/* The guest took [gpa, gpa + len) back from the balloon. */
+	void (*deflated)(void *opaque, uint64_t gpa, uint64_t len);
+};
+
 struct virtio_env {
 	const struct guest_ram *ram;
 	struct ev_loop *loop;
-	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM */
+	bool access_platform;	    /* offer VIRTIO_F_ACCESS_PLATFORM */
+	struct memory_hooks memory; /* the balloon's; may be all NULL */
 };
 
 int virtio_rng_create(struct virtio_device *dev, const struct virtio_env *env);

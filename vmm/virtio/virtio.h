@@ -79,6 +79,8 @@ struct virtio_device_ops {
 	void (*start)(struct virtio_device *dev);
 	/* The driver reset the device: drop every request (device lock held). */
 	void (*reset)(struct virtio_device *dev);
+	/* Requests whose I/O is still under way, writing guest memory (lock held). */
+	unsigned int (*inflight)(struct virtio_device *dev);
 	/* Free @priv and whatever it holds; NULL: free(priv) is enough. */
 	void (*destroy)(struct virtio_device *dev);
 	/* Fill up to VIRTIO_COUNTERS_MAX counters; returns how many (lock held). */
