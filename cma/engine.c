@@ -199,7 +199,9 @@ static enum cma_block_state block_state(struct cma_engine *e, size_t b)
 	if (blk->ballooned_pages >= PAGES_PER_BLOCK)
 		return CMA_BALLOONED;
 	if (resident_pages(block_host(e, b), CMA_PAGEBLOCK)) {
-		blk->reported_pages = 0; /* touched again since: old reports are stale */
+		/* Touched again since a whole report: it is stale. A partial one still counts. */
+		if (blk->reported_pages >= PAGES_PER_BLOCK)
+			blk->reported_pages = 0;
 		return CMA_BACKED;
 	}
 	return blk->reported_pages >= PAGES_PER_BLOCK ? CMA_REPORTED : CMA_UNBACKED;
@@ -313,6 +315,8 @@ struct backing {
 static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
 		      const struct backing *from, const struct backing *to)
 {
+	/* A hugetlb mapping is whole pages: unmap what mmap() really mapped. */
+	uint64_t mapped = (len + to->page_size - 1) & ~(to->page_size - 1);
 	uint8_t *view;
 	uint64_t t0;
 	int r;
@@ -326,12 +330,12 @@ static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t le
 		return fail(e, "new backing for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
 			    strerror(errno), no_memory_hint(to->page_size));
 	if ((r = injected(e, CMA_STEP_POPULATE, b))) {
-		munmap(view, len);
+		munmap(view, mapped);
 		return fail(e, "populating new backing for 0x%" PRIx64 ": %s", e->blocks[b].gpa,
 			    strerror(-r));
 	}
 	if (pause_guest(e, &t0)) {
-		munmap(view, len);
+		munmap(view, mapped);
 		return -1;
 	}
 	r = injected(e, CMA_STEP_COPY, b);
@@ -344,7 +348,7 @@ static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t le
 	if (r && map_over(host, len, from->fd, from->off))
 		abort(); /* the old backing is intact but cannot be mapped back: nothing sane is left */
 	resume_guest(e, t0);
-	munmap(view, len);
+	munmap(view, mapped);
 	if (r)
 		return fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
 			    e->blocks[b].gpa, strerror(-r));
@@ -477,6 +481,7 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 		if (block_lock(e, first + i)) {
 			while (i--)
 				block_unlock(e, first + i);
+			e->stats.rollbacks++;
 			return -1;
 		}
 	}
@@ -515,11 +520,13 @@ static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first,
 	return 0;
 }
 
-static bool blocks_on_memfd(const struct cma_engine *e, uint64_t gpa, uint64_t len)
+/* On the memfd and in no window but @self (whose level is changing). */
+static bool blocks_on_memfd(const struct cma_engine *e, uint64_t gpa, uint64_t len, int self)
 {
 	for (size_t b = 0; b < e->nr_blocks; b++)
 		if (e->blocks[b].gpa >= gpa && e->blocks[b].gpa < gpa + len &&
-		    (e->blocks[b].backing != CMA_BACKING_MEMFD || e->blocks[b].window >= 0))
+		    (e->blocks[b].backing != CMA_BACKING_MEMFD ||
+		     (e->blocks[b].window >= 0 && e->blocks[b].window != self)))
 			return false;
 	return true;
 }
@@ -546,7 +553,7 @@ static int commit_contiguous(struct cma_engine *e, struct cma_window *w, size_t 
 			       "is not 1 GiB aligned on the host)");
 	gpa = e->gpa + (uint64_t)(span - e->host);
 	ram_len = (uint64_t)((ram_end < span + GIGANTIC ? ram_end : span + GIGANTIC) - span);
-	if (!blocks_on_memfd(e, gpa, ram_len))
+	if (!blocks_on_memfd(e, gpa, ram_len, (int)(w - e->windows)))
 		return fail(e, "part of the 1 GiB span is in another window; release it first");
 	fd = alloc_backing(e, GIGANTIC, GIGANTIC);
 	if (fd < 0)
@@ -559,9 +566,8 @@ static int commit_contiguous(struct cma_engine *e, struct cma_window *w, size_t 
 		e->stats.rollbacks++;
 		return -1;
 	}
-	/* The overhang past RAM was reserved address space; the page covers it too. */
-	if (ram_len < GIGANTIC)
-		map_over(span + ram_len, GIGANTIC - ram_len, fd, ram_len);
+	/* mmap() rounds a hugetlb mapping up to whole pages: the page also covers
+	 * the reserved address space past RAM, which is why map_end matters. */
 	punch(e->memfd, gpa - e->gpa, ram_len);
 	for (size_t b = 0; b < e->nr_blocks; b++)
 		if (e->blocks[b].gpa >= gpa && e->blocks[b].gpa < gpa + ram_len)
@@ -575,18 +581,45 @@ static int commit_contiguous(struct cma_engine *e, struct cma_window *w, size_t 
 	return 0;
 }
 
+/*
+ * A hugetlb mapping splits only at its page size, so the 1 GiB span is
+ * replaced as a whole: reserved address space first, then guest RAM's
+ * memfd over the RAM part. Until the memfd is mapped, the 1 GiB page still
+ * holds everything, so a failure maps it back.
+ */
 static int release_contiguous(struct cma_engine *e, struct cma_window *w)
 {
-	uint8_t *span = e->gigantic.span;
-	uint64_t ram_len = e->gigantic.ram_len, gpa = e->gigantic.ram_gpa;
-	struct backing from = { w->huge_fd, 0, GIGANTIC }, to = { e->memfd, gpa - e->gpa, CMA_PAGE };
+	uint8_t *span = e->gigantic.span, *view;
+	uint64_t ram_len = e->gigantic.ram_len, off = e->gigantic.ram_gpa - e->gpa, t0;
 	size_t first = window_first_block(e, w);
+	int r;
 
-	if (move_range(e, first, span, ram_len, &from, &to))
+	if ((r = injected(e, CMA_STEP_ALLOC, first)))
+		return fail(e, "getting memory back for the window: %s", strerror(-r));
+	view = mmap(NULL, ram_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, e->memfd,
+		    (off_t)off);
+	if (view == MAP_FAILED)
+		return fail(e, "guest RAM for the window's span: %s; %s", strerror(errno),
+			    no_memory_hint(CMA_PAGE));
+	if (pause_guest(e, &t0)) {
+		munmap(view, ram_len);
 		return -1;
-	if (ram_len < GIGANTIC)
-		mmap(span + ram_len, GIGANTIC - ram_len, PROT_NONE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	}
+	memcpy(view, span, ram_len);
+	r = injected(e, CMA_STEP_REMAP, first);
+	if (!r && mmap(span, GIGANTIC, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+		       MAP_FIXED, -1, 0) == MAP_FAILED)
+		r = -errno;
+	if (!r)
+		r = map_over(span, ram_len, e->memfd, off);
+	if (r && map_over(span, GIGANTIC, w->huge_fd, 0))
+		abort(); /* the 1 GiB page is intact but cannot be mapped back */
+	resume_guest(e, t0);
+	munmap(view, ram_len);
+	if (r) {
+		punch(e->memfd, off, ram_len);
+		return fail(e, "moving the window off its 1 GiB page: %s (rolled back)", strerror(-r));
+	}
 	for (size_t b = 0; b < e->nr_blocks; b++)
 		if (e->blocks[b].backing == CMA_BACKING_GIGANTIC)
 			set_backing(e, b, CMA_BACKING_MEMFD, -1, 0, false);
@@ -665,6 +698,16 @@ static struct cma_window *find_window(struct cma_engine *e, size_t pool, uint64_
 	return NULL;
 }
 
+/* Does [offset, offset + length) of @pool lie partly on the contiguous window's 1 GiB page? */
+static bool on_gigantic_page(const struct cma_engine *e, size_t pool, uint64_t offset,
+			     uint64_t length)
+{
+	uint64_t gpa = e->pools[pool].base + offset;
+
+	return e->gigantic.window >= 0 && gpa < e->gigantic.ram_gpa + e->gigantic.ram_len &&
+	       e->gigantic.ram_gpa < gpa + length;
+}
+
 static int check_range(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t *length)
 {
 	const struct cma_engine_pool *p;
@@ -693,6 +736,20 @@ static struct cma_window *new_window(struct cma_engine *e)
 	return NULL;
 }
 
+/* A huge window whose release failed midway: blocks already on the memfd go back. */
+static void restore_huge(struct cma_engine *e, struct cma_window *w)
+{
+	size_t first = window_first_block(e, w), n = window_blocks(w);
+	char saved[sizeof(e->error)];
+
+	memcpy(saved, e->error, sizeof(saved));
+	for (size_t i = 0; i < n; i++)
+		if (e->blocks[first + i].backing == CMA_BACKING_MEMFD)
+			block_to_huge(e, first + i, w->huge_fd, i * CMA_PAGEBLOCK, false);
+	memcpy(e->error, saved, sizeof(saved));
+	e->stats.rollbacks++;
+}
+
 /* A committed window at another level: release it, commit anew, or go back. */
 static int change_level(struct cma_engine *e, struct cma_window *w, enum cma_level level)
 {
@@ -701,8 +758,11 @@ static int change_level(struct cma_engine *e, struct cma_window *w, enum cma_lev
 
 	if (old == level)
 		return 0;
-	if (release_level(e, w))
+	if (release_level(e, w)) {
+		if (old == CMA_HUGE)
+			restore_huge(e, w);
 		return -1;
+	}
 	w->level = level;
 	if (!commit_level(e, w))
 		return 0;
@@ -735,6 +795,10 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 		if (overlaps)
 			return fail(e, "the range overlaps a committed window; release it first, or "
 				       "commit exactly its range to change its level");
+		if (on_gigantic_page(e, pool, offset, length))
+			return fail(e, "the range is on window %u's 1 GiB page; release that window "
+				       "first",
+				    e->windows[e->gigantic.window].id);
 		w = new_window(e);
 		if (!w)
 			return fail(e, "%d windows are committed already; release one",
@@ -800,9 +864,16 @@ static int migrate_memfd_block(struct cma_engine *e, size_t b)
 
 	if (!copy)
 		return fail(e, "out of memory");
-	if (mincore(host, CMA_PAGEBLOCK, vec) || pause_guest(e, &t0)) {
+	if (pause_guest(e, &t0)) {
 		free(copy);
-		return e->error[0] ? -1 : fail(e, "mincore: %s", strerror(errno));
+		return -1;
+	}
+	/* Measured paused: a page the guest wrote just before the pause must not be dropped. */
+	if (mincore(host, CMA_PAGEBLOCK, vec)) {
+		r = errno;
+		resume_guest(e, t0);
+		free(copy);
+		return fail(e, "mincore: %s", strerror(r));
 	}
 	memcpy(copy, host, CMA_PAGEBLOCK);
 	if ((r = injected(e, CMA_STEP_REMAP, b))) {

@@ -38,7 +38,7 @@ QEMU = [
     "-M", "virt,virtualization=on,gic-version=3",
     # pauth-impdef: architected pointer-auth emulation makes L1 3x slower
     "-cpu", "max,pauth-impdef=on",
-    "-smp", "2", "-m", "2048",
+    "-smp", "2",
     # serial on stdio without QEMU's monitor mux, so Ctrl-a reaches cmavm
     "-display", "none", "-serial", "stdio", "-monitor", "none",
     "-no-reboot", "-nic", "none",
@@ -265,10 +265,12 @@ class Session:
 class Host:
     """A machine that can run cmavm: this one, or the emulated arm64 host."""
 
-    def __init__(self, echo=False, log=None, host_cmdline=""):
+    def __init__(self, echo=False, log=None, host_cmdline="", host_memory_mib=2048):
         """@host_cmdline: more kernel parameters for the emulated host (e.g.
-        hugepagesz=1G hugepages=1); ignored when running natively."""
+        hugepagesz=1G hugepages=1), @host_memory_mib its RAM; both ignored
+        when running natively."""
         self.host_cmdline = host_cmdline
+        self.host_memory_mib = host_memory_mib
         self.echo = echo
         self.log = log
         self.native = NATIVE
@@ -307,7 +309,7 @@ class Host:
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 20)
         hostsh = os.path.join(tmp, "hostsh.sock")
-        argv = QEMU + ["-chardev", "socket,id=hostsh,path=%s,server=on,wait=off" % hostsh,
+        argv = QEMU + ["-m", str(self.host_memory_mib), "-chardev", "socket,id=hostsh,path=%s,server=on,wait=off" % hostsh,
                        "-device", "virtconsole,chardev=hostsh",
                        "-kernel", os.path.join(GUEST, "Image"), "-initrd", initrd,
                        "-append", (L1_CMDLINE + " " + self.host_cmdline).strip()]

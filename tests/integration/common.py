@@ -28,8 +28,9 @@ def log_file(name):
     return open(os.path.join(d, name + ".log"), "w")
 
 
-def host(name, host_cmdline=""):
-    return testhost.Host(log=log_file(name), host_cmdline=host_cmdline)
+def host(name, host_cmdline="", host_memory_mib=2048):
+    return testhost.Host(log=log_file(name), host_cmdline=host_cmdline,
+                         host_memory_mib=host_memory_mib)
 
 
 def planned_pools(text):

@@ -766,6 +766,10 @@ static void test_every_move(void **state)
 	ino_t ino;
 
 	fill_standard(f);
+	assert_int_equal(cma_block_state(e, P_CMA, 2), CMA_UNBACKED);
+	assert_int_equal(cma_block_state(e, P_CMA, 5), CMA_UNBACKED);
+	assert_int_equal(cma_block_state(e, P_GPU, 1), CMA_UNBACKED);
+	assert_int_equal(cma_block_state(e, P_CMA, 1), CMA_BACKED);
 	check_all(f);
 
 	/* resident: populated and locked */
@@ -1115,6 +1119,62 @@ static void test_level_change_failure(void **state)
 	check_all(f);
 }
 
+/*
+ * A release that fails midway puts back what it can and keeps the window
+ * (still refusing discards); a retry finishes it.
+ */
+static void test_release_failure(void **state)
+{
+	struct fx *f = *state;
+	struct cma_engine *e = &f->e;
+	size_t mid = gblock(f, P_CMA, 2);
+	unsigned int id;
+	int w, r;
+
+	fill_standard(f);
+	w = commit_ok(f, P_CMA, 1 * PB, 3 * PB, CMA_HUGE);
+	id = e->windows[w].id;
+	inject(f, CMA_STEP_COPY, mid, 1, -EIO);
+	r = cma_window_release(e, id);
+	assert_error(f, r, gpa_str(pgpa(f, P_CMA, 2)));
+	inject(f, 0, 0, 0, 0);
+	assert_true(cma_window_by_id(e, id) == &e->windows[w]);
+	assert_int_equal(e->stats.releases, 0);
+	assert_int_equal(blk(f, P_CMA, 2)->backing, CMA_BACKING_HUGE);
+	assert_block_maps(f, P_CMA, 2, fd_ino(e->windows[w].huge_fd), 1 * PB);
+	for (size_t i = 1; i <= 3; i++)
+		assert_int_equal(cma_block_state(e, P_CMA, i), CMA_WINDOW);
+	assert_int_equal(cma_discard(e, pgpa(f, P_CMA, 1), 3 * PB, CMA_DISCARD_BALLOON), 3 * PB);
+	check_all(f);
+	check_hooks(f);
+
+	release_ok(f, w);
+	assert_int_equal(e->stats.releases, 1);
+	check_all(f);
+	assert_clean(f);
+}
+
+/* Destroying the engine with windows committed closes every file it holds. */
+static void test_destroy(void **state)
+{
+	struct fx *f = *state;
+	struct cma_engine *e = &f->e;
+	struct cma_hooks hooks = e->hooks;
+
+	fill_standard(f);
+	commit_ok(f, P_GPU, 0, 0, CMA_HUGE);
+	commit_ok(f, P_CMA, 0, PB, CMA_RESIDENT);
+	assert_int_equal(cma_migrate_block(e, pgpa(f, P_GPU, 3), NULL), 0);
+	assert_int_equal(fd_count(), f->base_fds + 2);
+	cma_engine_destroy(e);
+	assert_int_equal(fd_count(), f->base_fds);
+	assert_null(e->blocks);
+	/* the mappings stay: guest RAM still reads right */
+	check_all(f);
+	/* a fresh engine for teardown */
+	cma_engine_init(e, f->host, RAM_GPA, RAM_SIZE, f->memfd, &hooks);
+}
+
 /* Balloon and free page reporting never take a committed window's memory. */
 static void test_refused_discards(void **state)
 {
@@ -1288,6 +1348,9 @@ static void test_contiguous_run(void **state)
 				_exit(2);
 			/* dumpable again, so /proc/self/pagemap is ours to open */
 			prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+			/* a forked child has no page table entries for shared memory yet */
+			for (uint64_t off = 0; off < 2 * PB; off += PAGE)
+				status += ((volatile uint8_t *)h)[off];
 			fd = open("/proc/self/pagemap", O_RDONLY);
 			if (fd < 0 || pread(fd, &pm, 8, (off_t)((uintptr_t)h / PAGE * 8)) != 8 ||
 			    !(pm >> 63) || (pm & ((1ULL << 55) - 1)))
@@ -1345,16 +1408,24 @@ static void test_contiguous(void **state)
 
 	fill_standard(f);
 
-	/* a failure rolls the whole span back */
-	inject(f, CMA_STEP_REMAP, gblock(f, P_CMA, 0), -1, -EIO);
+	/* a failure at any step rolls the whole span back */
+	for (int step = CMA_STEP_ALLOC; step <= CMA_STEP_REMAP; step++) {
+		inject(f, step, gblock(f, P_CMA, 2), -1, -EIO);
+		r = cma_window_commit(e, P_CMA, 2 * PB, 4 * PB, CMA_CONTIGUOUS);
+		assert_error(f, r, strerror(EIO));
+		assert_int_equal(f->inj_hits, 1);
+		inject(f, 0, 0, 0, 0);
+		assert_int_equal(e->stats.rollbacks, rollbacks + 1 + (uint64_t)step);
+		assert_int_equal(e->gigantic.window, -1);
+		assert_int_equal(find_vma(f->host + RAM_SIZE, &v), 0);
+		assert_string_equal(v.perms, "---p");
+		check_all(f);
+		assert_clean(f);
+	}
+	f->alloc_err = -ENOMEM;
 	r = cma_window_commit(e, P_CMA, 0, 4 * PB, CMA_CONTIGUOUS);
-	assert_error(f, r, "rolled back");
-	inject(f, 0, 0, 0, 0);
-	assert_int_equal(e->stats.rollbacks, rollbacks + 1);
-	assert_int_equal(e->gigantic.window, -1);
-	assert_int_equal(find_vma(f->host + RAM_SIZE, &v), 0);
-	assert_string_equal(v.perms, "---p");
-	check_all(f);
+	assert_error(f, r, "hugepagesz=1G");
+	f->alloc_err = 0;
 	assert_clean(f);
 
 	w = commit_ok(f, P_CMA, 0, 4 * PB, CMA_CONTIGUOUS);
@@ -1371,9 +1442,11 @@ static void test_contiguous(void **state)
 	/* what is on the page stays on it */
 	r = cma_migrate_block(e, pgpa(f, P_GPU, 1), NULL);
 	assert_error(f, r, "on a 1 GiB page");
+	/* the whole span is on the page: nothing in it can be given back */
 	assert_int_equal(cma_discard(e, pgpa(f, P_GPU, 0), PB, CMA_DISCARD_BALLOON), PB);
+	assert_int_equal(cma_discard(e, RAM_GPA + 32 * MiB, PB, CMA_DISCARD_REPORTED), PB);
 	r = cma_window_commit(e, P_GPU, 0, PB, CMA_CONTIGUOUS);
-	assert_error(f, r, "already has the host's 1 GiB page span");
+	assert_error(f, r, "1 GiB page");
 	check_all(f);
 
 	/* another window inside the span would be torn off the page: refused */
@@ -1407,9 +1480,33 @@ static void test_contiguous(void **state)
 	assert_int_equal(e->windows[w].level, CMA_HUGE);
 	check_all(f);
 	release_ok(f, w2);
+	r = cma_window_commit(e, P_CMA, 0, 4 * PB, CMA_CONTIGUOUS);
+	if (r != w)
+		fail_msg("huge -> contiguous: %d, %s", r, e->error);
+	assert_window(f, w);
+	check_all(f);
+
+	/* contiguous -> resident -> contiguous */
+	assert_int_equal(cma_window_commit(e, P_CMA, 0, 4 * PB, CMA_RESIDENT), w);
+	assert_window(f, w);
+	assert_int_equal(find_vma(f->host + RAM_SIZE, &v), 0);
+	assert_string_equal(v.perms, "---p");
+	check_all(f);
 	assert_int_equal(cma_window_commit(e, P_CMA, 0, 4 * PB, CMA_CONTIGUOUS), w);
 	assert_window(f, w);
 	check_all(f);
+
+	/* contiguous -> huge failing: contiguous again */
+	rollbacks = e->stats.rollbacks;
+	inject(f, CMA_STEP_COPY, gblock(f, P_CMA, 3), -1, -EIO);
+	r = cma_window_commit(e, P_CMA, 0, 4 * PB, CMA_HUGE);
+	assert_error(f, r, gpa_str(pgpa(f, P_CMA, 3)));
+	inject(f, 0, 0, 0, 0);
+	assert_int_equal(e->stats.rollbacks, rollbacks + 1);
+	assert_int_equal(e->windows[w].level, CMA_CONTIGUOUS);
+	assert_window(f, w);
+	check_all(f);
+	check_hooks(f);
 
 	release_ok(f, w);
 	assert_int_equal(find_vma(f->host + RAM_SIZE, &v), 0);
@@ -1428,6 +1525,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_huge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_resident, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_change_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contiguous_run, setup, teardown),

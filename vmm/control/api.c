@@ -772,9 +772,10 @@ static void put_cma_release(const struct ctl_ops *ops, json_t *body, struct http
 			 resp))
 		return;
 	if (id == UINT64_MAX) {
-		http_response_error(resp, 400,
-				    "PUT /v1/cma/windows/release needs the window's id, e.g. "
-				    "" RELEASE_EXAMPLE " (GET /v1/cma/windows lists them)");
+		http_response_error(
+			resp, 400,
+			"PUT /v1/cma/windows/release needs the window's id, e.g. " RELEASE_EXAMPLE
+			" (GET /v1/cma/windows lists them)");
 		return;
 	}
 	err = ops->cma_release ? ops->cma_release(ops->opaque, (unsigned int)id, why, sizeof(why))
