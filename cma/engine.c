@@ -488,14 +488,25 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 	return 0;
 }
 
-/* Put blocks back on the memfd after a failure; keeps the first error message. */
+/*
+ * Put blocks back on the memfd after a failure; keeps the first error message.
+ * A block that cannot go back (the pause does not come) stays on the window's
+ * file, which the caller closes: it gets a descriptor of its own, so it never
+ * names a closed one that another file may get.
+ */
 static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 {
 	char saved[sizeof(e->error)];
 
 	memcpy(saved, e->error, sizeof(saved));
-	for (size_t i = 0; i < n; i++)
-		block_to_memfd(e, first + i);
+	for (size_t i = 0; i < n; i++) {
+		struct cma_block *blk = &e->blocks[first + i];
+
+		if (block_to_memfd(e, first + i) && !blk->own_fd) {
+			blk->fd = fcntl(blk->fd, F_DUPFD_CLOEXEC, 0);
+			blk->own_fd = blk->fd >= 0;
+		}
+	}
 	memcpy(e->error, saved, sizeof(saved));
 	e->stats.rollbacks++;
 }

@@ -65,6 +65,7 @@ struct fx {
 	int pauses, resumes, violations;
 	bool paused;
 	int pause_err;
+	int pause_calls, pause_fail_from; /* pause calls from this one on fail (0: none) */
 	uint8_t *touch_on_pause; /* a "vCPU" writes here just as the pause begins */
 	uint8_t touch_value;
 	int alloc_err, allocs;
@@ -83,8 +84,11 @@ static int hook_pause(void *opaque)
 {
 	struct fx *f = opaque;
 
+	f->pause_calls++;
 	if (f->pause_err)
 		return f->pause_err;
+	if (f->pause_fail_from && f->pause_calls >= f->pause_fail_from)
+		return -EAGAIN; /* device I/O in flight, as the VMM says */
 	if (f->paused)
 		f->violations++; /* nested pause */
 	if (f->touch_on_pause) {
@@ -1028,6 +1032,70 @@ static void test_rollback_huge(void **state)
 	assert_clean(f);
 }
 
+/*
+ * The pause stops coming midway through a commit and does not come back
+ * for the rollback either (device I/O in flight): the pageblocks already
+ * moved must stay usable, and the engine must never touch a file it does
+ * not hold.
+ */
+static void test_rollback_incomplete(void **state)
+{
+	struct fx *f = *state;
+	struct cma_engine *e = &f->e;
+	uint8_t *want = malloc(2 * PB), *got = malloc(2 * PB);
+	uint64_t x = 42;
+	int r, canary;
+
+	assert_non_null(want);
+	assert_non_null(got);
+	fill_standard(f);
+	f->pause_fail_from = f->pause_calls + 3; /* pageblocks 1 and 2 move, then no more pauses */
+	r = cma_window_commit(e, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);
+	assert_error(f, r, "could not pause the guest");
+	f->pause_fail_from = 0;
+	check_all(f);
+	check_hooks(f);
+	assert_int_equal(windows_used(f), 0);
+
+	/* A file opened now (a disk image, say) gets the lowest free descriptor. */
+	canary = memfd_create("cmatest-canary", MFD_CLOEXEC);
+	assert_true(canary >= 0);
+	for (size_t i = 0; i < 2 * PB / 8; i++)
+		((uint64_t *)want)[i] = splitmix(&x);
+	assert_int_equal(pwrite(canary, want, 2 * PB, 0), (ssize_t)(2 * PB));
+
+	/* The stranded pageblocks are still guest memory: kept, movable. */
+	assert_int_equal(cma_discard(e, pgpa(f, P_CMA, 1), 2 * PB, CMA_DISCARD_BALLOON), 2 * PB);
+	assert_int_equal(cma_migrate_block(e, pgpa(f, P_CMA, 1), NULL), 0);
+	check_all(f);
+	assert_int_equal(pread(canary, got, 2 * PB, 0), (ssize_t)(2 * PB));
+	if (memcmp(got, want, 2 * PB))
+		fail_msg("the engine punched a file it does not hold (fd %d)", canary);
+
+	for (size_t i = 1; i <= 2; i++) {
+		struct cma_block *b = blk(f, P_CMA, i);
+
+		assert_int_equal(b->backing, CMA_BACKING_HUGE);
+		assert_int_equal(b->window, -1);
+		assert_true(b->own_fd);
+		assert_int_not_equal(b->fd, canary);
+		assert_int_not_equal(fcntl(b->fd, F_GETFD), -1);
+		assert_block_maps(f, P_CMA, i, fd_ino(b->fd), b->fd_off);
+	}
+	assert_plain(f, P_CMA, 3);
+	assert_plain(f, P_CMA, 4);
+
+	/* Committed over and released, everything is back on the memfd. */
+	release_ok(f, commit_ok(f, P_CMA, 1 * PB, 2 * PB, CMA_HUGE));
+	assert_int_equal(pread(canary, got, 2 * PB, 0), (ssize_t)(2 * PB));
+	assert_memory_equal(got, want, 2 * PB);
+	close(canary);
+	free(want);
+	free(got);
+	check_all(f);
+	assert_clean(f);
+}
+
 /* A resident commit failing midway unlocks what it locked. */
 static void test_rollback_resident(void **state)
 {
@@ -1523,6 +1591,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_huge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_incomplete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_resident, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_change_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_failure, setup, teardown),

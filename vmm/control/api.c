@@ -558,12 +558,13 @@ static void get_cma_map(const struct ctl_ops *ops, json_t *body, struct http_res
 
 static json_t *cma_window_json(const struct ctl_cma_window *w)
 {
-	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id", json_u64(w->id),
-			 "pool", w->pool ? w->pool : "", "offset", json_u64(w->offset), "length",
-			 json_u64(w->length), "gpa", json_u64(w->gpa), "level",
-			 w->level ? w->level : "", "largest_run", json_u64(w->largest_run),
-			 "contiguous_2m", json_u64(w->contiguous_2m), "pause_ns_max",
-			 json_u64(w->pause_ns_max));
+	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "id",
+			 json_u64(w->id), "pool", w->pool ? w->pool : "", "offset",
+			 json_u64(w->offset), "length", json_u64(w->length), "gpa",
+			 json_u64(w->gpa), "level", w->level ? w->level : "", "largest_run",
+			 json_u64(w->largest_run), "contiguous_2m", json_u64(w->contiguous_2m),
+			 "pause_ns_max", json_u64(w->pause_ns_max), "commit_ns",
+			 json_u64(w->commit_ns));
 }
 
 static void get_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
