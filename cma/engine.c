@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -309,6 +310,19 @@ struct backing {
 };
 
 /*
+ * What mmap() maps for @len bytes of @fd: whole huge pages of a hugetlb file
+ * (its st_blksize is the huge page size), just @len of an ordinary memfd (as
+ * tests give), where unmapping more would unmap the neighbours.
+ */
+static uint64_t mapped_len(int fd, uint64_t len)
+{
+	struct stat st;
+	uint64_t page = fstat(fd, &st) || st.st_blksize <= 0 ? CMA_PAGE : (uint64_t)st.st_blksize;
+
+	return (len + page - 1) & ~(page - 1);
+}
+
+/*
  * Move [host, host + len), now mapped from @from, onto @to, contents and
  * all. @b is the first block, for fault injection and messages.
  */
@@ -316,7 +330,7 @@ static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t le
 		      const struct backing *from, const struct backing *to)
 {
 	/* A hugetlb mapping is whole pages: unmap what mmap() really mapped. */
-	uint64_t mapped = (len + to->page_size - 1) & ~(to->page_size - 1);
+	uint64_t mapped = mapped_len(to->fd, len);
 	uint8_t *view;
 	uint64_t t0;
 	int r;
@@ -807,8 +821,7 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 			return fail(e, "the range overlaps a committed window; release it first, or "
 				       "commit exactly its range to change its level");
 		if (on_gigantic_page(e, pool, offset, length))
-			return fail(e, "the range is on window %u's 1 GiB page; release that window "
-				       "first",
+			return fail(e, "the range is on window %u's 1 GiB page; release it first",
 				    e->windows[e->gigantic.window].id);
 		w = new_window(e);
 		if (!w)

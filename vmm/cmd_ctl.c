@@ -41,7 +41,7 @@ static const char ctl_usage[] =
 	"                           R reported, L ballooned, W window); --svg also\n"
 	"                           writes the map to FILE as SVG\n"
 	"  window list              the committed windows\n"
-	"  window commit POOL LEVEL [OFFSET LENGTH]\n"
+	"  window commit POOL [OFFSET LENGTH] LEVEL\n"
 	"                           commit a window of POOL at LEVEL (resident, huge,\n"
 	"                           contiguous); OFFSET and LENGTH like 16M, default\n"
 	"                           the whole pool (LENGTH 0: to the pool's end)\n"
@@ -675,22 +675,33 @@ static int map_request(int argc, char **argv, struct request *req)
 	return 0;
 }
 
-/* window commit POOL LEVEL [OFFSET LENGTH] */
+static bool is_level(const char *word)
+{
+	return !strcmp(word, "resident") || !strcmp(word, "huge") || !strcmp(word, "contiguous");
+}
+
+/* window commit POOL [OFFSET LENGTH] LEVEL, or POOL LEVEL [OFFSET LENGTH] */
 static int window_commit_request(int argc, char **argv, struct request *req)
 {
 	uint64_t offset = 0, length = 0;
+	const char *level, *off_text = NULL, *len_text = NULL;
 	char err[256];
 
 	if (argc != 4 && argc != 6)
-		return usage_error("'window commit' takes POOL LEVEL [OFFSET LENGTH]");
-	if (argc == 6 && size_parse(argv[4], &offset, err, sizeof(err)))
+		return usage_error("'window commit' takes POOL [OFFSET LENGTH] LEVEL");
+	level = is_level(argv[argc - 1]) ? argv[argc - 1] : argv[3];
+	if (argc == 6) {
+		off_text = level == argv[3] ? argv[4] : argv[3];
+		len_text = level == argv[3] ? argv[5] : argv[4];
+	}
+	if (off_text && size_parse(off_text, &offset, err, sizeof(err)))
 		return usage_error("window commit: OFFSET %s", err);
-	if (argc == 6 && size_parse(argv[5], &length, err, sizeof(err)))
+	if (len_text && size_parse(len_text, &length, err, sizeof(err)))
 		return usage_error("window commit: LENGTH %s", err);
 	if (offset > INT64_MAX || length > INT64_MAX)
 		return usage_error("window commit: OFFSET or LENGTH is too large");
 	return put_request(req, "/v1/cma/windows", show_window,
-			   json_pack("{s:s, s:s, s:I, s:I}", "pool", argv[2], "level", argv[3],
+			   json_pack("{s:s, s:s, s:I, s:I}", "pool", argv[2], "level", level,
 				     "offset", (json_int_t)offset, "length", (json_int_t)length));
 }
 

@@ -777,7 +777,7 @@ static void test_cma_map(void **state)
 static void expect_window(json_t *w, unsigned int id, uint64_t offset, uint64_t length,
 			  const char *level)
 {
-	assert_int_equal(json_object_size(w), 9);
+	assert_int_equal(json_object_size(w), 10); /* commit_ns too */
 	assert_int_equal(int_at(w, "id"), id);
 	assert_string_equal(str_at(w, "pool"), "linux,cma");
 	assert_int_equal(int_at(w, "offset"), offset);
