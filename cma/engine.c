@@ -64,7 +64,7 @@ static int injected(struct cma_engine *e, enum cma_step step, size_t b)
 /* ---- names ---- */
 
 static const char *const state_names[CMA_NR_STATES] = {
-	[CMA_UNBACKED] = "unbacked", [CMA_BACKED] = "backed",	[CMA_REPORTED] = "reported",
+	[CMA_UNBACKED] = "unbacked",   [CMA_BACKED] = "backed", [CMA_REPORTED] = "reported",
 	[CMA_BALLOONED] = "ballooned", [CMA_WINDOW] = "window",
 };
 
@@ -306,7 +306,7 @@ static const char *no_memory_hint(uint64_t page_size)
 struct backing {
 	int fd;
 	uint64_t off;
-	uint64_t page_size;	/* for messages: 4 KiB (memfd), 2 MiB or 1 GiB */
+	uint64_t page_size; /* for messages: 4 KiB (memfd), 2 MiB or 1 GiB */
 };
 
 /*
@@ -360,7 +360,8 @@ static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t le
 	if (!r)
 		r = map_over(host, len, to->fd, to->off);
 	if (r && map_over(host, len, from->fd, from->off))
-		abort(); /* the old backing is intact but cannot be mapped back: nothing sane is left */
+		abort(); /* the old backing is intact but cannot be mapped back: nothing sane is
+			    left */
 	resume_guest(e, t0);
 	munmap(view, mapped);
 	if (r)
@@ -389,8 +390,8 @@ static struct backing block_backing(const struct cma_engine *e, size_t b)
 	return (struct backing){ blk->fd, blk->fd_off, CMA_PAGEBLOCK };
 }
 
-static void set_backing(struct cma_engine *e, size_t b, enum cma_backing kind, int fd,
-			uint64_t off, bool own)
+static void set_backing(struct cma_engine *e, size_t b, enum cma_backing kind, int fd, uint64_t off,
+			bool own)
 {
 	struct cma_block *blk = &e->blocks[b];
 
@@ -437,15 +438,17 @@ static int block_lock(struct cma_engine *e, size_t b)
 	if ((r = injected(e, CMA_STEP_POPULATE, b)))
 		return fail(e, "populating 0x%" PRIx64 ": %s", e->blocks[b].gpa, strerror(-r));
 	if (madvise(host, CMA_PAGEBLOCK, MADV_POPULATE_WRITE))
-		return fail(e, "populating 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa, strerror(errno),
-			    no_memory_hint(CMA_PAGE));
+		return fail(e, "populating 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
+			    strerror(errno), no_memory_hint(CMA_PAGE));
 	if (mlock(host, CMA_PAGEBLOCK)) {
 		int err = errno;
 
 		getrlimit(RLIMIT_MEMLOCK, &rl);
-		return fail(e, "locking 0x%" PRIx64 ": %s; the locked-memory limit is %llu KiB: "
-			       "raise it (ulimit -l, LimitMEMLOCK=) or run cmavm with CAP_IPC_LOCK",
-			    e->blocks[b].gpa, strerror(err), (unsigned long long)rl.rlim_cur / 1024);
+		return fail(e,
+			    "locking 0x%" PRIx64 ": %s; the locked-memory limit is %llu KiB: "
+			    "raise it (ulimit -l, LimitMEMLOCK=) or run cmavm with CAP_IPC_LOCK",
+			    e->blocks[b].gpa, strerror(err),
+			    (unsigned long long)rl.rlim_cur / 1024);
 	}
 	e->blocks[b].locked = true;
 	return 0;
@@ -462,8 +465,8 @@ static void block_unlock(struct cma_engine *e, size_t b)
 
 static int alloc_backing(struct cma_engine *e, uint64_t size, uint64_t page_size)
 {
-	unsigned int flags = MFD_CLOEXEC | MFD_HUGETLB |
-			     (page_size == GIGANTIC ? MFD_HUGE_1GB : MFD_HUGE_2MB);
+	unsigned int flags =
+		MFD_CLOEXEC | MFD_HUGETLB | (page_size == GIGANTIC ? MFD_HUGE_1GB : MFD_HUGE_2MB);
 	int fd, err;
 
 	if (e->hooks.alloc_backing)
@@ -530,8 +533,9 @@ static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first,
 	int fd = alloc_backing(e, n * CMA_PAGEBLOCK, CMA_PAGEBLOCK);
 
 	if (fd < 0)
-		return fail(e, "a hugetlb file for the window: %s; the host needs hugetlbfs with 2 "
-			       "MiB pages",
+		return fail(e,
+			    "a hugetlb file for the window: %s; the host needs hugetlbfs with 2 "
+			    "MiB pages",
 			    strerror(-fd));
 	for (size_t i = 0; i < n; i++) {
 		if (block_to_huge(e, first + i, fd, i * CMA_PAGEBLOCK, false)) {
@@ -562,7 +566,8 @@ static bool blocks_on_memfd(const struct cma_engine *e, uint64_t gpa, uint64_t l
  */
 static int commit_contiguous(struct cma_engine *e, struct cma_window *w, size_t first, size_t n)
 {
-	uint8_t *start = block_host(e, first), *span = (uint8_t *)((uintptr_t)start & ~(GIGANTIC - 1));
+	uint8_t *start = block_host(e, first),
+		*span = (uint8_t *)((uintptr_t)start & ~(GIGANTIC - 1));
 	uint8_t *ram_end = e->host + e->size;
 	uint64_t ram_len, gpa;
 	struct backing from, to;
@@ -632,8 +637,9 @@ static int release_contiguous(struct cma_engine *e, struct cma_window *w)
 	}
 	memcpy(view, span, ram_len);
 	r = injected(e, CMA_STEP_REMAP, first);
-	if (!r && mmap(span, GIGANTIC, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-		       MAP_FIXED, -1, 0) == MAP_FAILED)
+	if (!r &&
+	    mmap(span, GIGANTIC, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0) == MAP_FAILED)
 		r = -errno;
 	if (!r)
 		r = map_over(span, ram_len, e->memfd, off);
@@ -643,7 +649,8 @@ static int release_contiguous(struct cma_engine *e, struct cma_window *w)
 	munmap(view, ram_len);
 	if (r) {
 		punch(e->memfd, off, ram_len);
-		return fail(e, "moving the window off its 1 GiB page: %s (rolled back)", strerror(-r));
+		return fail(e, "moving the window off its 1 GiB page: %s (rolled back)",
+			    strerror(-r));
 	}
 	for (size_t b = 0; b < e->nr_blocks; b++)
 		if (e->blocks[b].backing == CMA_BACKING_GIGANTIC)
@@ -745,8 +752,9 @@ static int check_range(struct cma_engine *e, size_t pool, uint64_t offset, uint6
 	if ((offset | *length) % CMA_PAGEBLOCK)
 		return fail(e, "offset and length must be multiples of the 2 MiB pageblock");
 	if (offset >= p->size || *length > p->size - offset || !*length)
-		return fail(e, "[%" PRIu64 ", +%" PRIu64 ") is not inside pool '%s' (%" PRIu64
-			       " bytes)",
+		return fail(e,
+			    "[%" PRIu64 ", +%" PRIu64 ") is not inside pool '%s' (%" PRIu64
+			    " bytes)",
 			    offset, *length, p->spec.name, p->size);
 	if (e->memfd < 0)
 		return fail(e, "guest RAM has no memfd: windows need one");
@@ -818,8 +826,9 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 			return -1;
 	} else {
 		if (overlaps)
-			return fail(e, "the range overlaps a committed window; release it first, or "
-				       "commit exactly its range to change its level");
+			return fail(e,
+				    "the range overlaps a committed window; release it first, or "
+				    "commit exactly its range to change its level");
 		if (on_gigantic_page(e, pool, offset, length))
 			return fail(e, "the range is on window %u's 1 GiB page; release it first",
 				    e->windows[e->gigantic.window].id);
@@ -827,8 +836,12 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 		if (!w)
 			return fail(e, "%d windows are committed already; release one",
 				    CMA_MAX_WINDOWS);
-		*w = (struct cma_window){ .used = true, .id = ++e->next_window_id, .pool = (unsigned)pool,
-					  .offset = offset, .length = length, .level = level,
+		*w = (struct cma_window){ .used = true,
+					  .id = ++e->next_window_id,
+					  .pool = (unsigned)pool,
+					  .offset = offset,
+					  .length = length,
+					  .level = level,
 					  .huge_fd = -1 };
 		if (commit_level(e, w)) {
 			w->used = false;

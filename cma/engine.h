@@ -32,16 +32,16 @@
 
 #include "pool.h"
 
-#define CMA_PAGEBLOCK	(2ULL << 20)	/* the guest's pageblock (4 KiB pages) */
+#define CMA_PAGEBLOCK	(2ULL << 20) /* the guest's pageblock (4 KiB pages) */
 #define CMA_PAGE	4096ULL
 #define CMA_MAX_WINDOWS 16
 
 enum cma_block_state {
-	CMA_UNBACKED,	/* no host memory behind it */
-	CMA_BACKED,	/* some host memory behind it, lazily */
-	CMA_REPORTED,	/* the guest reported it free; the host dropped it */
-	CMA_BALLOONED,	/* every page of it is in the balloon */
-	CMA_WINDOW,	/* part of a committed window */
+	CMA_UNBACKED,  /* no host memory behind it */
+	CMA_BACKED,    /* some host memory behind it, lazily */
+	CMA_REPORTED,  /* the guest reported it free; the host dropped it */
+	CMA_BALLOONED, /* every page of it is in the balloon */
+	CMA_WINDOW,    /* part of a committed window */
 	CMA_NR_STATES,
 };
 
@@ -53,41 +53,41 @@ enum cma_level {
 
 /* Where a pageblock's host memory comes from. */
 enum cma_backing {
-	CMA_BACKING_MEMFD,	/* guest RAM's own memfd, at the block's offset */
-	CMA_BACKING_HUGE,	/* a 2 MiB page of a window's hugetlb memfd */
-	CMA_BACKING_GIGANTIC,	/* part of a 1 GiB page */
+	CMA_BACKING_MEMFD,    /* guest RAM's own memfd, at the block's offset */
+	CMA_BACKING_HUGE,     /* a 2 MiB page of a window's hugetlb memfd */
+	CMA_BACKING_GIGANTIC, /* part of a 1 GiB page */
 };
 
 struct cma_block {
 	uint64_t gpa;
 	enum cma_backing backing;
-	int fd;			/* CMA_BACKING_HUGE: the hugetlb file and offset */
+	int fd; /* CMA_BACKING_HUGE: the hugetlb file and offset */
 	uint64_t fd_off;
-	bool own_fd;		/* @fd is this block's alone (after a migration) */
-	int window;		/* index into windows[], or -1 */
-	bool locked;		/* mlock()ed (resident level) */
-	uint16_t reported_pages;	/* 4 KiB pages reported free since last backed */
-	uint16_t ballooned_pages;	/* 4 KiB pages now in the balloon */
+	bool own_fd;		  /* @fd is this block's alone (after a migration) */
+	int window;		  /* index into windows[], or -1 */
+	bool locked;		  /* mlock()ed (resident level) */
+	uint16_t reported_pages;  /* 4 KiB pages reported free since last backed */
+	uint16_t ballooned_pages; /* 4 KiB pages now in the balloon */
 };
 
 struct cma_window {
 	bool used;
 	unsigned int id;
 	unsigned int pool;
-	uint64_t offset, length;	/* within the pool, pageblock aligned */
+	uint64_t offset, length; /* within the pool, pageblock aligned */
 	enum cma_level level;
-	int huge_fd;		/* hugetlb memfd behind a huge/contiguous window, or -1 */
+	int huge_fd; /* hugetlb memfd behind a huge/contiguous window, or -1 */
 	uint64_t huge_fd_size;
-	uint64_t largest_run;	/* host-physically contiguous bytes, 0 if unknown */
-	uint64_t commit_ns;	/* how long the last commit (or level change) took */
-	bool verified;		/* largest_run measured from /proc/self/pagemap */
+	uint64_t largest_run; /* host-physically contiguous bytes, 0 if unknown */
+	uint64_t commit_ns;   /* how long the last commit (or level change) took */
+	bool verified;	      /* largest_run measured from /proc/self/pagemap */
 };
 
 struct cma_engine_pool {
 	struct pool_spec spec;
-	uint64_t base;		/* guest-physical */
+	uint64_t base; /* guest-physical */
 	uint64_t size;
-	size_t first_block;	/* index into blocks[] */
+	size_t first_block; /* index into blocks[] */
 	size_t nr_blocks;
 };
 
@@ -118,18 +118,18 @@ struct cma_hooks {
 };
 
 enum cma_step {
-	CMA_STEP_ALLOC,		/* get the new backing */
-	CMA_STEP_POPULATE,	/* fault it in, or lock it */
-	CMA_STEP_COPY,		/* copy the contents */
-	CMA_STEP_REMAP,		/* map it over the guest's pageblock */
+	CMA_STEP_ALLOC,	   /* get the new backing */
+	CMA_STEP_POPULATE, /* fault it in, or lock it */
+	CMA_STEP_COPY,	   /* copy the contents */
+	CMA_STEP_REMAP,	   /* map it over the guest's pageblock */
 };
 
 struct cma_engine {
-	uint8_t *host;		/* guest RAM's host mapping, 2 MiB aligned */
-	uint64_t gpa;		/* guest-physical base of RAM */
+	uint8_t *host; /* guest RAM's host mapping, 2 MiB aligned */
+	uint64_t gpa;  /* guest-physical base of RAM */
 	uint64_t size;
-	int memfd;		/* guest RAM's memfd */
-	uint8_t *map_end;	/* the engine may map up to here (a 1 GiB page may overhang RAM) */
+	int memfd;	  /* guest RAM's memfd */
+	uint8_t *map_end; /* the engine may map up to here (a 1 GiB page may overhang RAM) */
 	struct cma_hooks hooks;
 
 	size_t nr_pools;
@@ -138,13 +138,13 @@ struct cma_engine {
 	struct cma_block *blocks;
 	struct cma_window windows[CMA_MAX_WINDOWS];
 	struct {
-		int window;	/* the window on a 1 GiB page, or -1 */
-		uint8_t *span;	/* its 1 GiB-aligned host span */
-		uint64_t ram_gpa, ram_len;	/* the guest RAM inside the span */
+		int window;		   /* the window on a 1 GiB page, or -1 */
+		uint8_t *span;		   /* its 1 GiB-aligned host span */
+		uint64_t ram_gpa, ram_len; /* the guest RAM inside the span */
 	} gigantic;
 	unsigned int next_window_id;
 	struct cma_stats stats;
-	char error[256];	/* why the last call failed */
+	char error[256]; /* why the last call failed */
 };
 
 /* Set up the engine over guest RAM; pools are added with cma_engine_add_pool(). */
@@ -159,7 +159,7 @@ int cma_engine_find_pool(const struct cma_engine *e, const char *name);
 /* The state of block @i of pool @pool, measured (mincore) where it matters. */
 enum cma_block_state cma_block_state(struct cma_engine *e, size_t pool, size_t i);
 const char *cma_state_name(enum cma_block_state s);
-char cma_state_letter(enum cma_block_state s);	/* U B R L W, for maps */
+char cma_state_letter(enum cma_block_state s); /* U B R L W, for maps */
 const char *cma_level_name(enum cma_level level);
 int cma_level_parse(const char *name, enum cma_level *level);
 /* Bytes of @pool per state. */
@@ -194,8 +194,7 @@ enum cma_discard_reason {
 	CMA_DISCARD_BALLOON,
 	CMA_DISCARD_REPORTED,
 };
-uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len,
-		     enum cma_discard_reason why);
+uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_discard_reason why);
 /* The balloon gave pages back to the guest (deflate). */
 void cma_deflated(struct cma_engine *e, uint64_t gpa, uint64_t len);
 

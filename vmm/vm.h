@@ -56,9 +56,9 @@ struct vm {
 	struct http_server api;
 	bool api_open;
 	struct ctl_ops ctl_ops;
-	struct cma_engine engine;	/* every pool's pageblocks; on the loop thread */
+	struct cma_engine engine; /* every pool's pageblocks; on the loop thread */
 	bool engine_ready;
-	bool engine_paused;	/* the engine paused the guest (not the operator) */
+	bool engine_paused; /* the engine paused the guest (not the operator) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;

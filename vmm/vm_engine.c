@@ -212,7 +212,8 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 	char a[32], b[32];
 
 	if (pool < 0) {
-		snprintf(err, errlen, "no pool named '%s'; GET /v1/cma/pools lists them", req->pool);
+		snprintf(err, errlen, "no pool named '%s'; GET /v1/cma/pools lists them",
+			 req->pool);
 		return -ENOENT;
 	}
 	if (cma_level_parse(req->level, &level)) {
@@ -224,8 +225,9 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 		length = e->pools[pool].size - req->offset;
 	if ((req->offset | length) % CMA_PAGEBLOCK || req->offset >= e->pools[pool].size ||
 	    length > e->pools[pool].size - req->offset) {
-		snprintf(err, errlen, "offset %s and length %s must be 2 MiB multiples inside "
-				      "pool '%s' (%s)",
+		snprintf(err, errlen,
+			 "offset %s and length %s must be 2 MiB multiples inside "
+			 "pool '%s' (%s)",
 			 size_str(req->offset, a), size_str(length, b), req->pool,
 			 size_str(e->pools[pool].size, a));
 		return -EINVAL;

@@ -32,8 +32,11 @@ class Contiguous(common.unittest.TestCase):
                       host_memory_mib=3072).start(JOB)
         try:
             s.expect(r"^guest: shell ready$", 180)
-            rc, out = s.host("grep -E 'Hugepagesize|HugePages_Free' /proc/meminfo; "
-                             "cat /sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages")
+            rc, out = s.host("cat /sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages")
+            if s.host_shell is None and (rc or out.split()[-1] == "0"):
+                # A real arm64 host is configured by its owner, not by this test.
+                self.skipTest("this host has no free 1 GiB huge page (boot it with "
+                              "hugepagesz=1G hugepages=1)")
             self.assertEqual(out.split()[-1], "1", "the emulated host has no 1 GiB page:\n" + out)
             common.guest_run(s, "mkdir -p /mnt && mount -t tmpfs -o size=256m none /mnt && "
                              "dd if=/dev/urandom of=/mnt/data bs=1M count=200 2>/dev/null")
