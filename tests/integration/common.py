@@ -61,6 +61,19 @@ def ctl_json(session, args, sock="api.sock"):
     return json.loads(out[start:])
 
 
+def api(session, method, path, body=None, sock="api.sock", timeout=300):
+    """A control API request through `cmavm ctl raw`: (True, parsed JSON) on
+    success, (False, the error text) on a refusal."""
+    import json
+    cmd = "cmavm ctl --socket %s raw %s %s" % (sock, method, path)
+    if body is not None:
+        cmd += " '%s'" % json.dumps(body)
+    rc, out = session.host(cmd, timeout=timeout)
+    if rc:
+        return False, out
+    return True, json.loads(out[min(i for i in (out.find("{"), out.find("[")) if i >= 0):])
+
+
 def wait_for(predicate, timeout, interval=0.25):
     """Poll @predicate until it returns a true value; that value, or the last one."""
     import time

@@ -5,25 +5,15 @@ onto host-physically contiguous memory, shown by the host's pagemap as one
 run, and the guest's data survives the move there and back. (The emulated
 host gets 3 GiB: with 2 GiB its kernel finds no free 1 GiB-aligned GiB at
 boot.)"""
-import json
-
 import common
+
+api = common.api
 
 POOL_MIB = 64
 JOB = """cmavm run --memory 384M --api-socket api.sock --balloon-stats 0 \\
     --cmdline "%s cmavm.mode=shell"
 echo "@@cmavm-exit=$?"
 """ % common.GUEST_CMDLINE
-
-
-def raw(session, method, path, body=None):
-    cmd = "cmavm ctl --socket api.sock raw %s %s" % (method, path)
-    if body is not None:
-        cmd += " '%s'" % json.dumps(body)
-    rc, out = session.host(cmd, timeout=300)
-    if rc:
-        return False, out
-    return True, json.loads(out[min(i for i in (out.find("{"), out.find("[")) if i >= 0):])
 
 
 class Contiguous(common.unittest.TestCase):
@@ -42,17 +32,17 @@ class Contiguous(common.unittest.TestCase):
                              "dd if=/dev/urandom of=/mnt/data bs=1M count=200 2>/dev/null")
             before = common.guest_run(s, "md5sum /mnt/data").split()[-2]
 
-            ok, w = raw(s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "contiguous"})
+            ok, w = api(s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "contiguous"})
             self.assertTrue(ok, w)
             self.assertEqual(w["level"], "contiguous")
             self.assertEqual(w["length"], POOL_MIB << 20)
             # One host-physically contiguous run covers the whole window.
             self.assertGreaterEqual(w["largest_run"], POOL_MIB << 20)
             self.assertEqual(common.guest_run(s, "md5sum /mnt/data").split()[-2], before)
-            ok, m = raw(s, "GET", "/v1/cma/map")
+            ok, m = api(s, "GET", "/v1/cma/map")
             self.assertEqual(m["pools"][0]["blocks"], "W" * (POOL_MIB // 2))
 
-            ok, r = raw(s, "PUT", "/v1/cma/windows/release", {"id": w["id"]})
+            ok, r = api(s, "PUT", "/v1/cma/windows/release", {"id": w["id"]})
             self.assertTrue(ok, r)
             self.assertEqual(common.guest_run(s, "md5sum /mnt/data").split()[-2], before)
             rc, out = s.host("cat /sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages")

@@ -6,9 +6,9 @@ then releases it, migrates a pageblock, and lets the balloon inflate over a
 committed window; after each step the guest finds its file unchanged. As
 root, the host's pagemap shows every pageblock of a huge window on one
 host-physically contiguous 2 MiB run."""
-import json
-
 import common
+
+api = common.api
 
 MEMORY_MIB = 384
 FILL_MIB = 256
@@ -18,18 +18,6 @@ JOB = """cmavm run --memory %dM --api-socket api.sock --balloon-stats 0 \\
     --cmdline "%s cmavm.mode=shell"
 echo "@@cmavm-exit=$?"
 """ % (MEMORY_MIB, common.GUEST_CMDLINE)
-
-
-def raw(session, method, path, body=None):
-    """A control API request; (HTTP-ish ok, parsed JSON or error text)."""
-    cmd = "cmavm ctl --socket api.sock raw %s %s" % (method, path)
-    if body is not None:
-        cmd += " '%s'" % json.dumps(body)
-    rc, out = session.host(cmd, timeout=300)
-    if rc:
-        return False, out
-    start = min(i for i in (out.find("{"), out.find("[")) if i >= 0)
-    return True, json.loads(out[start:])
 
 
 class Engine(common.unittest.TestCase):
@@ -62,7 +50,7 @@ class Engine(common.unittest.TestCase):
             cls.s.kill()
 
     def map_letters(self):
-        ok, m = raw(self.s, "GET", "/v1/cma/map")
+        ok, m = api(self.s, "GET", "/v1/cma/map")
         self.assertTrue(ok, m)
         return [p for p in m["pools"] if p["name"] == "linux,cma"][0]["blocks"]
 
@@ -76,7 +64,7 @@ class Engine(common.unittest.TestCase):
             self.skipTest("this host has fewer than %d free 2 MiB huge pages and this user "
                           "cannot add them (echo N > /proc/sys/vm/nr_hugepages as root)" % BLOCKS)
         self.assertGreaterEqual(self.huge_pages, BLOCKS, "the host has no huge pages")
-        ok, w = raw(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "huge"})
+        ok, w = api(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "huge"})
         self.assertTrue(ok, w)
         self.assertEqual(w["length"], POOL_MIB << 20)
         self.assertEqual(w["level"], "huge")
@@ -86,47 +74,47 @@ class Engine(common.unittest.TestCase):
         self.assertEqual(self.map_letters(), "W" * BLOCKS)
         self.assertEqual(self.checksum(), self.sum)
 
-        ok, w2 = raw(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "resident"})
+        ok, w2 = api(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "resident"})
         self.assertTrue(ok, w2)
         self.assertEqual(w2["id"], w["id"])
         self.assertEqual(w2["level"], "resident")
         self.assertEqual(self.checksum(), self.sum)
 
-        ok, r = raw(self.s, "PUT", "/v1/cma/windows/release", {"id": w["id"]})
+        ok, r = api(self.s, "PUT", "/v1/cma/windows/release", {"id": w["id"]})
         self.assertTrue(ok, r)
         self.assertNotIn("W", self.map_letters())
         self.assertEqual(self.checksum(), self.sum)
 
     def test_3_migrate_a_pageblock(self):
         for block in (0, BLOCKS // 2, BLOCKS - 1):
-            ok, m = raw(self.s, "PUT", "/v1/cma/migrate", {"pool": "linux,cma", "block": block})
+            ok, m = api(self.s, "PUT", "/v1/cma/migrate", {"pool": "linux,cma", "block": block})
             self.assertTrue(ok, m)
             self.assertGreater(m["pause_ns"], 0)
         self.assertEqual(self.checksum(), self.sum)
-        ok, st = raw(self.s, "GET", "/v1/cma/stats")
+        ok, st = api(self.s, "GET", "/v1/cma/stats")
         self.assertGreaterEqual(st["migrations"], 3)
 
     def test_4_balloon_over_a_window_leaves_it_intact(self):
-        ok, w = raw(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "huge"})
+        ok, w = api(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "huge"})
         self.assertTrue(ok, w)
-        ok, _ = raw(self.s, "PUT", "/v1/balloon", {"target_mib": MEMORY_MIB - FILL_MIB - 48})
-        common.wait_for(lambda: raw(self.s, "GET", "/v1/balloon")[1]["actual_bytes"] > 32 << 20,
+        ok, _ = api(self.s, "PUT", "/v1/balloon", {"target_mib": MEMORY_MIB - FILL_MIB - 48})
+        common.wait_for(lambda: api(self.s, "GET", "/v1/balloon")[1]["actual_bytes"] > 32 << 20,
                         60)
-        ok, st = raw(self.s, "GET", "/v1/cma/stats")
+        ok, st = api(self.s, "GET", "/v1/cma/stats")
         self.assertGreater(st["refused_discard_bytes"], 0,
                            "the balloon never reached the window, so nothing was shown")
         self.assertEqual(self.map_letters(), "W" * BLOCKS)
-        ok, ws = raw(self.s, "GET", "/v1/cma/windows")
+        ok, ws = api(self.s, "GET", "/v1/cma/windows")
         self.assertEqual(ws[0]["contiguous_2m"], BLOCKS)
         self.assertEqual(self.checksum(), self.sum)
-        raw(self.s, "PUT", "/v1/balloon", {"target_mib": 0})
-        ok, r = raw(self.s, "PUT", "/v1/cma/windows/release", {"id": w["id"]})
+        api(self.s, "PUT", "/v1/balloon", {"target_mib": 0})
+        ok, r = api(self.s, "PUT", "/v1/cma/windows/release", {"id": w["id"]})
         self.assertTrue(ok, r)
         self.assertEqual(self.checksum(), self.sum)
 
     def test_5_commit_without_huge_pages_fails_and_rolls_back(self):
         self.s.host("echo 0 > /proc/sys/vm/nr_hugepages")
-        ok, err = raw(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "huge"})
+        ok, err = api(self.s, "PUT", "/v1/cma/windows", {"pool": "linux,cma", "level": "huge"})
         self.assertFalse(ok)
         self.assertIn("huge pages", err)
         self.assertNotIn("W", self.map_letters())
