@@ -289,7 +289,11 @@ static int map_over(uint8_t *host, uint64_t len, int fd, uint64_t off)
 	void *p = mmap(host, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd,
 		       (off_t)off);
 
-	return p == MAP_FAILED ? -errno : 0;
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Guest RAM asks for transparent huge pages (guest_ram.c): keep asking. */
+	madvise(host, len, MADV_HUGEPAGE);
+	return 0;
 }
 
 static const char *no_memory_hint(uint64_t page_size)
@@ -326,6 +330,40 @@ static uint64_t mapped_len(int fd, uint64_t len)
  * Move [host, host + len), now mapped from @from, onto @to, contents and
  * all. @b is the first block, for fault injection and messages.
  */
+/* Did a failed MAP_FIXED leave the old mapping in place? (ENOMEM can come first.) */
+static bool still_mapped(uint8_t *host)
+{
+	unsigned char v;
+
+	return !mincore(host, CMA_PAGE, &v) || errno != ENOMEM;
+}
+
+/*
+ * Map @len bytes of @to and fault them all in while the guest still runs:
+ * a host short of memory (or of huge pages in a cgroup) says so here, with
+ * an error, not as SIGBUS or the OOM killer inside the pause.
+ */
+static uint8_t *populated_view(struct cma_engine *e, size_t b, uint64_t len,
+			       const struct backing *to, uint64_t mapped)
+{
+	uint8_t *view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, to->fd, (off_t)to->off);
+
+	if (view == MAP_FAILED) {
+		fail(e, "new backing for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa, strerror(errno),
+		     no_memory_hint(to->page_size));
+		return NULL;
+	}
+	if (madvise(view, len, MADV_POPULATE_WRITE)) {
+		fail(e, "populating new backing for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
+		     strerror(errno), no_memory_hint(to->page_size));
+		munmap(view, mapped);
+		return NULL;
+	}
+	return view;
+}
+
+static void punch(int fd, uint64_t off, uint64_t len);
+
 static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
 		      const struct backing *from, const struct backing *to)
 {
@@ -338,19 +376,18 @@ static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t le
 	if ((r = injected(e, CMA_STEP_ALLOC, b)))
 		return fail(e, "getting new backing for 0x%" PRIx64 ": %s", e->blocks[b].gpa,
 			    strerror(-r));
-	view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, to->fd,
-		    (off_t)to->off);
-	if (view == MAP_FAILED)
-		return fail(e, "new backing for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
-			    strerror(errno), no_memory_hint(to->page_size));
+	view = populated_view(e, b, len, to, mapped);
+	if (!view)
+		goto err_punch;
 	if ((r = injected(e, CMA_STEP_POPULATE, b))) {
 		munmap(view, mapped);
-		return fail(e, "populating new backing for 0x%" PRIx64 ": %s", e->blocks[b].gpa,
-			    strerror(-r));
+		fail(e, "populating new backing for 0x%" PRIx64 ": %s", e->blocks[b].gpa,
+		     strerror(-r));
+		goto err_punch;
 	}
 	if (pause_guest(e, &t0)) {
 		munmap(view, mapped);
-		return -1;
+		goto err_punch;
 	}
 	r = injected(e, CMA_STEP_COPY, b);
 	if (!r) {
@@ -359,15 +396,18 @@ static int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t le
 	}
 	if (!r)
 		r = map_over(host, len, to->fd, to->off);
-	if (r && map_over(host, len, from->fd, from->off))
-		abort(); /* the old backing is intact but cannot be mapped back: nothing sane is
-			    left */
+	/* The old backing is intact; if it cannot be mapped back, nothing sane is left. */
+	if (r && !still_mapped(host) && map_over(host, len, from->fd, from->off))
+		abort();
 	resume_guest(e, t0);
 	munmap(view, mapped);
-	if (r)
-		return fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
-			    e->blocks[b].gpa, strerror(-r));
-	return 0;
+	if (!r)
+		return 0;
+	fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)", e->blocks[b].gpa,
+	     strerror(-r));
+err_punch:
+	punch(to->fd, to->off, len); /* what the view populated is nobody's */
+	return -1;
 }
 
 static void punch(int fd, uint64_t off, uint64_t len)
@@ -401,6 +441,9 @@ static void set_backing(struct cma_engine *e, size_t b, enum cma_backing kind, i
 	blk->fd = fd;
 	blk->fd_off = off;
 	blk->own_fd = own;
+	/* New backing holds what the guest had: old balloon and report counts are stale. */
+	blk->ballooned_pages = 0;
+	blk->reported_pages = 0;
 }
 
 /* Block @b onto 2 MiB page @off of @fd; its old backing is freed. */
@@ -891,6 +934,13 @@ static int find_block(const struct cma_engine *e, uint64_t gpa)
 }
 
 /* New memfd pages for a memfd-backed block: copy out, punch, write back what was there. */
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[CMA_PAGE];
+
+	return !memcmp(p, zero, CMA_PAGE);
+}
+
 static int migrate_memfd_block(struct cma_engine *e, size_t b)
 {
 	uint8_t *host = block_host(e, b), *copy = malloc(CMA_PAGEBLOCK);
@@ -921,8 +971,12 @@ static int migrate_memfd_block(struct cma_engine *e, size_t b)
 	if (locked)
 		munlock(host, CMA_PAGEBLOCK);
 	punch(e->memfd, block_memfd_off(e, b), CMA_PAGEBLOCK);
+	/*
+	 * mincore() misses pages swapped out: write back every page that was
+	 * resident or is not all zeroes (a hole reads as zeroes anyway).
+	 */
 	for (size_t i = 0; i < PAGES_PER_BLOCK; i++)
-		if (vec[i] & 1)
+		if ((vec[i] & 1) || !page_is_zero(copy + i * CMA_PAGE))
 			memcpy(host + i * CMA_PAGE, copy + i * CMA_PAGE, CMA_PAGE);
 	if (locked)
 		mlock(host, CMA_PAGEBLOCK);

@@ -115,6 +115,10 @@ static void *loop_thread(void *arg)
 		while (!loop->stopping && io_uring_peek_cqe(&loop->ring, &cqe) == 0)
 			dispatch(loop, cqe);
 	}
+	/* Nobody will run calls queued from now on: make them fail, then run the rest. */
+	pthread_mutex_lock(&loop->lock);
+	loop->dead = true;
+	pthread_mutex_unlock(&loop->lock);
 	run_calls(loop);
 	return NULL;
 }
@@ -178,7 +182,7 @@ void ev_loop_stop(struct ev_loop *loop)
 		loop->stopping = true;
 		return;
 	}
-	ev_loop_call(loop, set_stopping, loop);
+	ev_loop_call(loop, set_stopping, loop); /* fails harmlessly if the thread has ended */
 	pthread_join(loop->thread, NULL);
 	loop->running = false;
 }
@@ -195,6 +199,11 @@ int ev_loop_call(struct ev_loop *loop, void (*fn)(void *arg), void *arg)
 		return -1;
 	pthread_cond_init(&call.cond, NULL);
 	pthread_mutex_lock(&loop->lock);
+	if (loop->dead) {
+		pthread_mutex_unlock(&loop->lock);
+		pthread_cond_destroy(&call.cond);
+		return -1;
+	}
 	call.next = loop->calls;
 	loop->calls = &call;
 	wake(loop);

@@ -35,6 +35,7 @@ struct ev_loop {
 	struct ev_op wake_op;
 	bool stopping;
 	bool running;
+	bool dead; /* the thread has ended (under @lock): calls fail */
 	unsigned int inflight;
 };
 

@@ -245,7 +245,7 @@ static int start_devices(struct vm *vm)
 	if (ev_loop_init(&vm->loop, 256))
 		return -1;
 	vm->loop_ready = true;
-	if (vm_engine_create(vm) || vm_devices_create(vm) || vm_control_open(vm))
+	if (vm_engine_create(vm) || vm_devices_create(vm))
 		return -1;
 	return ev_loop_start(&vm->loop);
 }
@@ -261,7 +261,8 @@ static int start(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(&vm->vcpus[i]))
 			return -1;
-	return 0;
+	/* Last: a pause asked for through the API needs running vCPUs to park. */
+	return vm_control_open(vm);
 }
 
 static int wait_for_stop(struct vm *vm)

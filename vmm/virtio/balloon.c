@@ -32,9 +32,10 @@
  */
 #define Q_NONE (-1)
 
-#define CFG_NUM_PAGES 0
-#define CFG_ACTUAL    4
-#define CFG_SIZE      16
+#define INFLATE_MAX_PFNS 4096 /* per chain: 16 times what Linux sends */
+#define CFG_NUM_PAGES	 0
+#define CFG_ACTUAL	 4
+#define CFG_SIZE	 16
 
 #define STAT_ENTRY 10 /* le16 tag, le64 value (5.5.6.3) */
 #define STAT_TAGS  BALLOON_STAT_TAGS
@@ -131,7 +132,19 @@ static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct v
 	uint32_t pfn;
 
 	(void)vq;
-	for (uint64_t off = 0; off + 4 <= chain->out_len; off += 4) {
+	/*
+	 * Linux sends at most 256 page numbers a buffer (VIRTIO_BALLOON_ARRAY_PFNS_MAX);
+	 * a chain of gigabytes of them would hold the loop thread for minutes.
+	 */
+	if (chain->out_len > INFLATE_MAX_PFNS * 4) {
+		if (!b->n.bad_pages)
+			pr_warn("%s: an inflate buffer of %llu page numbers; only the first %d are "
+				"taken (reported once)",
+				dev->name, (unsigned long long)(chain->out_len / 4),
+				INFLATE_MAX_PFNS);
+		b->n.bad_pages += chain->out_len / 4 - INFLATE_MAX_PFNS;
+	}
+	for (uint64_t off = 0; off + 4 <= chain->out_len && off < INFLATE_MAX_PFNS * 4; off += 4) {
 		uint64_t gpa;
 
 		vq_chain_read(chain, off, &pfn, 4);
@@ -158,7 +171,9 @@ static int64_t deflate(struct virtio_device *dev, struct virtqueue *vq, struct v
 
 	(void)vq;
 	b->n.deflated_pages += chain->out_len / 4;
-	for (uint64_t off = 0; b->memory.deflated && off + 4 <= chain->out_len; off += 4) {
+	for (uint64_t off = 0;
+	     b->memory.deflated && off + 4 <= chain->out_len && off < INFLATE_MAX_PFNS * 4;
+	     off += 4) {
 		vq_chain_read(chain, off, &pfn, 4);
 		b->memory.deflated(b->memory.opaque, (uint64_t)le32toh(pfn) * BALLOON_PAGE,
 				   BALLOON_PAGE);

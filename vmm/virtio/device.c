@@ -167,6 +167,14 @@ void virtio_set_status(struct virtio_device *dev, uint32_t status)
 		if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 		    !features_acceptable(dev))
 			status &= ~VIRTIO_STATUS_FEATURES_OK;
+		/* 3.1.1: no DRIVER_OK without accepted features (a legacy driver skips it). */
+		if ((status & VIRTIO_STATUS_DRIVER_OK) && !(status & VIRTIO_STATUS_FEATURES_OK)) {
+			pr_warn("%s: the driver set DRIVER_OK without FEATURES_OK; ignored "
+				"(cmavm's "
+				"devices are modern only)",
+				dev->name);
+			status &= ~VIRTIO_STATUS_DRIVER_OK;
+		}
 		/* NEEDS_RESET is the device's to set, and only a reset clears it. */
 		dev->status = status | (old & VIRTIO_STATUS_NEEDS_RESET);
 		if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
