@@ -535,6 +535,12 @@ static size_t window_blocks(const struct cma_window *w)
 	return w->length / CMA_PAGEBLOCK;
 }
 
+static void progress(struct cma_engine *e, size_t done, size_t n)
+{
+	if (e->hooks.progress)
+		e->hooks.progress(e->hooks.opaque, done * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
+}
+
 static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -544,6 +550,7 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 			e->stats.rollbacks++;
 			return -1;
 		}
+		progress(e, i + 1, n);
 	}
 	return 0;
 }
@@ -586,6 +593,7 @@ static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first,
 			close(fd);
 			return -1;
 		}
+		progress(e, i + 1, n);
 	}
 	w->huge_fd = fd;
 	w->huge_fd_size = n * CMA_PAGEBLOCK;

@@ -115,6 +115,8 @@ struct cma_hooks {
 	 * block @block fail (see enum cma_step).
 	 */
 	int (*inject)(void *opaque, int step, size_t block);
+	/* Progress of a long commit or release: @done of @total bytes; may be NULL. */
+	void (*progress)(void *opaque, uint64_t done, uint64_t total);
 };
 
 enum cma_step {

@@ -88,10 +88,28 @@ struct memory_hooks vm_engine_memory_hooks(struct vm *vm)
 	return (struct memory_hooks){ .opaque = vm, .discard = discard, .deflated = deflated };
 }
 
+/* Commits of 256 MiB and more say how far they are, every quarter. */
+#define PROGRESS_MIN (256ULL << 20)
+
+static void engine_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	char a[32], b[32];
+
+	(void)opaque;
+	if (total < PROGRESS_MIN ||
+	    (done * 4 / total == (done - CMA_PAGEBLOCK) * 4 / total && done != total))
+		return;
+	pr_info("window: %s of %s moved (%llu%%)", size_str(done, a), size_str(total, b),
+		(unsigned long long)(done * 100 / total));
+}
+
 int vm_engine_create(struct vm *vm)
 {
 	const struct layout *l = &vm->plan->layout;
-	struct cma_hooks hooks = { .opaque = vm, .pause = engine_pause, .resume = engine_resume };
+	struct cma_hooks hooks = { .opaque = vm,
+				   .pause = engine_pause,
+				   .resume = engine_resume,
+				   .progress = engine_progress };
 
 	cma_engine_init(&vm->engine, vm->ram.host, vm->ram.gpa, vm->ram.size, vm->ram.memfd,
 			&hooks);

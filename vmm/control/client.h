@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define CTL_SOCKET_NAME "cmavm.sock"
-#define CTL_TIMEOUT_S	30	    /* for the VM to answer */
+#define CTL_TIMEOUT_S	600 /* for the VM to answer: a window commit of gigabytes takes a while */
 #define CTL_REPLY_MAX	(16u << 20) /* a larger answer is refused */
 
 /*
