@@ -47,6 +47,33 @@ def guest_meminfo(text):
     return {m[1]: int(m[2]) for m in GUEST_MEMINFO.finditer(text)}
 
 
+class GuestShellTest(unittest.TestCase):
+    """Tests that share one guest with a shell on its console: the class
+    sets JOB (whose cmavm runs with cmavm.mode=shell and prints
+    "@@cmavm-exit=N" after) and NAME (its log), optionally FILES."""
+    JOB = NAME = None
+    FILES = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = host(cls.NAME).start(cls.JOB, files=cls.FILES)
+        try:
+            cls.s.expect(r"^guest: shell ready$", 180)
+        except Exception:
+            cls.s.kill()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        """The guest powers off; cmavm must end with 0."""
+        try:
+            cls.s.send("poweroff -f\n")
+            cls.s.expect(r"^@@cmavm-exit=0$", 60)
+            cls.s.wait(60)
+        finally:
+            cls.s.kill()
+
+
 def main():
     unittest.main(verbosity=2)
 

@@ -20,20 +20,8 @@ def mem_free_kb(session):
     return int(out.split("MemFree:")[1].split()[0])
 
 
-class Balloon(common.unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.s = common.host("balloon").start(JOB)
-        cls.s.expect(r"^guest: shell ready$", 180)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.s.send("poweroff -f\n")
-            cls.s.expect(r"^@@cmavm-exit=0$", 60)
-            cls.s.wait(60)
-        finally:
-            cls.s.kill()
+class Balloon(common.GuestShellTest):
+    JOB, NAME = JOB, "balloon"
 
     def resident(self):
         return common.ctl_json(self.s, "status")["memory_resident_bytes"]

@@ -20,11 +20,13 @@ echo "@@cmavm-exit=$?"
 """ % (MEMORY_MIB, common.GUEST_CMDLINE)
 
 
-class Engine(common.unittest.TestCase):
+class Engine(common.GuestShellTest):
+    JOB, NAME = JOB, "cma_engine"
+
     @classmethod
     def setUpClass(cls):
-        s = cls.s = common.host("cma_engine").start(JOB)
-        s.expect(r"^guest: shell ready$", 180)
+        super().setUpClass()
+        s = cls.s
         rc, out = s.host("echo %d > /proc/sys/vm/nr_hugepages; "
                          "grep HugePages_Free /proc/meminfo" % (BLOCKS + 8))
         cls.huge_pages = int(out.split()[-1]) if rc == 0 else 0
@@ -39,15 +41,6 @@ class Engine(common.unittest.TestCase):
     @classmethod
     def checksum(cls):
         return common.guest_run(cls.s, "md5sum /mnt/data").split()[-2]
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.s.send("poweroff -f\n")
-            cls.s.expect(r"^@@cmavm-exit=0$", 60)
-            cls.s.wait(60)
-        finally:
-            cls.s.kill()
 
     def map_letters(self):
         ok, m = api(self.s, "GET", "/v1/cma/map")

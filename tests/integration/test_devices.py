@@ -22,12 +22,10 @@ def md5(data):
     return hashlib.md5(data).hexdigest()
 
 
-class Devices(common.unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        bench = os.path.join(common.testhost.BUILD_VMM, "tools", "bench", "cmavm-bench")
-        cls.s = common.host("devices").start(JOB, files={"cmavm-bench": bench})
-        cls.s.expect(r"^guest: shell ready$", 180)
+class Devices(common.GuestShellTest):
+    JOB, NAME = JOB, "devices"
+    FILES = {"cmavm-bench": os.path.join(common.testhost.BUILD_VMM, "tools", "bench",
+                                         "cmavm-bench")}
 
     @classmethod
     def tearDownClass(cls):

@@ -484,28 +484,15 @@ static unsigned int blk_counters(struct virtio_device *dev, struct virtio_counte
 	return sizeof(all) / sizeof(all[0]);
 }
 
-static const struct virtio_device_ops blk_ops_rw = {
-	.type = "blk",
-	.device_id = VIRTIO_ID_BLOCK,
-	.nr_queues = 1,
-	.features = BIT_ULL(VIRTIO_BLK_F_SEG_MAX) | BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
-		    BIT_ULL(VIRTIO_BLK_F_FLUSH) | BIT_ULL(VIRTIO_BLK_F_DISCARD) |
-		    BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES),
-	.config_size = CFG_SIZE,
-	.config_read = blk_config_read,
-	.queue_notify = blk_notify,
-	.reset = blk_reset,
-	.destroy = blk_destroy,
-	.inflight = blk_inflight,
-	.counters = blk_counters,
-};
+/* Read-only devices trade DISCARD and WRITE_ZEROES for RO in blk_create(). */
+#define BLK_RW_ONLY_FEATURES (BIT_ULL(VIRTIO_BLK_F_DISCARD) | BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES))
 
-static const struct virtio_device_ops blk_ops_ro = {
+static const struct virtio_device_ops blk_ops = {
 	.type = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.nr_queues = 1,
 	.features = BIT_ULL(VIRTIO_BLK_F_SEG_MAX) | BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
-		    BIT_ULL(VIRTIO_BLK_F_FLUSH) | BIT_ULL(VIRTIO_BLK_F_RO),
+		    BIT_ULL(VIRTIO_BLK_F_FLUSH) | BLK_RW_ONLY_FEATURES,
 	.config_size = CFG_SIZE,
 	.config_read = blk_config_read,
 	.queue_notify = blk_notify,
@@ -602,8 +589,11 @@ int virtio_blk_create(struct virtio_device *dev, const struct virtio_env *env,
 	snprintf(blk->serial, sizeof(blk->serial), "cmavm-blk%u", opts->index);
 	fill_config(blk);
 	snprintf(name, sizeof(name), "virtio-blk%u", opts->index);
-	virtio_init(dev, opts->readonly ? &blk_ops_ro : &blk_ops_rw, name, env->ram, env->loop,
-		    env->access_platform);
+	virtio_init(dev, &blk_ops, name, env->ram, env->loop, env->access_platform);
+	if (opts->readonly) {
+		dev->features_offered &= ~BLK_RW_ONLY_FEATURES;
+		dev->features_offered |= BIT_ULL(VIRTIO_BLK_F_RO);
+	}
 	dev->priv = blk;
 	return 0;
 }
