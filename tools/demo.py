@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Boot the demo guest and set what the guest says about its pools beside
-what cmavm planned. Exit status: cmavm's (0 when the guest powers off)."""
+what cmavm planned; then, while it runs, commit a DMA window over its
+default pool on host huge pages and draw the pageblock map. Exit status:
+cmavm's (0 when the guest powers off)."""
 import os
 import re
 import shlex
@@ -10,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import testhost  # noqa: E402
 
 DEMO_FLAGS = ["--dma-pool", "gpu:16M", "--dma-pool", "fw:4M:no-map",
-              "--cmdline", "console=ttyS0 quiet"]
+              "--cmdline", "console=ttyS0 quiet cmavm.mode=shell"]
 PLAN = re.compile(r"^cmavm: pool (\S+) at (0x[0-9a-f]+) size (\d+) MiB \(([^)]*)\)", re.M)
 GUEST = re.compile(r"^guest: dmesg: Reserved memory: created (CMA|DMA) memory pool at "
                    r"(0x[0-9a-f]+), size (\d+) MiB$", re.M)
@@ -49,15 +51,38 @@ def summary(out):
     return ok
 
 
+def show_engine(session):
+    """The host CMA engine at work on the running guest: a window, the map."""
+    colour = "" if sys.stdout.isatty() else "NO_COLOR=1 "
+    steps = [("giving the emulated host 2 MiB huge pages", "echo 40 > /proc/sys/vm/nr_hugepages"),
+             ("committing a DMA window over the default pool on host huge pages",
+              "cmavm ctl --socket api.sock window commit linux,cma huge"),
+             ("the pageblock map (W: window, B: backed, U: unbacked, R: reported free)",
+              colour + "cmavm ctl --socket api.sock map")]
+    print()
+    for what, command in steps:
+        say(what)
+        rc, out = session.host(command, timeout=300)
+        print(out.rstrip())
+        if rc:
+            say("(that did not work here; the demo goes on)")
+
+
 def main():
     flags = DEMO_FLAGS if len(sys.argv) == 1 else sys.argv[1:]
     host = testhost.Host(echo=True)
     say("booting the demo guest on %s" % host.describe())
     if not host.native:
         say("starting the emulated arm64 host (about 5 s)")
-    cmd = "cmavm run " + " ".join(shlex.quote(f) for f in flags)
+    cmd = "cmavm run --api-socket api.sock " + " ".join(shlex.quote(f) for f in flags)
     session = host.start('echo "==> %s"\n%s\necho "@@cmavm-exit=$?"' % (cmd, cmd))
-    m = session.expect(r"^@@cmavm-exit=(\d+)$", 600)
+    m = session.expect(r"^(@@cmavm-exit=(\d+)|guest: shell ready)$", 600)
+    if m[0] == "guest: shell ready":
+        show_engine(session)
+        session.send("poweroff -f\n")
+        m = session.expect(r"^@@cmavm-exit=(\d+)$", 120)
+    else:
+        m = [m[0], m[2]]
     session.wait(60)
     code = int(m[1])
     ok = summary(session.output)
