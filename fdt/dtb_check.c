@@ -1344,12 +1344,15 @@ static void dt_default_area(struct ctx *c)
 	a->base = e->base;
 	a->size = e->size;
 	a->fixed = e->has_reg;
-	if (e->rule == DTB_RULE_ZONE_CROSSING) {
+	/* Rejected for its place (outside RAM, across a zone, overlapping): unusable. */
+	if (e->verdict == DTB_REJECTED) {
 		a->failed = true;
 		snprintf(a->text, sizeof(a->text),
-			 "%s is the default area but cannot be activated: the guest has no usable "
-			 "default CMA area",
-			 e->path);
+			 "%s is the default area but the guest cannot use it (%s): the guest has "
+			 "no usable default CMA area",
+			 e->path,
+			 e->rule == DTB_RULE_ZONE_CROSSING ? "it cannot be activated"
+							   : "see its verdict above");
 		return;
 	}
 	snprintf(a->text, sizeof(a->text), "%s (linux,cma-default)", e->path);

@@ -17,8 +17,11 @@
 #define GUEST_CMA_MIN_ALIGN SZ_2M
 /* Before 5.18 it was PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order). */
 #define GUEST_CMA_OLD_ALIGN SZ_4M
-/* CONFIG_CMA_AREAS in Debian's arm64 kernel (mm/cma.c, cma_areas[]) */
-#define GUEST_CMA_AREAS 19
+/*
+ * MAX_CMA_AREAS = 1 + CONFIG_CMA_AREAS in 6.1 (include/linux/cma.h), and
+ * Debian's arm64 config has CONFIG_CMA_AREAS=19 (mm/cma.c, cma_areas[]).
+ */
+#define GUEST_CMA_AREAS 20
 /* MAX_RESERVED_REGIONS (drivers/of/of_reserved_mem.c) */
 #define GUEST_RESERVED_REGIONS 64
 /* CONFIG_CMA_SIZE_MBYTES: the default area the guest makes by itself */
