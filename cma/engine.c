@@ -35,8 +35,12 @@ static int fail(struct cma_engine *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->error, sizeof(e->error), fmt, ap);
 	va_end(ap);
+	e->conflict = false;
 	return -1;
 }
+
+/* fail(), for a request the VM's present state forbids (try again later). */
+#define conflict(e, ...) (fail(e, __VA_ARGS__), (e)->conflict = true, -1)
 
 static uint64_t now_ns(void)
 {
@@ -260,7 +264,7 @@ static int pause_guest(struct cma_engine *e, uint64_t *t0)
 	int r = e->hooks.pause ? e->hooks.pause(e->hooks.opaque) : 0;
 
 	if (r)
-		return fail(e, "could not pause the guest: %s", strerror(-r));
+		return conflict(e, "could not pause the guest: %s", strerror(-r));
 	*t0 = now_ns();
 	return 0;
 }
@@ -564,6 +568,7 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 {
 	char saved[sizeof(e->error)];
+	bool was_conflict = e->conflict;
 
 	memcpy(saved, e->error, sizeof(saved));
 	for (size_t i = 0; i < n; i++) {
@@ -575,6 +580,7 @@ static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 		}
 	}
 	memcpy(e->error, saved, sizeof(saved));
+	e->conflict = was_conflict;
 	e->stats.rollbacks++;
 }
 
@@ -628,14 +634,14 @@ static int commit_contiguous(struct cma_engine *e, struct cma_window *w, size_t 
 		return fail(e, "the window crosses a 1 GiB boundary of host memory; a contiguous "
 			       "window must fit in one 1 GiB page: commit it in two parts");
 	if (e->gigantic.window >= 0)
-		return fail(e, "another window already has the host's 1 GiB page span");
+		return conflict(e, "another window already has the host's 1 GiB page span");
 	if (span < e->host || span + GIGANTIC > e->map_end)
 		return fail(e, "the 1 GiB span around the window is not cmavm's to map (guest RAM "
 			       "is not 1 GiB aligned on the host)");
 	gpa = e->gpa + (uint64_t)(span - e->host);
 	ram_len = (uint64_t)((ram_end < span + GIGANTIC ? ram_end : span + GIGANTIC) - span);
 	if (!blocks_on_memfd(e, gpa, ram_len, (int)(w - e->windows)))
-		return fail(e, "part of the 1 GiB span is in another window; release it first");
+		return conflict(e, "part of the 1 GiB span is in another window; release it first");
 	fd = alloc_backing(e, GIGANTIC, GIGANTIC);
 	if (fd < 0)
 		return fail(e, "a 1 GiB hugetlb file: %s; %s", strerror(-fd),
@@ -877,16 +883,17 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 			return -1;
 	} else {
 		if (overlaps)
-			return fail(e,
-				    "the range overlaps a committed window; release it first, or "
-				    "commit exactly its range to change its level");
+			return conflict(
+				e, "the range overlaps a committed window; release it first, or "
+				   "commit exactly its range to change its level");
 		if (on_gigantic_page(e, pool, offset, length))
-			return fail(e, "the range is on window %u's 1 GiB page; release it first",
-				    e->windows[e->gigantic.window].id);
+			return conflict(e,
+					"the range is on window %u's 1 GiB page; release it first",
+					e->windows[e->gigantic.window].id);
 		w = new_window(e);
 		if (!w)
-			return fail(e, "%d windows are committed already; release one",
-				    CMA_MAX_WINDOWS);
+			return conflict(e, "%d windows are committed already; release one",
+					CMA_MAX_WINDOWS);
 		*w = (struct cma_window){ .used = true,
 					  .id = ++e->next_window_id,
 					  .pool = (unsigned)pool,

@@ -147,6 +147,7 @@ struct cma_engine {
 	unsigned int next_window_id;
 	struct cma_stats stats;
 	char error[256]; /* why the last call failed */
+	bool conflict;	 /* ... because of the state it is in: retry later (409) */
 };
 
 /* Set up the engine over guest RAM; pools are added with cma_engine_add_pool(). */

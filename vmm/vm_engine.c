@@ -214,9 +214,8 @@ static int ctl_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned in
 static int engine_failed(struct cma_engine *e, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s", e->error);
-	if (strstr(e->error, "could not pause the guest"))
-		return -EBUSY;
-	return -EIO;
+	/* Conflicts with the VM's state are 409s; the host failing is a 500. */
+	return e->conflict ? -EBUSY : -EIO;
 }
 
 static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
