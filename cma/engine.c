@@ -956,6 +956,31 @@ static bool page_is_zero(const uint8_t *p)
 	return !memcmp(p, zero, CMA_PAGE);
 }
 
+/*
+ * Into the punched block: every page that was resident or is not all
+ * zeroes (mincore() misses pages swapped out; a hole reads as zeroes). By
+ * pwrite() in runs, which allocates the new pages without a page fault
+ * each, then through the mapping if pwrite() falls short.
+ */
+static void write_back(struct cma_engine *e, size_t b, const uint8_t *copy,
+		       const unsigned char *vec)
+{
+	uint8_t *host = block_host(e, b);
+	uint64_t off = block_memfd_off(e, b);
+
+	for (size_t i = 0; i < PAGES_PER_BLOCK;) {
+		size_t n = 0;
+
+		while (i + n < PAGES_PER_BLOCK &&
+		       ((vec[i + n] & 1) || !page_is_zero(copy + (i + n) * CMA_PAGE)))
+			n++;
+		if (n && pwrite(e->memfd, copy + i * CMA_PAGE, n * CMA_PAGE,
+				(off_t)(off + i * CMA_PAGE)) != (ssize_t)(n * CMA_PAGE))
+			memcpy(host + i * CMA_PAGE, copy + i * CMA_PAGE, n * CMA_PAGE);
+		i += n ? n : 1;
+	}
+}
+
 static int migrate_memfd_block(struct cma_engine *e, size_t b)
 {
 	uint8_t *host = block_host(e, b), *copy = malloc(CMA_PAGEBLOCK);
@@ -990,9 +1015,7 @@ static int migrate_memfd_block(struct cma_engine *e, size_t b)
 	 * mincore() misses pages swapped out: write back every page that was
 	 * resident or is not all zeroes (a hole reads as zeroes anyway).
 	 */
-	for (size_t i = 0; i < PAGES_PER_BLOCK; i++)
-		if ((vec[i] & 1) || !page_is_zero(copy + i * CMA_PAGE))
-			memcpy(host + i * CMA_PAGE, copy + i * CMA_PAGE, CMA_PAGE);
+	write_back(e, b, copy, vec);
 	if (locked)
 		mlock(host, CMA_PAGEBLOCK);
 	resume_guest(e, t0);
