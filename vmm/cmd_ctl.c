@@ -19,6 +19,7 @@
 #include "client.h"
 #include "log.h"
 #include "map_render.h"
+#include "engine.h"
 #include "size.h"
 
 enum { EXIT_DONE = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
@@ -371,10 +372,8 @@ static void show_devices(json_t *devices)
 
 /* ---- the host CMA engine ---- */
 
-/* The keys of a pool's "bytes", in the API's order. */
-static const char *const cma_states[CTL_CMA_STATES] = {
-	"unbacked", "backed", "reported", "ballooned", "window",
-};
+/* The keys of a pool's "bytes": the engine's state names. */
+#define cma_states(s) cma_state_name((enum cma_block_state)(s))
 
 /* "85.3 µs", "12.50 ms", "1.20 s" */
 static const char *ns_str(uint64_t ns, char *buf, size_t len)
@@ -393,7 +392,7 @@ static void cma_pool_row(struct table *t, json_t *p)
 	unsigned int s;
 
 	for (s = 0; s < CTL_CMA_STATES; s++)
-		size_str(get_u64(by_state, cma_states[s]), bytes[s]);
+		size_str(get_u64(by_state, cma_states(s)), bytes[s]);
 	table_row(t, get_str(p, "name"), get_str(p, "kind"), get_yes_no(p, "default"),
 		  fmt(base, sizeof(base), "0x%08llx", (unsigned long long)get_u64(p, "base")),
 		  size_str(get_u64(p, "size"), size), bytes[0], bytes[1], bytes[2], bytes[3],
@@ -409,8 +408,8 @@ static void show_cma_pools(json_t *pools)
 		printf("no CMA pools\n");
 		return;
 	}
-	table_row(&t, "pool", "kind", "default", "base", "size", cma_states[0], cma_states[1],
-		  cma_states[2], cma_states[3], cma_states[4], NULL);
+	table_row(&t, "pool", "kind", "default", "base", "size", cma_states(0), cma_states(1),
+		  cma_states(2), cma_states(3), cma_states(4), NULL);
 	for (i = 0; i < json_array_size(pools); i++)
 		cma_pool_row(&t, json_array_get(pools, i));
 	table_print(&t);
@@ -677,7 +676,9 @@ static int map_request(int argc, char **argv, struct request *req)
 
 static bool is_level(const char *word)
 {
-	return !strcmp(word, "resident") || !strcmp(word, "huge") || !strcmp(word, "contiguous");
+	enum cma_level level;
+
+	return !cma_level_parse(word, &level);
 }
 
 /* window commit POOL [OFFSET LENGTH] LEVEL, or POOL LEVEL [OFFSET LENGTH] */

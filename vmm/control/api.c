@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine.h"
 #include "size.h"
 
 #define BALLOON_PAGE 4096 /* virtio-balloon counts 4 KiB pages */
@@ -488,12 +489,8 @@ static void get_devices(const struct ctl_ops *ops, json_t *body, struct http_res
 
 /* ---- /v1/cma ---- */
 
-/* The pageblock states, in the order of struct ctl_cma_pool's bytes[]. */
-static const char *const cma_state_names[CTL_CMA_STATES] = {
-	"unbacked", "backed", "reported", "ballooned", "window",
-};
-
-static const char *const cma_levels[] = { "resident", "huge", "contiguous" };
+/* bytes[] of struct ctl_cma_pool is indexed by the engine's states. */
+_Static_assert(CTL_CMA_STATES == CMA_NR_STATES, "one entry per pageblock state");
 
 #define COMMIT_EXAMPLE	"{\"pool\": \"linux,cma\", \"level\": \"huge\"}"
 #define RELEASE_EXAMPLE "{\"id\": 1}"
@@ -505,7 +502,8 @@ static json_t *cma_pool_json(const struct ctl_cma_pool *p)
 	unsigned int s;
 
 	for (s = 0; bytes && s < CTL_CMA_STATES; s++)
-		json_object_set_new(bytes, cma_state_names[s], json_u64(p->bytes[s]));
+		json_object_set_new(bytes, cma_state_name((enum cma_block_state)s),
+				    json_u64(p->bytes[s]));
 	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "name", p->name ? p->name : "", "kind",
 			 p->kind == POOL_COHERENT ? "coherent" : "cma", "default", p->is_default,
 			 "base", json_u64(p->base), "size", json_u64(p->size), "bytes", bytes);
@@ -693,7 +691,7 @@ static bool field_bytes(const char *key, json_t *value, const char *example, uin
 static bool commit_field(const char *key, json_t *value, void *req, struct http_response *resp)
 {
 	struct ctl_cma_commit *c = req;
-	size_t i;
+	enum cma_level level;
 
 	if (!strcmp(key, "pool"))
 		return field_str(key, value, COMMIT_EXAMPLE, &c->pool, resp);
@@ -712,9 +710,8 @@ static bool commit_field(const char *key, json_t *value, void *req, struct http_
 	}
 	if (!field_str(key, value, COMMIT_EXAMPLE, &c->level, resp))
 		return false;
-	for (i = 0; i < sizeof(cma_levels) / sizeof(cma_levels[0]); i++)
-		if (!strcmp(c->level, cma_levels[i]))
-			return true;
+	if (!cma_level_parse(c->level, &level))
+		return true;
 	http_response_error(resp, 400,
 			    "level must be resident, huge or contiguous, not \"%s\"; e.g. "
 			    "{\"level\": \"huge\"}",

@@ -5,6 +5,7 @@
  * guest-physical address of their first pageblock, and a legend.
  */
 #include "map_render.h"
+#include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +16,32 @@
 #define ANSI_RESET "\033[0m"
 #define CELL_UTF8  "\xe2\x96\x88" /* U+2588 FULL BLOCK */
 
-static const struct map_state {
-	char letter;
-	const char *name;
-	const char *ansi; /* the cell's colour on a terminal */
-	const char *rgb;  /* and in SVG */
-} states[CTL_CMA_STATES + 1] = {
-	{ 'U', "unbacked", "\033[90m", "#d0d0d0" },  /* dim grey */
-	{ 'B', "backed", "\033[32m", "#2e9e48" },    /* green */
-	{ 'R', "reported", "\033[34m", "#3570d4" },  /* blue */
-	{ 'L', "ballooned", "\033[33m", "#e0b000" }, /* yellow */
-	{ 'W', "window", "\033[35m", "#c0309a" },    /* magenta */
-	{ '?', "unknown", "\033[31m", "#000000" },   /* a letter this cmavm does not know */
+/* Each state's colour on a terminal and in SVG; the last is for a letter this cmavm does not know.
+ */
+static const struct map_colour {
+	const char *ansi;
+	const char *rgb;
+} colours[CMA_NR_STATES + 1] = {
+	[CMA_UNBACKED] = { "\033[90m", "#d0d0d0" },  /* dim grey */
+	[CMA_BACKED] = { "\033[32m", "#2e9e48" },    /* green */
+	[CMA_REPORTED] = { "\033[34m", "#3570d4" },  /* blue */
+	[CMA_BALLOONED] = { "\033[33m", "#e0b000" }, /* yellow */
+	[CMA_WINDOW] = { "\033[35m", "#c0309a" },    /* magenta */
+	[CMA_NR_STATES] = { "\033[31m", "#000000" }, /* red / black */
 };
 
-#define UNKNOWN CTL_CMA_STATES
+#define UNKNOWN CMA_NR_STATES
+
+/* The engine's letter and name for state @s (cma/engine.h), or those of an unknown one. */
+static char letter_of(unsigned int s)
+{
+	return s < CMA_NR_STATES ? cma_state_letter((enum cma_block_state)s) : '?';
+}
+
+static const char *name_of(unsigned int s)
+{
+	return s < CMA_NR_STATES ? cma_state_name((enum cma_block_state)s) : "unknown";
+}
 
 bool ctl_map_want_colour(FILE *out)
 {
@@ -46,8 +58,8 @@ static unsigned int state_of(char letter)
 {
 	unsigned int s;
 
-	for (s = 0; s < CTL_CMA_STATES; s++)
-		if (states[s].letter == letter)
+	for (s = 0; s < CMA_NR_STATES; s++)
+		if (letter_of(s) == letter)
 			return s;
 	return UNKNOWN;
 }
@@ -55,7 +67,7 @@ static unsigned int state_of(char letter)
 /* What the drawing of one pool needs. */
 struct pool_layout {
 	size_t nr_blocks;
-	size_t counts[CTL_CMA_STATES + 1];
+	size_t counts[CMA_NR_STATES + 1];
 	int addr_digits; /* hex digits of the row addresses, at least 8 */
 };
 
@@ -99,11 +111,11 @@ static void text_row(FILE *out, const char *blocks, size_t from, size_t to, bool
 			fputc(' ', out);
 		s = state_of(blocks[i]);
 		if (!colour) {
-			fputc(states[s].letter, out);
+			fputc(letter_of(s), out);
 			continue;
 		}
 		if (s != cur)
-			fputs(states[s].ansi, out);
+			fputs(colours[s].ansi, out);
 		cur = s;
 		fputs(CELL_UTF8, out);
 	}
@@ -124,9 +136,9 @@ static void text_legend(FILE *out, const struct pool_layout *l, uint64_t pageblo
 			break;
 		fputs("  ", out);
 		if (colour)
-			fprintf(out, "%s" CELL_UTF8 ANSI_RESET " ", states[s].ansi);
-		fprintf(out, "%c %-9s %*zu pageblock%s %s\n", states[s].letter, states[s].name,
-			width, l->counts[s], l->counts[s] == 1 ? " " : "s",
+			fprintf(out, "%s" CELL_UTF8 ANSI_RESET " ", colours[s].ansi);
+		fprintf(out, "%c %-9s %*zu pageblock%s %s\n", letter_of(s), name_of(s), width,
+			l->counts[s], l->counts[s] == 1 ? " " : "s",
 			size_str(l->counts[s] * pageblock_size, bytes));
 	}
 }
@@ -197,7 +209,7 @@ static void xml_text(FILE *out, const char *s)
 
 static unsigned int legend_lines(const struct pool_layout *l)
 {
-	return CTL_CMA_STATES + (l->counts[UNKNOWN] ? 1 : 0);
+	return CMA_NR_STATES + (l->counts[UNKNOWN] ? 1 : 0);
 }
 
 static unsigned int svg_pool_height(const struct pool_layout *l)
@@ -229,8 +241,8 @@ static void svg_grid(FILE *out, const struct ctl_cma_map *p, const struct pool_l
 		fprintf(out,
 			"<rect x=\"%u\" y=\"%u\" width=\"%d\" height=\"%d\" fill=\"%s\">"
 			"<title>0x%llx %c %s</title></rect>\n",
-			x, row_y, SVG_BOX, SVG_BOX, states[s].rgb, (unsigned long long)gpa,
-			states[s].letter, states[s].name);
+			x, row_y, SVG_BOX, SVG_BOX, colours[s].rgb, (unsigned long long)gpa,
+			letter_of(s), name_of(s));
 	}
 }
 
@@ -244,8 +256,8 @@ static void svg_legend(FILE *out, const struct pool_layout *l, uint64_t pagebloc
 		fprintf(out,
 			"<rect x=\"%d\" y=\"%u\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"
 			"<text x=\"%d\" y=\"%u\">%c %s: %zu pageblock%s, %s</text>\n",
-			SVG_LEFT, y, SVG_BOX, SVG_BOX, states[s].rgb, SVG_LEFT + SVG_CELL + 4,
-			y + SVG_BOX, states[s].letter, states[s].name, l->counts[s],
+			SVG_LEFT, y, SVG_BOX, SVG_BOX, colours[s].rgb, SVG_LEFT + SVG_CELL + 4,
+			y + SVG_BOX, letter_of(s), name_of(s), l->counts[s],
 			l->counts[s] == 1 ? "" : "s",
 			size_str(l->counts[s] * pageblock_size, bytes));
 	}
