@@ -35,12 +35,13 @@ static int fail(struct cma_engine *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->error, sizeof(e->error), fmt, ap);
 	va_end(ap);
-	e->conflict = false;
+	e->error_kind = CMA_ERR_HOST;
 	return -1;
 }
 
-/* fail(), for a request the VM's present state forbids (try again later). */
-#define conflict(e, ...) (fail(e, __VA_ARGS__), (e)->conflict = true, -1)
+/* fail(), for another kind of failure than the host's (enum cma_error). */
+#define fail_as(e, kind, ...) (fail(e, __VA_ARGS__), (e)->error_kind = (kind), -1)
+#define conflict(e, ...)      fail_as(e, CMA_ERR_CONFLICT, __VA_ARGS__)
 
 static uint64_t now_ns(void)
 {
@@ -568,7 +569,7 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 {
 	char saved[sizeof(e->error)];
-	bool was_conflict = e->conflict;
+	enum cma_error kind = e->error_kind;
 
 	memcpy(saved, e->error, sizeof(saved));
 	for (size_t i = 0; i < n; i++) {
@@ -580,7 +581,7 @@ static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 		}
 	}
 	memcpy(e->error, saved, sizeof(saved));
-	e->conflict = was_conflict;
+	e->error_kind = kind;
 	e->stats.rollbacks++;
 }
 
@@ -761,12 +762,11 @@ static void mark_blocks(struct cma_engine *e, const struct cma_window *w, int wi
 		e->blocks[first + i].window = window;
 }
 
-static void measure_contiguity(struct cma_engine *e, struct cma_window *w)
+void cma_window_measure(struct cma_engine *e, struct cma_window *w)
 {
-	uint64_t chunks;
 	const uint8_t *host = block_host(e, window_first_block(e, w));
 
-	w->largest_run = cma_largest_contiguous_run(host, w->length, &chunks);
+	w->largest_run = cma_largest_contiguous_run(host, w->length, &w->contiguous_2m);
 	w->verified = w->largest_run > 0;
 }
 
@@ -802,17 +802,18 @@ static int check_range(struct cma_engine *e, size_t pool, uint64_t offset, uint6
 	const struct cma_engine_pool *p;
 
 	if (pool >= e->nr_pools)
-		return fail(e, "no such pool");
+		return fail_as(e, CMA_ERR_NOT_FOUND, "no such pool");
 	p = &e->pools[pool];
 	if (!*length && offset < p->size)
 		*length = p->size - offset;
 	if ((offset | *length) % CMA_PAGEBLOCK)
-		return fail(e, "offset and length must be multiples of the 2 MiB pageblock");
+		return fail_as(e, CMA_ERR_INVALID,
+			       "offset and length must be multiples of the 2 MiB pageblock");
 	if (offset >= p->size || *length > p->size - offset || !*length)
-		return fail(e,
-			    "[%" PRIu64 ", +%" PRIu64 ") is not inside pool '%s' (%" PRIu64
-			    " bytes)",
-			    offset, *length, p->spec.name, p->size);
+		return fail_as(e, CMA_ERR_INVALID,
+			       "[%" PRIu64 ", +%" PRIu64 ") is not inside pool '%s' (%" PRIu64
+			       " bytes)",
+			       offset, *length, p->spec.name, p->size);
 	if (e->memfd < 0)
 		return fail(e, "guest RAM has no memfd: windows need one");
 	return 0;
@@ -908,7 +909,7 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 	}
 	mark_blocks(e, w, (int)(w - e->windows));
 	w->commit_ns = now_ns() - t0;
-	measure_contiguity(e, w);
+	cma_window_measure(e, w);
 	e->stats.commits++;
 	return (int)(w - e->windows);
 }
@@ -926,7 +927,7 @@ int cma_window_release(struct cma_engine *e, unsigned int id)
 	struct cma_window *w = cma_window_by_id(e, id);
 
 	if (!w)
-		return fail(e, "no window %u", id);
+		return fail_as(e, CMA_ERR_NOT_FOUND, "no window %u", id);
 	if (release_level(e, w))
 		return -1;
 	mark_blocks(e, w, -1);
@@ -1028,7 +1029,7 @@ int cma_migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns)
 	int b = find_block(e, gpa), fd, r;
 
 	if (b < 0)
-		return fail(e, "0x%" PRIx64 " is not in a pool", gpa);
+		return fail_as(e, CMA_ERR_NOT_FOUND, "0x%" PRIx64 " is not in a pool", gpa);
 	switch (e->blocks[b].backing) {
 	case CMA_BACKING_GIGANTIC:
 		return fail(e, "0x%" PRIx64 " is on a 1 GiB page; it moves only with its window",

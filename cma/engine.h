@@ -78,9 +78,10 @@ struct cma_window {
 	enum cma_level level;
 	int huge_fd; /* hugetlb memfd behind a huge/contiguous window, or -1 */
 	uint64_t huge_fd_size;
-	uint64_t largest_run; /* host-physically contiguous bytes, 0 if unknown */
-	uint64_t commit_ns;   /* how long the last commit (or level change) took */
-	bool verified;	      /* largest_run measured from /proc/self/pagemap */
+	uint64_t largest_run;	/* host-physically contiguous bytes, 0 if unknown */
+	uint64_t contiguous_2m; /* 2 MiB pieces that are each one physical run */
+	uint64_t commit_ns;	/* how long the last commit (or level change) took */
+	bool verified;		/* largest_run measured from /proc/self/pagemap */
 };
 
 struct cma_engine_pool {
@@ -126,6 +127,14 @@ enum cma_step {
 	CMA_STEP_REMAP,	   /* map it over the guest's pageblock */
 };
 
+/* Why a call failed, for callers that answer differently to each. */
+enum cma_error {
+	CMA_ERR_HOST,	   /* the host could not (memory, huge pages, limits) */
+	CMA_ERR_CONFLICT,  /* the engine's present state forbids it: later, perhaps */
+	CMA_ERR_INVALID,   /* a range or argument it can never take */
+	CMA_ERR_NOT_FOUND, /* no such pool, window or pageblock */
+};
+
 struct cma_engine {
 	uint8_t *host; /* guest RAM's host mapping, 2 MiB aligned */
 	uint64_t gpa;  /* guest-physical base of RAM */
@@ -146,8 +155,8 @@ struct cma_engine {
 	} gigantic;
 	unsigned int next_window_id;
 	struct cma_stats stats;
-	char error[256]; /* why the last call failed */
-	bool conflict;	 /* ... because of the state it is in: retry later (409) */
+	char error[256];	   /* why the last call failed */
+	enum cma_error error_kind; /* what kind of failure @error is */
 };
 
 /* Set up the engine over guest RAM; pools are added with cma_engine_add_pool(). */
@@ -179,6 +188,8 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 /* Back to ordinary lazy backing, contents intact. 0, or -1 with e->error. */
 int cma_window_release(struct cma_engine *e, unsigned int id);
 struct cma_window *cma_window_by_id(struct cma_engine *e, unsigned int id);
+/* Measure @w's host-physical contiguity again (largest_run, contiguous_2m). */
+void cma_window_measure(struct cma_engine *e, struct cma_window *w);
 
 /*
  * Move the pageblock at guest-physical @gpa onto new host backing of the

@@ -182,9 +182,7 @@ static void describe_window(struct cma_engine *e, const struct cma_window *w,
 			    struct ctl_cma_window *out)
 {
 	const struct cma_engine_pool *p = &e->pools[w->pool];
-	uint64_t chunks = 0;
 
-	cma_largest_contiguous_run(e->host + (p->base + w->offset - e->gpa), w->length, &chunks);
 	*out = (struct ctl_cma_window){
 		.id = w->id,
 		.pool = p->spec.name,
@@ -193,7 +191,7 @@ static void describe_window(struct cma_engine *e, const struct cma_window *w,
 		.gpa = p->base + w->offset,
 		.level = cma_level_name(w->level),
 		.largest_run = w->largest_run,
-		.contiguous_2m = chunks,
+		.contiguous_2m = w->contiguous_2m,
 		.pause_ns_max = e->stats.pause_ns_max,
 		.commit_ns = w->commit_ns,
 	};
@@ -205,17 +203,26 @@ static int ctl_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned in
 	unsigned int n = 0;
 
 	for (int i = 0; i < CMA_MAX_WINDOWS && n < max; i++)
-		if (e->windows[i].used)
+		if (e->windows[i].used) {
+			/* Now, not as at commit: the guest may have faulted more in since. */
+			cma_window_measure(e, &e->windows[i]);
 			describe_window(e, &e->windows[i], &out[n++]);
+		}
 	return (int)n;
 }
 
 /* A failed engine call: why, and which HTTP answer fits. */
 static int engine_failed(struct cma_engine *e, char *err, size_t errlen)
 {
+	static const int answers[] = {
+		[CMA_ERR_HOST] = -EIO,	       /* 500 */
+		[CMA_ERR_CONFLICT] = -EBUSY,   /* 409 */
+		[CMA_ERR_INVALID] = -EINVAL,   /* 400 */
+		[CMA_ERR_NOT_FOUND] = -ENOENT, /* 404 */
+	};
+
 	snprintf(err, errlen, "%s", e->error);
-	/* Conflicts with the VM's state are 409s; the host failing is a 500. */
-	return e->conflict ? -EBUSY : -EIO;
+	return answers[e->error_kind];
 }
 
 static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
@@ -224,7 +231,7 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 	struct vm *vm = opaque;
 	struct cma_engine *e = &vm->engine;
 	int pool = cma_engine_find_pool(e, req->pool), idx;
-	uint64_t pauses = e->stats.pause_ns_max, length = req->length;
+	uint64_t pauses = e->stats.pause_ns_max;
 	enum cma_level level;
 	char a[32], b[32];
 
@@ -238,19 +245,8 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 			 req->level);
 		return -EINVAL;
 	}
-	if (!length && req->offset < e->pools[pool].size)
-		length = e->pools[pool].size - req->offset;
-	if ((req->offset | length) % CMA_PAGEBLOCK || req->offset >= e->pools[pool].size ||
-	    length > e->pools[pool].size - req->offset) {
-		snprintf(err, errlen,
-			 "offset %s and length %s must be 2 MiB multiples inside "
-			 "pool '%s' (%s)",
-			 size_str(req->offset, a), size_str(length, b), req->pool,
-			 size_str(e->pools[pool].size, a));
-		return -EINVAL;
-	}
 	e->stats.pause_ns_max = 0; /* report this commit's longest pause */
-	idx = cma_window_commit(e, (size_t)pool, req->offset, length, level);
+	idx = cma_window_commit(e, (size_t)pool, req->offset, req->length, level);
 	if (idx < 0) {
 		e->stats.pause_ns_max = pauses;
 		pr_warn("window commit on pool '%s' failed: %s", req->pool, e->error);
@@ -260,7 +256,8 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 	if (pauses > e->stats.pause_ns_max)
 		e->stats.pause_ns_max = pauses;
 	pr_info("window %u: pool %s [0x%llx, +%s) committed at %s; largest host-contiguous run %s",
-		out->id, req->pool, (unsigned long long)out->gpa, size_str(length, a), req->level,
+		out->id, req->pool, (unsigned long long)out->gpa, size_str(out->length, a),
+		req->level,
 		out->largest_run ? size_str(out->largest_run, b) : "unknown (needs root)");
 	return 0;
 }
@@ -269,10 +266,6 @@ static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errl
 {
 	struct cma_engine *e = &((struct vm *)opaque)->engine;
 
-	if (!cma_window_by_id(e, id)) {
-		snprintf(err, errlen, "no window %u; GET /v1/cma/windows lists them", id);
-		return -ENOENT;
-	}
 	if (cma_window_release(e, id))
 		return engine_failed(e, err, errlen);
 	pr_info("window %u released", id);
@@ -295,13 +288,8 @@ static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint
 		}
 		*gpa = e->pools[pool].base + req->block * CMA_PAGEBLOCK;
 	}
-	if (cma_migrate_block(e, *gpa, pause_ns)) {
-		if (strstr(e->error, "is not in a pool")) {
-			snprintf(err, errlen, "%s", e->error);
-			return -ENOENT;
-		}
+	if (cma_migrate_block(e, *gpa, pause_ns))
 		return engine_failed(e, err, errlen);
-	}
 	*gpa &= ~(CMA_PAGEBLOCK - 1);
 	return 0;
 }
