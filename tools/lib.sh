@@ -29,3 +29,18 @@ as_root() {
 		die "installing packages needs root: run as root, or install sudo"
 	fi
 }
+
+# The arm64 .deb of package $1 in $CACHE/debs, downloaded once (apt shows
+# its progress); prints its path, the newest if several.
+fetch_arm64_deb() {
+	local pkg=$1 debs=$CACHE/debs
+	mkdir -p "$debs"
+	if ! ls "$debs/${pkg}"_*_arm64.deb >/dev/null 2>&1; then
+		say "downloading $pkg (arm64) from Debian"
+		(cd "$debs" && apt-get download "$pkg:arm64" 2>&1 |
+			grep -v 'Download is performed unsandboxed' >&2 || true)
+		ls "$debs/${pkg}"_*_arm64.deb >/dev/null 2>&1 ||
+			die "could not download $pkg:arm64; run tools/deps, and check apt's sources"
+	fi
+	ls "$debs/${pkg}"_*_arm64.deb | sort -V | tail -1
+}

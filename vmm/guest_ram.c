@@ -8,15 +8,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-/*
- * 1 GiB alignment (and address space to the next 1 GiB past RAM) lets the
- * host CMA engine map a 1 GiB huge page over any 1 GiB span of guest RAM;
- * it costs address space only.
- */
-#define RAM_HOST_ALIGN SZ_1G
 
 static void advise_huge_pages(const struct guest_ram *ram)
 {
@@ -116,13 +108,4 @@ int guest_ram_discard(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
 		return madvise(host, len, MADV_DONTNEED);
 	return fallocate(ram->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			 (off_t)(gpa - ram->gpa), (off_t)len);
-}
-
-uint64_t guest_ram_resident(const struct guest_ram *ram)
-{
-	struct stat st;
-
-	if (ram->memfd < 0 || fstat(ram->memfd, &st))
-		return 0;
-	return (uint64_t)st.st_blocks * 512;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "size.h"
+
 struct guest_ram {
 	int memfd;
 	uint64_t gpa; /* guest-physical base */
@@ -26,10 +28,17 @@ struct guest_ram {
 int guest_ram_create(struct guest_ram *ram, uint64_t gpa, uint64_t size);
 void guest_ram_destroy(struct guest_ram *ram);
 
+/*
+ * 1 GiB alignment (and address space to the next 1 GiB past RAM) lets the
+ * host CMA engine map a 1 GiB huge page over any 1 GiB span of guest RAM;
+ * it costs address space only.
+ */
+#define RAM_HOST_ALIGN SZ_1G
+
 /* The end of the address space reserved after @host (for 1 GiB pages). */
 static inline uint8_t *guest_ram_map_end(const struct guest_ram *ram)
 {
-	return ram->host + ((ram->size + (1ULL << 30) - 1) & ~((1ULL << 30) - 1));
+	return ram->host + align_up(ram->size, RAM_HOST_ALIGN);
 }
 
 /* Host pointer for [gpa, gpa + len), or NULL if any byte is outside RAM. */
@@ -41,8 +50,5 @@ void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len);
  * ranges inside RAM only; -1 otherwise.
  */
 int guest_ram_discard(const struct guest_ram *ram, uint64_t gpa, uint64_t len);
-
-/* Bytes of guest RAM the host backs right now, measured on the memfd. */
-uint64_t guest_ram_resident(const struct guest_ram *ram);
 
 #endif

@@ -1,5 +1,6 @@
 """What the integration tests share: a host to run cmavm on, and readers
 for what cmavm and the guest print."""
+import json
 import os
 import re
 import sys
@@ -80,25 +81,27 @@ def main():
 
 def ctl_json(session, args, sock="api.sock"):
     """`cmavm ctl --json ARGS` on the host beside the VM; the parsed answer."""
-    import json
     rc, out = session.host("cmavm ctl --socket %s --json %s" % (sock, args))
     if rc != 0:
         raise AssertionError("cmavm ctl %s failed (%d): %s" % (args, rc, out))
-    start = min(i for i in (out.find("{"), out.find("[")) if i >= 0)
-    return json.loads(out[start:])
+    return parse_json(out)
+
+
+def parse_json(out):
+    """The JSON document in a command's output (after anything logged before it)."""
+    return json.loads(out[min(i for i in (out.find("{"), out.find("[")) if i >= 0):])
 
 
 def api(session, method, path, body=None, sock="api.sock", timeout=300):
     """A control API request through `cmavm ctl raw`: (True, parsed JSON) on
     success, (False, the error text) on a refusal."""
-    import json
     cmd = "cmavm ctl --socket %s raw %s %s" % (sock, method, path)
     if body is not None:
         cmd += " '%s'" % json.dumps(body)
     rc, out = session.host(cmd, timeout=timeout)
     if rc:
         return False, out
-    return True, json.loads(out[min(i for i in (out.find("{"), out.find("[")) if i >= 0):])
+    return True, parse_json(out)
 
 
 def wait_for(predicate, timeout, interval=0.25):

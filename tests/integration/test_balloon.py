@@ -62,10 +62,7 @@ class Balloon(common.GuestShellTest):
 
     def _stats(self):
         rc, out = self.s.host("cmavm ctl --socket api.sock --json balloon stats")
-        if rc != 0:
-            return None
-        import json
-        return json.loads(out[out.index("{"):])
+        return common.parse_json(out) if rc == 0 else None
 
 
 if __name__ == "__main__":
