@@ -287,6 +287,8 @@ static int default_guest(struct vm_config *cfg)
 
 static void config_defaults(struct vm_config *cfg)
 {
+	char err[64];
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->memory = DEFAULT_MEMORY;
 	cfg->cpus = DEFAULT_CPUS;
@@ -294,7 +296,7 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->cmdline = DEFAULT_CMDLINE;
 	cfg->access_platform = true;
 	cfg->stats_interval_s = DEFAULT_STATS_INTERVAL;
-	pool_parse_default("64M", &cfg->pools[0], (char[8]){ 0 }, 8);
+	pool_parse_default(DEFAULT_CMA, &cfg->pools[0], err, sizeof(err));
 	cfg->nr_pools = 1;
 }
 

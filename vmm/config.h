@@ -13,7 +13,7 @@
 
 #define DEFAULT_MEMORY	       (512ULL << 20)
 #define DEFAULT_CPUS	       2
-#define DEFAULT_CMA	       (64ULL << 20)
+#define DEFAULT_CMA	       "64M"	    /* as --cma takes it, so messages quote a flag */
 #define DEFAULT_POOL_ALIGN     (4ULL << 20) /* suits guests older than 5.18 too */
 #define DEFAULT_CMDLINE	       "console=ttyS0 quiet"
 #define DEFAULT_STATS_INTERVAL 5 /* seconds between balloon statistics */
