@@ -7,7 +7,7 @@
  * free the old backing. Until the map step the old backing is untouched,
  * so every failure can put the old mapping back with nothing lost.
  */
-#include "engine.h"
+#include "cma/engine.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pool.h"
+#include "cma/pool.h"
 
 #define CMA_PAGEBLOCK	(2ULL << 20) /* the guest's pageblock (4 KiB pages) */
 #define CMA_PAGE	4096ULL

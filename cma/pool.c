@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "pool.h"
-#include "size.h"
+#include "cma/pool.h"
+#include "cma/size.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "size.h"
+#include "cma/size.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "cma_param.h"
+#include "fdt/cma_param.h"
 
 #include <stdio.h>
 #include <string.h>

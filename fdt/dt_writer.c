@@ -4,7 +4,7 @@
  * libfdt call is checked; the first failure stops the write and is
  * reported with the node being written.
  */
-#include "dt_writer.h"
+#include "fdt/dt_writer.h"
 
 #include <inttypes.h>
 #include <libfdt.h>

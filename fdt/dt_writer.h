@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layout.h"
+#include "fdt/layout.h"
 
 #define DT_PHANDLE_GIC	     1
 #define DT_PHANDLE_POOL_BASE 0x10 /* pool i has phandle 0x10 + i */

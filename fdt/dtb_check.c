@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "dtb_check.h"
+#include "fdt/dtb_check.h"
 
 #include <inttypes.h>
 #include <libfdt.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "size.h"
+#include "cma/size.h"
 
 /* arm64_memblock_init() drops RAM above the 48-bit physical address space */
 #define GUEST_PHYS_END	(1ULL << 48)

@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cma_param.h"
-#include "guest_rules.h"
-#include "layout.h"
+#include "fdt/cma_param.h"
+#include "fdt/guest_rules.h"
+#include "fdt/layout.h"
 
 /* More children than the guest can hold, so that overflow can be shown. */
 #define DTB_MAX_ENTRIES (GUEST_RESERVED_REGIONS + 16)

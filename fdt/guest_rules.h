@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "size.h"
+#include "cma/size.h"
 
 /* CMA_MIN_ALIGNMENT_BYTES = PAGE_SIZE << pageblock_order (mm/cma.h) */
 #define GUEST_CMA_MIN_ALIGN SZ_2M

@@ -7,8 +7,8 @@
  * never straddle a zone boundary. Pools the operator pinned with @ADDR are
  * placed first and only checked.
  */
-#include "layout.h"
-#include "guest_rules.h"
+#include "fdt/layout.h"
+#include "fdt/guest_rules.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pool.h"
+#include "cma/pool.h"
 
 /* RAM left outside pools and boot blobs for the guest kernel to boot. */
 #define LAYOUT_MIN_FREE_RAM (64ULL << 20)

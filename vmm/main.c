@@ -3,7 +3,7 @@
  * cmavm: a KVM virtual machine monitor for arm64 Linux guests whose
  * speciality is guest contiguous memory (CMA).
  */
-#include "commands.h"
+#include "vmm/cli/commands.h"
 
 #include <stdio.h>
 #include <string.h>

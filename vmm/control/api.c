@@ -4,7 +4,7 @@
  * one handler; the dispatcher has already checked the method, the content
  * type and the JSON before a handler runs.
  */
-#include "api.h"
+#include "vmm/control/api.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine.h"
-#include "size.h"
+#include "cma/engine.h"
+#include "cma/size.h"
 
 #define BALLOON_PAGE 4096 /* virtio-balloon counts 4 KiB pages */
 

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "http_server.h"
-#include "pool.h"
+#include "vmm/control/http_server.h"
+#include "cma/pool.h"
 
 enum ctl_vm_state {
 	CTL_VM_RUNNING,

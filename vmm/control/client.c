@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "client.h"
-#include "log.h"
+#include "vmm/control/client.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <http_parser.h>

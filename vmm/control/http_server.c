@@ -13,8 +13,8 @@
  * the limits, 100-continue and the handler run between two calls of
  * http_parser_execute(), with the exact byte counts the parser consumed.
  */
-#include "http_server.h"
-#include "log.h"
+#include "vmm/control/http_server.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <http_parser.h>

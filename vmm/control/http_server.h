@@ -22,7 +22,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#include "event_loop.h"
+#include "vmm/hw/event_loop.h"
 
 #define HTTP_HEAD_MAX	     (8 * 1024)	 /* request line + headers; more: 431 */
 #define HTTP_BODY_MAX	     (64 * 1024) /* more: 413 */

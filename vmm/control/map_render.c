@@ -4,14 +4,14 @@
  * same layout: per pool a title, rows of CTL_MAP_ROW cells led by the
  * guest-physical address of their first pageblock, and a legend.
  */
-#include "map_render.h"
-#include "engine.h"
+#include "vmm/control/map_render.h"
+#include "cma/engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "size.h"
+#include "cma/size.h"
 
 #define ANSI_RESET "\033[0m"
 #define CELL_UTF8  "\xe2\x96\x88" /* U+2588 FULL BLOCK */

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "api.h"
+#include "vmm/control/api.h"
 
 #define CTL_MAP_ROW   64 /* pageblocks a row */
 #define CTL_MAP_GROUP 16 /* a blank between groups of this many, on a terminal */

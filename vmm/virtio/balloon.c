@@ -8,10 +8,10 @@
  * Statistics: the driver parks one buffer on the stats queue; holding it
  * and giving it back every stats_interval_s asks for fresh numbers.
  */
-#include "devices.h"
-#include "event_loop.h"
-#include "guest_ram.h"
-#include "log.h"
+#include "vmm/virtio/devices.h"
+#include "vmm/hw/event_loop.h"
+#include "vmm/hw/guest_ram.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <stddef.h>

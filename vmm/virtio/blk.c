@@ -5,9 +5,9 @@
  * against the image's capacity before any I/O is issued, so the image is
  * never touched outside the range a request names.
  */
-#include "devices.h"
-#include "event_loop.h"
-#include "log.h"
+#include "vmm/virtio/devices.h"
+#include "vmm/hw/event_loop.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,8 +5,8 @@
  * refuse unless VERSION_1 is among them and nothing unoffered is),
  * queue setup, DRIVER_OK.
  */
-#include "virtio.h"
-#include "log.h"
+#include "vmm/virtio/virtio.h"
+#include "vmm/util/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

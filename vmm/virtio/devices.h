@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "virtio.h"
+#include "vmm/virtio/virtio.h"
 
 /*
  * Who gives guest memory back to the host for the balloon: the host CMA

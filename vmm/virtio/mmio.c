@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "mmio.h"
-#include "log.h"
+#include "vmm/virtio/mmio.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

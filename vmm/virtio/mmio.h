@@ -14,8 +14,8 @@
 
 #include <stdint.h>
 
-#include "event_loop.h"
-#include "virtio.h"
+#include "vmm/hw/event_loop.h"
+#include "vmm/virtio/virtio.h"
 
 #define VIRTIO_MMIO_SIZE   0x200
 #define VIRTIO_MMIO_NOTIFY 0x050

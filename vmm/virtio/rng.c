@@ -3,8 +3,8 @@
  * virtio-rng (virtio 1.2, 5.4): every device-writable buffer the driver
  * offers is filled from the host's getrandom().
  */
-#include "devices.h"
-#include "log.h"
+#include "vmm/virtio/devices.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <stdlib.h>

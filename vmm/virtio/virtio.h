@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "virtqueue.h"
+#include "vmm/virtio/virtqueue.h"
 
 struct guest_ram;
 struct ev_loop;

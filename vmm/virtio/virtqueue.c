@@ -11,8 +11,8 @@
  * wherever we publish an index and then read the other side's wish about
  * notifications.
  */
-#include "virtqueue.h"
-#include "guest_ram.h"
+#include "vmm/virtio/virtqueue.h"
+#include "vmm/hw/guest_ram.h"
 
 #include <endian.h>
 #include <stdarg.h>

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmavm dtb check FILE.dtb [--cmdline "..."]: what the guest kernel will
+ * make of a DTB's memory pools. Exit 0: all fine; 1: a pool is rejected;
+ * 2: usage error or a malformed DTB.
+ */
+#include "vmm/cli/commands.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fdt/dtb_check.h"
+#include "vmm/util/log.h"
+
+/* Far above any real DTB (the guest takes 2 MiB), low enough to read whole. */
+#define DTB_FILE_MAX (16u << 20)
+
+enum { EXIT_FINE = 0, EXIT_REJECTED = 1, EXIT_USAGE = 2 };
+
+static const char dtb_usage[] =
+	"Usage: cmavm dtb check FILE.dtb [--cmdline \"KERNEL COMMAND LINE\"]\n"
+	"\n"
+	"Tell what an arm64 Linux 6.1 guest will do with the DTB's RAM and\n"
+	"/reserved-memory pools: for each pool whether it becomes a CMA pool, a\n"
+	"coherent DMA pool, stays only reserved, is disabled, or is rejected, and\n"
+	"why, with the kernel's own message and what to change.\n"
+	"\n"
+	"Options:\n"
+	"  --cmdline TEXT  judge with this kernel command line instead of the\n"
+	"                  DTB's /chosen/bootargs (cma= overrides a\n"
+	"                  linux,cma-default pool)\n"
+	"  -h, --help      show this help\n"
+	"\n"
+	"Exit status: 0 all pools fine, 1 some pool rejected, 2 usage error or\n"
+	"malformed DTB.\n";
+
+static int usage_error(const char *what)
+{
+	pr_err("%s; see 'cmavm dtb --help'", what);
+	return EXIT_USAGE;
+}
+
+/* getopt_long() has stepped past the argument it did not like. */
+static int bad_option(const char *arg)
+{
+	char what[160];
+
+	if (optopt == 'c')
+		snprintf(what, sizeof(what), "--cmdline needs a value");
+	else
+		snprintf(what, sizeof(what), "'dtb check' has no option '%s'", arg);
+	return usage_error(what);
+}
+
+static int file_too_big(const char *path, long long size)
+{
+	pr_err("%s is %lld bytes; a DTB file may be at most 16 MiB (the guest takes 2 MiB)", path,
+	       size);
+	return -1;
+}
+
+/* The whole file in a malloc()ed buffer; -1 with a message on failure. */
+static int read_file(const char *path, void **data, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	void *buf;
+
+	if (!f) {
+		pr_errno("cannot open '%s'", path);
+		return -1;
+	}
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		pr_err("'%s' is not a regular file", path);
+		fclose(f);
+		return -1;
+	}
+	if (st.st_size > DTB_FILE_MAX) {
+		fclose(f);
+		return file_too_big(path, (long long)st.st_size);
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	*size = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+	if (!buf || ferror(f)) {
+		pr_errno("cannot read '%s'", path);
+		free(buf);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	*data = buf;
+	return 0;
+}
+
+static int check_file(const char *path, const char *cmdline)
+{
+	static struct dtb_report rep; /* ~70 KiB: not on the stack */
+	void *blob;
+	size_t size;
+	int ret;
+
+	if (read_file(path, &blob, &size))
+		return EXIT_USAGE;
+	ret = dtb_check(blob, size, cmdline, &rep);
+	free(blob);
+	if (ret) {
+		pr_err("%s: %s", path, rep.error);
+		return EXIT_USAGE;
+	}
+	printf("%s: as an arm64 Linux 6.1 guest will see it\n\n", path);
+	dtb_report_print(&rep, stdout);
+	return dtb_report_rejects(&rep) ? EXIT_REJECTED : EXIT_FINE;
+}
+
+/* argv[0] is "check" */
+static int cmd_dtb_check(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmdline = NULL;
+	int opt;
+
+	optind = 0; /* glibc: start afresh, whatever parsed argv before */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cmdline = optarg;
+			break;
+		case 'h':
+			fputs(dtb_usage, stdout);
+			return EXIT_FINE;
+		default:
+			return bad_option(argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		return usage_error("'dtb check' needs a DTB file");
+	if (argc - optind > 1)
+		return usage_error("'dtb check' takes one DTB file");
+	return check_file(argv[optind], cmdline);
+}
+
+int cmd_dtb(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("'cmavm dtb' needs a subcommand: check");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(dtb_usage, stdout);
+		return EXIT_FINE;
+	}
+	if (!strcmp(argv[1], "check"))
+		return cmd_dtb_check(argc - 1, argv + 1);
+	pr_err("unknown 'dtb' subcommand '%s'; see 'cmavm dtb --help'", argv[1]);
+	return EXIT_USAGE;
+}

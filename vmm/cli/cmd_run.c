@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `cmavm run`: flags to a vm_config, then plan, check, and boot.
+ */
+#include "vmm/machine/boot_plan.h"
+#include "vmm/cli/commands.h"
+#include "vmm/machine/config.h"
+#include "vmm/util/log.h"
+#include "vmm/machine/memory_map.h"
+#include "cma/size.h"
+#include "vmm/machine/vm.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Where the demo guest lives: tools/guest/build puts it in .cache/guest. */
+static const char *const guest_dirs[] = { ".cache/guest", "/usr/share/cmavm/guest" };
+
+static const char run_usage[] =
+	"Usage: cmavm run [OPTIONS]\n"
+	"\n"
+	"Boot an arm64 Linux guest on KVM with DMA pools placed by cmavm.\n"
+	"\n"
+	"  --kernel FILE        arm64 kernel Image (raw or gzip)      [demo guest]\n"
+	"  --initrd FILE        initial ramdisk                      [demo guest's]\n"
+	"  --cmdline TEXT       kernel command line      [" DEFAULT_CMDLINE "]\n"
+	"  --memory SIZE        guest RAM                             [512M]\n"
+	"  --cpus N             vCPUs, started by the guest via PSCI  [2]\n"
+	"  --cma SIZE[@ADDR]    the default CMA pool (linux,cma-default); 0 for none [64M]\n"
+	"  --dma-pool NAME:SIZE[@ADDR][:reusable|:no-map]\n"
+	"                       a named per-device pool: reusable (CMA, the default)\n"
+	"                       or no-map (coherent); repeatable\n"
+	"  --pool-align SIZE    base alignment of pools cmavm places  [4M]\n"
+	"  --disk FILE[,ro][,pool=NAME]\n"
+	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
+	"                       repeatable; pool= puts memory-region on its node\n"
+	"  --no-access-platform do not offer VIRTIO_F_ACCESS_PLATFORM (for comparison)\n"
+	"  --balloon-stats SECONDS\n"
+	"                       guest memory statistics interval; 0 for none  [5]\n"
+	"  --api-socket PATH    the control socket  [$CMAVM_SOCKET or\n"
+	"                       ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
+	"  --dump-dtb FILE      write the guest's device tree to FILE\n"
+	"  --dry-run            plan and write the DTB, then stop before KVM\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"SIZE is a number with a unit: K, M, G, T (powers of 1024), e.g. 512M, 2G;\n"
+	"addresses may be hex (0x90000000).\n"
+	"Pools go where the guest kernel accepts them: aligned, inside RAM, inside one\n"
+	"zone, clear of kernel, initrd and DTB. The demo guest is looked for in\n"
+	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds it).\n"
+	"On a terminal, Ctrl-a x stops the VM.\n";
+
+enum {
+	OPT_KERNEL = 0x100,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_CMA,
+	OPT_DMA_POOL,
+	OPT_POOL_ALIGN,
+	OPT_DUMP_DTB,
+	OPT_DRY_RUN,
+	OPT_DISK,
+	OPT_NO_ACCESS_PLATFORM,
+	OPT_BALLOON_STATS,
+	OPT_API_SOCKET,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cma", required_argument, NULL, OPT_CMA },
+	{ "dma-pool", required_argument, NULL, OPT_DMA_POOL },
+	{ "pool-align", required_argument, NULL, OPT_POOL_ALIGN },
+	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "no-access-platform", no_argument, NULL, OPT_NO_ACCESS_PLATFORM },
+	{ "balloon-stats", required_argument, NULL, OPT_BALLOON_STATS },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int flag_size(const char *flag, const char *arg, uint64_t *out)
+{
+	char err[256];
+
+	if (size_parse(arg, out, err, sizeof(err))) {
+		pr_err("%s: %s", flag, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int flag_memory(struct vm_config *cfg, const char *arg)
+{
+	char a[32];
+
+	if (flag_size("--memory", arg, &cfg->memory))
+		return -1;
+	if (cfg->memory < 128 * SZ_1M) {
+		bool bare = arg[strspn(arg, "0123456789")] == '\0';
+
+		pr_err("--memory %s is %s; the guest needs at least 128 MiB%s%s%s", arg,
+		       size_str(cfg->memory, a), bare ? " (did you mean " : "", bare ? arg : "",
+		       bare ? "M?)" : "");
+		return -1;
+	}
+	if (cfg->memory > MAX_MEMORY) {
+		pr_err("--memory %s is more than cmavm supports (%s: a 48-bit guest-physical "
+		       "space from 0x%llx)",
+		       arg, size_str(MAX_MEMORY, a), MMAP_RAM_BASE);
+		return -1;
+	}
+	if (!is_aligned(cfg->memory, SZ_2M)) {
+		pr_err("--memory %s is not a multiple of 2 MiB; use %lluM", arg,
+		       (unsigned long long)(align_up(cfg->memory, SZ_2M) >> 20));
+		return -1;
+	}
+	return 0;
+}
+
+static int flag_cpus(struct vm_config *cfg, const char *arg)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (*arg == '-' || *end || !n || n > MMAP_MAX_CPUS) {
+		pr_err("--cpus %s: give a number from 1 to %llu", arg, MMAP_MAX_CPUS);
+		return -1;
+	}
+	cfg->cpus = (unsigned int)n;
+	return 0;
+}
+
+static struct pool_spec *new_pool(struct vm_config *cfg, const char *flag, const char *arg)
+{
+	if (cfg->nr_pools == POOL_MAX) {
+		pr_err("%s %s: at most %d pools", flag, arg, POOL_MAX);
+		return NULL;
+	}
+	return &cfg->pools[cfg->nr_pools];
+}
+
+/* --cma replaces the default pool; the last one given wins. */
+static int flag_cma(struct vm_config *cfg, const char *arg)
+{
+	struct pool_spec spec;
+	char err[256];
+	int ret = pool_parse_default(arg, &spec, err, sizeof(err));
+	size_t i;
+
+	if (ret < 0) {
+		pr_err("--cma %s: %s", arg, err);
+		return -1;
+	}
+	for (i = 0; i < cfg->nr_pools && !cfg->pools[i].is_default; i++)
+		;
+	if (i < cfg->nr_pools)
+		memmove(&cfg->pools[i], &cfg->pools[i + 1],
+			(--cfg->nr_pools - i) * sizeof(cfg->pools[0]));
+	if (ret == 1)
+		return 0;
+	if (!new_pool(cfg, "--cma", arg))
+		return -1;
+	/* The default pool is listed first, as the guest's node order puts it. */
+	memmove(&cfg->pools[1], &cfg->pools[0], cfg->nr_pools * sizeof(cfg->pools[0]));
+	cfg->pools[0] = spec;
+	cfg->nr_pools++;
+	return 0;
+}
+
+static int flag_dma_pool(struct vm_config *cfg, const char *arg)
+{
+	struct pool_spec *spec = new_pool(cfg, "--dma-pool", arg);
+	char err[256];
+
+	if (!spec)
+		return -1;
+	if (pool_parse_named(arg, spec, err, sizeof(err))) {
+		pr_err("--dma-pool %s: %s", arg, err);
+		return -1;
+	}
+	cfg->nr_pools++;
+	return 0;
+}
+
+static int flag_pool_align(struct vm_config *cfg, const char *arg)
+{
+	if (flag_size("--pool-align", arg, &cfg->pool_align))
+		return -1;
+	if (!is_power_of_2(cfg->pool_align) || cfg->pool_align < SZ_2M) {
+		pr_err("--pool-align %s: give a power of two of at least 2M (the guest's CMA "
+		       "alignment)",
+		       arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* FILE[,ro][,pool=NAME] */
+static int flag_disk(struct vm_config *cfg, char *arg)
+{
+	struct disk_config *d;
+	char *opt, *save;
+
+	if (cfg->nr_disks == MAX_DISKS) {
+		pr_err("--disk %s: at most %d disks", arg, MAX_DISKS);
+		return -1;
+	}
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->flag, sizeof(d->flag), "--disk %s", arg);
+	d->path = strtok_r(arg, ",", &save);
+	if (!d->path || !*d->path) {
+		pr_err("--disk needs a file: --disk FILE[,ro][,pool=NAME]");
+		return -1;
+	}
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(opt, "ro") || !strcmp(opt, "readonly")) {
+			d->readonly = true;
+		} else if (!strncmp(opt, "pool=", 5) && opt[5]) {
+			d->pool = opt + 5;
+		} else {
+			pr_err("%s: unknown option '%s'; use ro or pool=NAME", d->flag, opt);
+			return -1;
+		}
+	}
+	cfg->nr_disks++;
+	return 0;
+}
+
+static int flag_stats_interval(struct vm_config *cfg, const char *arg)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (*arg == '-' || !*arg || *end || n > 3600) {
+		pr_err("--balloon-stats %s: give seconds from 0 (off) to 3600", arg);
+		return -1;
+	}
+	cfg->stats_interval_s = (unsigned int)n;
+	return 0;
+}
+
+static const char *find_guest_file(const char *name, char *buf, size_t len)
+{
+	const char *env = getenv("CMAVM_GUEST_DIR");
+
+	if (env) {
+		snprintf(buf, len, "%s/%s", env, name);
+		return access(buf, R_OK) ? NULL : buf;
+	}
+	for (size_t i = 0; i < sizeof(guest_dirs) / sizeof(guest_dirs[0]); i++) {
+		snprintf(buf, len, "%s/%s", guest_dirs[i], name);
+		if (!access(buf, R_OK))
+			return buf;
+	}
+	return NULL;
+}
+
+static int default_guest(struct vm_config *cfg)
+{
+	static char kernel[4096], initrd[4096];
+
+	if (cfg->kernel)
+		return 0;
+	cfg->kernel = find_guest_file("Image", kernel, sizeof(kernel));
+	if (!cfg->kernel) {
+		pr_err("no --kernel given and no demo guest found in $CMAVM_GUEST_DIR, "
+		       "./.cache/guest or /usr/share/cmavm/guest; pass --kernel FILE, or run "
+		       "tools/guest/build to fetch the demo guest");
+		return -1;
+	}
+	if (!cfg->initrd)
+		cfg->initrd = find_guest_file("initrd.img", initrd, sizeof(initrd));
+	return 0;
+}
+
+static void config_defaults(struct vm_config *cfg)
+{
+	char err[64];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->memory = DEFAULT_MEMORY;
+	cfg->cpus = DEFAULT_CPUS;
+	cfg->pool_align = DEFAULT_POOL_ALIGN;
+	cfg->cmdline = DEFAULT_CMDLINE;
+	cfg->access_platform = true;
+	cfg->stats_interval_s = DEFAULT_STATS_INTERVAL;
+	pool_parse_default(DEFAULT_CMA, &cfg->pools[0], err, sizeof(err));
+	cfg->nr_pools = 1;
+}
+
+static int parse_flag(struct vm_config *cfg, int opt, char *arg)
+{
+	switch (opt) {
+	case OPT_DISK:
+		return flag_disk(cfg, arg);
+	case OPT_NO_ACCESS_PLATFORM:
+		cfg->access_platform = false;
+		return 0;
+	case OPT_BALLOON_STATS:
+		return flag_stats_interval(cfg, arg);
+	case OPT_API_SOCKET:
+		cfg->api_socket = arg;
+		return 0;
+	case OPT_KERNEL:
+		cfg->kernel = arg;
+		return 0;
+	case OPT_INITRD:
+		cfg->initrd = arg;
+		return 0;
+	case OPT_CMDLINE:
+		cfg->cmdline = arg;
+		return 0;
+	case OPT_MEMORY:
+		return flag_memory(cfg, arg);
+	case OPT_CPUS:
+		return flag_cpus(cfg, arg);
+	case OPT_CMA:
+		return flag_cma(cfg, arg);
+	case OPT_DMA_POOL:
+		return flag_dma_pool(cfg, arg);
+	case OPT_POOL_ALIGN:
+		return flag_pool_align(cfg, arg);
+	case OPT_DUMP_DTB:
+		cfg->dump_dtb = arg;
+		return 0;
+	case OPT_DRY_RUN:
+		cfg->dry_run = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* Returns 0 to go on, or an exit code + 1. */
+static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
+{
+	int opt;
+
+	config_defaults(cfg);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(run_usage, stdout);
+			return 1;
+		}
+		if (opt == '?' || opt == ':') {
+			pr_err("%s '%s'; see 'cmavm run --help'",
+			       opt == ':' ? "this flag needs a value:" : "unknown flag",
+			       argv[optind - 1]);
+			return 3;
+		}
+		if (parse_flag(cfg, opt, optarg))
+			return 3;
+	}
+	if (optind < argc) {
+		pr_err("unexpected argument '%s'; see 'cmavm run --help'", argv[optind]);
+		return 3;
+	}
+	return default_guest(cfg) ? 2 : 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct boot_plan *plan;
+	int ret = parse_run_flags(&cfg, argc, argv);
+
+	if (ret)
+		return ret - 1;
+	plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return 1;
+	if (boot_plan_build(&cfg, plan)) {
+		ret = 1;
+		goto out;
+	}
+	boot_plan_print(&cfg, plan);
+	if (cfg.dump_dtb && boot_plan_dump_dtb(plan, cfg.dump_dtb)) {
+		ret = 1;
+		goto out;
+	}
+	if (cfg.dry_run)
+		pr_info("--dry-run: not starting the guest");
+	else
+		ret = vm_run(&cfg, plan);
+out:
+	boot_plan_free(plan);
+	free(plan);
+	return ret;
+}

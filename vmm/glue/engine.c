@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The host CMA engine inside the VMM: created over guest RAM with the
+ * plan's pools, given a way to stop the guest around a move, handed the
+ * balloon's discards, and served through the control API. All of it runs
+ * on the event loop thread, the engine's one caller.
+ */
+#include "vmm/machine/boot_plan.h"
+#include "vmm/virtio/devices.h"
+#include "vmm/util/log.h"
+#include "cma/size.h"
+#include "vmm/machine/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Device I/O still landing in guest memory would race a move: wait for none. */
+static unsigned int device_io_inflight(struct vm *vm)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < vm->nr_devices; i++) {
+		struct virtio_device *dev = &vm->devices[i].dev;
+
+		pthread_mutex_lock(&dev->lock);
+		if (dev->ops && dev->ops->inflight)
+			n += dev->ops->inflight(dev);
+		pthread_mutex_unlock(&dev->lock);
+	}
+	return n;
+}
+
+/*
+ * The guest stops for a move: vCPUs parked (device work is stopped by
+ * running on this, the loop thread). An operator's pause already stops it.
+ */
+static int engine_pause(void *opaque)
+{
+	struct vm *vm = opaque;
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	ret = vm->paused ? -EALREADY : 0;
+	pthread_mutex_unlock(&vm->lock);
+	if (!ret) {
+		ret = vm_pause(vm);
+		if (ret)
+			return ret;
+		vm->engine_paused = true;
+	}
+	if (device_io_inflight(vm)) {
+		if (vm->engine_paused)
+			vm_resume(vm);
+		vm->engine_paused = false;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+static void engine_resume(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	if (vm->engine_paused)
+		vm_resume(vm);
+	vm->engine_paused = false;
+}
+
+static int64_t discard(void *opaque, uint64_t gpa, uint64_t len, bool reported)
+{
+	struct vm *vm = opaque;
+
+	return (int64_t)cma_discard(&vm->engine, gpa, len,
+				    reported ? CMA_DISCARD_REPORTED : CMA_DISCARD_BALLOON);
+}
+
+static void deflated(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct vm *vm = opaque;
+
+	cma_deflated(&vm->engine, gpa, len);
+}
+
+struct memory_hooks vm_engine_memory_hooks(struct vm *vm)
+{
+	return (struct memory_hooks){ .opaque = vm, .discard = discard, .deflated = deflated };
+}
+
+/* Commits of 256 MiB and more say how far they are, every quarter. */
+#define PROGRESS_MIN (256ULL << 20)
+
+static void engine_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	char a[32], b[32];
+
+	(void)opaque;
+	if (total < PROGRESS_MIN ||
+	    (done * 4 / total == (done - CMA_PAGEBLOCK) * 4 / total && done != total))
+		return;
+	pr_info("window: %s of %s moved (%llu%%)", size_str(done, a), size_str(total, b),
+		(unsigned long long)(done * 100 / total));
+}
+
+int vm_engine_create(struct vm *vm)
+{
+	const struct layout *l = &vm->plan->layout;
+	struct cma_hooks hooks = { .opaque = vm,
+				   .pause = engine_pause,
+				   .resume = engine_resume,
+				   .progress = engine_progress };
+
+	cma_engine_init(&vm->engine, vm->ram.host, vm->ram.gpa, vm->ram.size, vm->ram.memfd,
+			&hooks);
+	vm->engine.map_end = guest_ram_map_end(&vm->ram);
+	vm->engine_ready = true;
+	for (size_t i = 0; i < l->nr_pools; i++) {
+		if (cma_engine_add_pool(&vm->engine, l->pools[i].spec, l->pools[i].r.base,
+					l->pools[i].r.size)) {
+			pr_err("host CMA engine: %s", vm->engine.error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void vm_engine_destroy(struct vm *vm)
+{
+	if (vm->engine_ready)
+		cma_engine_destroy(&vm->engine);
+	vm->engine_ready = false;
+}
+
+/* ---- the control API's view (vmm/control/api.h) ---- */
+
+static int ctl_cma_pools(void *opaque, struct ctl_cma_pool *out, unsigned int max)
+{
+	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < e->nr_pools && n < max; i++, n++) {
+		const struct cma_engine_pool *p = &e->pools[i];
+
+		out[n] = (struct ctl_cma_pool){
+			.name = p->spec.name,
+			.kind = p->spec.kind,
+			.is_default = p->spec.is_default,
+			.base = p->base,
+			.size = p->size,
+		};
+		cma_pool_counts(e, i, out[n].bytes);
+	}
+	return (int)n;
+}
+
+static int ctl_cma_map(void *opaque, struct ctl_cma_map *out, unsigned int max,
+		       uint64_t *pageblock_size)
+{
+	struct vm *vm = opaque;
+	struct cma_engine *e = &vm->engine;
+	static char *text[POOL_MAX];
+	unsigned int n = 0;
+
+	*pageblock_size = CMA_PAGEBLOCK;
+	for (size_t i = 0; i < e->nr_pools && n < max; i++, n++) {
+		const struct cma_engine_pool *p = &e->pools[i];
+		char *t = realloc(text[i], p->nr_blocks + 1);
+
+		if (!t)
+			return -ENOMEM;
+		text[i] = t;
+		for (size_t b = 0; b < p->nr_blocks; b++)
+			t[b] = cma_state_letter(cma_block_state(e, i, b));
+		t[p->nr_blocks] = '\0';
+		out[n] = (struct ctl_cma_map){ .name = p->spec.name, .base = p->base, .blocks = t };
+	}
+	return (int)n;
+}
+
+static void describe_window(struct cma_engine *e, const struct cma_window *w,
+			    struct ctl_cma_window *out)
+{
+	const struct cma_engine_pool *p = &e->pools[w->pool];
+
+	*out = (struct ctl_cma_window){
+		.id = w->id,
+		.pool = p->spec.name,
+		.offset = w->offset,
+		.length = w->length,
+		.gpa = p->base + w->offset,
+		.level = cma_level_name(w->level),
+		.largest_run = w->largest_run,
+		.contiguous_2m = w->contiguous_2m,
+		.pause_ns_max = e->stats.pause_ns_max,
+		.commit_ns = w->commit_ns,
+	};
+}
+
+static int ctl_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned int max)
+{
+	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	unsigned int n = 0;
+
+	for (int i = 0; i < CMA_MAX_WINDOWS && n < max; i++)
+		if (e->windows[i].used) {
+			/* Now, not as at commit: the guest may have faulted more in since. */
+			cma_window_measure(e, &e->windows[i]);
+			describe_window(e, &e->windows[i], &out[n++]);
+		}
+	return (int)n;
+}
+
+/* A failed engine call: why, and which HTTP answer fits. */
+static int engine_failed(struct cma_engine *e, char *err, size_t errlen)
+{
+	static const int answers[] = {
+		[CMA_ERR_HOST] = -EIO,	       /* 500 */
+		[CMA_ERR_CONFLICT] = -EBUSY,   /* 409 */
+		[CMA_ERR_INVALID] = -EINVAL,   /* 400 */
+		[CMA_ERR_NOT_FOUND] = -ENOENT, /* 404 */
+	};
+
+	snprintf(err, errlen, "%s", e->error);
+	return answers[e->error_kind];
+}
+
+static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
+			  struct ctl_cma_window *out, char *err, size_t errlen)
+{
+	struct vm *vm = opaque;
+	struct cma_engine *e = &vm->engine;
+	int pool = cma_engine_find_pool(e, req->pool), idx;
+	uint64_t pauses = e->stats.pause_ns_max;
+	enum cma_level level;
+	char a[32], b[32];
+
+	if (pool < 0) {
+		snprintf(err, errlen, "no pool named '%s'; GET /v1/cma/pools lists them",
+			 req->pool);
+		return -ENOENT;
+	}
+	if (cma_level_parse(req->level, &level)) {
+		snprintf(err, errlen, "unknown level '%s'; use resident, huge or contiguous",
+			 req->level);
+		return -EINVAL;
+	}
+	e->stats.pause_ns_max = 0; /* report this commit's longest pause */
+	idx = cma_window_commit(e, (size_t)pool, req->offset, req->length, level);
+	if (idx < 0) {
+		e->stats.pause_ns_max = pauses;
+		pr_warn("window commit on pool '%s' failed: %s", req->pool, e->error);
+		return engine_failed(e, err, errlen);
+	}
+	describe_window(e, &e->windows[idx], out);
+	if (pauses > e->stats.pause_ns_max)
+		e->stats.pause_ns_max = pauses;
+	pr_info("window %u: pool %s [0x%llx, +%s) committed at %s; largest host-contiguous run %s",
+		out->id, req->pool, (unsigned long long)out->gpa, size_str(out->length, a),
+		req->level,
+		out->largest_run ? size_str(out->largest_run, b) : "unknown (needs root)");
+	return 0;
+}
+
+static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errlen)
+{
+	struct cma_engine *e = &((struct vm *)opaque)->engine;
+
+	if (cma_window_release(e, id))
+		return engine_failed(e, err, errlen);
+	pr_info("window %u released", id);
+	return 0;
+}
+
+static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
+			   uint64_t *pause_ns, char *err, size_t errlen)
+{
+	struct cma_engine *e = &((struct vm *)opaque)->engine;
+
+	*gpa = req->gpa;
+	if (!req->by_gpa) {
+		int pool = cma_engine_find_pool(e, req->pool);
+
+		if (pool < 0 || req->block >= e->pools[pool].nr_blocks) {
+			snprintf(err, errlen, "no pageblock %llu in pool '%s'",
+				 (unsigned long long)req->block, req->pool);
+			return -ENOENT;
+		}
+		*gpa = e->pools[pool].base + req->block * CMA_PAGEBLOCK;
+	}
+	if (cma_migrate_block(e, *gpa, pause_ns))
+		return engine_failed(e, err, errlen);
+	*gpa &= ~(CMA_PAGEBLOCK - 1);
+	return 0;
+}
+
+static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
+{
+	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	const struct cma_stats *s = &e->stats;
+
+	*out = (struct ctl_cma_stats){
+		.pageblock_size = CMA_PAGEBLOCK,
+		.commits = s->commits,
+		.releases = s->releases,
+		.migrations = s->migrations,
+		.rollbacks = s->rollbacks,
+		.refused_discards = s->refused_discards,
+		.refused_discard_bytes = s->refused_discard_bytes,
+		.pauses = s->pauses,
+		.pause_ns_total = s->pause_ns_total,
+		.pause_ns_max = s->pause_ns_max,
+		.pause_ns_last = s->pause_ns_last,
+		.resident_bytes = cma_resident_bytes(e),
+	};
+	return 0;
+}
+
+void vm_engine_ctl_ops(struct ctl_ops *ops)
+{
+	ops->cma_pools = ctl_cma_pools;
+	ops->cma_map = ctl_cma_map;
+	ops->cma_windows = ctl_cma_windows;
+	ops->cma_commit = ctl_cma_commit;
+	ops->cma_release = ctl_cma_release;
+	ops->cma_migrate = ctl_cma_migrate;
+	ops->cma_stats = ctl_cma_stats;
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "vmm/machine/boot_plan.h"
+#include "fdt/cma_param.h"
+#include "vmm/machine/config.h"
+#include "fdt/dt_writer.h"
+#include "fdt/dtb_check.h"
+#include "vmm/util/log.h"
+#include "vmm/machine/memory_map.h"
+#include "cma/size.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libfdt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define RNG_SEED_BYTES 64
+
+static int load_files(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	if (kernel_image_read(cfg->kernel, &plan->kernel))
+		return -1;
+	if (cfg->initrd && boot_file_read(cfg->initrd, "initrd", &plan->initrd))
+		return -1;
+	return 0;
+}
+
+static const struct pool_spec *default_pool(const struct vm_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nr_pools; i++)
+		if (cfg->pools[i].is_default)
+			return &cfg->pools[i];
+	return NULL;
+}
+
+/*
+ * The guest honours cma= over a DT default pool (rmem_cma_setup bypasses
+ * the node), and with neither it makes a 64 MiB default of its own where
+ * cmavm cannot see it. So: refuse the conflict, and say "none" for real.
+ */
+static int make_bootargs(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	const struct pool_spec *def = default_pool(cfg);
+	struct cma_param cma;
+	int n;
+
+	cma_param_from_cmdline(cfg->cmdline, &cma);
+	if (cma.present && def) {
+		pr_err("--cmdline has cma=, which makes the guest ignore the default pool of %s; "
+		       "drop cma= from --cmdline, or pass --cma 0",
+		       def->flag);
+		return -1;
+	}
+	n = snprintf(plan->bootargs, sizeof(plan->bootargs), "%s", cfg->cmdline);
+	if (!cma.present && !def) {
+		n = snprintf(plan->bootargs, sizeof(plan->bootargs), "%s%scma=0", cfg->cmdline,
+			     *cfg->cmdline ? " " : "");
+		plan->bootargs_note = "cma=0 added: with --cma 0 the guest would otherwise make a "
+				      "64 MiB default CMA area of its own";
+	}
+	/* The guest cuts bootargs at COMMAND_LINE_SIZE - 1 bytes: cma=0 must not be cut off. */
+	if (n < 0 || (size_t)n >= CMA_PARAM_CMDLINE_SIZE) {
+		pr_err("--cmdline: the kernel command line is %d bytes; an arm64 guest reads only "
+		       "the first %d: shorten it",
+		       n, CMA_PARAM_CMDLINE_SIZE - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int pool_index(const struct vm_config *cfg, const struct disk_config *disk)
+{
+	for (size_t i = 0; i < cfg->nr_pools; i++)
+		if (!strcmp(cfg->pools[i].name, disk->pool))
+			return (int)i;
+	pr_err("%s: there is no pool named '%s'; add --dma-pool %s:SIZE or drop pool=", disk->flag,
+	       disk->pool, disk->pool);
+	return -2;
+}
+
+static void add_slot(struct boot_plan *plan, enum virtio_slot_kind kind, unsigned int index,
+		     int pool)
+{
+	size_t i = plan->nr_virtio++;
+
+	plan->virtio[i] = (struct virtio_slot){
+		.kind = kind,
+		.index = index,
+		.dt = { .base = MMAP_VIRTIO_BASE + i * MMAP_VIRTIO_STRIDE,
+			.size = MMAP_VIRTIO_STRIDE,
+			.spi = IRQ_SPI_VIRTIO + (unsigned int)i,
+			.pool = pool },
+	};
+}
+
+/*
+ * Disks first (so that the first --disk is the guest's vda), then the
+ * entropy source and the balloon.
+ */
+static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	for (size_t i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+		int pool = d->pool ? pool_index(cfg, d) : -1;
+
+		if (pool == -2)
+			return -1;
+		if (pool >= 0)
+			pr_warn("%s: the guest's virtio-mmio driver never claims a memory-region "
+				"pool (it does not call of_reserved_mem_device_init), so pool '%s' "
+				"stays unused by this disk: its rings and buffers come from the "
+				"default CMA pool. See docs/devices.md",
+				d->flag, d->pool);
+		add_slot(plan, SLOT_BLK, (unsigned int)i, pool);
+	}
+	add_slot(plan, SLOT_RNG, 0, -1);
+	add_slot(plan, SLOT_BALLOON, 0, -1);
+	return 0;
+}
+
+static int plan_layout(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	struct layout_request req = {
+		.ram_base = MMAP_RAM_BASE,
+		.ram_size = cfg->memory,
+		.text_offset = plan->kernel.text_offset,
+		.image_size = plan->kernel.image_size,
+		.initrd_size = plan->initrd.size,
+		.pool_align = cfg->pool_align,
+		.pools = cfg->pools,
+		.nr_pools = cfg->nr_pools,
+	};
+	char err[512];
+
+	if (layout_plan(&req, &plan->layout, err, sizeof(err))) {
+		pr_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	uint8_t seed[RNG_SEED_BYTES];
+	struct dt_machine m = {
+		.layout = &plan->layout,
+		.nr_cpus = cfg->cpus,
+		.bootargs = plan->bootargs,
+		.gicd = { MMAP_GICD_BASE, MMAP_GICD_SIZE },
+		.gicr = { MMAP_GICR_BASE, MMAP_GICR_STRIDE * cfg->cpus },
+		.uart = { MMAP_UART_BASE, MMAP_UART_SIZE },
+		.uart_spi = IRQ_SPI_UART,
+		.uart_clock = UART_CLOCK_HZ,
+		.nr_virtio = plan->nr_virtio,
+	};
+	struct dt_virtio dt_virtio[MMAP_VIRTIO_MAX];
+	char err[256];
+
+	for (size_t i = 0; i < plan->nr_virtio; i++)
+		dt_virtio[i] = plan->virtio[i].dt;
+	m.virtio = dt_virtio;
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
+		m.rng_seed = seed;
+		m.rng_seed_len = sizeof(seed);
+	}
+	if (dt_write(&m, plan->dtb, sizeof(plan->dtb), err, sizeof(err))) {
+		pr_err("%s", err);
+		return -1;
+	}
+	plan->dtb_size = fdt_totalsize(plan->dtb);
+	return 0;
+}
+
+/* The planner and the checker encode the same rules twice, on purpose. */
+static int check_dtb(struct boot_plan *plan)
+{
+	struct dtb_report *rep = calloc(1, sizeof(*rep));
+	int ret = 0;
+
+	if (!rep)
+		return -1;
+	if (dtb_check(plan->dtb, plan->dtb_size, NULL, rep) || dtb_report_rejects(rep)) {
+		pr_err("internal error: the guest would reject the device tree cmavm wrote; "
+		       "please report this with the output below");
+		dtb_report_print(rep, stderr);
+		ret = -1;
+	}
+	free(rep);
+	return ret;
+}
+
+int boot_plan_build(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (load_files(cfg, plan) || make_bootargs(cfg, plan) || plan_layout(cfg, plan) ||
+	    plan_devices(cfg, plan) || write_dtb(cfg, plan) || check_dtb(plan))
+		return -1;
+	return 0;
+}
+
+static void print_region(const char *what, const struct region *r, const char *note)
+{
+	char sz[32];
+
+	pr_info("%-8s 0x%09" PRIx64 "-0x%09" PRIx64 " %10s  %s", what, r->base, region_end(r),
+		size_str(r->size, sz), note);
+}
+
+static void print_slot(const struct vm_config *cfg, const struct virtio_slot *slot)
+{
+	static const char *const names[] = { "blk", "rng", "balloon" };
+	const char *what = slot->kind == SLOT_BLK   ? cfg->disks[slot->index].path
+			   : slot->kind == SLOT_RNG ? "entropy from getrandom()"
+						    : "balloon, statistics, free page reporting";
+
+	pr_info("virtio-%s%u at 0x%" PRIx64 ", SPI %u: %s%s%s", names[slot->kind], slot->index,
+		slot->dt.base, slot->dt.spi, what,
+		slot->kind == SLOT_BLK && cfg->disks[slot->index].readonly ? " (read-only)" : "",
+		cfg->access_platform ? "" : " (no ACCESS_PLATFORM)");
+}
+
+void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
+{
+	const struct layout *l = &plan->layout;
+	char a[32], note[160];
+
+	pr_info("guest: %s of RAM at 0x%" PRIx64 ", %u vCPU%s, GICv3, 16550 console at 0x%llx",
+		size_str(l->ram.size, a), l->ram.base, cfg->cpus, cfg->cpus == 1 ? "" : "s",
+		MMAP_UART_BASE);
+	snprintf(note, sizeof(note),
+		 "kernel%s (text_offset 0x%" PRIx64 ", image_size from its "
+		 "Image header)",
+		 plan->kernel.compressed ? ", inflated from gzip" : "", plan->kernel.text_offset);
+	print_region("kernel", &l->kernel, note);
+	if (l->initrd.size)
+		print_region("initrd", &l->initrd, "initrd, next 2 MiB boundary after the kernel");
+	snprintf(note, sizeof(note), "device tree (%zu bytes) in a 2 MiB block of its own",
+		 plan->dtb_size);
+	print_region("dtb", &l->dtb, note);
+	for (size_t i = 0; i < l->nr_pools; i++) {
+		const struct placed_pool *p = &l->pools[i];
+
+		pr_info("pool %s at 0x%" PRIx64 " size %" PRIu64 " MiB (%s): %s", p->spec->name,
+			p->r.base, p->r.size >> 20, pool_kind_str(p->spec), p->why);
+	}
+	if (!l->nr_pools)
+		pr_info("no pools");
+	for (size_t i = 0; i < plan->nr_virtio; i++)
+		print_slot(cfg, &plan->virtio[i]);
+	pr_info("cmdline: %s", plan->bootargs);
+	if (plan->bootargs_note)
+		pr_info("  (%s)", plan->bootargs_note);
+}
+
+int boot_plan_dump_dtb(const struct boot_plan *plan, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || fwrite(plan->dtb, 1, plan->dtb_size, f) != plan->dtb_size) {
+		pr_errno("--dump-dtb: cannot write '%s'", path);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if (fclose(f)) {
+		pr_errno("--dump-dtb: cannot write '%s'", path);
+		return -1;
+	}
+	pr_info("device tree written to %s (%zu bytes)", path, plan->dtb_size);
+	return 0;
+}
+
+void boot_plan_free(struct boot_plan *plan)
+{
+	boot_file_free(&plan->kernel.file);
+	boot_file_free(&plan->initrd);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the operator asked for: `cmavm run`'s flags, parsed and checked.
+ */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cma/pool.h"
+
+#define DEFAULT_MEMORY	       (512ULL << 20)
+#define DEFAULT_CPUS	       2
+#define DEFAULT_CMA	       "64M"	    /* as --cma takes it, so messages quote a flag */
+#define DEFAULT_POOL_ALIGN     (4ULL << 20) /* suits guests older than 5.18 too */
+#define DEFAULT_CMDLINE	       "console=ttyS0 quiet"
+#define DEFAULT_STATS_INTERVAL 5 /* seconds between balloon statistics */
+#define MAX_DISKS	       8
+
+struct disk_config {
+	const char *path;
+	bool readonly;
+	const char *pool; /* --disk ...,pool=NAME: memory-region on its node */
+	char flag[160];	  /* for messages */
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd; /* NULL: none */
+	const char *cmdline;
+	const char *dump_dtb; /* NULL: don't */
+	uint64_t memory;
+	uint64_t pool_align;
+	unsigned int cpus;
+	bool dry_run;
+	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM (default) */
+	const char *api_socket;
+	unsigned int stats_interval_s;
+	size_t nr_disks;
+	struct disk_config disks[MAX_DISKS];
+	size_t nr_pools;
+	struct pool_spec pools[POOL_MAX];
+};
+
+#endif

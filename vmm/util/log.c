@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "vmm/util/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * The terminal may be in raw mode while the guest runs, so end lines with
+ * CR LF; one fprintf per line keeps lines whole between threads.
+ */
+static void emit(const char *level, const char *msg, const char *suffix)
+{
+	fprintf(stderr, "cmavm: %s%s%s\r\n", level, msg, suffix);
+}
+
+void vmm_log(const char *level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit(level, msg, "");
+}
+
+void vmm_log_errno(const char *fmt, ...)
+{
+	int saved = errno;
+	char msg[1024], suffix[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(suffix, sizeof(suffix), ": %s (errno %d)", strerror(saved), saved);
+	emit("error: ", msg, suffix);
+	errno = saved;
+}
