@@ -8,7 +8,7 @@
 #include "vmm/util/log.h"
 #include "vmm/machine/memory_map.h"
 #include "cma/size.h"
-#include "vmm/machine/vm.h"
+#include "vmm/glue/vmm.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -394,7 +394,7 @@ int cmd_run(int argc, char **argv)
 	if (cfg.dry_run)
 		pr_info("--dry-run: not starting the guest");
 	else
-		ret = vm_run(&cfg, plan);
+		ret = vmm_run(&cfg, plan);
 out:
 	boot_plan_free(plan);
 	free(plan);

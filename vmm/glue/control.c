@@ -1,42 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The VM's side of the control API (vmm/control/api.h): each callback
- * reads or changes the VM and fills the API's plain structs. They run on
- * the event loop thread.
+ * reads or changes the machine, the devices or the engine, and fills the
+ * API's plain structs. They run on the event loop thread.
  */
-#include "vmm/machine/boot_plan.h"
 #include "vmm/control/client.h"
+#include "vmm/glue/glue.h"
+#include "vmm/hw/guest_ram.h"
+#include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
-#include "vmm/virtio/devices.h"
-#include "vmm/util/log.h"
 #include "vmm/machine/vm.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <string.h>
 
 static enum ctl_vm_state state_of(struct vm *vm)
 {
-	enum ctl_vm_state st;
+	static const enum ctl_vm_state states[] = {
+		[VM_RUNNING] = CTL_VM_RUNNING,
+		[VM_PAUSED] = CTL_VM_PAUSED,
+		[VM_STOPPING] = CTL_VM_STOPPING,
+	};
 
-	pthread_mutex_lock(&vm->lock);
-	st = vm->stopping ? CTL_VM_STOPPING : vm->paused ? CTL_VM_PAUSED : CTL_VM_RUNNING;
-	pthread_mutex_unlock(&vm->lock);
-	return st;
+	return states[vm_state(vm)];
 }
 
 static int ctl_status(void *opaque, struct ctl_vm_status *out)
 {
-	struct vm *vm = opaque;
-	const struct layout *l = &vm->plan->layout;
+	struct vmm *m = opaque;
+	const struct layout *l = &m->plan->layout;
 
 	memset(out, 0, sizeof(*out));
-	out->state = state_of(vm);
-	out->vcpus = vm->nr_vcpus;
-	out->memory_bytes = vm->ram.size;
+	out->state = state_of(m->vm);
+	out->vcpus = vm_nr_vcpus(m->vm);
+	out->memory_bytes = vm_ram(m->vm)->size;
 	/* Measured over the mapping, so that windows on huge pages count too. */
-	out->memory_resident_bytes = cma_resident_bytes(&vm->engine);
-	out->cmdline = vm->plan->bootargs;
-	out->started = vm->started;
+	out->memory_resident_bytes = vmm_engine_resident_bytes(m);
+	out->cmdline = m->plan->bootargs;
+	out->started = vm_started(m->vm);
 	out->nr_pools = (unsigned int)l->nr_pools;
 	for (size_t i = 0; i < l->nr_pools; i++) {
 		const struct placed_pool *p = &l->pools[i];
@@ -63,19 +65,23 @@ static int change_state(struct vm *vm, int ret, enum ctl_vm_state *state)
 
 static int ctl_pause(void *opaque, enum ctl_vm_state *state)
 {
-	return change_state(opaque, vm_pause(opaque), state);
+	struct vm *vm = ((struct vmm *)opaque)->vm;
+
+	return change_state(vm, vm_pause(vm), state);
 }
 
 static int ctl_resume(void *opaque, enum ctl_vm_state *state)
 {
-	return change_state(opaque, vm_resume(opaque), state);
+	struct vm *vm = ((struct vmm *)opaque)->vm;
+
+	return change_state(vm, vm_resume(vm), state);
 }
 
 static int ctl_shutdown(void *opaque, enum ctl_vm_state *state)
 {
-	struct vm *vm = opaque;
+	struct vm *vm = ((struct vmm *)opaque)->vm;
 
-	if (vm_stopping(vm)) {
+	if (vm_state(vm) == VM_STOPPING) {
 		*state = CTL_VM_STOPPING;
 		return -EBUSY;
 	}
@@ -87,14 +93,14 @@ static int ctl_shutdown(void *opaque, enum ctl_vm_state *state)
 
 static int ctl_balloon_get(void *opaque, struct ctl_balloon *out)
 {
-	struct vm *vm = opaque;
+	struct virtio_device *balloon = ((struct vmm *)opaque)->balloon;
 	struct balloon_info info;
 
-	if (!vm->balloon)
+	if (!balloon)
 		return -ENODEV;
-	pthread_mutex_lock(&vm->balloon->lock);
-	balloon_get_info(vm->balloon, &info);
-	pthread_mutex_unlock(&vm->balloon->lock);
+	pthread_mutex_lock(&balloon->lock);
+	balloon_get_info(balloon, &info);
+	pthread_mutex_unlock(&balloon->lock);
 	*out = (struct ctl_balloon){
 		.target_bytes = info.target_bytes,
 		.actual_bytes = info.actual_bytes,
@@ -107,32 +113,33 @@ static int ctl_balloon_get(void *opaque, struct ctl_balloon *out)
 
 static int ctl_balloon_set(void *opaque, const struct ctl_balloon_update *u)
 {
-	struct vm *vm = opaque;
+	struct vmm *m = opaque;
+	struct virtio_device *balloon = m->balloon;
 
-	if (!vm->balloon)
+	if (!balloon)
 		return -ENODEV;
-	if (u->set_target && u->target_bytes > vm->ram.size)
+	if (u->set_target && u->target_bytes > vm_ram(m->vm)->size)
 		return -ERANGE;
-	pthread_mutex_lock(&vm->balloon->lock);
+	pthread_mutex_lock(&balloon->lock);
 	if (u->set_target)
-		balloon_set_target(vm->balloon, u->target_bytes);
+		balloon_set_target(balloon, u->target_bytes);
 	if (u->set_stats_interval)
-		balloon_set_stats_interval(vm->balloon, u->stats_interval_s);
-	pthread_mutex_unlock(&vm->balloon->lock);
+		balloon_set_stats_interval(balloon, u->stats_interval_s);
+	pthread_mutex_unlock(&balloon->lock);
 	return 0;
 }
 
 static int ctl_balloon_stats(void *opaque, struct ctl_balloon_stats *out)
 {
-	struct vm *vm = opaque;
+	struct virtio_device *balloon = ((struct vmm *)opaque)->balloon;
 	struct balloon_stats st;
 	bool have;
 
-	if (!vm->balloon)
+	if (!balloon)
 		return -ENODEV;
-	pthread_mutex_lock(&vm->balloon->lock);
-	have = balloon_stats(vm->balloon, &st);
-	pthread_mutex_unlock(&vm->balloon->lock);
+	pthread_mutex_lock(&balloon->lock);
+	have = balloon_stats(balloon, &st);
+	pthread_mutex_unlock(&balloon->lock);
 	if (!have)
 		return -ENODATA;
 	memset(out, 0, sizeof(*out));
@@ -143,59 +150,18 @@ static int ctl_balloon_stats(void *opaque, struct ctl_balloon_stats *out)
 	return 0;
 }
 
-static void describe_device(struct vm_device *d, struct ctl_device *out)
-{
-	struct virtio_device *dev = &d->dev;
-	struct virtio_counter counters[VIRTIO_COUNTERS_MAX];
-	unsigned int n = 0;
-
-	pthread_mutex_lock(&dev->lock);
-	*out = (struct ctl_device){
-		.name = dev->name,
-		.type = dev->ops->type,
-		.mmio_base = d->mmio.base,
-		.irq = d->mmio.spi,
-		.features_offered = dev->features_offered,
-		.features_acked = dev->features_acked,
-		.status = dev->status,
-	};
-	if (dev->ops->counters)
-		n = dev->ops->counters(dev, counters);
-	for (unsigned int i = 0; i < n && i < CTL_COUNTERS_MAX; i++)
-		out->counters[out->nr_counters++] =
-			(struct ctl_counter){ counters[i].name, counters[i].value };
-	for (unsigned int q = 0; q < dev->ops->nr_queues && q < CTL_QUEUES_MAX; q++) {
-		const struct virtqueue *vq = &dev->vq[q];
-
-		out->queues[out->nr_queues++] = (struct ctl_queue){
-			.size = vq->size,
-			.enabled = vq->enabled,
-			.broken = vq->broken,
-			.desc = vq->desc_gpa,
-			.driver = vq->avail_gpa,
-			.device = vq->used_gpa,
-		};
-	}
-	pthread_mutex_unlock(&dev->lock);
-}
-
 static int ctl_devices(void *opaque, struct ctl_device *devs, unsigned int max)
 {
-	struct vm *vm = opaque;
-	unsigned int n = 0;
-
-	for (size_t i = 0; i < vm->nr_devices && n < max; i++)
-		describe_device(&vm->devices[i], &devs[n++]);
-	return (int)n;
+	return vmm_devices_describe(opaque, devs, max);
 }
 
-int vm_control_open(struct vm *vm)
+int vmm_control_open(struct vmm *m)
 {
 	char def[HTTP_SOCKET_PATH_MAX];
-	const char *path = vm->cfg->api_socket;
+	const char *path = m->cfg->api_socket;
 
-	vm->ctl_ops = (struct ctl_ops){
-		.opaque = vm,
+	m->ctl_ops = (struct ctl_ops){
+		.opaque = m,
 		.status = ctl_status,
 		.pause = ctl_pause,
 		.resume = ctl_resume,
@@ -205,19 +171,19 @@ int vm_control_open(struct vm *vm)
 		.balloon_stats = ctl_balloon_stats,
 		.devices = ctl_devices,
 	};
-	vm_engine_ctl_ops(&vm->ctl_ops);
+	vmm_engine_ctl_ops(&m->ctl_ops);
 	if (!path)
 		path = ctl_default_socket(def, sizeof(def));
-	if (http_server_open(&vm->api, &vm->loop, path, ctl_api_handle, &vm->ctl_ops))
+	if (http_server_open(&m->api, &m->loop, path, ctl_api_handle, &m->ctl_ops))
 		return -1;
-	vm->api_open = true;
+	m->api_open = true;
 	pr_info("control socket: %s (cmavm ctl --socket %s status)", path, path);
 	return 0;
 }
 
-void vm_control_close(struct vm *vm)
+void vmm_control_close(struct vmm *m)
 {
-	if (vm->api_open)
-		http_server_close(&vm->api);
-	vm->api_open = false;
+	if (m->api_open)
+		http_server_close(&m->api);
+	m->api_open = false;
 }

@@ -5,25 +5,24 @@
  * event loop. Called before the loop thread starts, so the first
  * notification reads may be queued from here.
  */
+#include "vmm/glue/glue.h"
+#include "vmm/hw/mmio_bus.h"
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
-#include "vmm/virtio/devices.h"
-#include "vmm/util/log.h"
 #include "vmm/machine/vm.h"
 
 #include <stdlib.h>
 
-static int create_one(struct vm *vm, struct vm_device *d, const struct virtio_slot *slot)
+static int create_one(struct vmm *m, struct vmm_device *d, const struct virtio_slot *slot)
 {
-	const struct vm_config *cfg = vm->cfg;
+	const struct vm_config *cfg = m->cfg;
 	struct virtio_env env = {
-		.ram = &vm->ram,
-		.loop = &vm->loop,
+		.ram = vm_ram(m->vm),
+		.loop = &m->loop,
 		.access_platform = cfg->access_platform,
-		.memory = vm_engine_memory_hooks(vm),
+		.memory = vmm_engine_memory_hooks(m),
 	};
 
-	d->kind = slot->kind;
 	switch (slot->kind) {
 	case SLOT_BLK: {
 		const struct disk_config *disk = &cfg->disks[slot->index];
@@ -38,13 +37,13 @@ static int create_one(struct vm *vm, struct vm_device *d, const struct virtio_sl
 	case SLOT_RNG:
 		return virtio_rng_create(&d->dev, &env);
 	case SLOT_BALLOON:
-		vm->balloon = &d->dev;
+		m->balloon = &d->dev;
 		return virtio_balloon_create(&d->dev, &env, cfg->stats_interval_s);
 	}
 	return -1;
 }
 
-static int attach(struct vm *vm, struct vm_device *d, const struct virtio_slot *slot)
+static int attach(struct vmm *m, struct vmm_device *d, const struct virtio_slot *slot)
 {
 	struct mmio_device region = {
 		.name = d->dev.name,
@@ -54,43 +53,109 @@ static int attach(struct vm *vm, struct vm_device *d, const struct virtio_slot *
 		.opaque = &d->mmio,
 	};
 
-	if (virtio_mmio_init(&d->mmio, &d->dev, slot->dt.base, slot->dt.spi, vm->kvm.vm_fd) ||
-	    mmio_bus_add(&vm->bus, &region))
+	if (virtio_mmio_init(&d->mmio, &d->dev, slot->dt.base, slot->dt.spi, vm_kvm_fd(m->vm)) ||
+	    vm_add_mmio(m->vm, &region))
 		return -1;
 	return virtio_mmio_start(&d->mmio);
 }
 
-int vm_devices_create(struct vm *vm)
+int vmm_devices_create(struct vmm *m)
 {
-	const struct boot_plan *plan = vm->plan;
+	const struct boot_plan *plan = m->plan;
 
-	vm->devices = calloc(plan->nr_virtio, sizeof(*vm->devices));
-	if (!vm->devices)
+	m->devices = calloc(plan->nr_virtio, sizeof(*m->devices));
+	if (!m->devices)
 		return -1;
-	vm->nr_devices = plan->nr_virtio;
+	m->nr_devices = plan->nr_virtio;
 	for (size_t i = 0; i < plan->nr_virtio; i++) {
-		struct vm_device *d = &vm->devices[i];
+		struct vmm_device *d = &m->devices[i];
 
-		if (create_one(vm, d, &plan->virtio[i]))
+		if (create_one(m, d, &plan->virtio[i]))
 			return -1;
 		d->created = true;
-		if (attach(vm, d, &plan->virtio[i]))
+		if (attach(m, d, &plan->virtio[i]))
 			return -1;
 	}
 	return 0;
 }
 
-void vm_devices_destroy(struct vm *vm)
+void vmm_devices_destroy(struct vmm *m)
 {
-	for (size_t i = 0; i < vm->nr_devices; i++) {
-		struct vm_device *d = &vm->devices[i];
+	for (size_t i = 0; i < m->nr_devices; i++) {
+		struct vmm_device *d = &m->devices[i];
 
 		if (!d->created)
 			continue;
 		virtio_mmio_destroy(&d->mmio);
 		virtio_destroy(&d->dev);
 	}
-	free(vm->devices);
-	vm->devices = NULL;
-	vm->nr_devices = 0;
+	free(m->devices);
+	m->devices = NULL;
+	m->nr_devices = 0;
+	m->balloon = NULL;
+}
+
+unsigned int vmm_devices_inflight(struct vmm *m)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < m->nr_devices; i++) {
+		struct virtio_device *dev = &m->devices[i].dev;
+
+		pthread_mutex_lock(&dev->lock);
+		if (dev->ops && dev->ops->inflight)
+			n += dev->ops->inflight(dev);
+		pthread_mutex_unlock(&dev->lock);
+	}
+	return n;
+}
+
+static void describe_queues(const struct virtio_device *dev, struct ctl_device *out)
+{
+	for (unsigned int q = 0; q < dev->ops->nr_queues && q < CTL_QUEUES_MAX; q++) {
+		const struct virtqueue *vq = &dev->vq[q];
+
+		out->queues[out->nr_queues++] = (struct ctl_queue){
+			.size = vq->size,
+			.enabled = vq->enabled,
+			.broken = vq->broken,
+			.desc = vq->desc_gpa,
+			.driver = vq->avail_gpa,
+			.device = vq->used_gpa,
+		};
+	}
+}
+
+static void describe(struct vmm_device *d, struct ctl_device *out)
+{
+	struct virtio_device *dev = &d->dev;
+	struct virtio_counter counters[VIRTIO_COUNTERS_MAX];
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	*out = (struct ctl_device){
+		.name = dev->name,
+		.type = dev->ops->type,
+		.mmio_base = d->mmio.base,
+		.irq = d->mmio.spi,
+		.features_offered = dev->features_offered,
+		.features_acked = dev->features_acked,
+		.status = dev->status,
+	};
+	if (dev->ops->counters)
+		n = dev->ops->counters(dev, counters);
+	for (unsigned int i = 0; i < n && i < CTL_COUNTERS_MAX; i++)
+		out->counters[out->nr_counters++] =
+			(struct ctl_counter){ counters[i].name, counters[i].value };
+	describe_queues(dev, out);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+int vmm_devices_describe(struct vmm *m, struct ctl_device *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < m->nr_devices && n < max; i++)
+		describe(&m->devices[i], &out[n++]);
+	return (int)n;
 }

@@ -5,55 +5,38 @@
  * balloon's discards, and served through the control API. All of it runs
  * on the event loop thread, the engine's one caller.
  */
-#include "vmm/machine/boot_plan.h"
-#include "vmm/virtio/devices.h"
-#include "vmm/util/log.h"
 #include "cma/size.h"
+#include "vmm/glue/glue.h"
+#include "vmm/hw/guest_ram.h"
+#include "vmm/machine/boot_plan.h"
 #include "vmm/machine/vm.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Device I/O still landing in guest memory would race a move: wait for none. */
-static unsigned int device_io_inflight(struct vm *vm)
-{
-	unsigned int n = 0;
-
-	for (size_t i = 0; i < vm->nr_devices; i++) {
-		struct virtio_device *dev = &vm->devices[i].dev;
-
-		pthread_mutex_lock(&dev->lock);
-		if (dev->ops && dev->ops->inflight)
-			n += dev->ops->inflight(dev);
-		pthread_mutex_unlock(&dev->lock);
-	}
-	return n;
-}
-
 /*
  * The guest stops for a move: vCPUs parked (device work is stopped by
  * running on this, the loop thread). An operator's pause already stops it.
+ * Device I/O still landing in guest memory would race a move: wait for none.
  */
 static int engine_pause(void *opaque)
 {
-	struct vm *vm = opaque;
+	struct vmm *m = opaque;
 	int ret;
 
-	pthread_mutex_lock(&vm->lock);
-	ret = vm->paused ? -EALREADY : 0;
-	pthread_mutex_unlock(&vm->lock);
-	if (!ret) {
-		ret = vm_pause(vm);
+	if (vm_state(m->vm) != VM_PAUSED) {
+		ret = vm_pause(m->vm);
 		if (ret)
 			return ret;
-		vm->engine_paused = true;
+		m->engine_paused = true;
 	}
-	if (device_io_inflight(vm)) {
-		if (vm->engine_paused)
-			vm_resume(vm);
-		vm->engine_paused = false;
+	if (vmm_devices_inflight(m)) {
+		if (m->engine_paused)
+			vm_resume(m->vm);
+		m->engine_paused = false;
 		return -EAGAIN;
 	}
 	return 0;
@@ -61,31 +44,31 @@ static int engine_pause(void *opaque)
 
 static void engine_resume(void *opaque)
 {
-	struct vm *vm = opaque;
+	struct vmm *m = opaque;
 
-	if (vm->engine_paused)
-		vm_resume(vm);
-	vm->engine_paused = false;
+	if (m->engine_paused)
+		vm_resume(m->vm);
+	m->engine_paused = false;
 }
 
 static int64_t discard(void *opaque, uint64_t gpa, uint64_t len, bool reported)
 {
-	struct vm *vm = opaque;
+	struct vmm *m = opaque;
 
-	return (int64_t)cma_discard(&vm->engine, gpa, len,
+	return (int64_t)cma_discard(&m->engine, gpa, len,
 				    reported ? CMA_DISCARD_REPORTED : CMA_DISCARD_BALLOON);
 }
 
 static void deflated(void *opaque, uint64_t gpa, uint64_t len)
 {
-	struct vm *vm = opaque;
+	struct vmm *m = opaque;
 
-	cma_deflated(&vm->engine, gpa, len);
+	cma_deflated(&m->engine, gpa, len);
 }
 
-struct memory_hooks vm_engine_memory_hooks(struct vm *vm)
+struct memory_hooks vmm_engine_memory_hooks(struct vmm *m)
 {
-	return (struct memory_hooks){ .opaque = vm, .discard = discard, .deflated = deflated };
+	return (struct memory_hooks){ .opaque = m, .discard = discard, .deflated = deflated };
 }
 
 /* Commits of 256 MiB and more say how far they are, every quarter. */
@@ -103,40 +86,45 @@ static void engine_progress(void *opaque, uint64_t done, uint64_t total)
 		(unsigned long long)(done * 100 / total));
 }
 
-int vm_engine_create(struct vm *vm)
+int vmm_engine_create(struct vmm *m)
 {
-	const struct layout *l = &vm->plan->layout;
-	struct cma_hooks hooks = { .opaque = vm,
+	const struct layout *l = &m->plan->layout;
+	const struct guest_ram *ram = vm_ram(m->vm);
+	struct cma_hooks hooks = { .opaque = m,
 				   .pause = engine_pause,
 				   .resume = engine_resume,
 				   .progress = engine_progress };
 
-	cma_engine_init(&vm->engine, vm->ram.host, vm->ram.gpa, vm->ram.size, vm->ram.memfd,
-			&hooks);
-	vm->engine.map_end = guest_ram_map_end(&vm->ram);
-	vm->engine_ready = true;
+	cma_engine_init(&m->engine, ram->host, ram->gpa, ram->size, ram->memfd, &hooks);
+	m->engine.map_end = guest_ram_map_end(ram);
+	m->engine_ready = true;
 	for (size_t i = 0; i < l->nr_pools; i++) {
-		if (cma_engine_add_pool(&vm->engine, l->pools[i].spec, l->pools[i].r.base,
+		if (cma_engine_add_pool(&m->engine, l->pools[i].spec, l->pools[i].r.base,
 					l->pools[i].r.size)) {
-			pr_err("host CMA engine: %s", vm->engine.error);
+			pr_err("host CMA engine: %s", m->engine.error);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-void vm_engine_destroy(struct vm *vm)
+void vmm_engine_destroy(struct vmm *m)
 {
-	if (vm->engine_ready)
-		cma_engine_destroy(&vm->engine);
-	vm->engine_ready = false;
+	if (m->engine_ready)
+		cma_engine_destroy(&m->engine);
+	m->engine_ready = false;
+}
+
+uint64_t vmm_engine_resident_bytes(struct vmm *m)
+{
+	return cma_resident_bytes(&m->engine);
 }
 
 /* ---- the control API's view (vmm/control/api.h) ---- */
 
 static int ctl_cma_pools(void *opaque, struct ctl_cma_pool *out, unsigned int max)
 {
-	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	struct cma_engine *e = &((struct vmm *)opaque)->engine;
 	unsigned int n = 0;
 
 	for (size_t i = 0; i < e->nr_pools && n < max; i++, n++) {
@@ -157,8 +145,7 @@ static int ctl_cma_pools(void *opaque, struct ctl_cma_pool *out, unsigned int ma
 static int ctl_cma_map(void *opaque, struct ctl_cma_map *out, unsigned int max,
 		       uint64_t *pageblock_size)
 {
-	struct vm *vm = opaque;
-	struct cma_engine *e = &vm->engine;
+	struct cma_engine *e = &((struct vmm *)opaque)->engine;
 	static char *text[POOL_MAX];
 	unsigned int n = 0;
 
@@ -199,7 +186,7 @@ static void describe_window(struct cma_engine *e, const struct cma_window *w,
 
 static int ctl_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned int max)
 {
-	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	struct cma_engine *e = &((struct vmm *)opaque)->engine;
 	unsigned int n = 0;
 
 	for (int i = 0; i < CMA_MAX_WINDOWS && n < max; i++)
@@ -228,8 +215,7 @@ static int engine_failed(struct cma_engine *e, char *err, size_t errlen)
 static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 			  struct ctl_cma_window *out, char *err, size_t errlen)
 {
-	struct vm *vm = opaque;
-	struct cma_engine *e = &vm->engine;
+	struct cma_engine *e = &((struct vmm *)opaque)->engine;
 	int pool = cma_engine_find_pool(e, req->pool), idx;
 	uint64_t pauses = e->stats.pause_ns_max;
 	enum cma_level level;
@@ -264,7 +250,7 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 
 static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errlen)
 {
-	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	struct cma_engine *e = &((struct vmm *)opaque)->engine;
 
 	if (cma_window_release(e, id))
 		return engine_failed(e, err, errlen);
@@ -275,7 +261,7 @@ static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errl
 static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
 			   uint64_t *pause_ns, char *err, size_t errlen)
 {
-	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	struct cma_engine *e = &((struct vmm *)opaque)->engine;
 
 	*gpa = req->gpa;
 	if (!req->by_gpa) {
@@ -296,7 +282,7 @@ static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint
 
 static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
 {
-	struct cma_engine *e = &((struct vm *)opaque)->engine;
+	struct cma_engine *e = &((struct vmm *)opaque)->engine;
 	const struct cma_stats *s = &e->stats;
 
 	*out = (struct ctl_cma_stats){
@@ -316,7 +302,7 @@ static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
 	return 0;
 }
 
-void vm_engine_ctl_ops(struct ctl_ops *ops)
+void vmm_engine_ctl_ops(struct ctl_ops *ops)
 {
 	ops->cma_pools = ctl_cma_pools;
 	ops->cma_map = ctl_cma_map;

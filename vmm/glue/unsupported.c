@@ -3,10 +3,10 @@
  * Hosts that are not arm64 cannot run an arm64 guest on KVM: cmavm still
  * plans, writes and checks device trees there (--dry-run, dtb check).
  */
-#include "vmm/machine/vm.h"
+#include "vmm/glue/vmm.h"
 #include "vmm/util/log.h"
 
-int vm_run(const struct vm_config *cfg, const struct boot_plan *plan)
+int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 {
 	(void)cfg;
 	(void)plan;

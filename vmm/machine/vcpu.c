@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "vmm/machine/vcpu.h"
+#include "vmm/hw/mmio_bus.h"
+#include "vmm/machine/kvm.h"
 #include "vmm/util/log.h"
-#include "vmm/machine/vm.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -57,24 +58,26 @@ static int set_reg(struct vcpu *v, uint64_t id, uint64_t val)
 	return kvm_ioctl(v->fd, KVM_SET_ONE_REG, &reg) < 0 ? -1 : 0;
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
+int vcpu_create(struct vcpu *v, const struct kvm *kvm, struct mmio_bus *bus,
+		const struct vcpu_ops *ops, unsigned int id)
 {
 	struct kvm_vcpu_init init;
 
 	memset(v, 0, sizeof(*v));
-	v->vm = vm;
+	v->ops = ops;
+	v->bus = bus;
 	v->id = id;
-	v->fd = kvm_ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, id);
+	v->run_size = (size_t)kvm->vcpu_mmap_size;
+	v->fd = kvm_ioctl(kvm->vm_fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0)
 		return -1;
-	v->run = mmap(NULL, (size_t)vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      v->fd, 0);
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		pr_errno("mapping the kvm_run area of vCPU %u", id);
 		v->run = NULL;
 		return -1;
 	}
-	if (kvm_ioctl(vm->kvm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+	if (kvm_ioctl(kvm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		return -1;
 	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
 	if (id)
@@ -113,7 +116,7 @@ static void handle_system_event(struct vcpu *v)
 	int code = type == KVM_SYSTEM_EVENT_SHUTDOWN || type == KVM_SYSTEM_EVENT_RESET ? 0 : 1;
 
 	pr_info("the guest %s (PSCI, vCPU %u)", system_event_name(type), v->id);
-	vm_stop(v->vm, code);
+	v->ops->stop(v->ops->opaque, code);
 }
 
 /* Returns false when the vCPU must stop. */
@@ -123,7 +126,7 @@ static bool handle_exit(struct vcpu *v)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
-		mmio_bus_access(&v->vm->bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+		mmio_bus_access(v->bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
 				run->mmio.is_write);
 		return true;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -142,7 +145,7 @@ static bool handle_exit(struct vcpu *v)
 		pr_err("vCPU %u: unexpected KVM exit reason %u", v->id, run->exit_reason);
 		break;
 	}
-	vm_stop(v->vm, 1);
+	v->ops->stop(v->ops->opaque, 1);
 	return false;
 }
 
@@ -156,8 +159,8 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&kick, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
-	while (!vm_stopping(v->vm)) {
-		vm_vcpu_checkpoint(v->vm);
+	while (!v->ops->stopping(v->ops->opaque)) {
+		v->ops->checkpoint(v->ops->opaque);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -171,7 +174,7 @@ static void *vcpu_thread(void *arg)
 				       v->id);
 			else
 				pr_errno("KVM_RUN failed on vCPU %u", v->id);
-			vm_stop(v->vm, 1);
+			v->ops->stop(v->ops->opaque, 1);
 			break;
 		}
 		if (!handle_exit(v))
@@ -225,7 +228,7 @@ void vcpu_stop(struct vcpu *v)
 void vcpu_destroy(struct vcpu *v)
 {
 	if (v->run)
-		munmap(v->run, (size_t)v->vm->kvm.vcpu_mmap_size);
+		munmap(v->run, v->run_size);
 	if (v->fd > 0)
 		close(v->fd);
 	v->run = NULL;

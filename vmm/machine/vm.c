@@ -5,20 +5,51 @@
  * initialised, every device on the bus before the first KVM_RUN.
  */
 #include "vmm/machine/vm.h"
+#include "vmm/hw/console.h"
+#include "vmm/hw/guest_ram.h"
+#include "vmm/hw/mmio_bus.h"
+#include "vmm/hw/uart_16550.h"
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
-#include "vmm/hw/console.h"
 #include "vmm/machine/gic.h"
-#include "vmm/util/log.h"
+#include "vmm/machine/kvm.h"
 #include "vmm/machine/memory_map.h"
 #include "vmm/machine/vcpu.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
-#include <time.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Private to this file: the rest of the VMM holds a struct vm * only. */
+struct vm {
+	struct kvm kvm;
+	struct guest_ram ram;
+	struct mmio_bus bus;
+	struct uart_16550 uart;
+	bool uart_ready;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct vcpu_ops vcpu_ops;
+	int gic_fd;
+	pthread_t signal_thread;
+	bool signal_thread_started;
+	bool console_started;
+	struct timespec started;
+
+	pthread_mutex_t lock;
+	pthread_cond_t stop_cond;
+	pthread_cond_t pause_cond;
+	bool stopping;
+	bool pause_requested;
+	bool paused;
+	unsigned int parked; /* vCPUs waiting in vcpu_checkpoint() */
+	int exit_code;
+};
 
 void vm_stop(struct vm *vm, int exit_code)
 {
@@ -32,8 +63,11 @@ void vm_stop(struct vm *vm, int exit_code)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-void vm_vcpu_checkpoint(struct vm *vm)
+/* A vCPU, before each KVM_RUN: park while the machine is paused. */
+static void vcpu_checkpoint(void *opaque)
 {
+	struct vm *vm = opaque;
+
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_requested && !vm->stopping) {
 		vm->parked++;
@@ -118,14 +152,24 @@ int vm_resume(struct vm *vm)
 	return ret;
 }
 
-bool vm_stopping(struct vm *vm)
+enum vm_state vm_state(struct vm *vm)
 {
-	bool stopping;
+	enum vm_state st;
 
 	pthread_mutex_lock(&vm->lock);
-	stopping = vm->stopping;
+	st = vm->stopping ? VM_STOPPING : vm->paused ? VM_PAUSED : VM_RUNNING;
 	pthread_mutex_unlock(&vm->lock);
-	return stopping;
+	return st;
+}
+
+static bool vcpu_stopping(void *opaque)
+{
+	return vm_state(opaque) == VM_STOPPING;
+}
+
+static void vcpu_stop_request(void *opaque, int exit_code)
+{
+	vm_stop(opaque, exit_code);
 }
 
 static void uart_irq(void *opaque, int level)
@@ -140,7 +184,7 @@ static void uart_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	uart_16550_mmio(opaque, offset, data, len, is_write);
 }
 
-static int add_devices(struct vm *vm)
+static int add_console_uart(struct vm *vm)
 {
 	struct uart_16550_ops ops = { .set_irq = uart_irq, .tx = console_tx, .opaque = vm };
 	struct mmio_device uart = {
@@ -152,6 +196,7 @@ static int add_devices(struct vm *vm)
 	};
 
 	uart_16550_init(&vm->uart, &ops);
+	vm->uart_ready = true;
 	return mmio_bus_add(&vm->bus, &uart);
 }
 
@@ -184,8 +229,14 @@ static int create_vcpus(struct vm *vm, const struct boot_plan *plan)
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -1;
+	vm->vcpu_ops = (struct vcpu_ops){
+		.opaque = vm,
+		.checkpoint = vcpu_checkpoint,
+		.stopping = vcpu_stopping,
+		.stop = vcpu_stop_request,
+	};
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu_create(vm, &vm->vcpus[i], i))
+		if (vcpu_create(&vm->vcpus[i], &vm->kvm, &vm->bus, &vm->vcpu_ops, i))
 			return -1;
 	vm->gic_fd = gic_create(&vm->kvm);
 	if (vm->gic_fd < 0)
@@ -214,7 +265,7 @@ static void *signal_thread(void *arg)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR2);
 	while (!sigwait(&set, &sig) && sig != SIGUSR2) {
-		if (vm_stopping(vm)) {
+		if (vm_state(vm) == VM_STOPPING) {
 			console_restore();
 			_exit(128 + sig);
 		}
@@ -240,96 +291,115 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int start_devices(struct vm *vm)
+struct vm *vm_create(const struct vm_config *cfg, const struct boot_plan *plan)
 {
-	if (ev_loop_init(&vm->loop, 256))
-		return -1;
-	vm->loop_ready = true;
-	if (vm_engine_create(vm) || vm_devices_create(vm))
-		return -1;
-	return ev_loop_start(&vm->loop);
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->stop_cond, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
+	vm->ram.memfd = -1;
+	vm->gic_fd = -1;
+	vm->nr_vcpus = cfg->cpus;
+	block_signals();
+	if (kvm_open(&vm->kvm, region_end(&plan->layout.ram)) || check_cpus(vm, cfg->cpus) ||
+	    guest_ram_create(&vm->ram, MMAP_RAM_BASE, cfg->memory) ||
+	    kvm_add_ram(&vm->kvm, &vm->ram) || load_guest(vm, plan) || add_console_uart(vm) ||
+	    create_vcpus(vm, plan)) {
+		vm_destroy(vm);
+		return NULL;
+	}
+	return vm;
 }
 
-static int start(struct vm *vm)
+int vm_add_mmio(struct vm *vm, const struct mmio_device *dev)
+{
+	return mmio_bus_add(&vm->bus, dev);
+}
+
+const struct guest_ram *vm_ram(const struct vm *vm)
+{
+	return &vm->ram;
+}
+
+int vm_kvm_fd(const struct vm *vm)
+{
+	return vm->kvm.vm_fd;
+}
+
+unsigned int vm_nr_vcpus(const struct vm *vm)
+{
+	return vm->nr_vcpus;
+}
+
+struct timespec vm_started(const struct vm *vm)
+{
+	return vm->started;
+}
+
+int vm_start(struct vm *vm)
 {
 	if (pthread_create(&vm->signal_thread, NULL, signal_thread, vm))
 		return -1;
 	vm->signal_thread_started = true;
+	vm->console_started = true; /* even half started, it is stopped at halt */
 	if (console_start(&vm->uart, quit_from_console, vm))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(&vm->vcpus[i]))
 			return -1;
-	/* Last: a pause asked for through the API needs running vCPUs to park. */
-	return vm_control_open(vm);
+	return 0;
 }
 
-static int wait_for_stop(struct vm *vm)
+int vm_wait(struct vm *vm)
 {
+	int code;
+
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->stopping)
 		pthread_cond_wait(&vm->stop_cond, &vm->lock);
+	code = vm->exit_code;
 	pthread_mutex_unlock(&vm->lock);
-	return vm->exit_code;
+	return code;
 }
 
-static void teardown(struct vm *vm)
+void vm_halt(struct vm *vm)
 {
-	console_stop();
+	if (vm->console_started)
+		console_stop();
+	vm->console_started = false;
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			vcpu_stop(&vm->vcpus[i]);
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
+		vm->vcpus = NULL;
 	}
 	if (vm->signal_thread_started) {
 		pthread_kill(vm->signal_thread, SIGUSR2);
 		pthread_join(vm->signal_thread, NULL);
 	}
-	vm_control_close(vm); /* while the loop runs: it lets go of the connections */
-	if (vm->loop_ready) {
-		ev_loop_stop(&vm->loop);
-		vm_devices_destroy(vm);
-		vm_engine_destroy(vm);
-		ev_loop_destroy(&vm->loop);
-	}
-	if (vm->gic_fd >= 0)
-		close(vm->gic_fd);
-	guest_ram_destroy(&vm->ram);
-	kvm_close(&vm->kvm);
+	vm->signal_thread_started = false;
 }
 
-int vm_run(const struct vm_config *cfg, const struct boot_plan *plan)
+void vm_destroy(struct vm *vm)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	int code = 1;
-
 	if (!vm)
-		return 1;
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->stop_cond, NULL);
-	pthread_cond_init(&vm->pause_cond, NULL);
-	vm->cfg = cfg;
-	vm->plan = plan;
-	vm->ram.memfd = -1;
-	vm->gic_fd = -1;
-	vm->nr_vcpus = cfg->cpus;
-	block_signals();
-	if (kvm_open(&vm->kvm, region_end(&plan->layout.ram)))
-		goto out;
-	if (check_cpus(vm, cfg->cpus) || guest_ram_create(&vm->ram, MMAP_RAM_BASE, cfg->memory) ||
-	    kvm_add_ram(&vm->kvm, &vm->ram) || load_guest(vm, plan) || add_devices(vm) ||
-	    create_vcpus(vm, plan) || start_devices(vm))
-		goto out;
-	if (start(vm)) {
-		vm_stop(vm, 1);
-		goto out;
-	}
-	code = wait_for_stop(vm);
-out:
-	teardown(vm);
+		return;
+	vm_halt(vm);
+	if (vm->gic_fd >= 0)
+		close(vm->gic_fd);
+	if (vm->uart_ready)
+		uart_16550_destroy(&vm->uart);
+	guest_ram_destroy(&vm->ram);
+	kvm_close(&vm->kvm);
+	pthread_cond_destroy(&vm->pause_cond);
+	pthread_cond_destroy(&vm->stop_cond);
+	pthread_mutex_destroy(&vm->lock);
 	free(vm);
-	return code;
 }

@@ -1,104 +1,75 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A running virtual machine.
+ * The arm64 machine on KVM: one guest's vCPUs, RAM, interrupt controller
+ * and console, from KVM VM creation to the first stop request.
  *
- * Owns: the lifetime of one guest, from KVM VM creation through vCPU
- * start to the first stop request (guest power-off or reset, a KVM error,
- * a signal, Ctrl-a x), and the exit code that request carries.
+ * Owns: the order in which the machine is built (RAM before vCPUs, every
+ * vCPU before the GIC is initialised, the boot images in RAM before the
+ * first KVM_RUN), the machine's threads (vCPUs, the signal thread, the
+ * console), its run state (running, paused, stopping) and the exit code
+ * of the first stop request (guest power-off or reset, a KVM error, a
+ * signal, Ctrl-a x, the API).
+ *
+ * struct vm is private to vmm/machine/. The rest of the VMM (vmm/glue/)
+ * builds its devices on the machine through the calls below: it adds
+ * MMIO regions before vm_start(), and pauses, resumes and stops the guest
+ * from any thread but a vCPU's.
  */
-#ifndef VMM_VM_H
-#define VMM_VM_H
+#ifndef VMM_MACHINE_VM_H
+#define VMM_MACHINE_VM_H
 
-#include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
-#include "vmm/control/api.h"
-#include "cma/engine.h"
-#include "vmm/hw/event_loop.h"
-#include "vmm/hw/guest_ram.h"
-#include "vmm/control/http_server.h"
-#include "vmm/machine/kvm.h"
-#include "vmm/virtio/mmio.h"
-#include "vmm/hw/mmio_bus.h"
-#include "vmm/hw/uart_16550.h"
-
-struct vm_config;
 struct boot_plan;
-struct vcpu;
+struct guest_ram;
+struct mmio_device;
+struct vm;
+struct vm_config;
 
-/* A virtio device and the transport that carries it. */
-struct vm_device {
-	struct virtio_device dev;
-	struct virtio_mmio mmio;
-	int kind; /* enum virtio_slot_kind */
-	bool created;
+enum vm_state {
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_STOPPING, /* a stop was requested; the machine is going away */
 };
 
-struct vm {
-	struct kvm kvm;
-	struct guest_ram ram;
-	struct mmio_bus bus;
-	struct uart_16550 uart;
-	struct vcpu *vcpus;
-	unsigned int nr_vcpus;
-	int gic_fd;
-	pthread_t signal_thread;
-	bool signal_thread_started;
+/*
+ * Everything before the guest's first instruction: the KVM VM, guest RAM
+ * with the kernel, initrd and DTB in it, the console UART on the MMIO
+ * bus, the vCPUs with the boot registers set, the GIC. Signals are routed
+ * to the machine's signal thread from here on: threads created after this
+ * call inherit the mask. NULL, with the error printed, if any step fails.
+ */
+struct vm *vm_create(const struct vm_config *cfg, const struct boot_plan *plan);
 
-	const struct vm_config *cfg;
-	const struct boot_plan *plan;
-	struct timespec started;
-	struct ev_loop loop;
-	bool loop_ready;
-	size_t nr_devices;
-	struct vm_device *devices;
-	struct virtio_device *balloon;
-	struct http_server api;
-	bool api_open;
-	struct ctl_ops ctl_ops;
-	struct cma_engine engine; /* every pool's pageblocks; on the loop thread */
-	bool engine_ready;
-	bool engine_paused; /* the engine paused the guest (not the operator) */
+/* A device's MMIO region on the bus; before vm_start() only. */
+int vm_add_mmio(struct vm *vm, const struct mmio_device *dev);
+const struct guest_ram *vm_ram(const struct vm *vm);
+/* The KVM VM file descriptor, for devices' ioeventfds and irqfds. */
+int vm_kvm_fd(const struct vm *vm);
+unsigned int vm_nr_vcpus(const struct vm *vm);
+/* CLOCK_MONOTONIC when the vCPUs started. */
+struct timespec vm_started(const struct vm *vm);
 
-	pthread_mutex_t lock;
-	pthread_cond_t stop_cond;
-	pthread_cond_t pause_cond;
-	bool stopping;
-	bool pause_requested;
-	bool paused;
-	unsigned int parked; /* vCPUs waiting in vm_vcpu_checkpoint() */
-	int exit_code;
-};
+/* Start the signal thread, the console and the vCPUs. */
+int vm_start(struct vm *vm);
+/* Wait for the first stop request; returns its exit code. */
+int vm_wait(struct vm *vm);
+/* End the vCPU, console and signal threads (the guest runs no more). */
+void vm_halt(struct vm *vm);
+/* Free the machine; after vm_halt(), and after devices let go of RAM. */
+void vm_destroy(struct vm *vm);
 
-/* Boot the planned guest and run it until it stops; returns the exit code. */
-int vm_run(const struct vm_config *cfg, const struct boot_plan *plan);
-
-/* Ask the VM to stop; the first request's exit code wins. Any thread. */
+/* Ask the machine to stop; the first request's exit code wins. Any thread. */
 void vm_stop(struct vm *vm, int exit_code);
-bool vm_stopping(struct vm *vm);
+enum vm_state vm_state(struct vm *vm);
 
 /*
  * Pause: every vCPU out of the guest and parked until vm_resume(). Returns
  * 0, -EALREADY, -EBUSY (stopping), or -ETIMEDOUT (a vCPU did not park in
- * time; the VM runs on). From any thread but a vCPU's.
+ * time; the machine runs on). From any thread but a vCPU's.
  */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
-/* A vCPU thread calls this before each KVM_RUN: it parks while paused. */
-void vm_vcpu_checkpoint(struct vm *vm);
-
-/* vm_devices.c: the virtio devices of the plan, on the MMIO bus and the loop. */
-int vm_devices_create(struct vm *vm);
-void vm_devices_destroy(struct vm *vm);
-
-/* vm_engine.c: the host CMA engine over guest RAM and the plan's pools. */
-int vm_engine_create(struct vm *vm);
-void vm_engine_destroy(struct vm *vm);
-struct memory_hooks vm_engine_memory_hooks(struct vm *vm);
-void vm_engine_ctl_ops(struct ctl_ops *ops);
-
-/* vm_control.c: the control socket. */
-int vm_control_open(struct vm *vm);
-void vm_control_close(struct vm *vm);
 
 #endif

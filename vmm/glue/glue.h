@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private to vmm/glue/: what one running cmavm holds around its machine,
+ * and how the glue's files hand it to each other.
+ *
+ * The glue is where the parts meet and nowhere else: it builds the virtio
+ * devices on the machine's MMIO bus and event loop (devices.c), puts the
+ * host CMA engine over guest RAM and lets it pause the machine
+ * (engine.c), and fills the control plane's operation table, struct
+ * ctl_ops, with calls into the machine, the devices and the engine
+ * (control.c, engine.c). The machine, the devices, the engine and the
+ * control plane know nothing of each other.
+ */
+#ifndef VMM_GLUE_GLUE_H
+#define VMM_GLUE_GLUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cma/engine.h"
+#include "vmm/control/api.h"
+#include "vmm/control/http_server.h"
+#include "vmm/hw/event_loop.h"
+#include "vmm/virtio/devices.h"
+#include "vmm/virtio/mmio.h"
+
+struct boot_plan;
+struct vm;
+struct vm_config;
+
+/* A virtio device and the transport that carries it. */
+struct vmm_device {
+	struct virtio_device dev;
+	struct virtio_mmio mmio;
+	bool created;
+};
+
+struct vmm {
+	const struct vm_config *cfg;
+	const struct boot_plan *plan;
+	struct vm *vm;
+
+	struct ev_loop loop; /* device work, the engine and the control socket */
+	bool loop_ready;
+
+	struct cma_engine engine; /* every pool's pageblocks; on the loop thread */
+	bool engine_ready;
+	bool engine_paused; /* the engine paused the guest (not the operator) */
+
+	size_t nr_devices;
+	struct vmm_device *devices;
+	struct virtio_device *balloon; /* NULL: no balloon */
+
+	struct http_server api;
+	bool api_open;
+	struct ctl_ops ctl_ops;
+};
+
+/* devices.c: the virtio devices of the plan, on the MMIO bus and the loop. */
+int vmm_devices_create(struct vmm *m);
+void vmm_devices_destroy(struct vmm *m);
+/* Requests whose I/O may still land in guest memory. */
+unsigned int vmm_devices_inflight(struct vmm *m);
+/* The API's view of the devices (control.c). */
+int vmm_devices_describe(struct vmm *m, struct ctl_device *out, unsigned int max);
+
+/* engine.c: the host CMA engine over guest RAM and the plan's pools. */
+int vmm_engine_create(struct vmm *m);
+void vmm_engine_destroy(struct vmm *m);
+/* The balloon's way to give memory back: through the engine. */
+struct memory_hooks vmm_engine_memory_hooks(struct vmm *m);
+/* Fill the engine's callbacks of @ops. */
+void vmm_engine_ctl_ops(struct ctl_ops *ops);
+uint64_t vmm_engine_resident_bytes(struct vmm *m);
+
+/* control.c: the control socket. */
+int vmm_control_open(struct vmm *m);
+void vmm_control_close(struct vmm *m);
+
+#endif

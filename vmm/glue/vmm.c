@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The boot sequence, top to bottom: the machine, the event loop, the CMA
+ * engine over guest RAM, the devices, the loop thread, the vCPUs, and last
+ * the control socket (a pause asked for through the API needs running
+ * vCPUs to park). Teardown runs in the reverse order.
+ */
+#include "vmm/glue/vmm.h"
+#include "vmm/glue/glue.h"
+#include "vmm/machine/vm.h"
+
+#include <stdlib.h>
+
+#define LOOP_ENTRIES 256
+
+static void teardown(struct vmm *m)
+{
+	if (m->vm)
+		vm_halt(m->vm); /* no vCPU touches a device from here on */
+	vmm_control_close(m);	/* while the loop runs: it lets go of the connections */
+	if (m->loop_ready) {
+		ev_loop_stop(&m->loop);
+		vmm_devices_destroy(m);
+		vmm_engine_destroy(m);
+		ev_loop_destroy(&m->loop);
+	}
+	vm_destroy(m->vm);
+}
+
+int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
+{
+	struct vmm *m = calloc(1, sizeof(*m));
+	int code = 1;
+
+	if (!m)
+		return 1;
+	m->cfg = cfg;
+	m->plan = plan;
+	m->vm = vm_create(cfg, plan);
+	if (!m->vm || ev_loop_init(&m->loop, LOOP_ENTRIES))
+		goto out;
+	m->loop_ready = true;
+	if (vmm_engine_create(m) || vmm_devices_create(m) || ev_loop_start(&m->loop))
+		goto out;
+	if (vm_start(m->vm) || vmm_control_open(m)) {
+		vm_stop(m->vm, 1);
+		goto out;
+	}
+	code = vm_wait(m->vm);
+out:
+	teardown(m);
+	free(m);
+	return code;
+}
