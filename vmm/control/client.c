@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "vmm/control/client.h"
 #include "vmm/util/log.h"
+#include "vmm/util/strbuf.h"
 
 #include <errno.h>
 #include <http_parser.h>
@@ -17,7 +18,7 @@
 /* The response being read. */
 struct reading {
 	struct ctl_reply *reply;
-	size_t alloc;
+	struct strbuf body; /* up to CTL_REPLY_MAX with its NUL */
 	bool too_big;
 	bool done;
 };
@@ -75,25 +76,11 @@ const char *ctl_reply_error(const struct ctl_reply *reply, char *buf, size_t len
 static int on_body(http_parser *p, const char *at, size_t n)
 {
 	struct reading *r = p->data;
-	struct ctl_reply *reply = r->reply;
-	char *body;
 
-	if (reply->body_len + n + 1 > CTL_REPLY_MAX) {
-		r->too_big = true;
+	if (strbuf_add(&r->body, at, n)) {
+		r->too_big = true; /* out of memory too: the answer is more than we can take */
 		return -1;
 	}
-	if (reply->body_len + n + 1 > r->alloc) {
-		r->alloc = (reply->body_len + n + 1) * 2;
-		body = realloc(reply->body, r->alloc);
-		if (!body) {
-			r->too_big = true;
-			return -1;
-		}
-		reply->body = body;
-	}
-	memcpy(reply->body + reply->body_len, at, n);
-	reply->body_len += n;
-	reply->body[reply->body_len] = '\0';
 	return 0;
 }
 
@@ -189,16 +176,15 @@ static void send_request(int fd, const char *text, size_t len)
 	}
 }
 
-static int read_reply(int fd, const char *path, struct ctl_reply *reply)
+static int receive_reply(int fd, const char *path, struct reading *r)
 {
-	struct reading r = { .reply = reply };
 	http_parser parser;
 	char buf[4096];
 	ssize_t n;
 
 	http_parser_init(&parser, HTTP_RESPONSE);
-	parser.data = &r;
-	while (!r.done) {
+	parser.data = r;
+	while (!r->done) {
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -207,18 +193,18 @@ static int read_reply(int fd, const char *path, struct ctl_reply *reply)
 			       CTL_TIMEOUT_S);
 			return -1;
 		}
-		if (n < 0 && r.reply->body_len == 0 && errno != ECONNRESET) {
+		if (n < 0 && !strbuf_len(&r->body) && errno != ECONNRESET) {
 			pr_errno("reading the answer from %s", path);
 			return -1;
 		}
 		/* n == 0 tells the parser the stream ended (an answer may end so) */
 		http_parser_execute(&parser, &reply_settings, buf, n > 0 ? n : 0);
-		if (r.too_big) {
+		if (r->too_big) {
 			pr_err("the answer from %s is larger than %u bytes; not reading it", path,
 			       CTL_REPLY_MAX);
 			return -1;
 		}
-		if (r.done)
+		if (r->done)
 			break;
 		if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
 			pr_err("the answer from %s is not HTTP (%s); is this a cmavm API socket?",
@@ -230,6 +216,20 @@ static int read_reply(int fd, const char *path, struct ctl_reply *reply)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* The answer into @reply, its body handed over whole or not at all. */
+static int read_reply(int fd, const char *path, struct ctl_reply *reply)
+{
+	struct reading r = { .reply = reply, .body = STRBUF_INIT(CTL_REPLY_MAX - 1) };
+
+	if (receive_reply(fd, path, &r)) {
+		strbuf_release(&r.body);
+		return -1;
+	}
+	reply->body = r.body.data;
+	reply->body_len = strbuf_len(&r.body);
 	return 0;
 }
 

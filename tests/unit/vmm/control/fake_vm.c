@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The fake VM behind struct ctl_ops and the calls into the API that the
+ * API's tests share (fake_vm.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_vm.h"
+
+static int fake_status(void *opaque, struct ctl_vm_status *out)
+{
+	struct fake_vm *fvm = opaque;
+
+	out->state = fvm->state;
+	out->vcpus = 2;
+	out->memory_bytes = 512ULL << 20;
+	out->memory_resident_bytes = 70ULL << 20;
+	out->cmdline = "console=ttyS0 quiet";
+	clock_gettime(CLOCK_MONOTONIC, &out->started);
+	out->started.tv_sec -= 65;
+	out->nr_pools = 2;
+	out->pools[0] = (struct ctl_pool){ "linux,cma", POOL_CMA,    true,
+					   0x9c000000,	64ULL << 20, "highest free range" };
+	out->pools[1] = (struct ctl_pool){ "fw",       POOL_COHERENT, false,
+					   0x9ac00000, 4ULL << 20,    "next one down" };
+	return 0;
+}
+
+static int change(struct fake_vm *fvm, enum ctl_vm_state from, enum ctl_vm_state to,
+		  enum ctl_vm_state *state)
+{
+	if (fvm->state != from) {
+		*state = fvm->state;
+		return -EBUSY;
+	}
+	fvm->state = to;
+	*state = to;
+	return 0;
+}
+
+static int fake_pause(void *opaque, enum ctl_vm_state *state)
+{
+	return change(opaque, CTL_VM_RUNNING, CTL_VM_PAUSED, state);
+}
+
+static int fake_resume(void *opaque, enum ctl_vm_state *state)
+{
+	return change(opaque, CTL_VM_PAUSED, CTL_VM_RUNNING, state);
+}
+
+static int fake_shutdown(void *opaque, enum ctl_vm_state *state)
+{
+	struct fake_vm *fvm = opaque;
+
+	/* from running or paused alike */
+	return change(fvm, fvm->state == CTL_VM_PAUSED ? CTL_VM_PAUSED : CTL_VM_RUNNING,
+		      CTL_VM_STOPPING, state);
+}
+
+static int fake_balloon_get(void *opaque, struct ctl_balloon *out)
+{
+	struct fake_vm *fvm = opaque;
+
+	if (!fvm->has_balloon)
+		return -ENODEV;
+	*out = fvm->balloon;
+	return 0;
+}
+
+static int fake_balloon_set(void *opaque, const struct ctl_balloon_update *update)
+{
+	struct fake_vm *fvm = opaque;
+
+	if (!fvm->has_balloon)
+		return -ENODEV;
+	if (update->set_target && update->target_bytes > 512ULL << 20)
+		return -ERANGE;
+	if (update->set_target)
+		fvm->balloon.target_bytes = update->target_bytes;
+	if (update->set_stats_interval)
+		fvm->balloon.stats_interval_s = update->stats_interval_s;
+	fvm->balloon_sets++;
+	return 0;
+}
+
+static int fake_balloon_stats(void *opaque, struct ctl_balloon_stats *out)
+{
+	struct fake_vm *fvm = opaque;
+
+	if (!fvm->has_balloon)
+		return -ENODEV;
+	if (!fvm->stats_reported)
+		return -ENODATA;
+	out->value[CTL_BALLOON_S_MEMFREE] = 300ULL << 20;
+	out->value[CTL_BALLOON_S_MEMTOT] = 480ULL << 20;
+	out->value[CTL_BALLOON_S_MAJFLT] = 12;
+	out->reported = 1u << CTL_BALLOON_S_MEMFREE | 1u << CTL_BALLOON_S_MEMTOT |
+			1u << CTL_BALLOON_S_MAJFLT;
+	clock_gettime(CLOCK_MONOTONIC, &out->updated);
+	out->updated.tv_sec -= 3;
+	return 0;
+}
+
+static int fake_devices(void *opaque, struct ctl_device *devs, unsigned int max)
+{
+	assert_true(max >= 2);
+	devs[0] = (struct ctl_device){
+		.name = "virtio-blk0",
+		.type = "blk",
+		.mmio_base = 0x0a000000,
+		.irq = 16,
+		.features_offered = 0x130000246ULL,
+		.features_acked = 0x130000046ULL,
+		.status = 0xf,
+		.nr_counters = 2,
+		.counters = { { "reads", 120 }, { "bytes_read", 491520 } },
+		.nr_queues = 1,
+		.queues = { { .size = 256,
+			      .enabled = true,
+			      .desc = 0x9c100000,
+			      .driver = 0x9c101000,
+			      .device = 0x9c102000 } },
+	};
+	devs[1] = (struct ctl_device){ .name = "virtio-rng0",
+				       .type = "rng",
+				       .mmio_base = 0x0a000200,
+				       .irq = 17,
+				       .status = 0 };
+	return 2;
+}
+
+/* The engine: linux,cma (64 MiB, 32 pageblocks) and fw (4 MiB, 2). */
+
+#define FAKE_PAGEBLOCK (2ULL << 20)
+#define CMA_BASE       0x9c000000ULL
+#define FW_BASE	       0x9ac00000ULL
+
+static const struct ctl_cma_pool fake_pools[] = {
+	{ "linux,cma",
+	  POOL_CMA,
+	  true,
+	  CMA_BASE,
+	  64ULL << 20,
+	  { 40ULL << 20, 8ULL << 20, 4ULL << 20, 4ULL << 20, 8ULL << 20 } },
+	{ "fw", POOL_COHERENT, false, FW_BASE, 4ULL << 20, { 0, 4ULL << 20, 0, 0, 0 } },
+};
+
+#define NR_FAKE_POOLS 2
+
+static const char *const fake_blocks[NR_FAKE_POOLS] = {
+	"WWWWBBBBRRLLUUUUUUUUUUUUUUUUUUUU",
+	"BB",
+};
+
+static int fake_cma_pools(void *opaque, struct ctl_cma_pool *out, unsigned int max)
+{
+	assert_true(max >= NR_FAKE_POOLS);
+	memcpy(out, fake_pools, sizeof(fake_pools));
+	return NR_FAKE_POOLS;
+}
+
+static int fake_cma_map(void *opaque, struct ctl_cma_map *out, unsigned int max,
+			uint64_t *pageblock_size)
+{
+	unsigned int i;
+
+	assert_true(max >= NR_FAKE_POOLS);
+	for (i = 0; i < NR_FAKE_POOLS; i++)
+		out[i] = (struct ctl_cma_map){ fake_pools[i].name, fake_pools[i].base,
+					       fake_blocks[i] };
+	*pageblock_size = FAKE_PAGEBLOCK;
+	return NR_FAKE_POOLS;
+}
+
+static int fake_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned int max)
+{
+	struct fake_vm *fvm = opaque;
+
+	memcpy(out, fvm->windows, fvm->nr_windows * sizeof(*out));
+	return fvm->nr_windows;
+}
+
+static const struct ctl_cma_pool *fake_pool(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_FAKE_POOLS; i++)
+		if (!strcmp(fake_pools[i].name, name))
+			return &fake_pools[i];
+	return NULL;
+}
+
+/* The errno the test asked for, with a sentence. */
+static int fake_cma_fail(struct fake_vm *fvm, char *err, size_t errlen)
+{
+	int ret = fvm->cma_fail;
+
+	if (ret == -EIO)
+		snprintf(err, errlen,
+			 "the host has no free 2 MiB huge pages; reserve some with 'echo 64 > "
+			 "/proc/sys/vm/nr_hugepages'");
+	else if (ret == -EBUSY)
+		snprintf(err, errlen, "the engine is busy; retry");
+	else
+		snprintf(err, errlen, "the engine broke");
+	return ret;
+}
+
+static int fake_cma_commit(void *opaque, const struct ctl_cma_commit *req,
+			   struct ctl_cma_window *out, char *err, size_t errlen)
+{
+	static const char *const levels[] = { "resident", "huge", "contiguous" };
+	struct fake_vm *fvm = opaque;
+	const struct ctl_cma_pool *p = fake_pool(req->pool);
+	uint64_t length = req->length;
+	unsigned int i;
+
+	fvm->cma_calls++;
+	if (fvm->cma_fail)
+		return fake_cma_fail(fvm, err, errlen);
+	if (!p) {
+		snprintf(err, errlen, "no CMA pool '%s'; GET /v1/cma/pools lists them", req->pool);
+		return -ENOENT;
+	}
+	if (!length && req->offset < p->size)
+		length = p->size - req->offset;
+	if (req->offset % FAKE_PAGEBLOCK || length % FAKE_PAGEBLOCK) {
+		snprintf(err, errlen, "offset and length must be multiples of the 2 MiB pageblock");
+		return -EINVAL;
+	}
+	if (req->offset >= p->size || length > p->size - req->offset) {
+		snprintf(err, errlen, "the window is past the end of %s", p->name);
+		return -EINVAL;
+	}
+	for (i = 0; i < fvm->nr_windows; i++)
+		if (!strcmp(fvm->windows[i].pool, p->name) &&
+		    req->offset < fvm->windows[i].offset + fvm->windows[i].length &&
+		    fvm->windows[i].offset < req->offset + length) {
+			snprintf(err, errlen, "the range overlaps window %u; release it first",
+				 fvm->windows[i].id);
+			return -EBUSY;
+		}
+	for (i = 0; strcmp(levels[i], req->level); i++)
+		;
+	*out = (struct ctl_cma_window){
+		.id = fvm->next_window_id++,
+		.pool = p->name,
+		.offset = req->offset,
+		.length = length,
+		.gpa = p->base + req->offset,
+		.level = levels[i],
+		.largest_run = i ? FAKE_PAGEBLOCK : 0,
+		.contiguous_2m = i ? length / FAKE_PAGEBLOCK : 0,
+		.pause_ns_max = 412345,
+	};
+	fvm->windows[fvm->nr_windows++] = *out;
+	return 0;
+}
+
+static int fake_cma_release(void *opaque, unsigned int id, char *err, size_t errlen)
+{
+	struct fake_vm *fvm = opaque;
+	unsigned int i;
+
+	fvm->cma_calls++;
+	if (fvm->cma_fail)
+		return fake_cma_fail(fvm, err, errlen);
+	for (i = 0; i < fvm->nr_windows; i++) {
+		if (fvm->windows[i].id != id)
+			continue;
+		fvm->windows[i] = fvm->windows[--fvm->nr_windows];
+		return 0;
+	}
+	snprintf(err, errlen, "no window %u; GET /v1/cma/windows lists them", id);
+	return -ENOENT;
+}
+
+static int fake_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
+			    uint64_t *pause_ns, char *err, size_t errlen)
+{
+	struct fake_vm *fvm = opaque;
+	const struct ctl_cma_pool *p = req->by_gpa ? &fake_pools[0] : fake_pool(req->pool);
+
+	fvm->cma_calls++;
+	fvm->last_migrate = *req;
+	fvm->last_migrate.pool = NULL; /* the request's string is gone after the call */
+	if (fvm->cma_fail)
+		return fake_cma_fail(fvm, err, errlen);
+	if (req->by_gpa && (req->gpa < CMA_BASE || req->gpa - CMA_BASE >= p->size)) {
+		snprintf(err, errlen, "0x%llx is in no CMA pool", (unsigned long long)req->gpa);
+		return -ENOENT;
+	}
+	if (!p || (!req->by_gpa && req->block >= p->size / FAKE_PAGEBLOCK)) {
+		snprintf(err, errlen, "no such pageblock");
+		return -ENOENT;
+	}
+	*gpa = req->by_gpa ? req->gpa & ~(FAKE_PAGEBLOCK - 1)
+			   : p->base + req->block * FAKE_PAGEBLOCK;
+	*pause_ns = 85300;
+	return 0;
+}
+
+static int fake_cma_stats(void *opaque, struct ctl_cma_stats *out)
+{
+	*out = (struct ctl_cma_stats){
+		.pageblock_size = FAKE_PAGEBLOCK,
+		.commits = 3,
+		.releases = 1,
+		.migrations = 5,
+		.rollbacks = 2,
+		.refused_discards = 7,
+		.refused_discard_bytes = 28672,
+		.pauses = 8,
+		.pause_ns_total = 1234567,
+		.pause_ns_max = 412345,
+		.pause_ns_last = 85300,
+		.resident_bytes = 70ULL << 20,
+	};
+	return 0;
+}
+
+struct fake_vm vm;
+
+const struct ctl_ops ops = {
+	.opaque = &vm,
+	.status = fake_status,
+	.pause = fake_pause,
+	.resume = fake_resume,
+	.shutdown = fake_shutdown,
+	.balloon_get = fake_balloon_get,
+	.balloon_set = fake_balloon_set,
+	.balloon_stats = fake_balloon_stats,
+	.devices = fake_devices,
+	.cma_pools = fake_cma_pools,
+	.cma_map = fake_cma_map,
+	.cma_windows = fake_cma_windows,
+	.cma_commit = fake_cma_commit,
+	.cma_release = fake_cma_release,
+	.cma_migrate = fake_cma_migrate,
+	.cma_stats = fake_cma_stats,
+};
+
+int reset_vm(void **state)
+{
+	vm = (struct fake_vm){
+		.state = CTL_VM_RUNNING,
+		.has_balloon = true,
+		.balloon = { .target_bytes = 0,
+			     .actual_bytes = 0,
+			     .deflate_on_oom = true,
+			     .stats_interval_s = 5 },
+		.next_window_id = 1,
+	};
+	return 0;
+}
+
+/* ---- calling the API ---- */
+
+struct answer call_ops(const struct ctl_ops *with, const char *method, const char *path,
+		       const char *content_type, const char *body)
+{
+	struct http_request req = {
+		.method = method,
+		.path = path,
+		.query = "",
+		.content_type = content_type ? content_type : "",
+		.body = body ? body : "",
+		.body_len = body ? strlen(body) : 0,
+	};
+	struct http_response resp = { .status = 200 };
+	struct answer a = { 0 };
+	char *text;
+
+	ctl_api_handle((void *)with, &req, &resp);
+	a.status = resp.status;
+	strcpy(a.allow, resp.allow);
+	a.json = resp.body;
+	text = a.json ? json_dumps(a.json, 0) : NULL;
+	snprintf(a.text, sizeof(a.text), "%s", text ? text : "");
+	free(text);
+	return a;
+}
+
+struct answer call(const char *method, const char *path, const char *content_type, const char *body)
+{
+	return call_ops(&ops, method, path, content_type, body);
+}
+
+struct answer get(const char *path)
+{
+	return call("GET", path, NULL, NULL);
+}
+
+struct answer put(const char *path, const char *json)
+{
+	return call("PUT", path, json ? "application/json" : NULL, json);
+}
+
+void done(struct answer *a)
+{
+	json_decref(a->json);
+}
+
+json_int_t int_at(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+const char *str_at(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	assert_non_null(s);
+	return s;
+}
+
+/* The answer is an error with @status whose sentence has @needle. */
+void expect_error(struct answer a, int status, const char *needle)
+{
+	const char *msg;
+
+	if (a.status != status)
+		fail_msg("status %d, not %d: %s", a.status, status, a.text);
+	msg = str_at(a.json, "error");
+	if (!strstr(msg, needle))
+		fail_msg("error '%s' lacks '%s'", msg, needle);
+	done(&a);
+}
+
+void expect_state(struct answer a, const char *state)
+{
+	if (a.status != 200)
+		fail_msg("status %d: %s", a.status, a.text);
+	assert_string_equal(str_at(a.json, "state"), state);
+	done(&a);
+}
+
+/* The status of @a, which is freed. */
+int status_of(struct answer a)
+{
+	int status = a.status;
+
+	done(&a);
+	return status;
+}
+
+void expect_405(struct answer a, const char *allow)
+{
+	if (a.status != 405)
+		fail_msg("status %d, not 405: %s", a.status, a.text);
+	assert_string_equal(a.allow, allow);
+	done(&a);
+}

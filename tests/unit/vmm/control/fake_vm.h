@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Shared by the control API's tests (test_api_*.c): a fake VM behind
+ * struct ctl_ops, and calls into ctl_api_handle() as the HTTP server
+ * would make them, with their answers.
+ *
+ * The VM: running, 512 MiB, two pools (linux,cma: 64 MiB at 0x9c000000,
+ * 32 pageblocks of 2 MiB; fw: 4 MiB at 0x9ac00000), a balloon reporting
+ * every 5 s, two devices (virtio-blk0, virtio-rng0).
+ */
+#ifndef TESTS_VMM_CONTROL_FAKE_VM_H
+#define TESTS_VMM_CONTROL_FAKE_VM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/control/api.h"
+
+struct fake_vm {
+	enum ctl_vm_state state;
+	bool has_balloon;
+	bool stats_reported;
+	struct ctl_balloon balloon;
+	unsigned int balloon_sets;
+
+	/* the CMA engine */
+	unsigned int nr_windows, next_window_id;
+	struct ctl_cma_window windows[CTL_CMA_WINDOWS_MAX];
+	unsigned int cma_calls; /* commits, releases and migrations that got to the VM */
+	struct ctl_cma_migrate last_migrate;
+	int cma_fail; /* an errno every commit, release and migration returns */
+};
+
+extern struct fake_vm vm;
+extern const struct ctl_ops ops; /* every callback, on &vm */
+
+/* cmocka setup: the VM as described above. */
+int reset_vm(void **state);
+
+#define API_TEST(fn) cmocka_unit_test_setup(fn, reset_vm)
+
+struct answer {
+	int status;
+	char allow[64];
+	json_t *json;
+	char text[2048]; /* the body as the server would send it */
+};
+
+struct answer call_ops(const struct ctl_ops *with, const char *method, const char *path,
+		       const char *content_type, const char *body);
+struct answer call(const char *method, const char *path, const char *content_type,
+		   const char *body);
+struct answer get(const char *path);
+/* With @json (NULL: no body) as application/json. */
+struct answer put(const char *path, const char *json);
+void done(struct answer *a);
+
+json_int_t int_at(json_t *obj, const char *key);
+const char *str_at(json_t *obj, const char *key);
+
+/* Each of these frees @a. */
+/* The answer is an error with @status whose sentence has @needle. */
+void expect_error(struct answer a, int status, const char *needle);
+/* A 200 whose "state" is @state. */
+void expect_state(struct answer a, const char *state);
+/* A 405 with Allow: @allow. */
+void expect_405(struct answer a, const char *allow);
+/* The status of @a. */
+int status_of(struct answer a);
+
+#endif

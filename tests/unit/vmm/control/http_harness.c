@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The HTTP server's test harness (http_harness.h).
+ *
+ * The client's calls retry EINTR. The test thread creates each test's
+ * ring, and when a ring is torn down the kernel notifies every thread that
+ * used it with task work (TIF_NOTIFY_SIGNAL, no signal involved); a recv()
+ * with a receive timeout is not restarted after that and returns EINTR.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "http_harness.h"
+
+const char get_vm[] = "GET /v1/vm?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/* ---- the handler: echo the request back ---- */
+
+static json_t *big_string(void)
+{
+	char *text = malloc(BIG_BODY + 1);
+	json_t *s;
+
+	memset(text, 'x', BIG_BODY);
+	text[BIG_BODY] = '\0';
+	s = json_string(text);
+	free(text);
+	return s;
+}
+
+/* The paths that answer something else than the echo; false for others. */
+static bool special_answer(const struct http_request *req, struct http_response *resp)
+{
+	if (!strcmp(req->path, "/big"))
+		http_response_json(resp, 200, json_pack("{s:o}", "big", big_string()));
+	else if (!strcmp(req->path, "/missing"))
+		http_response_error(resp, 404, "nothing at %s", req->path);
+	else if (!strcmp(req->path, "/nocontent"))
+		http_response_json(resp, 204, json_pack("{s:s}", "never", "sent"));
+	else if (!strcmp(req->path, "/allow")) {
+		strcpy(resp->allow, "GET, PUT");
+		http_response_error(resp, 405, "/allow takes GET, PUT, not %s", req->method);
+	} else if (!strcmp(req->path, "/bad-status"))
+		http_response_json(resp, 42, json_pack("{s:s}", "never", "sent"));
+	else
+		return false;
+	return true;
+}
+
+void echo_handler(void *opaque, const struct http_request *req, struct http_response *resp)
+{
+	if (special_answer(req, resp))
+		return;
+	http_response_json(resp, 200,
+			   json_pack("{s:s, s:s, s:s, s:s, s:s%}", "method", req->method, "path",
+				     req->path, "query", req->query, "content_type",
+				     req->content_type, "body", req->body, req->body_len));
+}
+
+/* ---- the fixture ---- */
+
+int start_server(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	strcpy(f->dir, "/tmp/cmavm-http-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/api.sock", f->dir);
+	assert_int_equal(ev_loop_init(&f->loop, 256), 0);
+	assert_int_equal(http_server_open(&f->srv, &f->loop, f->path, echo_handler, NULL), 0);
+	assert_int_equal(ev_loop_start(&f->loop), 0);
+	*state = f;
+	return 0;
+}
+
+int stop_server(void **state)
+{
+	struct fixture *f = *state;
+
+	http_server_close(&f->srv);
+	ev_loop_destroy(&f->loop);
+	assert_int_equal(access(f->path, F_OK), -1); /* the socket file is gone */
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- the client ---- */
+
+int connect_to(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval timeout = { .tv_sec = 5 };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	strcpy(sa.sun_path, path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct client *client_open(const char *path)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	c->fd = connect_to(path);
+	assert_true(c->fd >= 0);
+	return c;
+}
+
+void client_close(struct client *c)
+{
+	close(c->fd);
+	free(c);
+}
+
+void send_text(struct client *c, const char *text, size_t len)
+{
+	while (len) {
+		ssize_t n = send(c->fd, text, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		assert_true(n > 0);
+		text += n;
+		len -= n;
+	}
+}
+
+void send_str(struct client *c, const char *text)
+{
+	send_text(c, text, strlen(text));
+}
+
+void send_maybe_refused(int fd, const char *text)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, text, strlen(text), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct response *r = p->data;
+	size_t used = strlen(r->headers);
+
+	snprintf(r->headers + used, sizeof(r->headers) - used, "\n%.*s:", (int)n, at);
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct response *r = p->data;
+	size_t used = strlen(r->headers);
+
+	snprintf(r->headers + used, sizeof(r->headers) - used, " %.*s", (int)n, at);
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct response *r = p->data;
+
+	r->body = realloc(r->body, r->body_len + n + 1);
+	memcpy(r->body + r->body_len, at, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct response *r = p->data;
+
+	r->status = p->status_code;
+	r->complete = true;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings response_settings = {
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* Parse one response from what is buffered, keeping what follows it. */
+static void parse_buffered(struct client *c, http_parser *p, struct response *r)
+{
+	size_t n = http_parser_execute(p, &response_settings, c->buf, c->len);
+
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+	if (HTTP_PARSER_ERRNO(p) == HPE_PAUSED)
+		http_parser_pause(p, 0);
+}
+
+struct response read_response(struct client *c)
+{
+	struct response r = { 0 };
+	http_parser p;
+	ssize_t n = 0;
+
+	http_parser_init(&p, HTTP_RESPONSE);
+	p.data = &r;
+	parse_buffered(c, &p, &r);
+	while (!r.complete) {
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		c->len += n;
+		parse_buffered(c, &p, &r);
+	}
+	if (!r.complete) {
+		print_message("no whole response: recv() %zd (%s), %s, %zu bytes left: %.40s\n", n,
+			      n < 0 ? strerror(errno) : "end of stream",
+			      http_errno_name(HTTP_PARSER_ERRNO(&p)), c->len, c->buf);
+		r.status = 0;
+	}
+	if (!r.body)
+		r.body = strdup("");
+	return r;
+}
+
+int expect_response(struct client *c, int status, const char *needle)
+{
+	struct response r = read_response(c);
+
+	assert_int_equal(r.status, status);
+	if (needle && !strstr(r.body, needle))
+		fail_msg("response body %s lacks %s", r.body, needle);
+	free(r.body);
+	return r.status;
+}
+
+static void expect_member(json_t *echo, const char *key, const char *want)
+{
+	const char *got = json_string_value(json_object_get(echo, key));
+
+	if (!got || strcmp(got, want))
+		fail_msg("the handler saw %s \"%s\", not \"%s\"", key, got ? got : "(none)", want);
+}
+
+void expect_echo(struct client *c, const char *method, const char *path, const char *query,
+		 const char *content_type, const char *body)
+{
+	struct response r = read_response(c);
+	json_error_t err;
+	json_t *echo;
+
+	assert_int_equal(r.status, 200);
+	echo = json_loads(r.body, 0, &err);
+	if (!echo)
+		fail_msg("the echo is not JSON (%s): %s", err.text, r.body);
+	expect_member(echo, "method", method);
+	expect_member(echo, "path", path);
+	expect_member(echo, "query", query);
+	expect_member(echo, "content_type", content_type);
+	expect_member(echo, "body", body);
+	assert_int_equal(json_object_size(echo), 5);
+	json_decref(echo);
+	free(r.body);
+}
+
+bool server_closed(struct client *c)
+{
+	char byte;
+	ssize_t n;
+
+	do
+		n = recv(c->fd, &byte, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+struct client *served_client(const char *path)
+{
+	struct client *c = client_open(path);
+
+	send_str(c, get_vm);
+	expect_response(c, 200, "/v1/vm");
+	return c;
+}

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control API's client (vmm/control/client.h): the default socket
+ * path, and ctl_request() against the real HTTP server on an event loop
+ * and against a small server thread that answers canned bytes (not HTTP,
+ * an interim 1xx, a cut-off answer, answers around CTL_REPLY_MAX).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/control/client.h"
+#include "vmm/control/http_server.h"
+#include "vmm/hw/event_loop.h"
+
+/* ---- what the client prints ---- */
+
+struct capture {
+	FILE *file;
+	int saved_fd;
+};
+
+static void capture_stderr(struct capture *cap)
+{
+	fflush(stderr);
+	cap->file = tmpfile();
+	assert_non_null(cap->file);
+	cap->saved_fd = dup(STDERR_FILENO);
+	assert_true(cap->saved_fd >= 0);
+	assert_int_equal(dup2(fileno(cap->file), STDERR_FILENO), STDERR_FILENO);
+}
+
+/* What was printed since capture_stderr(), as a malloc()ed string. */
+static char *captured(struct capture *cap)
+{
+	char *text = calloc(1, 4096);
+
+	fflush(stderr);
+	dup2(cap->saved_fd, STDERR_FILENO);
+	close(cap->saved_fd);
+	rewind(cap->file);
+	assert_true(fread(text, 1, 4095, cap->file) < 4095);
+	fclose(cap->file);
+	return text;
+}
+
+static void expect_printed(char *text, const char *needle)
+{
+	if (!strstr(text, needle))
+		fail_msg("printed '%s', which lacks '%s'", text, needle);
+	free(text);
+}
+
+/* ---- ctl_default_socket() ---- */
+
+static int clear_env(void **state)
+{
+	unsetenv("CMAVM_SOCKET");
+	unsetenv("XDG_RUNTIME_DIR");
+	return 0;
+}
+
+static void test_default_socket_from_env(void **state)
+{
+	char buf[HTTP_SOCKET_PATH_MAX];
+
+	setenv("CMAVM_SOCKET", "/run/vm1/api.sock", 1);
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	assert_ptr_equal(ctl_default_socket(buf, sizeof(buf)), buf);
+	assert_string_equal(buf, "/run/vm1/api.sock");
+}
+
+static void test_default_socket_in_runtime_dir(void **state)
+{
+	char buf[HTTP_SOCKET_PATH_MAX];
+
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	assert_non_null(ctl_default_socket(buf, sizeof(buf)));
+	assert_string_equal(buf, "/run/user/1000/" CTL_SOCKET_NAME);
+	setenv("CMAVM_SOCKET", "", 1); /* empty: as if unset */
+	assert_non_null(ctl_default_socket(buf, sizeof(buf)));
+	assert_string_equal(buf, "/run/user/1000/cmavm.sock");
+}
+
+static void test_default_socket_in_tmp(void **state)
+{
+	char buf[HTTP_SOCKET_PATH_MAX];
+
+	assert_non_null(ctl_default_socket(buf, sizeof(buf)));
+	assert_string_equal(buf, "/tmp/cmavm.sock");
+	setenv("XDG_RUNTIME_DIR", "", 1);
+	assert_non_null(ctl_default_socket(buf, sizeof(buf)));
+	assert_string_equal(buf, "/tmp/cmavm.sock");
+}
+
+static void test_default_socket_too_long(void **state)
+{
+	char buf[sizeof("/run/user/1000/cmavm.sock")];
+	struct capture cap;
+
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	assert_non_null(ctl_default_socket(buf, sizeof(buf))); /* just fits */
+	capture_stderr(&cap);
+	assert_null(ctl_default_socket(buf, sizeof(buf) - 1));
+	expect_printed(captured(&cap), "the API socket path /run/user/1000/cmavm.sock is too "
+				       "long; set CMAVM_SOCKET to a shorter path");
+	setenv("CMAVM_SOCKET", "/a/rather/longer/path/than/that.sock", 1);
+	capture_stderr(&cap);
+	assert_null(ctl_default_socket(buf, sizeof(buf)));
+	expect_printed(captured(&cap), "the API socket path /a/rather/longer/path/than/that.sock "
+				       "is too long");
+}
+
+/* ---- against the HTTP server ---- */
+
+struct server {
+	char dir[64];
+	char path[128];
+	struct ev_loop loop;
+	struct http_server srv;
+};
+
+static void handler(void *opaque, const struct http_request *req, struct http_response *resp)
+{
+	if (!strcmp(req->path, "/v1/vm"))
+		http_response_json(resp, 200, json_pack("{s:s}", "state", "running"));
+	else if (!strcmp(req->path, "/echo"))
+		http_response_json(resp, 200,
+				   json_pack("{s:s, s:s, s:s%}", "method", req->method,
+					     "content_type", req->content_type, "body", req->body,
+					     req->body_len));
+	else if (!strcmp(req->path, "/empty"))
+		http_response_json(resp, 204, NULL);
+	else
+		http_response_error(resp, 404, "no endpoint %s; try /v1/vm", req->path);
+}
+
+static int start_server(void **state)
+{
+	struct server *s = calloc(1, sizeof(*s));
+
+	strcpy(s->dir, "/tmp/cmavm-client-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->path, sizeof(s->path), "%s/api.sock", s->dir);
+	assert_int_equal(ev_loop_init(&s->loop, 64), 0);
+	assert_int_equal(http_server_open(&s->srv, &s->loop, s->path, handler, NULL), 0);
+	assert_int_equal(ev_loop_start(&s->loop), 0);
+	*state = s;
+	return 0;
+}
+
+static int stop_server(void **state)
+{
+	struct server *s = *state;
+
+	http_server_close(&s->srv);
+	ev_loop_destroy(&s->loop);
+	rmdir(s->dir);
+	free(s);
+	return 0;
+}
+
+static void test_request_status_and_body(void **state)
+{
+	struct server *s = *state;
+	struct ctl_reply reply;
+
+	assert_int_equal(ctl_request(s->path, "GET", "/v1/vm", NULL, &reply), 0);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(reply.body, "{\"state\": \"running\"}\n");
+	assert_int_equal(reply.body_len, strlen(reply.body));
+	ctl_reply_free(&reply);
+	assert_null(reply.body);
+	assert_int_equal(reply.body_len, 0);
+}
+
+static void test_request_sends_json(void **state)
+{
+	struct server *s = *state;
+	struct ctl_reply reply;
+	json_t *echo;
+
+	assert_int_equal(ctl_request(s->path, "PUT", "/echo", "{\"target_mib\": 64}", &reply), 0);
+	assert_int_equal(reply.status, 200);
+	echo = json_loads(reply.body, 0, NULL);
+	assert_non_null(echo);
+	assert_string_equal(json_string_value(json_object_get(echo, "method")), "PUT");
+	assert_string_equal(json_string_value(json_object_get(echo, "content_type")),
+			    "application/json");
+	assert_string_equal(json_string_value(json_object_get(echo, "body")),
+			    "{\"target_mib\": 64}");
+	json_decref(echo);
+	ctl_reply_free(&reply);
+}
+
+static void test_request_error_sentence(void **state)
+{
+	struct server *s = *state;
+	struct ctl_reply reply;
+	char msg[256];
+
+	assert_int_equal(ctl_request(s->path, "GET", "/v1/vms", NULL, &reply), 0);
+	assert_int_equal(reply.status, 404);
+	assert_ptr_equal(ctl_reply_error(&reply, msg, sizeof(msg)), msg);
+	assert_string_equal(msg, "no endpoint /v1/vms; try /v1/vm");
+	ctl_reply_free(&reply);
+}
+
+static void test_request_without_body(void **state)
+{
+	struct server *s = *state;
+	struct ctl_reply reply;
+
+	assert_int_equal(ctl_request(s->path, "PUT", "/empty", NULL, &reply), 0);
+	assert_int_equal(reply.status, 204);
+	assert_non_null(reply.body);
+	assert_string_equal(reply.body, "");
+	assert_int_equal(reply.body_len, 0);
+	ctl_reply_free(&reply);
+}
+
+static void test_reply_error_without_json(void **state)
+{
+	struct ctl_reply reply = { .status = 502, .body = "<html>bad gateway</html>" };
+	char msg[256];
+
+	reply.body_len = strlen(reply.body);
+	assert_string_equal(ctl_reply_error(&reply, msg, sizeof(msg)),
+			    "the API answered 502 Bad Gateway");
+	reply = (struct ctl_reply){ .status = 409, .body = "{\"error\": 3}", .body_len = 12 };
+	assert_string_equal(ctl_reply_error(&reply, msg, sizeof(msg)),
+			    "the API answered 409 Conflict");
+}
+
+static void test_no_server(void **state)
+{
+	struct server *s = *state;
+	struct ctl_reply reply;
+	struct capture cap;
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/nobody.sock", s->dir);
+	capture_stderr(&cap);
+	assert_int_equal(ctl_request(path, "GET", "/v1/vm", NULL, &reply), -1);
+	expect_printed(captured(&cap), "No such file or directory; is a VM running with it? "
+				       "Start one with 'cmavm run --api-socket");
+	assert_null(reply.body);
+}
+
+static void test_stale_socket(void **state)
+{
+	struct server *s = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct ctl_reply reply;
+	struct capture cap;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/stale.sock", s->dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd); /* the file stays, nobody listens */
+	capture_stderr(&cap);
+	assert_int_equal(ctl_request(sa.sun_path, "GET", "/v1/vm", NULL, &reply), -1);
+	expect_printed(captured(&cap), "Connection refused; is a VM running with it?");
+	unlink(sa.sun_path);
+}
+
+static void test_socket_path_too_long(void **state)
+{
+	char path[HTTP_SOCKET_PATH_MAX + 8];
+	struct ctl_reply reply;
+	struct capture cap;
+
+	memset(path, 'a', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	capture_stderr(&cap);
+	assert_int_equal(ctl_request(path, "GET", "/v1/vm", NULL, &reply), -1);
+	expect_printed(captured(&cap), "is too long (at most 107 bytes)");
+}
+
+/* ---- against a server thread that answers canned bytes ---- */
+
+struct canned {
+	char dir[64];
+	char path[128];
+	int listen_fd;
+	pthread_t thread;
+	const char *answer; /* sent whole, then @filler bytes of 'x' */
+	size_t filler;
+};
+
+static void send_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* the client has had enough */
+		p += n;
+		len -= n;
+	}
+}
+
+/* The client's request is a head without a body: read up to its end. */
+static void read_request(int fd)
+{
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) - 1) {
+		n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		len += n;
+		buf[len] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			return;
+	}
+}
+
+static void *answer_once(void *arg)
+{
+	static char filler[64 * 1024];
+	struct canned *c = arg;
+	size_t left = c->filler;
+	int fd = accept(c->listen_fd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	memset(filler, 'x', sizeof(filler));
+	read_request(fd);
+	send_all(fd, c->answer, strlen(c->answer));
+	while (left) {
+		size_t n = left < sizeof(filler) ? left : sizeof(filler);
+		ssize_t sent = send(fd, filler, n, MSG_NOSIGNAL);
+
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent <= 0)
+			break;
+		left -= sent;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* A server at a new path that will answer one request with @answer. */
+static struct canned *canned_server(const char *answer, size_t filler)
+{
+	struct canned *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	strcpy(c->dir, "/tmp/cmavm-canned-XXXXXX");
+	assert_non_null(mkdtemp(c->dir));
+	snprintf(c->path, sizeof(c->path), "%s/api.sock", c->dir);
+	strcpy(sa.sun_path, c->path);
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->listen_fd >= 0);
+	assert_int_equal(bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(c->listen_fd, 1), 0);
+	c->answer = answer;
+	c->filler = filler;
+	assert_int_equal(pthread_create(&c->thread, NULL, answer_once, c), 0);
+	return c;
+}
+
+static void canned_done(struct canned *c)
+{
+	assert_int_equal(pthread_join(c->thread, NULL), 0);
+	close(c->listen_fd);
+	unlink(c->path);
+	rmdir(c->dir);
+	free(c);
+}
+
+/* ctl_request() of GET /v1/vm to a server answering @answer and @filler. */
+static int request_canned(const char *answer, size_t filler, struct ctl_reply *reply)
+{
+	struct canned *c = canned_server(answer, filler);
+	int ret = ctl_request(c->path, "GET", "/v1/vm", NULL, reply);
+
+	canned_done(c);
+	return ret;
+}
+
+static void test_answer_not_http(void **state)
+{
+	struct ctl_reply reply;
+	struct capture cap;
+
+	char *printed;
+
+	capture_stderr(&cap);
+	assert_int_equal(request_canned("SSH-2.0-OpenSSH_9.2\r\n", 0, &reply), -1);
+	printed = captured(&cap);
+	assert_non_null(strstr(printed, "is not HTTP ("));
+	expect_printed(printed, "); is this a cmavm API socket?");
+	assert_null(reply.body);
+}
+
+static void test_interim_answer_skipped(void **state)
+{
+	struct ctl_reply reply;
+
+	assert_int_equal(request_canned("HTTP/1.1 100 Continue\r\n\r\n"
+					"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+					0, &reply),
+			 0);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(reply.body, "{}");
+	ctl_reply_free(&reply);
+}
+
+static void test_answer_ended_by_close(void **state)
+{
+	struct ctl_reply reply;
+
+	assert_int_equal(
+		request_canned("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello", 0, &reply), 0);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(reply.body, "hello");
+	assert_int_equal(reply.body_len, 5);
+	ctl_reply_free(&reply);
+}
+
+static void test_answer_cut_short(void **state)
+{
+	struct ctl_reply reply;
+	struct capture cap;
+
+	capture_stderr(&cap);
+	assert_int_equal(
+		request_canned("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", 0, &reply), -1);
+	expect_printed(captured(&cap), "is not HTTP (stream ended at an unexpected time)");
+	assert_null(reply.body);
+}
+
+static void test_closed_without_answer(void **state)
+{
+	struct ctl_reply reply;
+	struct capture cap;
+
+	capture_stderr(&cap);
+	assert_int_equal(request_canned("", 0, &reply), -1);
+	expect_printed(captured(&cap), "closed the connection before answering in full");
+	assert_null(reply.body);
+}
+
+static void test_reply_max(void **state)
+{
+	char head[128];
+	struct ctl_reply reply;
+	struct capture cap;
+
+	/* the largest answer taken: CTL_REPLY_MAX with the NUL that ends it */
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
+		 CTL_REPLY_MAX - 1);
+	assert_int_equal(request_canned(head, CTL_REPLY_MAX - 1, &reply), 0);
+	assert_int_equal(reply.body_len, CTL_REPLY_MAX - 1);
+	assert_int_equal(strlen(reply.body), CTL_REPLY_MAX - 1);
+	ctl_reply_free(&reply);
+
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
+		 CTL_REPLY_MAX);
+	capture_stderr(&cap);
+	assert_int_equal(request_canned(head, CTL_REPLY_MAX, &reply), -1);
+	expect_printed(captured(&cap), "is larger than 16777216 bytes; not reading it");
+	assert_null(reply.body);
+}
+
+#define ENV_TEST(fn)	cmocka_unit_test_setup_teardown(fn, clear_env, clear_env)
+#define SERVER_TEST(fn) cmocka_unit_test_setup_teardown(fn, start_server, stop_server)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		ENV_TEST(test_default_socket_from_env),
+		ENV_TEST(test_default_socket_in_runtime_dir),
+		ENV_TEST(test_default_socket_in_tmp),
+		ENV_TEST(test_default_socket_too_long),
+		SERVER_TEST(test_request_status_and_body),
+		SERVER_TEST(test_request_sends_json),
+		SERVER_TEST(test_request_error_sentence),
+		SERVER_TEST(test_request_without_body),
+		cmocka_unit_test(test_reply_error_without_json),
+		SERVER_TEST(test_no_server),
+		SERVER_TEST(test_stale_socket),
+		cmocka_unit_test(test_socket_path_too_long),
+		cmocka_unit_test(test_answer_not_http),
+		cmocka_unit_test(test_interim_answer_skipped),
+		cmocka_unit_test(test_answer_ended_by_close),
+		cmocka_unit_test(test_answer_cut_short),
+		cmocka_unit_test(test_closed_without_answer),
+		cmocka_unit_test(test_reply_max),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

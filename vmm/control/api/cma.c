@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /v1/cma: the host CMA engine's pools, pageblock map, windows and
+ * statistics, and its three commands: commit a window, release it,
+ * migrate a pageblock. The engine's refusals come with its own sentence
+ * and an errno that picks the status (see struct ctl_ops).
+ */
+#include "vmm/control/api/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "cma/engine.h"
+
+/* bytes[] of struct ctl_cma_pool is indexed by the engine's states. */
+_Static_assert(CTL_CMA_STATES == CMA_NR_STATES, "one entry per pageblock state");
+
+#define COMMIT_EXAMPLE	"{\"pool\": \"linux,cma\", \"level\": \"huge\"}"
+#define RELEASE_EXAMPLE "{\"id\": 1}"
+#define MIGRATE_EXAMPLE "{\"gpa\": \"0x9c200000\"} or {\"pool\": \"linux,cma\", \"block\": 1}"
+#define BLOCK_EXAMPLE	"{\"pool\": \"linux,cma\", \"block\": 1}"
+#define WHY_MAX		256 /* the engine's sentence when it refuses */
+
+/* ---- reading: pools, map, windows, statistics ---- */
+
+static json_t *cma_pool_json(const struct ctl_cma_pool *p)
+{
+	json_t *bytes = json_object();
+	unsigned int s;
+
+	for (s = 0; bytes && s < CTL_CMA_STATES; s++)
+		json_object_set_new(bytes, cma_state_name((enum cma_block_state)s),
+				    api_u64(p->bytes[s]));
+	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "name", p->name ? p->name : "", "kind",
+			 p->kind == POOL_COHERENT ? "coherent" : "cma", "default", p->is_default,
+			 "base", api_u64(p->base), "size", api_u64(p->size), "bytes", bytes);
+}
+
+void api_get_cma_pools(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_pool pools[POOL_MAX];
+	json_t *list;
+	int n, i;
+
+	memset(pools, 0, sizeof(pools));
+	n = ops->cma_pools ? ops->cma_pools(ops->opaque, pools, POOL_MAX) : -ENOSYS;
+	if (n < 0) {
+		api_vm_failed(resp, "list the CMA pools", n);
+		return;
+	}
+	list = json_array();
+	for (i = 0; list && i < n && i < POOL_MAX; i++)
+		json_array_append_new(list, cma_pool_json(&pools[i]));
+	api_respond(resp, 200, list);
+}
+
+static json_t *cma_map_json(const struct ctl_cma_map *maps, int n, uint64_t pageblock_size)
+{
+	json_t *pools = json_array();
+	int i;
+
+	for (i = 0; pools && i < n && i < POOL_MAX; i++)
+		json_array_append_new(pools, json_pack("{s:s, s:o, s:s}", "name",
+						       maps[i].name ? maps[i].name : "", "base",
+						       api_u64(maps[i].base), "blocks",
+						       maps[i].blocks ? maps[i].blocks : ""));
+	return json_pack("{s:o, s:o}", "pageblock_size", api_u64(pageblock_size), "pools", pools);
+}
+
+void api_get_cma_map(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_map maps[POOL_MAX];
+	uint64_t pageblock_size = 0;
+	int n;
+
+	memset(maps, 0, sizeof(maps));
+	n = ops->cma_map ? ops->cma_map(ops->opaque, maps, POOL_MAX, &pageblock_size) : -ENOSYS;
+	if (n < 0)
+		api_vm_failed(resp, "draw the CMA pageblock map", n);
+	else
+		api_respond(resp, 200, cma_map_json(maps, n, pageblock_size));
+}
+
+static json_t *cma_window_json(const struct ctl_cma_window *w)
+{
+	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "id", api_u64(w->id),
+			 "pool", w->pool ? w->pool : "", "offset", api_u64(w->offset), "length",
+			 api_u64(w->length), "gpa", api_u64(w->gpa), "level",
+			 w->level ? w->level : "", "largest_run", api_u64(w->largest_run),
+			 "contiguous_2m", api_u64(w->contiguous_2m), "pause_ns_max",
+			 api_u64(w->pause_ns_max), "commit_ns", api_u64(w->commit_ns));
+}
+
+void api_get_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_window windows[CTL_CMA_WINDOWS_MAX];
+	json_t *list;
+	int n, i;
+
+	memset(windows, 0, sizeof(windows));
+	n = ops->cma_windows ? ops->cma_windows(ops->opaque, windows, CTL_CMA_WINDOWS_MAX)
+			     : -ENOSYS;
+	if (n < 0) {
+		api_vm_failed(resp, "list the CMA windows", n);
+		return;
+	}
+	list = json_array();
+	for (i = 0; list && i < n && i < CTL_CMA_WINDOWS_MAX; i++)
+		json_array_append_new(list, cma_window_json(&windows[i]));
+	api_respond(resp, 200, list);
+}
+
+static json_t *cma_stats_json(const struct ctl_cma_stats *st)
+{
+	const struct {
+		const char *name;
+		uint64_t value;
+	} fields[] = {
+		{ "pageblock_size", st->pageblock_size },
+		{ "commits", st->commits },
+		{ "releases", st->releases },
+		{ "migrations", st->migrations },
+		{ "rollbacks", st->rollbacks },
+		{ "refused_discards", st->refused_discards },
+		{ "refused_discard_bytes", st->refused_discard_bytes },
+		{ "pauses", st->pauses },
+		{ "pause_ns_total", st->pause_ns_total },
+		{ "pause_ns_max", st->pause_ns_max },
+		{ "pause_ns_last", st->pause_ns_last },
+		{ "resident_bytes", st->resident_bytes },
+	};
+	json_t *obj = json_object();
+	size_t i;
+
+	for (i = 0; obj && i < sizeof(fields) / sizeof(fields[0]); i++)
+		json_object_set_new(obj, fields[i].name, api_u64(fields[i].value));
+	return obj;
+}
+
+void api_get_cma_stats(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_stats st = { 0 };
+	int err = ops->cma_stats ? ops->cma_stats(ops->opaque, &st) : -ENOSYS;
+
+	if (err)
+		api_vm_failed(resp, "read the CMA engine's statistics", err);
+	else
+		api_respond(resp, 200, cma_stats_json(&st));
+}
+
+/* ---- commands: commit, release, migrate ---- */
+
+/* The HTTP status for an errno the engine refused with; 0: none of them. */
+static int refusal_status(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return 404;
+	case -EINVAL:
+		return 400;
+	case -EBUSY:
+		return 409;
+	case -EIO:
+		return 500;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The answer when the engine refused to @what: its sentence @why (which
+ * may have been cut off unterminated) with the status its errno stands for.
+ */
+static void cma_refused(struct http_response *resp, const char *what, int err, char *why)
+{
+	int status = refusal_status(err);
+
+	why[WHY_MAX - 1] = '\0';
+	if (!status && (err == -ENOSYS || !why[0]))
+		api_vm_failed(resp, what, err);
+	else if (!status)
+		http_response_error(resp, 500, "internal error: cannot %s: %s; %s", what,
+				    strerror(-err), why);
+	else if (why[0])
+		http_response_error(resp, status, "%s", why);
+	else
+		http_response_error(resp, status, "cannot %s: %s", what, strerror(-err));
+}
+
+static bool commit_field(const char *key, json_t *value, void *req, struct http_response *resp)
+{
+	struct ctl_cma_commit *c = req;
+	enum cma_level level;
+
+	if (!strcmp(key, "pool"))
+		return api_field_str(key, value, COMMIT_EXAMPLE, &c->pool, resp);
+	if (!strcmp(key, "offset"))
+		return api_field_bytes(key, value,
+				       "{\"offset\": 16777216} or {\"offset\": \"16M\"}",
+				       &c->offset, resp);
+	if (!strcmp(key, "length"))
+		return api_field_bytes(key, value,
+				       "{\"length\": 33554432} or {\"length\": \"32M\"}",
+				       &c->length, resp);
+	if (strcmp(key, "level")) {
+		http_response_error(resp, 400,
+				    "unknown field '%s'; PUT /v1/cma/windows takes pool, level, "
+				    "and optionally offset and length, e.g. " COMMIT_EXAMPLE,
+				    key);
+		return false;
+	}
+	if (!api_field_str(key, value, COMMIT_EXAMPLE, &c->level, resp))
+		return false;
+	if (!cma_level_parse(c->level, &level))
+		return true;
+	http_response_error(resp, 400,
+			    "level must be resident, huge or contiguous, not \"%s\"; e.g. "
+			    "{\"level\": \"huge\"}",
+			    c->level);
+	return false;
+}
+
+/* The body as a commit; false with a 400 in @resp. */
+static bool commit_request(json_t *body, struct ctl_cma_commit *c, struct http_response *resp)
+{
+	if (!api_body_fields(body, "PUT /v1/cma/windows", COMMIT_EXAMPLE, commit_field, c, resp))
+		return false;
+	if (!c->pool && !c->level) {
+		http_response_error(
+			resp, 400,
+			"PUT /v1/cma/windows needs pool and level, e.g. " COMMIT_EXAMPLE);
+		return false;
+	}
+	if (!c->pool || !c->level) {
+		http_response_error(resp, 400, "PUT /v1/cma/windows needs %s, e.g. " COMMIT_EXAMPLE,
+				    c->pool ? "level (resident, huge or contiguous)" : "pool");
+		return false;
+	}
+	return true;
+}
+
+void api_put_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_commit c = { 0 };
+	struct ctl_cma_window w = { 0 };
+	char why[WHY_MAX] = "";
+	int err;
+
+	if (!commit_request(body, &c, resp))
+		return;
+	err = ops->cma_commit ? ops->cma_commit(ops->opaque, &c, &w, why, sizeof(why)) : -ENOSYS;
+	if (err)
+		cma_refused(resp, "commit the window", err, why);
+	else
+		api_respond(resp, 200, cma_window_json(&w));
+}
+
+static bool release_field(const char *key, json_t *value, void *req, struct http_response *resp)
+{
+	uint64_t *id = req;
+
+	if (!strcmp(key, "id"))
+		return api_field_uint(key, value, UINT_MAX, RELEASE_EXAMPLE, id, resp);
+	http_response_error(resp, 400,
+			    "unknown field '%s'; PUT /v1/cma/windows/release takes only id, "
+			    "e.g. " RELEASE_EXAMPLE,
+			    key);
+	return false;
+}
+
+void api_put_cma_release(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	uint64_t id = UINT64_MAX;
+	char why[WHY_MAX] = "";
+	int err;
+
+	if (!api_body_fields(body, "PUT /v1/cma/windows/release", RELEASE_EXAMPLE, release_field,
+			     &id, resp))
+		return;
+	if (id == UINT64_MAX) {
+		http_response_error(
+			resp, 400,
+			"PUT /v1/cma/windows/release needs the window's id, e.g. " RELEASE_EXAMPLE
+			" (GET /v1/cma/windows lists them)");
+		return;
+	}
+	err = ops->cma_release ? ops->cma_release(ops->opaque, (unsigned int)id, why, sizeof(why))
+			       : -ENOSYS;
+	if (err)
+		cma_refused(resp, "release the window", err, why);
+	else
+		api_respond(resp, 200, json_pack("{s:o}", "released", api_u64(id)));
+}
+
+struct migrate_request {
+	bool has_gpa, has_pool, has_block;
+	struct ctl_cma_migrate m;
+};
+
+static bool migrate_field(const char *key, json_t *value, void *req, struct http_response *resp)
+{
+	struct migrate_request *mr = req;
+
+	if (!strcmp(key, "gpa")) {
+		mr->has_gpa = true;
+		return api_field_bytes(key, value,
+				       "{\"gpa\": 2619342848} or {\"gpa\": \"0x9c200000\"}",
+				       &mr->m.gpa, resp);
+	}
+	if (!strcmp(key, "pool")) {
+		mr->has_pool = true;
+		return api_field_str(key, value, BLOCK_EXAMPLE, &mr->m.pool, resp);
+	}
+	if (!strcmp(key, "block")) {
+		mr->has_block = true;
+		return api_field_uint(key, value, UINT64_MAX >> 1, BLOCK_EXAMPLE, &mr->m.block,
+				      resp);
+	}
+	http_response_error(resp, 400,
+			    "unknown field '%s'; PUT /v1/cma/migrate takes gpa, or pool and "
+			    "block, e.g. " MIGRATE_EXAMPLE,
+			    key);
+	return false;
+}
+
+/* The body as a migration; false with a 400 in @resp. */
+static bool migrate_request(json_t *body, struct ctl_cma_migrate *m, struct http_response *resp)
+{
+	struct migrate_request mr = { 0 };
+
+	if (!api_body_fields(body, "PUT /v1/cma/migrate", MIGRATE_EXAMPLE, migrate_field, &mr,
+			     resp))
+		return false;
+	if (mr.has_gpa && (mr.has_pool || mr.has_block)) {
+		http_response_error(resp, 400,
+				    "give gpa, or pool and block, not both; e.g. " MIGRATE_EXAMPLE);
+		return false;
+	}
+	if (!mr.has_gpa && mr.has_pool != mr.has_block) {
+		http_response_error(resp, 400, "%s needs %s too; e.g. " BLOCK_EXAMPLE,
+				    mr.has_pool ? "pool" : "block", mr.has_pool ? "block" : "pool");
+		return false;
+	}
+	if (!mr.has_gpa && !mr.has_pool) {
+		http_response_error(resp, 400,
+				    "PUT /v1/cma/migrate needs gpa, or pool and block; "
+				    "e.g. " MIGRATE_EXAMPLE);
+		return false;
+	}
+	mr.m.by_gpa = mr.has_gpa;
+	*m = mr.m;
+	return true;
+}
+
+void api_put_cma_migrate(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
+{
+	struct ctl_cma_migrate m;
+	uint64_t gpa = 0, pause_ns = 0;
+	char why[WHY_MAX] = "";
+	int err;
+
+	if (!migrate_request(body, &m, resp))
+		return;
+	err = ops->cma_migrate
+		      ? ops->cma_migrate(ops->opaque, &m, &gpa, &pause_ns, why, sizeof(why))
+		      : -ENOSYS;
+	if (err)
+		cma_refused(resp, "migrate the pageblock", err, why);
+	else
+		api_respond(resp, 200,
+			    json_pack("{s:o, s:o}", "gpa", api_u64(gpa), "pause_ns",
+				      api_u64(pause_ns)));
+}

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One connection to the control socket: receive, parse, answer, send.
+ *
+ * Each connection has at most one io_uring operation in flight: recv, then
+ * parse everything received, answering each complete request in order,
+ * then send every queued response, then recv again (or close). Requests
+ * pipelined in one recv are thus answered in order without any queueing
+ * beyond one output buffer, and a client that never reads its answers
+ * only stalls itself.
+ *
+ * http-parser pauses at the end of each head and of each message, so that
+ * the limits, 100-continue and the handler run between two calls of
+ * http_parser_execute(), with the exact byte counts the parser consumed.
+ */
+#include "vmm/control/http/internal.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RECV_CHUNK     (16 * 1024)
+#define OUT_HIGH_WATER (64 * 1024) /* stop parsing pipelined requests past this */
+
+/* ---- http-parser callbacks: collect the request, pause where we act ---- */
+
+static void request_reset(struct http_conn *c)
+{
+	strbuf_reset(&c->url);
+	strbuf_reset(&c->content_type);
+	strbuf_reset(&c->expect);
+	strbuf_reset(&c->body);
+	c->field_len = 0;
+	c->after_value = true;
+	c->header = HDR_OTHER;
+}
+
+/* Keep one piece of the request; one past its buffer's limit refuses it. */
+static int collect(struct http_conn *c, struct strbuf *b, const char *at, size_t n)
+{
+	int err = strbuf_add(b, at, n);
+
+	if (err == -ENOSPC && b == &c->body)
+		http_refuse_body_too_big(c);
+	else if (err == -ENOSPC)
+		http_refuse_head_too_big(c); /* every head piece is part of the head */
+	else if (err)
+		http_refuse(c, 500, "cmavm is out of memory; retry later");
+	return err;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	request_reset(p->data);
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+
+	return collect(c, &c->url, at, n);
+}
+
+static bool field_is(const struct http_conn *c, const char *name)
+{
+	return c->field_len == strlen(name) && !strncasecmp(c->field, name, c->field_len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+
+	if (c->after_value) {
+		c->field_len = 0;
+		c->after_value = false;
+	}
+	if (c->field_len + n <= sizeof(c->field))
+		memcpy(c->field + c->field_len, at, n);
+	c->field_len += n; /* past sizeof(field): a name we do not want */
+	return 0;
+}
+
+static struct strbuf *wanted_value(struct http_conn *c)
+{
+	switch (c->header) {
+	case HDR_CONTENT_TYPE:
+		return &c->content_type;
+	case HDR_EXPECT:
+		return &c->expect;
+	default:
+		return NULL;
+	}
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+	struct strbuf *value;
+
+	if (!c->after_value) {
+		c->after_value = true;
+		c->header = field_is(c, "content-type") ? HDR_CONTENT_TYPE
+			    : field_is(c, "expect")	? HDR_EXPECT
+							: HDR_OTHER;
+		value = wanted_value(c);
+		if (value)
+			strbuf_reset(value); /* a repeated header: the last one counts */
+	}
+	value = wanted_value(c);
+	return value ? collect(c, value, at, n) : 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	((struct http_conn *)p->data)->paused_at = PAUSED_AT_HEAD;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+
+	return collect(c, &c->body, at, n);
+}
+
+static int on_message_complete(http_parser *p)
+{
+	((struct http_conn *)p->data)->paused_at = PAUSED_AT_MESSAGE;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings parser_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* ---- acting on requests ---- */
+
+/* The head is in; the parser holds its final LF, hence the + 1. */
+static void head_done(struct http_conn *c)
+{
+	const http_parser *p = &c->parser;
+
+	c->in_body = true;
+	if (c->head_bytes + 1 > HTTP_HEAD_MAX)
+		http_refuse_head_too_big(c);
+	else if (p->http_major != 1) /* http-parser takes any digit */
+		http_refuse_malformed(c, HPE_INVALID_VERSION);
+	else if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_BODY_MAX)
+		http_refuse_body_too_big(c);
+	else
+		http_answer_expect(c);
+}
+
+/* Cut the URL in place into its path and query, as http-parser sees them. */
+static int split_url(struct http_conn *c, const char **path, const char **query)
+{
+	struct http_parser_url u;
+	char *url = c->url.data;
+
+	http_parser_url_init(&u);
+	if (!url || http_parser_parse_url(url, c->url.len, c->parser.method == HTTP_CONNECT, &u))
+		return -1;
+	*path = "";
+	*query = "";
+	if (u.field_set & (1 << UF_QUERY)) {
+		url[u.field_data[UF_QUERY].off + u.field_data[UF_QUERY].len] = '\0';
+		*query = url + u.field_data[UF_QUERY].off;
+	}
+	if (u.field_set & (1 << UF_PATH)) {
+		url[u.field_data[UF_PATH].off + u.field_data[UF_PATH].len] = '\0';
+		*path = url + u.field_data[UF_PATH].off;
+	}
+	return 0;
+}
+
+static void message_done(struct http_conn *c)
+{
+	bool keep_alive = http_should_keep_alive(&c->parser) && !c->parser.upgrade;
+	struct http_response resp = { .status = 200 };
+	struct http_request req = {
+		.method = http_method_str((enum http_method)c->parser.method),
+		.content_type = strbuf_str(&c->content_type),
+		.body = strbuf_str(&c->body),
+		.body_len = strbuf_len(&c->body),
+	};
+
+	if (split_url(c, &req.path, &req.query)) {
+		http_refuse(c, 400,
+			    "the request target '%s' is not a URL path; ask for e.g. /v1/vm",
+			    strbuf_str(&c->url));
+		return;
+	}
+	c->srv->handler(c->srv->opaque, &req, &resp);
+	http_queue_response(c, &resp, keep_alive);
+	if (!keep_alive) /* and after an Upgrade, what follows is not HTTP */
+		c->close_after_send = true;
+	c->in_body = false;
+	c->head_bytes = 0;
+}
+
+static bool out_pending(const struct http_conn *c)
+{
+	return c->out_sent < strbuf_len(&c->out);
+}
+
+/* Feed what has arrived to the parser, answering each request it completes. */
+static void conn_parse(struct http_conn *c)
+{
+	while (c->in_off < c->in_len && !c->close_after_send &&
+	       strbuf_len(&c->out) - c->out_sent < OUT_HIGH_WATER) {
+		bool in_head = !c->in_body;
+		size_t n = http_parser_execute(&c->parser, &parser_settings, c->in + c->in_off,
+					       c->in_len - c->in_off);
+		enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+
+		c->in_off += n;
+		if (in_head)
+			c->head_bytes += n;
+		if (c->close_after_send) /* a callback refused the request */
+			return;
+		if (err == HPE_PAUSED) {
+			http_parser_pause(&c->parser, 0);
+			if (c->paused_at == PAUSED_AT_HEAD)
+				head_done(c);
+			else
+				message_done(c);
+		} else if (err != HPE_OK) {
+			http_refuse_malformed(c, err);
+		} else if (in_head && c->head_bytes > HTTP_HEAD_MAX) {
+			http_refuse_head_too_big(c);
+		} else if (n == 0) { /* never expected; do not spin on it */
+			http_refuse_malformed(c, HPE_UNKNOWN);
+		}
+	}
+}
+
+/* ---- one io_uring operation at a time ---- */
+
+static void conn_free(struct http_conn *c)
+{
+	struct http_server *s = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->served) {
+		s->nr_served--;
+		s->full_warned = false;
+	}
+	strbuf_release(&c->url);
+	strbuf_release(&c->content_type);
+	strbuf_release(&c->expect);
+	strbuf_release(&c->body);
+	strbuf_release(&c->out);
+	free(c->in);
+	free(c);
+	http_server_note_drained(s);
+}
+
+void http_conn_drop(struct http_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	conn_free(c);
+}
+
+static void close_done(struct ev_op *op, int res, unsigned int flags)
+{
+	conn_free(container_of(op, struct http_conn, close_op));
+}
+
+static void conn_close(struct http_conn *c)
+{
+	struct io_uring_sqe *sqe = ev_sqe(c->srv->loop, &c->close_op);
+
+	if (!sqe) {
+		http_conn_drop(c);
+		return;
+	}
+	io_uring_prep_close(sqe, c->fd);
+	c->fd = -1; /* io_uring owns it now: never close it twice */
+	c->busy = &c->close_op;
+}
+
+static void recv_done(struct ev_op *op, int res, unsigned int flags)
+{
+	struct http_conn *c = container_of(op, struct http_conn, recv_op);
+
+	c->busy = NULL;
+	if (res <= 0) { /* the peer is gone (0), mid-request or not, or cancelled */
+		conn_close(c);
+		return;
+	}
+	c->in_off = 0;
+	c->in_len = res;
+	http_conn_next(c);
+}
+
+static void start_recv(struct http_conn *c)
+{
+	struct io_uring_sqe *sqe = ev_sqe(c->srv->loop, &c->recv_op);
+
+	if (!sqe) {
+		conn_close(c);
+		return;
+	}
+	io_uring_prep_recv(sqe, c->fd, c->in, RECV_CHUNK, 0);
+	c->busy = &c->recv_op;
+}
+
+static void send_done(struct ev_op *op, int res, unsigned int flags)
+{
+	struct http_conn *c = container_of(op, struct http_conn, send_op);
+
+	c->busy = NULL;
+	if (res <= 0) { /* EPIPE, ECONNRESET: the peer left without its answer */
+		conn_close(c);
+		return;
+	}
+	c->out_sent += res;
+	if (!out_pending(c)) {
+		strbuf_reset(&c->out);
+		c->out_sent = 0;
+	}
+	http_conn_next(c);
+}
+
+static void start_send(struct http_conn *c)
+{
+	struct io_uring_sqe *sqe = ev_sqe(c->srv->loop, &c->send_op);
+
+	if (!sqe) {
+		conn_close(c);
+		return;
+	}
+	io_uring_prep_send(sqe, c->fd, c->out.data + c->out_sent, strbuf_len(&c->out) - c->out_sent,
+			   MSG_NOSIGNAL);
+	c->busy = &c->send_op;
+}
+
+void http_conn_next(struct http_conn *c)
+{
+	if (c->srv->closing)
+		c->close_after_send = true;
+	if (!out_pending(c) && !c->close_after_send)
+		conn_parse(c);
+	if (out_pending(c))
+		start_send(c);
+	else if (c->close_after_send)
+		conn_close(c);
+	else
+		start_recv(c);
+}
+
+struct http_conn *http_conn_new(struct http_server *s, int fd)
+{
+	struct http_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->srv = s;
+	c->fd = fd;
+	c->recv_op.done = recv_done;
+	c->send_op.done = send_done;
+	c->close_op.done = close_done;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	c->after_value = true;
+	strbuf_init(&c->url, HTTP_HEAD_MAX);
+	strbuf_init(&c->content_type, HTTP_HEAD_MAX);
+	strbuf_init(&c->expect, HTTP_HEAD_MAX);
+	strbuf_init(&c->body, HTTP_BODY_MAX);
+	strbuf_init(&c->out, SIZE_MAX);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	return c;
+}
+
+int http_conn_serve(struct http_conn *c)
+{
+	c->in = malloc(RECV_CHUNK);
+	if (!c->in)
+		return -ENOMEM;
+	c->served = true;
+	c->srv->nr_served++;
+	return 0;
+}

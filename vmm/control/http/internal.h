@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private to vmm/control/http/connection.c, response.c and socket.c: the
+ * connection they share and the calls between them. Everyone else goes
+ * through vmm/control/http_server.h.
+ *
+ * A connection has at most one io_uring operation in flight: recv, then
+ * parse everything received, answering each complete request in order,
+ * then send every queued response, then recv again (or close).
+ */
+#ifndef VMM_CONTROL_HTTP_INTERNAL_H
+#define VMM_CONTROL_HTTP_INTERNAL_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmm/control/http_server.h"
+#include "vmm/util/strbuf.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#define FIELD_NAME_MAX 32 /* longer header names are none we look at */
+
+enum wanted_header { HDR_OTHER, HDR_CONTENT_TYPE, HDR_EXPECT };
+enum pause_point { PAUSED_AT_HEAD, PAUSED_AT_MESSAGE };
+
+struct http_conn {
+	struct http_server *srv;
+	struct http_conn *prev, *next;
+	int fd;
+	bool served; /* counted in nr_served; false: a 403 or 503 on its way */
+	struct ev_op recv_op, send_op, close_op;
+	struct ev_op *busy; /* the one operation in flight, or NULL */
+
+	http_parser parser;
+	enum pause_point paused_at;
+	char *in; /* RECV_CHUNK bytes, only for served connections */
+	size_t in_off, in_len;
+
+	/* the request being parsed; each piece has its limit (413 or 431) */
+	bool in_body; /* its head is complete */
+	size_t head_bytes;
+	struct strbuf url, content_type, expect, body;
+	char field[FIELD_NAME_MAX];
+	size_t field_len;
+	bool after_value; /* the next header-field piece starts a new name */
+	enum wanted_header header;
+
+	/* responses not yet sent, in request order */
+	struct strbuf out;
+	size_t out_sent;
+	bool close_after_send;
+};
+
+/* ---- connection.c ---- */
+
+/* A new connection on @fd, in @s's list; not yet served nor started. */
+struct http_conn *http_conn_new(struct http_server *s, int fd);
+/* Count @c against HTTP_MAX_CONNS and give it a receive buffer; -ENOMEM. */
+int http_conn_serve(struct http_conn *c);
+/* Send what is queued, else parse what is left, else read more or close. */
+void http_conn_next(struct http_conn *c);
+/* The loop is stopped: close @c's descriptor, if still ours, and free it. */
+void http_conn_drop(struct http_conn *c);
+
+/* ---- response.c ---- */
+
+/* A response's bytes, after any earlier ones; takes @resp->body. */
+void http_queue_response(struct http_conn *c, struct http_response *resp, bool keep_alive);
+/* The client sent Expect: 100-continue and a body: tell it to go on. */
+void http_answer_expect(struct http_conn *c);
+
+/* Answer with an error, then close: the rest of the stream cannot be trusted. */
+void http_refuse(struct http_conn *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void http_refuse_malformed(struct http_conn *c, enum http_errno err);
+void http_refuse_head_too_big(struct http_conn *c);
+void http_refuse_body_too_big(struct http_conn *c);
+
+/* ---- socket.c ---- */
+
+/* Wake http_server_close() once nothing of @s is in flight. */
+void http_server_note_drained(struct http_server *s);
+
+#endif
