@@ -14,16 +14,18 @@
 #include "vmm/util/log.h"
 
 #include <errno.h>
+#include <linux/virtio_balloon.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define VIRTIO_BALLOON_F_STATS_VQ	1
-#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
-#define VIRTIO_BALLOON_F_REPORTING	5
-
-#define BALLOON_PAGE 4096 /* VIRTIO_BALLOON_PFN_SHIFT 12, whatever the guest page */
+/*
+ * The ABI is <linux/virtio_balloon.h>'s: features VIRTIO_BALLOON_F_*,
+ * struct virtio_balloon_config (5.5.4) and the statistics entries struct
+ * virtio_balloon_stat (5.5.6.3).
+ */
+#define BALLOON_PAGE (1u << VIRTIO_BALLOON_PFN_SHIFT) /* 4 KiB, whatever the guest page */
 #define Q_INFLATE    0
 #define Q_DEFLATE    1
 /*
@@ -32,13 +34,12 @@
  */
 #define Q_NONE (-1)
 
-#define INFLATE_MAX_PFNS 4096 /* per chain: 16 times what Linux sends */
-#define CFG_NUM_PAGES	 0
-#define CFG_ACTUAL	 4
-#define CFG_SIZE	 16
+#define INFLATE_MAX_PFNS 4096		  /* per chain: 16 times what Linux sends */
+#define PFN_BYTES	 sizeof(uint32_t) /* inflate and deflate buffers: le32 page numbers */
 
-#define STAT_ENTRY 10 /* le16 tag, le64 value (5.5.6.3) */
+#define STAT_ENTRY sizeof(struct virtio_balloon_stat) /* le16 tag, le64 value, packed */
 #define STAT_TAGS  BALLOON_STAT_TAGS
+_Static_assert(STAT_ENTRY == 10, "5.5.6.3: a statistics entry is 10 bytes");
 
 struct balloon_counters {
 	uint64_t inflated_pages, deflated_pages, reported_bytes, reported_ranges, refused_bytes;
@@ -124,31 +125,38 @@ static void discard_run(struct virtio_device *dev, uint64_t gpa, uint64_t len, b
 	b->n.bad_pages += len / BALLOON_PAGE ? len / BALLOON_PAGE : 1;
 }
 
+/* Page number @i of an inflate or deflate buffer, as an address; false past its end. */
+static bool pfn_gpa(const struct vq_chain *chain, uint64_t i, uint64_t *gpa)
+{
+	uint32_t pfn;
+
+	if (i >= INFLATE_MAX_PFNS || (i + 1) * PFN_BYTES > chain->out_len)
+		return false;
+	vq_chain_read(chain, i * PFN_BYTES, &pfn, PFN_BYTES);
+	*gpa = (uint64_t)le32toh(pfn) * BALLOON_PAGE;
+	return true;
+}
+
 /* An array of le32 page frame numbers: discard them, coalescing neighbours. */
 static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
 {
 	struct balloon *b = to_balloon(dev);
-	uint64_t run_start = 0, run_len = 0;
-	uint32_t pfn;
+	uint64_t run_start = 0, run_len = 0, gpa;
 
 	(void)vq;
 	/*
 	 * Linux sends at most 256 page numbers a buffer (VIRTIO_BALLOON_ARRAY_PFNS_MAX);
 	 * a chain of gigabytes of them would hold the loop thread for minutes.
 	 */
-	if (chain->out_len > INFLATE_MAX_PFNS * 4) {
+	if (chain->out_len > INFLATE_MAX_PFNS * PFN_BYTES) {
 		if (!b->n.bad_pages)
 			pr_warn("%s: an inflate buffer of %llu page numbers; only the first %d are "
 				"taken (reported once)",
-				dev->name, (unsigned long long)(chain->out_len / 4),
+				dev->name, (unsigned long long)(chain->out_len / PFN_BYTES),
 				INFLATE_MAX_PFNS);
-		b->n.bad_pages += chain->out_len / 4 - INFLATE_MAX_PFNS;
+		b->n.bad_pages += chain->out_len / PFN_BYTES - INFLATE_MAX_PFNS;
 	}
-	for (uint64_t off = 0; off + 4 <= chain->out_len && off < INFLATE_MAX_PFNS * 4; off += 4) {
-		uint64_t gpa;
-
-		vq_chain_read(chain, off, &pfn, 4);
-		gpa = (uint64_t)le32toh(pfn) * BALLOON_PAGE;
+	for (uint64_t i = 0; pfn_gpa(chain, i, &gpa); i++) {
 		b->n.inflated_pages++;
 		if (run_len && gpa == run_start + run_len) {
 			run_len += BALLOON_PAGE;
@@ -167,17 +175,12 @@ static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct v
 static int64_t deflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
 {
 	struct balloon *b = to_balloon(dev);
-	uint32_t pfn;
+	uint64_t gpa;
 
 	(void)vq;
-	b->n.deflated_pages += chain->out_len / 4;
-	for (uint64_t off = 0;
-	     b->memory.deflated && off + 4 <= chain->out_len && off < INFLATE_MAX_PFNS * 4;
-	     off += 4) {
-		vq_chain_read(chain, off, &pfn, 4);
-		b->memory.deflated(b->memory.opaque, (uint64_t)le32toh(pfn) * BALLOON_PAGE,
-				   BALLOON_PAGE);
-	}
+	b->n.deflated_pages += chain->out_len / PFN_BYTES;
+	for (uint64_t i = 0; b->memory.deflated && pfn_gpa(chain, i, &gpa); i++)
+		b->memory.deflated(b->memory.opaque, gpa, BALLOON_PAGE);
 	return 0;
 }
 
@@ -197,18 +200,15 @@ static int64_t report(struct virtio_device *dev, struct virtqueue *vq, struct vq
 
 static void parse_stats(struct balloon *b, const struct vq_chain *chain)
 {
-	uint8_t e[STAT_ENTRY];
+	struct virtio_balloon_stat e;
 
 	for (uint64_t off = 0; off + STAT_ENTRY <= chain->out_len; off += STAT_ENTRY) {
 		uint16_t tag;
-		uint64_t val;
 
-		vq_chain_read(chain, off, e, STAT_ENTRY);
-		memcpy(&tag, e, 2);
-		memcpy(&val, e + 2, 8);
-		tag = le16toh(tag);
+		vq_chain_read(chain, off, &e, STAT_ENTRY);
+		tag = le16toh(e.tag);
 		if (tag < STAT_TAGS) {
-			b->stats[tag] = le64toh(val);
+			b->stats[tag] = le64toh(e.val);
 			b->stats_seen |= 1u << tag;
 		}
 	}
@@ -303,14 +303,12 @@ static void balloon_config_read(struct virtio_device *dev, uint32_t offset, void
 				uint32_t len)
 {
 	struct balloon *b = to_balloon(dev);
-	uint8_t cfg[CFG_SIZE] = { 0 };
-	uint32_t v;
+	struct virtio_balloon_config cfg = {
+		.num_pages = htole32(b->num_pages),
+		.actual = htole32(b->actual),
+	};
 
-	v = htole32(b->num_pages);
-	memcpy(cfg + CFG_NUM_PAGES, &v, 4);
-	v = htole32(b->actual);
-	memcpy(cfg + CFG_ACTUAL, &v, 4);
-	memcpy(data, cfg + offset, len);
+	memcpy(data, (const uint8_t *)&cfg + offset, len);
 }
 
 static void balloon_config_write(struct virtio_device *dev, uint32_t offset, const void *data,
@@ -319,8 +317,8 @@ static void balloon_config_write(struct virtio_device *dev, uint32_t offset, con
 	uint32_t v;
 
 	/* Only "actual" is the driver's to write (5.5.4). */
-	if (offset == CFG_ACTUAL && len == 4) {
-		memcpy(&v, data, 4);
+	if (offset == offsetof(struct virtio_balloon_config, actual) && len == sizeof(v)) {
+		memcpy(&v, data, sizeof(v));
 		to_balloon(dev)->actual = le32toh(v);
 	}
 }
@@ -333,22 +331,22 @@ static void balloon_reset(struct virtio_device *dev)
 	b->actual = 0;
 }
 
+static const struct virtio_counter_field balloon_counter_fields[] = {
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, inflated_pages),
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, deflated_pages),
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, reported_bytes),
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, reported_ranges),
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, refused_bytes),
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, bad_pages),
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, discard_failures),
+	VIRTIO_COUNTER_FIELD(struct balloon_counters, stats_updates),
+};
+
 static unsigned int balloon_counters(struct virtio_device *dev, struct virtio_counter *out)
 {
-	const struct balloon_counters *n = &to_balloon(dev)->n;
-	const struct virtio_counter all[] = {
-		{ "inflated_pages", n->inflated_pages },
-		{ "deflated_pages", n->deflated_pages },
-		{ "reported_bytes", n->reported_bytes },
-		{ "reported_ranges", n->reported_ranges },
-		{ "refused_bytes", n->refused_bytes },
-		{ "bad_pages", n->bad_pages },
-		{ "discard_failures", n->discard_failures },
-		{ "stats_updates", n->stats_updates },
-	};
-
-	memcpy(out, all, sizeof(all));
-	return sizeof(all) / sizeof(all[0]);
+	return virtio_fill_counters(out, &to_balloon(dev)->n, balloon_counter_fields,
+				    sizeof(balloon_counter_fields) /
+					    sizeof(balloon_counter_fields[0]));
 }
 
 static const struct virtio_device_ops balloon_ops = {
@@ -357,7 +355,7 @@ static const struct virtio_device_ops balloon_ops = {
 	.nr_queues = 4,
 	.features = BIT_ULL(VIRTIO_BALLOON_F_STATS_VQ) | BIT_ULL(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
 		    BIT_ULL(VIRTIO_BALLOON_F_REPORTING),
-	.config_size = CFG_SIZE,
+	.config_size = sizeof(struct virtio_balloon_config),
 	.config_read = balloon_config_read,
 	.config_write = balloon_config_write,
 	.queue_notify = balloon_notify,

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/virtio_blk.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,43 +23,25 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Features (5.2.3) */
-#define VIRTIO_BLK_F_SEG_MAX	  2
-#define VIRTIO_BLK_F_RO		  5
-#define VIRTIO_BLK_F_BLK_SIZE	  6
-#define VIRTIO_BLK_F_FLUSH	  9
-#define VIRTIO_BLK_F_DISCARD	  13
-#define VIRTIO_BLK_F_WRITE_ZEROES 14
-
-/* Request types and status (5.2.6) */
-#define VIRTIO_BLK_T_IN		  0
-#define VIRTIO_BLK_T_OUT	  1
-#define VIRTIO_BLK_T_FLUSH	  4
-#define VIRTIO_BLK_T_GET_ID	  8
-#define VIRTIO_BLK_T_DISCARD	  11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-#define VIRTIO_BLK_S_OK		  0
-#define VIRTIO_BLK_S_IOERR	  1
-#define VIRTIO_BLK_S_UNSUPP	  2
-
+/*
+ * The ABI is <linux/virtio_blk.h>'s: features VIRTIO_BLK_F_*, request
+ * types VIRTIO_BLK_T_* and status VIRTIO_BLK_S_* (5.2.6), the request
+ * header struct virtio_blk_outhdr, the discard / write zeroes segment
+ * struct virtio_blk_discard_write_zeroes and struct virtio_blk_config
+ * (5.2.4). The header has no name for the sector size.
+ */
 #define SECTOR_SIZE	    512
-#define BLK_ID_BYTES	    20
-#define BLK_HEADER	    16
-#define BLK_SEGMENT	    16 /* discard / write zeroes segment */
-#define WRITE_ZEROES_UNMAP  1
+#define BLK_HEADER	    sizeof(struct virtio_blk_outhdr)
+#define BLK_SEGMENT	    sizeof(struct virtio_blk_discard_write_zeroes)
 #define BLK_MAX_SEG_SECTORS (1u << 22) /* 2 GiB per discard / write-zeroes */
 
-/* struct virtio_blk_config offsets (5.2.4) */
-#define CFG_CAPACITY		0
-#define CFG_SEG_MAX		12
-#define CFG_BLK_SIZE		20
-#define CFG_MAX_DISCARD_SECTORS 36
-#define CFG_MAX_DISCARD_SEG	40
-#define CFG_DISCARD_ALIGNMENT	44
-#define CFG_MAX_WZ_SECTORS	48
-#define CFG_MAX_WZ_SEG		52
-#define CFG_WZ_MAY_UNMAP	56
-#define CFG_SIZE		60
+/*
+ * Our config space ends where the secure erase fields begin: we offer no
+ * VIRTIO_BLK_F_SECURE_ERASE, and the guest sees zeroes past the end.
+ */
+#define BLK_CONFIG_SIZE offsetof(struct virtio_blk_config, max_secure_erase_sectors)
+_Static_assert(BLK_CONFIG_SIZE == 60, "the config space the guest has always seen");
+_Static_assert(BLK_HEADER == 16 && BLK_SEGMENT == 16, "5.2.6: 16-byte header and segment");
 
 struct blk_counters {
 	uint64_t reads, writes, flushes, discards, write_zeroes, get_ids;
@@ -68,8 +52,8 @@ struct blk {
 	int fd;
 	bool readonly;
 	uint64_t capacity; /* in sectors */
-	char serial[BLK_ID_BYTES + 1];
-	uint8_t config[CFG_SIZE];
+	char serial[VIRTIO_BLK_ID_BYTES + 1];
+	struct virtio_blk_config config; /* little-endian, as the guest reads it */
 	unsigned int inflight;
 	pthread_cond_t idle; /* inflight reached 0; waited on under the device lock */
 	struct blk_counters n;
@@ -92,12 +76,6 @@ struct blk_req {
 	struct iovec *iov; /* the part still to transfer */
 	struct iovec iov_storage[VQ_CHAIN_MAX];
 };
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
 
 /* Split [off, off + len) of the readable (or writable) part into iovecs. */
 static unsigned int chain_iovecs(const struct vq_chain *chain, bool writable, uint64_t off,
@@ -297,21 +275,18 @@ static uint8_t prepare_transfer(struct blk *blk, struct blk_req *req, const stru
 /* Discard and write zeroes: one segment (we offer max_*_seg = 1). */
 static uint8_t prepare_segment(struct blk *blk, struct blk_req *req, const struct vq_chain *chain)
 {
-	uint8_t seg[BLK_SEGMENT];
+	struct virtio_blk_discard_write_zeroes seg;
 	uint64_t sector, bytes;
-	uint32_t flags, sectors;
+	uint32_t flags;
 
 	if (blk->readonly)
 		return VIRTIO_BLK_S_IOERR;
 	if (chain->out_len != BLK_HEADER + BLK_SEGMENT ||
-	    vq_chain_read(chain, BLK_HEADER, seg, BLK_SEGMENT) != BLK_SEGMENT)
+	    vq_chain_read(chain, BLK_HEADER, &seg, BLK_SEGMENT) != BLK_SEGMENT)
 		return VIRTIO_BLK_S_UNSUPP;
-	memcpy(&sector, seg, 8);
-	memcpy(&sectors, seg + 8, 4);
-	memcpy(&flags, seg + 12, 4);
-	sector = le64toh(sector);
-	bytes = (uint64_t)le32toh(sectors) * SECTOR_SIZE;
-	flags = le32toh(flags);
+	sector = le64toh(seg.sector);
+	bytes = (uint64_t)le32toh(seg.num_sectors) * SECTOR_SIZE;
+	flags = le32toh(seg.flags);
 	if (!bytes || bytes > (uint64_t)BLK_MAX_SEG_SECTORS * SECTOR_SIZE ||
 	    !in_range(blk, sector, bytes))
 		return VIRTIO_BLK_S_IOERR;
@@ -322,7 +297,7 @@ static uint8_t prepare_segment(struct blk *blk, struct blk_req *req, const struc
 		blk->n.discards++;
 	} else {
 		/* Unmap may punch a hole: it reads back as zeroes all the same. */
-		req->falloc_mode = flags & WRITE_ZEROES_UNMAP
+		req->falloc_mode = flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP
 					   ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
 					   : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 		blk->n.write_zeroes++;
@@ -336,10 +311,10 @@ static uint8_t prepare_segment(struct blk *blk, struct blk_req *req, const struc
 static uint32_t get_id(struct blk *blk, const struct vq_chain *chain)
 {
 	uint64_t room = chain->in_len - 1;
-	uint64_t n = room < BLK_ID_BYTES ? room : BLK_ID_BYTES;
-	char id[BLK_ID_BYTES] = { 0 };
+	uint64_t n = room < VIRTIO_BLK_ID_BYTES ? room : VIRTIO_BLK_ID_BYTES;
+	char id[VIRTIO_BLK_ID_BYTES] = { 0 };
 
-	memcpy(id, blk->serial, strnlen(blk->serial, BLK_ID_BYTES));
+	memcpy(id, blk->serial, strnlen(blk->serial, VIRTIO_BLK_ID_BYTES));
 	vq_chain_write(chain, 0, id, n);
 	blk->n.get_ids++;
 	return (uint32_t)n + 1;
@@ -377,14 +352,15 @@ static int64_t answer_now(struct blk *blk, struct blk_req *req, uint8_t status, 
 static int64_t blk_request(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
 {
 	struct blk *blk = dev->priv;
-	uint8_t hdr[BLK_HEADER], status;
+	struct virtio_blk_outhdr hdr;
+	uint8_t status;
 	uint32_t type;
 	uint64_t sector;
 	struct blk_req *req;
 
 	/* Without a header to read and a status byte to write there is no request. */
 	if (chain->out_len < BLK_HEADER || chain->in_len < 1 ||
-	    vq_chain_read(chain, 0, hdr, BLK_HEADER) != BLK_HEADER) {
+	    vq_chain_read(chain, 0, &hdr, BLK_HEADER) != BLK_HEADER) {
 		blk->n.errors++;
 		pr_warn("%s: a request without header or status byte (%llu bytes out, %llu in); "
 			"returned unanswered",
@@ -392,10 +368,8 @@ static int64_t blk_request(struct virtio_device *dev, struct virtqueue *vq, stru
 			(unsigned long long)chain->in_len);
 		return 0;
 	}
-	memcpy(&type, hdr, 4);
-	memcpy(&sector, hdr + 8, 8);
-	type = le32toh(type);
-	sector = le64toh(sector);
+	type = le32toh(hdr.type);
+	sector = le64toh(hdr.sector);
 	req = new_request(dev, vq, chain, type);
 	if (!req)
 		return 0;
@@ -435,7 +409,7 @@ static void blk_config_read(struct virtio_device *dev, uint32_t offset, void *da
 {
 	struct blk *blk = dev->priv;
 
-	memcpy(data, blk->config + offset, len);
+	memcpy(data, (const uint8_t *)&blk->config + offset, len);
 }
 
 /* 3.3.1: reset completes only when no request can still write guest memory. */
@@ -461,27 +435,29 @@ static void blk_destroy(struct virtio_device *dev)
 	free(blk);
 }
 
+static const struct virtio_counter_field blk_counter_fields[] = {
+	VIRTIO_COUNTER_FIELD(struct blk_counters, reads),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, writes),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, flushes),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, discards),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, write_zeroes),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, get_ids),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, bytes_read),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, bytes_written),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, errors),
+	VIRTIO_COUNTER_FIELD(struct blk_counters, unsupported),
+};
+
 static unsigned int blk_counters(struct virtio_device *dev, struct virtio_counter *out)
 {
 	struct blk *blk = dev->priv;
-	const struct blk_counters *n = &blk->n;
-	const struct virtio_counter all[] = {
-		{ "reads", n->reads },
-		{ "writes", n->writes },
-		{ "flushes", n->flushes },
-		{ "discards", n->discards },
-		{ "write_zeroes", n->write_zeroes },
-		{ "get_ids", n->get_ids },
-		{ "bytes_read", n->bytes_read },
-		{ "bytes_written", n->bytes_written },
-		{ "errors", n->errors },
-		{ "unsupported", n->unsupported },
-		{ "capacity_bytes", blk->capacity * SECTOR_SIZE },
-		{ "readonly", blk->readonly },
-	};
+	unsigned int n =
+		virtio_fill_counters(out, &blk->n, blk_counter_fields,
+				     sizeof(blk_counter_fields) / sizeof(blk_counter_fields[0]));
 
-	memcpy(out, all, sizeof(all));
-	return sizeof(all) / sizeof(all[0]);
+	out[n++] = (struct virtio_counter){ "capacity_bytes", blk->capacity * SECTOR_SIZE };
+	out[n++] = (struct virtio_counter){ "readonly", blk->readonly };
+	return n;
 }
 
 /* Read-only devices trade DISCARD and WRITE_ZEROES for RO in blk_create(). */
@@ -493,7 +469,7 @@ static const struct virtio_device_ops blk_ops = {
 	.nr_queues = 1,
 	.features = BIT_ULL(VIRTIO_BLK_F_SEG_MAX) | BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
 		    BIT_ULL(VIRTIO_BLK_F_FLUSH) | BLK_RW_ONLY_FEATURES,
-	.config_size = CFG_SIZE,
+	.config_size = BLK_CONFIG_SIZE,
 	.config_read = blk_config_read,
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
@@ -504,17 +480,17 @@ static const struct virtio_device_ops blk_ops = {
 
 static void fill_config(struct blk *blk)
 {
-	uint64_t cap = htole64(blk->capacity);
+	struct virtio_blk_config *c = &blk->config;
 
-	memcpy(blk->config + CFG_CAPACITY, &cap, 8);
-	put_le32(blk->config + CFG_SEG_MAX, VQ_CHAIN_MAX - 2);
-	put_le32(blk->config + CFG_BLK_SIZE, SECTOR_SIZE);
-	put_le32(blk->config + CFG_MAX_DISCARD_SECTORS, BLK_MAX_SEG_SECTORS);
-	put_le32(blk->config + CFG_MAX_DISCARD_SEG, 1);
-	put_le32(blk->config + CFG_DISCARD_ALIGNMENT, 4096 / SECTOR_SIZE);
-	put_le32(blk->config + CFG_MAX_WZ_SECTORS, BLK_MAX_SEG_SECTORS);
-	put_le32(blk->config + CFG_MAX_WZ_SEG, 1);
-	blk->config[CFG_WZ_MAY_UNMAP] = 1;
+	c->capacity = htole64(blk->capacity);
+	c->seg_max = htole32(VQ_CHAIN_MAX - 2);
+	c->blk_size = htole32(SECTOR_SIZE);
+	c->max_discard_sectors = htole32(BLK_MAX_SEG_SECTORS);
+	c->max_discard_seg = htole32(1);
+	c->discard_sector_alignment = htole32(4096 / SECTOR_SIZE);
+	c->max_write_zeroes_sectors = htole32(BLK_MAX_SEG_SECTORS);
+	c->max_write_zeroes_seg = htole32(1);
+	c->write_zeroes_may_unmap = 1;
 }
 
 static int image_size(int fd, const char *path, uint64_t *size)

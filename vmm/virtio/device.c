@@ -23,7 +23,8 @@ void virtio_init(struct virtio_device *dev, const struct virtio_device_ops *ops,
 	pthread_mutex_init(&dev->lock, NULL);
 	dev->chain = calloc(1, sizeof(*dev->chain));
 	dev->features_offered = ops->features | BIT_ULL(VIRTIO_F_VERSION_1) |
-				BIT_ULL(VIRTIO_F_INDIRECT_DESC) | BIT_ULL(VIRTIO_F_EVENT_IDX);
+				BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |
+				BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
 	if (access_platform)
 		dev->features_offered |= BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
 	for (unsigned int q = 0; q < ops->nr_queues; q++) {
@@ -51,6 +52,17 @@ void virtio_destroy(struct virtio_device *dev)
 	dev->ops = NULL;
 }
 
+unsigned int virtio_fill_counters(struct virtio_counter *out, const void *counters,
+				  const struct virtio_counter_field *fields, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++) {
+		out[i].name = fields[i].name;
+		memcpy(&out[i].value, (const uint8_t *)counters + fields[i].offset,
+		       sizeof(uint64_t));
+	}
+	return nr;
+}
+
 bool virtio_has_feature(const struct virtio_device *dev, unsigned int bit)
 {
 	return dev->features_acked & BIT_ULL(bit);
@@ -58,8 +70,8 @@ bool virtio_has_feature(const struct virtio_device *dev, unsigned int bit)
 
 bool virtio_running(const struct virtio_device *dev)
 {
-	return (dev->status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(dev->status & VIRTIO_STATUS_NEEDS_RESET);
+	return (dev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 static void raise_irq(struct virtio_device *dev, uint32_t cause)
@@ -84,21 +96,27 @@ void virtio_set_driver_features(struct virtio_device *dev, unsigned int word, ui
 {
 	pthread_mutex_lock(&dev->lock);
 	/* 2.2.2: features are only written before FEATURES_OK. */
-	if (word < 2 && !(dev->status & VIRTIO_STATUS_FEATURES_OK)) {
+	if (word < 2 && !(dev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		dev->features_acked &= ~(0xffffffffULL << (32 * word));
 		dev->features_acked |= (uint64_t)val << (32 * word);
 	}
 	pthread_mutex_unlock(&dev->lock);
 }
 
-uint32_t virtio_get_status(struct virtio_device *dev)
+/* One register's worth of device state, read under the lock. */
+static uint32_t read_locked(struct virtio_device *dev, const uint32_t *field)
 {
 	uint32_t v;
 
 	pthread_mutex_lock(&dev->lock);
-	v = dev->status;
+	v = *field;
 	pthread_mutex_unlock(&dev->lock);
 	return v;
+}
+
+uint32_t virtio_get_status(struct virtio_device *dev)
+{
+	return read_locked(dev, &dev->status);
 }
 
 static void reset_locked(struct virtio_device *dev)
@@ -139,7 +157,7 @@ static bool features_acceptable(struct virtio_device *dev)
 
 static void driver_ok(struct virtio_device *dev)
 {
-	bool event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX);
+	bool event_idx = virtio_has_feature(dev, VIRTIO_RING_F_EVENT_IDX);
 
 	for (unsigned int q = 0; q < dev->ops->nr_queues; q++)
 		dev->vq[q].event_idx = event_idx;
@@ -164,20 +182,21 @@ void virtio_set_status(struct virtio_device *dev, uint32_t status)
 	if (!status) {
 		reset_locked(dev);
 	} else {
-		if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
-		    !features_acceptable(dev))
-			status &= ~VIRTIO_STATUS_FEATURES_OK;
+		if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+		    !(old & VIRTIO_CONFIG_S_FEATURES_OK) && !features_acceptable(dev))
+			status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 		/* 3.1.1: no DRIVER_OK without accepted features (a legacy driver skips it). */
-		if ((status & VIRTIO_STATUS_DRIVER_OK) && !(status & VIRTIO_STATUS_FEATURES_OK)) {
+		if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		    !(status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 			pr_warn("%s: the driver set DRIVER_OK without FEATURES_OK; ignored "
 				"(cmavm's "
 				"devices are modern only)",
 				dev->name);
-			status &= ~VIRTIO_STATUS_DRIVER_OK;
+			status &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 		}
 		/* NEEDS_RESET is the device's to set, and only a reset clears it. */
-		dev->status = status | (old & VIRTIO_STATUS_NEEDS_RESET);
-		if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
+		dev->status = status | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+		if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK))
 			driver_ok(dev);
 	}
 	pthread_mutex_unlock(&dev->lock);
@@ -185,12 +204,7 @@ void virtio_set_status(struct virtio_device *dev, uint32_t status)
 
 uint32_t virtio_read_interrupt_status(struct virtio_device *dev)
 {
-	uint32_t v;
-
-	pthread_mutex_lock(&dev->lock);
-	v = dev->interrupt_status;
-	pthread_mutex_unlock(&dev->lock);
-	return v;
+	return read_locked(dev, &dev->interrupt_status);
 }
 
 void virtio_ack_interrupt(struct virtio_device *dev, uint32_t bits)
@@ -225,6 +239,14 @@ static struct virtqueue *selected(struct virtio_device *dev)
 	return dev->queue_sel < dev->ops->nr_queues ? &dev->vq[dev->queue_sel] : NULL;
 }
 
+/* The selected queue if its size and addresses may be written: only while it is not ready. */
+static struct virtqueue *selected_unready(struct virtio_device *dev)
+{
+	struct virtqueue *vq = selected(dev);
+
+	return vq && !vq->enabled ? vq : NULL;
+}
+
 void virtio_select_queue(struct virtio_device *dev, uint32_t q)
 {
 	pthread_mutex_lock(&dev->lock);
@@ -232,14 +254,33 @@ void virtio_select_queue(struct virtio_device *dev, uint32_t q)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-uint32_t virtio_queue_max_size(struct virtio_device *dev)
+/* A register of the selected queue, under the lock; 0 when there is no such queue (4.2.2). */
+static uint32_t read_selected(struct virtio_device *dev,
+			      uint32_t (*reg)(const struct virtqueue *vq))
 {
+	struct virtqueue *vq;
 	uint32_t v;
 
 	pthread_mutex_lock(&dev->lock);
-	v = selected(dev) ? VIRTIO_QUEUE_SIZE : 0; /* 0: no such queue (4.2.2) */
+	vq = selected(dev);
+	v = vq ? reg(vq) : 0;
 	pthread_mutex_unlock(&dev->lock);
 	return v;
+}
+
+static uint32_t queue_num_max(const struct virtqueue *vq)
+{
+	return VIRTIO_QUEUE_SIZE;
+}
+
+static uint32_t queue_ready(const struct virtqueue *vq)
+{
+	return vq->enabled;
+}
+
+uint32_t virtio_queue_max_size(struct virtio_device *dev)
+{
+	return read_selected(dev, queue_num_max);
 }
 
 void virtio_set_queue_size(struct virtio_device *dev, uint32_t size)
@@ -247,8 +288,8 @@ void virtio_set_queue_size(struct virtio_device *dev, uint32_t size)
 	struct virtqueue *vq;
 
 	pthread_mutex_lock(&dev->lock);
-	vq = selected(dev);
-	if (vq && !vq->enabled)
+	vq = selected_unready(dev);
+	if (vq)
 		vq->size = size > 0xffff ? 0 : (uint16_t)size; /* checked at enable */
 	pthread_mutex_unlock(&dev->lock);
 }
@@ -259,8 +300,8 @@ void virtio_set_queue_addr(struct virtio_device *dev, int which, bool high, uint
 	uint64_t *addr;
 
 	pthread_mutex_lock(&dev->lock);
-	vq = selected(dev);
-	if (vq && !vq->enabled) {
+	vq = selected_unready(dev);
+	if (vq) {
 		addr = which == VIRTIO_QUEUE_DESC     ? &vq->desc_gpa
 		       : which == VIRTIO_QUEUE_DRIVER ? &vq->avail_gpa
 						      : &vq->used_gpa;
@@ -274,12 +315,7 @@ void virtio_set_queue_addr(struct virtio_device *dev, int which, bool high, uint
 
 uint32_t virtio_get_queue_ready(struct virtio_device *dev)
 {
-	uint32_t v;
-
-	pthread_mutex_lock(&dev->lock);
-	v = selected(dev) && selected(dev)->enabled;
-	pthread_mutex_unlock(&dev->lock);
-	return v;
+	return read_selected(dev, queue_ready);
 }
 
 void virtio_set_queue_ready(struct virtio_device *dev, uint32_t ready)
@@ -309,26 +345,26 @@ void virtio_notify_queue(struct virtio_device *dev, unsigned int q)
 void virtio_queue_done(struct virtio_device *dev, struct virtqueue *vq)
 {
 	if (vq_should_notify(vq))
-		raise_irq(dev, VIRTIO_INT_USED);
+		raise_irq(dev, VIRTIO_MMIO_INT_VRING);
 }
 
 void virtio_config_changed(struct virtio_device *dev)
 {
 	dev->config_generation++;
-	if (dev->status & VIRTIO_STATUS_DRIVER_OK)
-		raise_irq(dev, VIRTIO_INT_CONFIG);
+	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 void virtio_queue_broken(struct virtio_device *dev, struct virtqueue *vq)
 {
 	pr_err("%s; %s needs a reset (DEVICE_NEEDS_RESET); other devices go on", vq->broken_reason,
 	       dev->name);
-	if (dev->status & VIRTIO_STATUS_NEEDS_RESET)
+	if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
+	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	/* 2.1.2: the device sends a configuration change notification. */
-	if (dev->status & VIRTIO_STATUS_DRIVER_OK)
-		raise_irq(dev, VIRTIO_INT_CONFIG);
+	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 /* 1: a chain was handled, 0: the ring is empty, -1: the guest broke the queue */

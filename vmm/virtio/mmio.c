@@ -4,40 +4,19 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <linux/virtio_mmio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-/* Register offsets (virtio 1.2, 4.2.2) */
-#define REG_MAGIC		0x000
-#define REG_VERSION		0x004
-#define REG_DEVICE_ID		0x008
-#define REG_VENDOR_ID		0x00c
-#define REG_DEVICE_FEATURES	0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES	0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL		0x030
-#define REG_QUEUE_NUM_MAX	0x034
-#define REG_QUEUE_NUM		0x038
-#define REG_QUEUE_READY		0x044
-#define REG_INTERRUPT_STATUS	0x060
-#define REG_INTERRUPT_ACK	0x064
-#define REG_STATUS		0x070
-#define REG_QUEUE_DESC_LOW	0x080
-#define REG_QUEUE_DESC_HIGH	0x084
-#define REG_QUEUE_DRIVER_LOW	0x090
-#define REG_QUEUE_DRIVER_HIGH	0x094
-#define REG_QUEUE_DEVICE_LOW	0x0a0
-#define REG_QUEUE_DEVICE_HIGH	0x0a4
-#define REG_SHM_LEN_LOW		0x0b0
-#define REG_SHM_LEN_HIGH	0x0b4
-#define REG_CONFIG_GENERATION	0x0fc
-#define REG_CONFIG		0x100
-
+/*
+ * The register offsets are <linux/virtio_mmio.h>'s VIRTIO_MMIO_* (virtio
+ * 1.2, 4.2.2); the values the header lacks (the Linux driver keeps them
+ * to itself) are these.
+ */
 #define MMIO_MAGIC   0x74726976 /* "virt" */
-#define MMIO_VERSION 2
+#define MMIO_VERSION 2		/* not legacy (1) */
 
 static void kick(struct virtio_device *dev, unsigned int q)
 {
@@ -52,77 +31,90 @@ static uint32_t read_reg(struct virtio_mmio *m, uint64_t reg)
 	struct virtio_device *dev = m->dev;
 
 	switch (reg) {
-	case REG_MAGIC:
+	case VIRTIO_MMIO_MAGIC_VALUE:
 		return MMIO_MAGIC;
-	case REG_VERSION:
+	case VIRTIO_MMIO_VERSION:
 		return MMIO_VERSION;
-	case REG_DEVICE_ID:
+	case VIRTIO_MMIO_DEVICE_ID:
 		return dev->ops->device_id;
-	case REG_VENDOR_ID:
+	case VIRTIO_MMIO_VENDOR_ID:
 		return VIRTIO_MMIO_VENDOR;
-	case REG_DEVICE_FEATURES:
+	case VIRTIO_MMIO_DEVICE_FEATURES:
 		return virtio_get_device_features(dev, dev->device_features_sel);
-	case REG_QUEUE_NUM_MAX:
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
 		return virtio_queue_max_size(dev);
-	case REG_QUEUE_READY:
+	case VIRTIO_MMIO_QUEUE_READY:
 		return virtio_get_queue_ready(dev);
-	case REG_INTERRUPT_STATUS:
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return virtio_read_interrupt_status(dev);
-	case REG_STATUS:
+	case VIRTIO_MMIO_STATUS:
 		return virtio_get_status(dev);
-	case REG_SHM_LEN_LOW:
-	case REG_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
 		return 0xffffffff; /* no shared memory regions */
-	case REG_CONFIG_GENERATION:
+	case VIRTIO_MMIO_CONFIG_GENERATION:
 		return dev->config_generation;
 	}
 	return 0;
+}
+
+/* Each queue address is two registers, low and high halves (4.2.2). */
+static const struct {
+	uint64_t low, high;
+	int which;
+} queue_addr_regs[] = {
+	{ VIRTIO_MMIO_QUEUE_DESC_LOW, VIRTIO_MMIO_QUEUE_DESC_HIGH, VIRTIO_QUEUE_DESC },
+	{ VIRTIO_MMIO_QUEUE_AVAIL_LOW, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, VIRTIO_QUEUE_DRIVER },
+	{ VIRTIO_MMIO_QUEUE_USED_LOW, VIRTIO_MMIO_QUEUE_USED_HIGH, VIRTIO_QUEUE_DEVICE },
+};
+
+/* false: @reg is not a queue address register */
+static bool write_queue_addr(struct virtio_device *dev, uint64_t reg, uint32_t v)
+{
+	for (unsigned int i = 0; i < sizeof(queue_addr_regs) / sizeof(queue_addr_regs[0]); i++) {
+		if (reg == queue_addr_regs[i].low || reg == queue_addr_regs[i].high) {
+			virtio_set_queue_addr(dev, queue_addr_regs[i].which,
+					      reg == queue_addr_regs[i].high, v);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void write_reg(struct virtio_mmio *m, uint64_t reg, uint32_t v)
 {
 	struct virtio_device *dev = m->dev;
 
+	if (write_queue_addr(dev, reg, v))
+		return;
 	switch (reg) {
-	case REG_DEVICE_FEATURES_SEL:
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
 		dev->device_features_sel = v;
 		break;
-	case REG_DRIVER_FEATURES:
+	case VIRTIO_MMIO_DRIVER_FEATURES:
 		virtio_set_driver_features(dev, dev->driver_features_sel, v);
 		break;
-	case REG_DRIVER_FEATURES_SEL:
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
 		dev->driver_features_sel = v;
 		break;
-	case REG_QUEUE_SEL:
+	case VIRTIO_MMIO_QUEUE_SEL:
 		virtio_select_queue(dev, v);
 		break;
-	case REG_QUEUE_NUM:
+	case VIRTIO_MMIO_QUEUE_NUM:
 		virtio_set_queue_size(dev, v);
 		break;
-	case REG_QUEUE_READY:
+	case VIRTIO_MMIO_QUEUE_READY:
 		virtio_set_queue_ready(dev, v);
 		break;
-	case VIRTIO_MMIO_NOTIFY:
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* Normally caught by the ioeventfd; without one, pass it on. */
 		kick(dev, v);
 		break;
-	case REG_INTERRUPT_ACK:
+	case VIRTIO_MMIO_INTERRUPT_ACK:
 		virtio_ack_interrupt(dev, v);
 		break;
-	case REG_STATUS:
+	case VIRTIO_MMIO_STATUS:
 		virtio_set_status(dev, v);
-		break;
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-		virtio_set_queue_addr(dev, VIRTIO_QUEUE_DESC, reg == REG_QUEUE_DESC_HIGH, v);
-		break;
-	case REG_QUEUE_DRIVER_LOW:
-	case REG_QUEUE_DRIVER_HIGH:
-		virtio_set_queue_addr(dev, VIRTIO_QUEUE_DRIVER, reg == REG_QUEUE_DRIVER_HIGH, v);
-		break;
-	case REG_QUEUE_DEVICE_LOW:
-	case REG_QUEUE_DEVICE_HIGH:
-		virtio_set_queue_addr(dev, VIRTIO_QUEUE_DEVICE, reg == REG_QUEUE_DEVICE_HIGH, v);
 		break;
 	}
 }
@@ -132,8 +124,9 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	struct virtio_mmio *m = opaque;
 	uint32_t v = 0;
 
-	if (offset >= REG_CONFIG) {
-		virtio_config_access(m->dev, (uint32_t)(offset - REG_CONFIG), data, len, is_write);
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		virtio_config_access(m->dev, (uint32_t)(offset - VIRTIO_MMIO_CONFIG), data, len,
+				     is_write);
 		return;
 	}
 	/* 4.2.2: the control registers are 32 bits wide and 32-bit aligned. */
@@ -170,7 +163,7 @@ static int register_with_kvm(struct virtio_mmio *m, int vm_fd)
 	for (unsigned int q = 0; q < m->dev->ops->nr_queues; q++) {
 		struct kvm_ioeventfd ioev = {
 			.datamatch = q,
-			.addr = m->base + VIRTIO_MMIO_NOTIFY,
+			.addr = m->base + VIRTIO_MMIO_QUEUE_NOTIFY,
 			.len = 4,
 			.fd = m->notify[q].fd,
 			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,

@@ -17,8 +17,8 @@
 #include "vmm/hw/event_loop.h"
 #include "vmm/virtio/virtio.h"
 
+/* The register offsets are <linux/virtio_mmio.h>'s VIRTIO_MMIO_*. */
 #define VIRTIO_MMIO_SIZE   0x200
-#define VIRTIO_MMIO_NOTIFY 0x050
 #define VIRTIO_MMIO_VENDOR 0x564d4143 /* "CAMV": cmavm */
 
 struct virtio_mmio;

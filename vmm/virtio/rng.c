@@ -7,6 +7,7 @@
 #include "vmm/util/log.h"
 
 #include <errno.h>
+#include <linux/virtio_rng.h> /* VIRTIO_ID_RNG; virtio-rng has no features or config */
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -62,13 +63,15 @@ static void rng_notify(struct virtio_device *dev, unsigned int q)
 	virtio_process_queue(dev, &dev->vq[q], rng_request);
 }
 
+static const struct virtio_counter_field rng_counter_fields[] = {
+	VIRTIO_COUNTER_FIELD(struct rng, requests),
+	VIRTIO_COUNTER_FIELD(struct rng, bytes),
+};
+
 static unsigned int rng_counters(struct virtio_device *dev, struct virtio_counter *out)
 {
-	struct rng *rng = dev->priv;
-
-	out[0] = (struct virtio_counter){ "requests", rng->requests };
-	out[1] = (struct virtio_counter){ "bytes", rng->bytes };
-	return 2;
+	return virtio_fill_counters(out, dev->priv, rng_counter_fields,
+				    sizeof(rng_counter_fields) / sizeof(rng_counter_fields[0]));
 }
 
 static const struct virtio_device_ops rng_ops = {

@@ -17,8 +17,14 @@
 #ifndef VMM_VIRTIO_H
 #define VMM_VIRTIO_H
 
+/* The virtio ABI comes from the kernel's UAPI headers, as its drivers see it. */
+#include <linux/virtio_config.h> /* VIRTIO_F_*, device status VIRTIO_CONFIG_S_* */
+#include <linux/virtio_ids.h>	 /* VIRTIO_ID_* */
+#include <linux/virtio_mmio.h>	 /* interrupt causes VIRTIO_MMIO_INT_* (4.2.2) */
+#include <linux/virtio_ring.h>	 /* VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/virtio/virtqueue.h"
@@ -34,29 +40,30 @@ struct virtio_counter {
 
 #define VIRTIO_COUNTERS_MAX 16
 
-/* Feature bits (virtio 1.2, section 6) */
-#define VIRTIO_F_INDIRECT_DESC	 28
-#define VIRTIO_F_EVENT_IDX	 29
-#define VIRTIO_F_VERSION_1	 32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-#define BIT_ULL(n)		 (1ULL << (n))
+/*
+ * A device keeps its counters as the uint64_t fields of one struct; a
+ * table of these names each field once, and virtio_fill_counters() turns
+ * the struct into the control API's counters in the table's order.
+ */
+struct virtio_counter_field {
+	const char *name;
+	size_t offset;
+};
 
-/* Device status (section 2.1) */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER	  2
-#define VIRTIO_STATUS_DRIVER_OK	  4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED	  128
+#define VIRTIO_COUNTER_FIELD(type, field)                                                          \
+	{                                                                                          \
+		.name = #field, .offset = offsetof(type, field)                                    \
+	}
 
-/* Interrupt causes (virtio-mmio InterruptStatus, section 4.2.2) */
-#define VIRTIO_INT_USED	  1
-#define VIRTIO_INT_CONFIG 2
+/* Fill @out with the @nr counters @fields names in @counters; returns @nr. */
+unsigned int virtio_fill_counters(struct virtio_counter *out, const void *counters,
+				  const struct virtio_counter_field *fields, unsigned int nr);
 
-/* Device IDs (section 5) */
-#define VIRTIO_ID_BLOCK	  2
-#define VIRTIO_ID_RNG	  4
-#define VIRTIO_ID_BALLOON 5
+/*
+ * Not in the UAPI headers, which have the bit numbers only (the kernel's
+ * own BIT_ULL lives in its internal <linux/bits.h>).
+ */
+#define BIT_ULL(n) (1ULL << (n))
 
 #define VIRTIO_MAX_QUEUES 8
 #define VIRTIO_QUEUE_SIZE 256

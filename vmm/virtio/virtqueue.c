@@ -15,73 +15,45 @@
 #include "vmm/hw/guest_ram.h"
 
 #include <endian.h>
+#include <linux/virtio_ring.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Descriptor flags (2.7.5) */
-#define DESC_F_NEXT	1
-#define DESC_F_WRITE	2
-#define DESC_F_INDIRECT 4
-
-/* avail->flags (2.7.7) and used->flags (2.7.10) */
-#define AVAIL_F_NO_INTERRUPT 1
-#define USED_F_NO_NOTIFY     1
-
-/* The rings as the driver lays them out; every field is little-endian. */
-struct split_desc { /* 2.7.5 */
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct split_avail { /* 2.7.6 */
-	uint16_t flags;
-	uint16_t idx;
-	uint16_t ring[]; /* [size], then used_event (2.7.7) */
-};
-
-struct split_used_elem {
-	uint32_t id;
-	uint32_t len;
-};
-
-struct split_used { /* 2.7.8 */
-	uint16_t flags;
-	uint16_t idx;
-	struct split_used_elem ring[]; /* [size], then avail_event (2.7.10) */
-};
-
-_Static_assert(sizeof(struct split_desc) == 16, "2.7.5: a descriptor is 16 bytes");
-_Static_assert(sizeof(struct split_used_elem) == 8, "2.7.8: a used element is 8 bytes");
-
-/* Part sizes and alignments: the table at the start of 2.7. */
-#define DESC_ALIGN  16
-#define AVAIL_ALIGN 2
-#define USED_ALIGN  4
+/*
+ * The rings as the driver lays them out, every field little-endian, and
+ * their flags: struct vring_desc (2.7.5), vring_avail (2.7.6, then
+ * used_event), vring_used (2.7.8, then avail_event), VRING_DESC_F_*,
+ * VRING_AVAIL_F_NO_INTERRUPT, VRING_USED_F_NO_NOTIFY and the alignments
+ * VRING_*_ALIGN_SIZE (the table at the start of 2.7).
+ */
+_Static_assert(sizeof(struct vring_desc) == 16, "2.7.5: a descriptor is 16 bytes");
+_Static_assert(sizeof(struct vring_used_elem) == 8, "2.7.8: a used element is 8 bytes");
 
 static uint64_t desc_bytes(uint16_t size)
 {
-	return (uint64_t)sizeof(struct split_desc) * size;
+	return (uint64_t)sizeof(struct vring_desc) * size;
 }
 
+/* flags, idx, ring[size], used_event */
 static uint64_t avail_bytes(uint16_t size)
 {
-	return 6 + 2 * (uint64_t)size;
+	return sizeof(struct vring_avail) + sizeof(__virtio16) * ((uint64_t)size + 1);
 }
 
+/* flags, idx, ring[size], avail_event */
 static uint64_t used_bytes(uint16_t size)
 {
-	return 6 + 8 * (uint64_t)size;
+	return sizeof(struct vring_used) + sizeof(struct vring_used_elem) * (uint64_t)size +
+	       sizeof(__virtio16);
 }
 
-static struct split_avail *avail_ring(const struct virtqueue *vq)
+static struct vring_avail *avail_ring(const struct virtqueue *vq)
 {
 	return vq->avail;
 }
 
-static struct split_used *used_ring(const struct virtqueue *vq)
+static struct vring_used *used_ring(const struct virtqueue *vq)
 {
 	return vq->used;
 }
@@ -117,9 +89,9 @@ static void store_le32(uint32_t *p, uint32_t v)
  * we check is what we use. Bytes, not a struct pointer: the spec sets no
  * alignment for an indirect table.
  */
-static void read_desc(const void *table, unsigned int i, struct split_desc *d)
+static void read_desc(const void *table, unsigned int i, struct vring_desc *d)
 {
-	struct split_desc raw;
+	struct vring_desc raw;
 
 	memcpy(&raw, (const uint8_t *)table + sizeof(raw) * i, sizeof(raw));
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -208,11 +180,12 @@ int vq_enable(struct virtqueue *vq)
 	if (!vq->ram)
 		return vq_break(vq, "no guest RAM to map the rings from");
 	if (check_size(vq) ||
-	    map_part(vq, "descriptor table", vq->desc_gpa, desc_bytes(vq->size), DESC_ALIGN,
-		     &vq->desc) ||
-	    map_part(vq, "available ring", vq->avail_gpa, avail_bytes(vq->size), AVAIL_ALIGN,
-		     &vq->avail) ||
-	    map_part(vq, "used ring", vq->used_gpa, used_bytes(vq->size), USED_ALIGN, &vq->used))
+	    map_part(vq, "descriptor table", vq->desc_gpa, desc_bytes(vq->size),
+		     VRING_DESC_ALIGN_SIZE, &vq->desc) ||
+	    map_part(vq, "available ring", vq->avail_gpa, avail_bytes(vq->size),
+		     VRING_AVAIL_ALIGN_SIZE, &vq->avail) ||
+	    map_part(vq, "used ring", vq->used_gpa, used_bytes(vq->size), VRING_USED_ALIGN_SIZE,
+		     &vq->used))
 		return -1;
 	vq->enabled = true;
 	return 0;
@@ -237,9 +210,9 @@ static void chain_init(struct vq_chain *chain, uint16_t head)
 }
 
 /* Check one buffer descriptor and append it to @chain. */
-static int add_buf(struct virtqueue *vq, struct vq_chain *chain, const struct split_desc *d)
+static int add_buf(struct virtqueue *vq, struct vq_chain *chain, const struct vring_desc *d)
 {
-	bool writes = d->flags & DESC_F_WRITE;
+	bool writes = d->flags & VRING_DESC_F_WRITE;
 	const char *problem;
 	struct vq_buf *b;
 	void *host;
@@ -282,25 +255,25 @@ static int add_buf(struct virtqueue *vq, struct vq_chain *chain, const struct sp
 
 /* Check the descriptor that points at an indirect table (2.7.5.3) and map the table. */
 static const void *map_indirect(struct virtqueue *vq, struct vq_chain *chain, uint16_t i,
-				const struct split_desc *d, unsigned int *entries)
+				const struct vring_desc *d, unsigned int *entries)
 {
 	const char *problem;
 	void *table;
 
-	if (d->flags & DESC_F_NEXT) {
+	if (d->flags & VRING_DESC_F_NEXT) {
 		vq_break(vq,
 			 "chain from head %u: descriptor %u has both INDIRECT and NEXT (2.7.5.3.1)",
 			 chain->head, i);
 		return NULL;
 	}
-	if (d->len == 0 || d->len % sizeof(struct split_desc)) {
+	if (d->len == 0 || d->len % sizeof(struct vring_desc)) {
 		vq_break(vq,
 			 "chain from head %u: indirect table length %u is not a positive "
 			 "multiple of 16",
 			 chain->head, d->len);
 		return NULL;
 	}
-	if (d->len / sizeof(struct split_desc) > VQ_CHAIN_MAX) {
+	if (d->len / sizeof(struct vring_desc) > VQ_CHAIN_MAX) {
 		vq_break(vq, "chain from head %u: indirect table length %u is more than %d entries",
 			 chain->head, d->len, VQ_CHAIN_MAX);
 		return NULL;
@@ -311,7 +284,7 @@ static const void *map_indirect(struct virtqueue *vq, struct vq_chain *chain, ui
 			 (unsigned long long)d->addr, d->len, problem);
 		return NULL;
 	}
-	*entries = d->len / sizeof(struct split_desc);
+	*entries = d->len / sizeof(struct vring_desc);
 	return table;
 }
 
@@ -320,11 +293,11 @@ static const void *map_indirect(struct virtqueue *vq, struct vq_chain *chain, ui
  * entries than the table has means a loop.
  */
 static int read_indirect(struct virtqueue *vq, struct vq_chain *chain, uint16_t i,
-			 const struct split_desc *indirect)
+			 const struct vring_desc *indirect)
 {
 	unsigned int entries, visited, j = 0;
 	const void *table;
-	struct split_desc d;
+	struct vring_desc d;
 
 	table = map_indirect(vq, chain, i, indirect, &entries);
 	if (!table)
@@ -336,14 +309,14 @@ static int read_indirect(struct virtqueue *vq, struct vq_chain *chain, uint16_t 
 					"descriptors)",
 					chain->head, entries);
 		read_desc(table, j, &d);
-		if (d.flags & DESC_F_INDIRECT)
+		if (d.flags & VRING_DESC_F_INDIRECT)
 			return vq_break(vq,
 					"chain from head %u: nested indirect table in indirect "
 					"descriptor %u (2.7.5.3.1)",
 					chain->head, j);
 		if (add_buf(vq, chain, &d))
 			return -1;
-		if (!(d.flags & DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 0;
 		if (d.next >= entries)
 			return vq_break(vq,
@@ -362,7 +335,7 @@ static int read_indirect(struct virtqueue *vq, struct vq_chain *chain, uint16_t 
 static int read_chain(struct virtqueue *vq, uint16_t head, struct vq_chain *chain)
 {
 	unsigned int visited;
-	struct split_desc d;
+	struct vring_desc d;
 	uint16_t i = head;
 
 	chain_init(chain, head);
@@ -373,11 +346,11 @@ static int read_chain(struct virtqueue *vq, uint16_t head, struct vq_chain *chai
 					"queue size)",
 					head, vq->size);
 		read_desc(vq->desc, i, &d);
-		if (d.flags & DESC_F_INDIRECT)
+		if (d.flags & VRING_DESC_F_INDIRECT)
 			return read_indirect(vq, chain, i, &d);
 		if (add_buf(vq, chain, &d))
 			return -1;
-		if (!(d.flags & DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 0;
 		if (d.next >= vq->size)
 			return vq_break(vq,
@@ -463,7 +436,7 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
-	struct split_used_elem *elem;
+	struct vring_used_elem *elem;
 
 	if (vq->broken || !vq->enabled)
 		return;
@@ -476,12 +449,6 @@ void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 	/* 65536 pushes since the last check: the 16-bit window no longer says which were new. */
 	if (vq->used_idx == vq->signalled_used)
 		vq->signalled_used_valid = false;
-}
-
-/* Did the used idx move past @event going from @old to @new_idx? (2.7.7.2, vring_need_event) */
-static bool crossed_event(uint16_t event, uint16_t new_idx, uint16_t old)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
 bool vq_should_notify(struct virtqueue *vq)
@@ -502,10 +469,11 @@ bool vq_should_notify(struct virtqueue *vq)
 	if (valid && old == vq->used_idx)
 		return false; /* nothing pushed since the last check */
 	if (!vq->event_idx)
-		return !(load_le16(&avail_ring(vq)->flags) & AVAIL_F_NO_INTERRUPT);
+		return !(load_le16(&avail_ring(vq)->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 	if (!valid)
 		return true;
-	return crossed_event(load_le16(used_event(vq)), vq->used_idx, old);
+	/* Did used->idx move past used_event going from @old? (2.7.7.2) */
+	return vring_need_event(load_le16(used_event(vq)), vq->used_idx, old);
 }
 
 void vq_notifications(struct virtqueue *vq, bool enable)
@@ -514,7 +482,7 @@ void vq_notifications(struct virtqueue *vq, bool enable)
 		return;
 	vq->notify_off = !enable;
 	if (!vq->event_idx) {
-		store_le16(&used_ring(vq)->flags, enable ? 0 : USED_F_NO_NOTIFY);
+		store_le16(&used_ring(vq)->flags, enable ? 0 : VRING_USED_F_NO_NOTIFY);
 	} else if (enable) {
 		store_le16(avail_event(vq), vq->last_avail);
 	} else {

@@ -5,7 +5,7 @@
  *
  * Owns: reading the available ring and descriptor chains (direct and
  * indirect) out of guest RAM, writing the used ring, and deciding when the
- * driver wants an interrupt (VIRTIO_F_EVENT_IDX or the NO_INTERRUPT flag).
+ * driver wants an interrupt (VIRTIO_RING_F_EVENT_IDX or the NO_INTERRUPT flag).
  * Every guest-physical address goes through guest_ram_ptr(), so a chain
  * that points outside RAM, loops, is too long, overflows, or is otherwise
  * malformed is refused, never followed: the queue is marked broken with a
@@ -48,7 +48,7 @@ struct virtqueue {
 	const char *name; /* "virtio-blk queue 0", for messages */
 	uint16_t size;	  /* QueueNum */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
 
 	/* device-side state */
 	bool enabled;
