@@ -6,10 +6,17 @@
 
 int mmio_bus_add(struct mmio_bus *bus, const struct mmio_device *dev)
 {
+	if (!dev->size || dev->base + dev->size - 1 < dev->base) {
+		pr_err("MMIO region of %s is empty or wraps past the end of the address space",
+		       dev->name);
+		return -1;
+	}
 	for (unsigned int i = 0; i < bus->nr; i++) {
 		const struct mmio_device *o = &bus->dev[i];
 
-		if (dev->base < o->base + o->size && o->base < dev->base + dev->size) {
+		/* Inclusive ends: a region may end at the top of the address space. */
+		if (dev->base <= o->base + (o->size - 1) &&
+		    o->base <= dev->base + (dev->size - 1)) {
 			pr_err("MMIO region of %s overlaps %s", dev->name, o->name);
 			return -1;
 		}
@@ -28,7 +35,8 @@ void mmio_bus_access(struct mmio_bus *bus, uint64_t addr, uint8_t *data, uint32_
 	for (unsigned int i = 0; i < bus->nr; i++) {
 		const struct mmio_device *d = &bus->dev[i];
 
-		if (addr >= d->base && addr - d->base < d->size) {
+		/* The whole access, not just its first byte: a device never sees past its end. */
+		if (addr >= d->base && len <= d->size && addr - d->base <= d->size - len) {
 			d->access(d->opaque, addr - d->base, data, len, is_write);
 			return;
 		}

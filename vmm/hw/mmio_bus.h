@@ -4,7 +4,8 @@
  *
  * Owns: the table of device regions, filled before the vCPUs start and
  * read-only afterwards (so lookups need no lock), and what happens to an
- * access no device claims (reads 0, writes dropped, reported once).
+ * access no device claims wholly (reads 0, writes dropped, reported once):
+ * a device is handed only accesses that lie inside its region.
  */
 #ifndef VMM_MMIO_BUS_H
 #define VMM_MMIO_BUS_H

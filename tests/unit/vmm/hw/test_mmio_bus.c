@@ -130,6 +130,28 @@ static void test_lookup(void **state)
 	assert_int_equal(total_calls(), 7);
 }
 
+/* An access that starts in a region but runs past its end reaches nobody. */
+static void test_straddling_access_unclaimed(void **state)
+{
+	uint32_t w = 0x12345678;
+
+	(void)state;
+	assert_int_equal(add(0, "a", 0x1000, 0x1000), 0);
+	assert_int_equal(add(1, "b", 0x2000, 0x1000), 0);
+	assert_int_equal(read32(0x1ffe), 0); /* two bytes of a, two of b */
+	mmio_bus_access(&bus, 0x2ffd, (uint8_t *)&w, 4, true);
+	assert_int_equal(total_calls(), 0);
+	mmio_bus_access(&bus, 0x1ffc, (uint8_t *)&w, 4, true); /* a's last four bytes */
+	assert_int_equal(devs[0].calls, 1);
+	assert_int_equal(devs[0].offset, 0xffc);
+	/* Regions that are empty or wrap around the address space are refused. */
+	assert_int_equal(add(2, "empty", 0x5000, 0), -1);
+	assert_int_equal(add(2, "wraps", UINT64_MAX - 0xfff, 0x2000), -1);
+	assert_int_equal(add(2, "top", UINT64_MAX - 0xfff, 0x1000), 0);
+	assert_int_equal(add(3, "under top", UINT64_MAX - 0x1fff, 0x2000), -1);
+	assert_int_equal(read32(UINT64_MAX - 3), devs[2].answer * 0x01010101u);
+}
+
 static void test_overlap_refused(void **state)
 {
 	(void)state;
@@ -224,6 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_lookup),
+		T(test_straddling_access_unclaimed),
 		T(test_overlap_refused),
 		T(test_unclaimed),
 		T(test_full),
