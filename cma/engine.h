@@ -20,6 +20,9 @@
  *               (1 GiB huge pages); refused with the reason when the host
  *               has none
  *
+ * struct cma_engine is private to cma/ (cma/internal.h): callers hold a
+ * pointer from cma_engine_create() and read through the accessors below.
+ *
  * Not thread-safe by itself: the caller serialises engine calls (the VMM
  * makes them all on its event loop thread).
  */
@@ -36,6 +39,8 @@
 #define CMA_PAGE	4096ULL
 #define CMA_MAX_WINDOWS 16
 
+struct cma_engine;
+
 enum cma_block_state {
 	CMA_UNBACKED,  /* no host memory behind it */
 	CMA_BACKED,    /* some host memory behind it, lazily */
@@ -49,47 +54,6 @@ enum cma_level {
 	CMA_RESIDENT,
 	CMA_HUGE,
 	CMA_CONTIGUOUS,
-};
-
-/* Where a pageblock's host memory comes from. */
-enum cma_backing {
-	CMA_BACKING_MEMFD,    /* guest RAM's own memfd, at the block's offset */
-	CMA_BACKING_HUGE,     /* a 2 MiB page of a window's hugetlb memfd */
-	CMA_BACKING_GIGANTIC, /* part of a 1 GiB page */
-};
-
-struct cma_block {
-	uint64_t gpa;
-	enum cma_backing backing;
-	int fd; /* CMA_BACKING_HUGE: the hugetlb file and offset */
-	uint64_t fd_off;
-	bool own_fd;		  /* @fd is this block's alone (after a migration) */
-	int window;		  /* index into windows[], or -1 */
-	bool locked;		  /* mlock()ed (resident level) */
-	uint16_t reported_pages;  /* 4 KiB pages reported free since last backed */
-	uint16_t ballooned_pages; /* 4 KiB pages now in the balloon */
-};
-
-struct cma_window {
-	bool used;
-	unsigned int id;
-	unsigned int pool;
-	uint64_t offset, length; /* within the pool, pageblock aligned */
-	enum cma_level level;
-	int huge_fd; /* hugetlb memfd behind a huge/contiguous window, or -1 */
-	uint64_t huge_fd_size;
-	uint64_t largest_run;	/* host-physically contiguous bytes, 0 if unknown */
-	uint64_t contiguous_2m; /* 2 MiB pieces that are each one physical run */
-	uint64_t commit_ns;	/* how long the last commit (or level change) took */
-	bool verified;		/* largest_run measured from /proc/self/pagemap */
-};
-
-struct cma_engine_pool {
-	struct pool_spec spec;
-	uint64_t base; /* guest-physical */
-	uint64_t size;
-	size_t first_block; /* index into blocks[] */
-	size_t nr_blocks;
 };
 
 struct cma_stats {
@@ -135,66 +99,89 @@ enum cma_error {
 	CMA_ERR_NOT_FOUND, /* no such pool, window or pageblock */
 };
 
-struct cma_engine {
-	uint8_t *host; /* guest RAM's host mapping, 2 MiB aligned */
-	uint64_t gpa;  /* guest-physical base of RAM */
+/* A pool as the engine holds it. @name points into the engine. */
+struct cma_pool_info {
+	const char *name;
+	enum pool_kind kind;
+	bool is_default;
+	uint64_t base; /* guest-physical */
 	uint64_t size;
-	int memfd;	  /* guest RAM's memfd */
-	uint8_t *map_end; /* the engine may map up to here (a 1 GiB page may overhang RAM) */
-	struct cma_hooks hooks;
-
-	size_t nr_pools;
-	struct cma_engine_pool pools[POOL_MAX];
 	size_t nr_blocks;
-	struct cma_block *blocks;
-	struct cma_window windows[CMA_MAX_WINDOWS];
-	struct {
-		int window;		   /* the window on a 1 GiB page, or -1 */
-		uint8_t *span;		   /* its 1 GiB-aligned host span */
-		uint64_t ram_gpa, ram_len; /* the guest RAM inside the span */
-	} gigantic;
-	unsigned int next_window_id;
-	struct cma_stats stats;
-	char error[256];	   /* why the last call failed */
-	enum cma_error error_kind; /* what kind of failure @error is */
 };
 
-/* Set up the engine over guest RAM; pools are added with cma_engine_add_pool(). */
-int cma_engine_init(struct cma_engine *e, uint8_t *host, uint64_t gpa, uint64_t size, int memfd,
-		    const struct cma_hooks *hooks);
+/* A committed window. */
+struct cma_window_info {
+	unsigned int id;
+	size_t pool;
+	uint64_t offset, length; /* within the pool, pageblock aligned */
+	uint64_t gpa;		 /* the pool's base + @offset */
+	enum cma_level level;
+	uint64_t largest_run;	/* host-physically contiguous bytes, 0 if unknown */
+	uint64_t contiguous_2m; /* 2 MiB pieces that are each one physical run */
+	bool verified;		/* largest_run measured from /proc/self/pagemap */
+	uint64_t commit_ns;	/* how long the last commit (or level change) took */
+	uint64_t pause_ns_max;	/* the longest guest pause of that commit */
+};
+
+/*
+ * The engine over guest RAM: @size bytes at host @host (2 MiB aligned),
+ * guest-physical @gpa, backed by @memfd. It may map up to @map_end (a 1 GiB
+ * page may overhang RAM; NULL: RAM's end). Pools are added with
+ * cma_engine_add_pool(). NULL when out of memory.
+ */
+struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size, int memfd,
+				     uint8_t *map_end, const struct cma_hooks *hooks);
+/* Closes every file the engine holds; the mappings stay. NULL is fine. */
 void cma_engine_destroy(struct cma_engine *e);
+
+/* Why the last call failed, and what kind of failure it was. */
+const char *cma_engine_error(const struct cma_engine *e);
+enum cma_error cma_engine_error_kind(const struct cma_engine *e);
+struct cma_stats cma_engine_stats(const struct cma_engine *e);
+uint64_t cma_engine_pageblock_size(const struct cma_engine *e);
+
 /* A pool placed at guest-physical @base; pageblock aligned. */
 int cma_engine_add_pool(struct cma_engine *e, const struct pool_spec *spec, uint64_t base,
 			uint64_t size);
 int cma_engine_find_pool(const struct cma_engine *e, const char *name);
+size_t cma_engine_nr_pools(const struct cma_engine *e);
+/* Pool @pool: 0 with *@out filled, or -1 if there is none. */
+int cma_pool_info(const struct cma_engine *e, size_t pool, struct cma_pool_info *out);
 
-/* The state of block @i of pool @pool, measured (mincore) where it matters. */
-enum cma_block_state cma_block_state(struct cma_engine *e, size_t pool, size_t i);
+/*
+ * The state of block @i of pool @pool, measured (mincore) where it matters.
+ * Reading changes nothing.
+ */
+enum cma_block_state cma_block_state(const struct cma_engine *e, size_t pool, size_t i);
 const char *cma_state_name(enum cma_block_state s);
 char cma_state_letter(enum cma_block_state s); /* U B R L W, for maps */
 const char *cma_level_name(enum cma_level level);
 int cma_level_parse(const char *name, enum cma_level *level);
 /* Bytes of @pool per state. */
-void cma_pool_counts(struct cma_engine *e, size_t pool, uint64_t counts[CMA_NR_STATES]);
+void cma_pool_counts(const struct cma_engine *e, size_t pool, uint64_t counts[CMA_NR_STATES]);
 
 /*
  * Commit [offset, offset + length) of @pool at @level (length 0: to the
  * pool's end). A committed window with the same range changes level.
- * Returns the window index, or -1 with e->error saying why; a failure
- * midway rolls every pageblock back, contents intact.
+ * Returns the window's slot (0 .. CMA_MAX_WINDOWS - 1, kept while it is
+ * committed), or -1 with cma_engine_error() saying why; a failure midway
+ * rolls every pageblock back, contents intact.
  */
 int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t length,
 		      enum cma_level level);
-/* Back to ordinary lazy backing, contents intact. 0, or -1 with e->error. */
+/* Back to ordinary lazy backing, contents intact. 0, or -1 with the error. */
 int cma_window_release(struct cma_engine *e, unsigned int id);
-struct cma_window *cma_window_by_id(struct cma_engine *e, unsigned int id);
-/* Measure @w's host-physical contiguity again (largest_run, contiguous_2m). */
-void cma_window_measure(struct cma_engine *e, struct cma_window *w);
+/* The slot of window @id, or -1. */
+int cma_window_find(const struct cma_engine *e, unsigned int id);
+/* The window in slot @slot: 0 with *@out filled, or -1 if the slot is free. */
+int cma_window_info(const struct cma_engine *e, int slot, struct cma_window_info *out);
+/* Measure the window in @slot again (largest_run, contiguous_2m); a free slot: nothing. */
+void cma_window_measure(struct cma_engine *e, int slot);
 
 /*
  * Move the pageblock at guest-physical @gpa onto new host backing of the
  * same kind (new pages), contents intact. Returns 0 with the pause it took
- * in *@pause_ns, or -1 with e->error.
+ * in *@pause_ns, or -1 with the error.
  */
 int cma_migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns);
 
@@ -213,13 +200,13 @@ uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_
 void cma_deflated(struct cma_engine *e, uint64_t gpa, uint64_t len);
 
 /* Bytes of guest RAM backed by the host now (memfd blocks plus windows). */
-uint64_t cma_resident_bytes(struct cma_engine *e);
+uint64_t cma_resident_bytes(const struct cma_engine *e);
 
 /*
  * Host-physically contiguous runs of [host, host + len) from
  * /proc/self/pagemap: the largest run in bytes, or 0 when the frame
- * numbers are hidden (not root). @runs_2m counts 2 MiB-aligned pieces
- * that are each contiguous.
+ * numbers are hidden (not root). @contiguous_2m counts 2 MiB-aligned
+ * pieces that are each contiguous.
  */
 uint64_t cma_largest_contiguous_run(const uint8_t *host, uint64_t len, uint64_t *contiguous_2m);
 

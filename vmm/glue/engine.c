@@ -55,7 +55,7 @@ static int64_t discard(void *opaque, uint64_t gpa, uint64_t len, bool reported)
 {
 	struct vmm *m = opaque;
 
-	return (int64_t)cma_discard(&m->engine, gpa, len,
+	return (int64_t)cma_discard(m->engine, gpa, len,
 				    reported ? CMA_DISCARD_REPORTED : CMA_DISCARD_BALLOON);
 }
 
@@ -63,7 +63,7 @@ static void deflated(void *opaque, uint64_t gpa, uint64_t len)
 {
 	struct vmm *m = opaque;
 
-	cma_deflated(&m->engine, gpa, len);
+	cma_deflated(m->engine, gpa, len);
 }
 
 struct memory_hooks vmm_engine_memory_hooks(struct vmm *m)
@@ -95,13 +95,16 @@ int vmm_engine_create(struct vmm *m)
 				   .resume = engine_resume,
 				   .progress = engine_progress };
 
-	cma_engine_init(&m->engine, ram->host, ram->gpa, ram->size, ram->memfd, &hooks);
-	m->engine.map_end = guest_ram_map_end(ram);
-	m->engine_ready = true;
+	m->engine = cma_engine_create(ram->host, ram->gpa, ram->size, ram->memfd,
+				      guest_ram_map_end(ram), &hooks);
+	if (!m->engine) {
+		pr_err("host CMA engine: out of memory");
+		return -1;
+	}
 	for (size_t i = 0; i < l->nr_pools; i++) {
-		if (cma_engine_add_pool(&m->engine, l->pools[i].spec, l->pools[i].r.base,
+		if (cma_engine_add_pool(m->engine, l->pools[i].spec, l->pools[i].r.base,
 					l->pools[i].r.size)) {
-			pr_err("host CMA engine: %s", m->engine.error);
+			pr_err("host CMA engine: %s", cma_engine_error(m->engine));
 			return -1;
 		}
 	}
@@ -110,32 +113,30 @@ int vmm_engine_create(struct vmm *m)
 
 void vmm_engine_destroy(struct vmm *m)
 {
-	if (m->engine_ready)
-		cma_engine_destroy(&m->engine);
-	m->engine_ready = false;
+	cma_engine_destroy(m->engine);
+	m->engine = NULL;
 }
 
 uint64_t vmm_engine_resident_bytes(struct vmm *m)
 {
-	return cma_resident_bytes(&m->engine);
+	return cma_resident_bytes(m->engine);
 }
 
 /* ---- the control API's view (vmm/control/api.h) ---- */
 
 static int ctl_cma_pools(void *opaque, struct ctl_cma_pool *out, unsigned int max)
 {
-	struct cma_engine *e = &((struct vmm *)opaque)->engine;
+	struct cma_engine *e = ((struct vmm *)opaque)->engine;
 	unsigned int n = 0;
+	struct cma_pool_info p;
 
-	for (size_t i = 0; i < e->nr_pools && n < max; i++, n++) {
-		const struct cma_engine_pool *p = &e->pools[i];
-
+	for (size_t i = 0; !cma_pool_info(e, i, &p) && n < max; i++, n++) {
 		out[n] = (struct ctl_cma_pool){
-			.name = p->spec.name,
-			.kind = p->spec.kind,
-			.is_default = p->spec.is_default,
-			.base = p->base,
-			.size = p->size,
+			.name = p.name,
+			.kind = p.kind,
+			.is_default = p.is_default,
+			.base = p.base,
+			.size = p.size,
 		};
 		cma_pool_counts(e, i, out[n].bytes);
 	}
@@ -145,56 +146,58 @@ static int ctl_cma_pools(void *opaque, struct ctl_cma_pool *out, unsigned int ma
 static int ctl_cma_map(void *opaque, struct ctl_cma_map *out, unsigned int max,
 		       uint64_t *pageblock_size)
 {
-	struct cma_engine *e = &((struct vmm *)opaque)->engine;
+	struct cma_engine *e = ((struct vmm *)opaque)->engine;
 	static char *text[POOL_MAX];
 	unsigned int n = 0;
+	struct cma_pool_info p;
 
-	*pageblock_size = CMA_PAGEBLOCK;
-	for (size_t i = 0; i < e->nr_pools && n < max; i++, n++) {
-		const struct cma_engine_pool *p = &e->pools[i];
-		char *t = realloc(text[i], p->nr_blocks + 1);
+	*pageblock_size = cma_engine_pageblock_size(e);
+	for (size_t i = 0; !cma_pool_info(e, i, &p) && n < max; i++, n++) {
+		char *t = realloc(text[i], p.nr_blocks + 1);
 
 		if (!t)
 			return -ENOMEM;
 		text[i] = t;
-		for (size_t b = 0; b < p->nr_blocks; b++)
+		for (size_t b = 0; b < p.nr_blocks; b++)
 			t[b] = cma_state_letter(cma_block_state(e, i, b));
-		t[p->nr_blocks] = '\0';
-		out[n] = (struct ctl_cma_map){ .name = p->spec.name, .base = p->base, .blocks = t };
+		t[p.nr_blocks] = '\0';
+		out[n] = (struct ctl_cma_map){ .name = p.name, .base = p.base, .blocks = t };
 	}
 	return (int)n;
 }
 
-static void describe_window(struct cma_engine *e, const struct cma_window *w,
+static void describe_window(struct cma_engine *e, const struct cma_window_info *w,
 			    struct ctl_cma_window *out)
 {
-	const struct cma_engine_pool *p = &e->pools[w->pool];
+	struct cma_pool_info p;
 
+	cma_pool_info(e, w->pool, &p);
 	*out = (struct ctl_cma_window){
 		.id = w->id,
-		.pool = p->spec.name,
+		.pool = p.name,
 		.offset = w->offset,
 		.length = w->length,
-		.gpa = p->base + w->offset,
+		.gpa = w->gpa,
 		.level = cma_level_name(w->level),
 		.largest_run = w->largest_run,
 		.contiguous_2m = w->contiguous_2m,
-		.pause_ns_max = e->stats.pause_ns_max,
+		.pause_ns_max = w->pause_ns_max,
 		.commit_ns = w->commit_ns,
 	};
 }
 
 static int ctl_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned int max)
 {
-	struct cma_engine *e = &((struct vmm *)opaque)->engine;
+	struct cma_engine *e = ((struct vmm *)opaque)->engine;
+	struct cma_window_info w;
 	unsigned int n = 0;
 
-	for (int i = 0; i < CMA_MAX_WINDOWS && n < max; i++)
-		if (e->windows[i].used) {
-			/* Now, not as at commit: the guest may have faulted more in since. */
-			cma_window_measure(e, &e->windows[i]);
-			describe_window(e, &e->windows[i], &out[n++]);
-		}
+	for (int i = 0; i < CMA_MAX_WINDOWS && n < max; i++) {
+		/* Now, not as at commit: the guest may have faulted more in since. */
+		cma_window_measure(e, i);
+		if (!cma_window_info(e, i, &w))
+			describe_window(e, &w, &out[n++]);
+	}
 	return (int)n;
 }
 
@@ -208,16 +211,16 @@ static int engine_failed(struct cma_engine *e, char *err, size_t errlen)
 		[CMA_ERR_NOT_FOUND] = -ENOENT, /* 404 */
 	};
 
-	snprintf(err, errlen, "%s", e->error);
-	return answers[e->error_kind];
+	snprintf(err, errlen, "%s", cma_engine_error(e));
+	return answers[cma_engine_error_kind(e)];
 }
 
 static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 			  struct ctl_cma_window *out, char *err, size_t errlen)
 {
-	struct cma_engine *e = &((struct vmm *)opaque)->engine;
+	struct cma_engine *e = ((struct vmm *)opaque)->engine;
 	int pool = cma_engine_find_pool(e, req->pool), idx;
-	uint64_t pauses = e->stats.pause_ns_max;
+	struct cma_window_info w;
 	enum cma_level level;
 	char a[32], b[32];
 
@@ -231,16 +234,13 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 			 req->level);
 		return -EINVAL;
 	}
-	e->stats.pause_ns_max = 0; /* report this commit's longest pause */
 	idx = cma_window_commit(e, (size_t)pool, req->offset, req->length, level);
 	if (idx < 0) {
-		e->stats.pause_ns_max = pauses;
-		pr_warn("window commit on pool '%s' failed: %s", req->pool, e->error);
+		pr_warn("window commit on pool '%s' failed: %s", req->pool, cma_engine_error(e));
 		return engine_failed(e, err, errlen);
 	}
-	describe_window(e, &e->windows[idx], out);
-	if (pauses > e->stats.pause_ns_max)
-		e->stats.pause_ns_max = pauses;
+	cma_window_info(e, idx, &w);
+	describe_window(e, &w, out);
 	pr_info("window %u: pool %s [0x%llx, +%s) committed at %s; largest host-contiguous run %s",
 		out->id, req->pool, (unsigned long long)out->gpa, size_str(out->length, a),
 		req->level,
@@ -250,7 +250,7 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 
 static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errlen)
 {
-	struct cma_engine *e = &((struct vmm *)opaque)->engine;
+	struct cma_engine *e = ((struct vmm *)opaque)->engine;
 
 	if (cma_window_release(e, id))
 		return engine_failed(e, err, errlen);
@@ -261,18 +261,19 @@ static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errl
 static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
 			   uint64_t *pause_ns, char *err, size_t errlen)
 {
-	struct cma_engine *e = &((struct vmm *)opaque)->engine;
+	struct cma_engine *e = ((struct vmm *)opaque)->engine;
 
 	*gpa = req->gpa;
 	if (!req->by_gpa) {
 		int pool = cma_engine_find_pool(e, req->pool);
+		struct cma_pool_info p;
 
-		if (pool < 0 || req->block >= e->pools[pool].nr_blocks) {
+		if (pool < 0 || cma_pool_info(e, (size_t)pool, &p) || req->block >= p.nr_blocks) {
 			snprintf(err, errlen, "no pageblock %llu in pool '%s'",
 				 (unsigned long long)req->block, req->pool);
 			return -ENOENT;
 		}
-		*gpa = e->pools[pool].base + req->block * CMA_PAGEBLOCK;
+		*gpa = p.base + req->block * CMA_PAGEBLOCK;
 	}
 	if (cma_migrate_block(e, *gpa, pause_ns))
 		return engine_failed(e, err, errlen);
@@ -282,8 +283,8 @@ static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint
 
 static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
 {
-	struct cma_engine *e = &((struct vmm *)opaque)->engine;
-	const struct cma_stats *s = &e->stats;
+	struct cma_engine *e = ((struct vmm *)opaque)->engine;
+	const struct cma_stats st = cma_engine_stats(e), *s = &st;
 
 	*out = (struct ctl_cma_stats){
 		.pageblock_size = CMA_PAGEBLOCK,

@@ -43,9 +43,8 @@ struct vmm {
 	struct ev_loop loop; /* device work, the engine and the control socket */
 	bool loop_ready;
 
-	struct cma_engine engine; /* every pool's pageblocks; on the loop thread */
-	bool engine_ready;
-	bool engine_paused; /* the engine paused the guest (not the operator) */
+	struct cma_engine *engine; /* every pool's pageblocks; on the loop thread */
+	bool engine_paused;	   /* the engine paused the guest (not the operator) */
 
 	size_t nr_devices;
 	struct vmm_device *devices;

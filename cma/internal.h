@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private to the cma/ sources (and to white-box checks in tests/unit/cma/): the
+ * engine's records and what its files share. Callers outside cma/ use
+ * cma/engine.h.
+ *
+ *   engine.c   create/destroy, pools, lookups, errors, accessors, names
+ *   block.c    the pageblock record: every change of its state, reading it,
+ *              the balloon and free page reporting bookkeeping
+ *   move.c     moving guest memory onto new backing (pause, copy, remap,
+ *              roll back, punch), and migrating one pageblock
+ *   window.c   committing, releasing and re-levelling windows; the 1 GiB page
+ *   pagemap.c  measuring: resident bytes (mincore), contiguous runs (pagemap)
+ */
+#ifndef CMA_INTERNAL_H
+#define CMA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cma/engine.h"
+
+#define PAGES_PER_BLOCK (CMA_PAGEBLOCK / CMA_PAGE)
+#define GIGANTIC	(1ULL << 30)
+
+/* Where a pageblock's host memory comes from. */
+enum cma_backing {
+	CMA_BACKING_MEMFD,    /* guest RAM's own memfd, at the block's offset */
+	CMA_BACKING_HUGE,     /* a 2 MiB page of a window's hugetlb memfd */
+	CMA_BACKING_GIGANTIC, /* part of a 1 GiB page */
+};
+
+/* Written only by the block_set_*() / block_count_*() family (block.c). */
+struct cma_block {
+	uint64_t gpa;
+	enum cma_backing backing;
+	int fd; /* CMA_BACKING_HUGE: the hugetlb file and offset */
+	uint64_t fd_off;
+	bool own_fd;		  /* @fd is this block's alone (after a migration) */
+	int window;		  /* index into windows[], or -1 */
+	bool locked;		  /* mlock()ed (resident level) */
+	uint16_t reported_pages;  /* 4 KiB pages reported free since last backed */
+	uint16_t ballooned_pages; /* 4 KiB pages now in the balloon */
+};
+
+struct cma_window {
+	bool used;
+	unsigned int id;
+	unsigned int pool;
+	uint64_t offset, length; /* within the pool, pageblock aligned */
+	enum cma_level level;
+	int huge_fd; /* hugetlb memfd behind a huge/contiguous window, or -1 */
+	uint64_t huge_fd_size;
+	uint64_t largest_run;	/* host-physically contiguous bytes, 0 if unknown */
+	uint64_t contiguous_2m; /* 2 MiB pieces that are each one physical run */
+	uint64_t commit_ns;	/* how long the last commit (or level change) took */
+	uint64_t pause_ns_max;	/* the longest pause of that commit */
+	bool verified;		/* largest_run measured from /proc/self/pagemap */
+};
+
+struct cma_engine_pool {
+	struct pool_spec spec;
+	uint64_t base; /* guest-physical */
+	uint64_t size;
+	size_t first_block; /* index into blocks[] */
+	size_t nr_blocks;
+};
+
+struct cma_engine {
+	uint8_t *host; /* guest RAM's host mapping, 2 MiB aligned */
+	uint64_t gpa;  /* guest-physical base of RAM */
+	uint64_t size;
+	int memfd;	  /* guest RAM's memfd */
+	uint8_t *map_end; /* the engine may map up to here (a 1 GiB page may overhang RAM) */
+	struct cma_hooks hooks;
+
+	size_t nr_pools;
+	struct cma_engine_pool pools[POOL_MAX];
+	size_t nr_blocks;
+	struct cma_block *blocks;
+	struct cma_window windows[CMA_MAX_WINDOWS];
+	struct {
+		int window;		   /* the window on a 1 GiB page, or -1 */
+		uint8_t *span;		   /* its 1 GiB-aligned host span */
+		uint64_t ram_gpa, ram_len; /* the guest RAM inside the span */
+	} gigantic;
+	unsigned int next_window_id;
+	struct cma_stats stats;
+	uint64_t op_pause_ns_max;  /* the longest pause since a commit began */
+	char error[256];	   /* why the last call failed */
+	enum cma_error error_kind; /* what kind of failure @error is */
+};
+
+/* A file range that backs guest memory. */
+struct backing {
+	int fd;
+	uint64_t off;
+	uint64_t page_size; /* for messages: 4 KiB (memfd), 2 MiB or 1 GiB */
+};
+
+/* engine.c */
+/* Set the error (of kind CMA_ERR_HOST, or @kind) and return -1. */
+int cma_fail(struct cma_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cma_fail_as(struct cma_engine *e, enum cma_error kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define cma_conflict(e, ...) cma_fail_as(e, CMA_ERR_CONFLICT, __VA_ARGS__)
+uint64_t now_ns(void);
+int injected(struct cma_engine *e, enum cma_step step, size_t b);
+int find_block(const struct cma_engine *e, uint64_t gpa);
+
+static inline uint8_t *block_host(const struct cma_engine *e, size_t b)
+{
+	return e->host + (e->blocks[b].gpa - e->gpa);
+}
+
+static inline uint64_t block_memfd_off(const struct cma_engine *e, size_t b)
+{
+	return e->blocks[b].gpa - e->gpa;
+}
+
+/* block.c: the only writers of struct cma_block */
+void block_init(struct cma_engine *e, size_t b, uint64_t gpa);
+void block_set_backing(struct cma_engine *e, size_t b, enum cma_backing kind, int fd, uint64_t off,
+		       bool own);
+void block_keep_fd(struct cma_engine *e, size_t b);
+void block_set_window(struct cma_engine *e, size_t b, int window);
+void block_set_locked(struct cma_engine *e, size_t b, bool locked);
+void block_count_discard(struct cma_engine *e, size_t b, uint64_t len, enum cma_discard_reason why);
+void block_count_deflate(struct cma_engine *e, size_t b);
+struct backing block_backing(const struct cma_engine *e, size_t b);
+struct backing memfd_backing(const struct cma_engine *e, size_t b);
+
+/* move.c */
+int pause_guest(struct cma_engine *e, uint64_t *t0);
+void resume_guest(struct cma_engine *e, uint64_t t0);
+int map_over(uint8_t *host, uint64_t len, int fd, uint64_t off);
+void punch(int fd, uint64_t off, uint64_t len);
+const char *no_memory_hint(uint64_t page_size);
+/* A memfd of @size bytes: an fd, or a negative errno. */
+int memfd_sized(const char *name, unsigned int flags, uint64_t size);
+int alloc_backing(struct cma_engine *e, uint64_t size, uint64_t page_size);
+int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
+	       const struct backing *from, const struct backing *to);
+int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own);
+int block_to_memfd(struct cma_engine *e, size_t b);
+
+/* pagemap.c */
+uint64_t resident_pages(const uint8_t *host, uint64_t len);
+
+#endif

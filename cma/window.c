@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Windows: a pool's range committed at a level (resident, huge,
+ * contiguous), released, or moved to another level, every pageblock
+ * rolled back with its contents when a step fails. A contiguous window
+ * takes its whole 1 GiB-aligned host span onto one 1 GiB page.
+ */
+#include "cma/internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static size_t window_first_block(const struct cma_engine *e, const struct cma_window *w)
+{
+	return e->pools[w->pool].first_block + w->offset / CMA_PAGEBLOCK;
+}
+
+static size_t window_blocks(const struct cma_window *w)
+{
+	return w->length / CMA_PAGEBLOCK;
+}
+
+static int window_slot(const struct cma_engine *e, const struct cma_window *w)
+{
+	return (int)(w - e->windows);
+}
+
+static void progress(struct cma_engine *e, size_t done, size_t n)
+{
+	if (e->hooks.progress)
+		e->hooks.progress(e->hooks.opaque, done * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
+}
+
+/* ---- resident ---- */
+
+static int block_lock(struct cma_engine *e, size_t b)
+{
+	uint8_t *host = block_host(e, b);
+	struct rlimit rl;
+	int r;
+
+	if ((r = injected(e, CMA_STEP_POPULATE, b)))
+		return cma_fail(e, "populating 0x%" PRIx64 ": %s", e->blocks[b].gpa, strerror(-r));
+	if (madvise(host, CMA_PAGEBLOCK, MADV_POPULATE_WRITE))
+		return cma_fail(e, "populating 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
+				strerror(errno), no_memory_hint(CMA_PAGE));
+	if (mlock(host, CMA_PAGEBLOCK)) {
+		int err = errno;
+
+		getrlimit(RLIMIT_MEMLOCK, &rl);
+		return cma_fail(
+			e,
+			"locking 0x%" PRIx64 ": %s; the locked-memory limit is %llu KiB: "
+			"raise it (ulimit -l, LimitMEMLOCK=) or run cmavm with CAP_IPC_LOCK",
+			e->blocks[b].gpa, strerror(err), (unsigned long long)rl.rlim_cur / 1024);
+	}
+	block_set_locked(e, b, true);
+	return 0;
+}
+
+static void block_unlock(struct cma_engine *e, size_t b)
+{
+	if (e->blocks[b].locked)
+		munlock(block_host(e, b), CMA_PAGEBLOCK);
+	block_set_locked(e, b, false);
+}
+
+static int commit_resident(struct cma_engine *e, size_t first, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (block_lock(e, first + i)) {
+			while (i--)
+				block_unlock(e, first + i);
+			e->stats.rollbacks++;
+			return -1;
+		}
+		progress(e, i + 1, n);
+	}
+	return 0;
+}
+
+/* ---- huge ---- */
+
+/*
+ * Put blocks back on the memfd after a failure; keeps the first error message.
+ * A block that cannot go back (the pause does not come) stays on the window's
+ * file, which the caller closes: block_keep_fd() gives it a descriptor of its own.
+ */
+static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
+{
+	char saved[sizeof(e->error)];
+	enum cma_error kind = e->error_kind;
+
+	memcpy(saved, e->error, sizeof(saved));
+	for (size_t i = 0; i < n; i++)
+		if (block_to_memfd(e, first + i))
+			block_keep_fd(e, first + i);
+	memcpy(e->error, saved, sizeof(saved));
+	e->error_kind = kind;
+	e->stats.rollbacks++;
+}
+
+static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first, size_t n)
+{
+	int fd = alloc_backing(e, n * CMA_PAGEBLOCK, CMA_PAGEBLOCK);
+
+	if (fd < 0)
+		return cma_fail(
+			e,
+			"a hugetlb file for the window: %s; the host needs hugetlbfs with 2 "
+			"MiB pages",
+			strerror(-fd));
+	for (size_t i = 0; i < n; i++) {
+		if (block_to_huge(e, first + i, fd, i * CMA_PAGEBLOCK, false)) {
+			roll_back_to_memfd(e, first, i);
+			close(fd);
+			return -1;
+		}
+		progress(e, i + 1, n);
+	}
+	w->huge_fd = fd;
+	w->huge_fd_size = n * CMA_PAGEBLOCK;
+	return 0;
+}
+
+/* A huge window whose release failed midway: blocks already on the memfd go back. */
+static void restore_huge(struct cma_engine *e, struct cma_window *w)
+{
+	size_t first = window_first_block(e, w), n = window_blocks(w);
+	char saved[sizeof(e->error)];
+
+	memcpy(saved, e->error, sizeof(saved));
+	for (size_t i = 0; i < n; i++)
+		if (e->blocks[first + i].backing == CMA_BACKING_MEMFD)
+			block_to_huge(e, first + i, w->huge_fd, i * CMA_PAGEBLOCK, false);
+	memcpy(e->error, saved, sizeof(saved));
+	e->stats.rollbacks++;
+}
+
+/* ---- contiguous: the 1 GiB page ---- */
+
+/* On the memfd and in no window but @self (whose level is changing). */
+static bool blocks_on_memfd(const struct cma_engine *e, uint64_t gpa, uint64_t len, int self)
+{
+	for (size_t b = 0; b < e->nr_blocks; b++)
+		if (e->blocks[b].gpa >= gpa && e->blocks[b].gpa < gpa + len &&
+		    (e->blocks[b].backing != CMA_BACKING_MEMFD ||
+		     (e->blocks[b].window >= 0 && e->blocks[b].window != self)))
+			return false;
+	return true;
+}
+
+/* The 1 GiB-aligned host span around a window, and the guest RAM inside it. */
+struct span {
+	uint8_t *host;
+	uint64_t gpa, ram_len;
+};
+
+static struct span span_of(const struct cma_engine *e, const struct cma_window *w)
+{
+	uintptr_t start = (uintptr_t)block_host(e, window_first_block(e, w));
+	uintptr_t span = start & ~(uintptr_t)(GIGANTIC - 1), ram = (uintptr_t)e->host;
+	uintptr_t ram_end = ram + e->size, end = span + GIGANTIC;
+
+	return (struct span){ (uint8_t *)span, e->gpa + (span - ram),
+			      (ram_end < end ? ram_end : end) - span };
+}
+
+/* Can window @w's span go onto one 1 GiB page? */
+static int check_span(struct cma_engine *e, const struct cma_window *w, const struct span *s)
+{
+	const uint8_t *start = block_host(e, window_first_block(e, w));
+
+	if (start + w->length > s->host + GIGANTIC)
+		return cma_fail(e,
+				"the window crosses a 1 GiB boundary of host memory; a contiguous "
+				"window must fit in one 1 GiB page: commit it in two parts");
+	if (e->gigantic.window >= 0)
+		return cma_conflict(e, "another window already has the host's 1 GiB page span");
+	if (s->host < e->host || s->host + GIGANTIC > e->map_end)
+		return cma_fail(e,
+				"the 1 GiB span around the window is not cmavm's to map (guest RAM "
+				"is not 1 GiB aligned on the host)");
+	if (!blocks_on_memfd(e, s->gpa, s->ram_len, window_slot(e, w)))
+		return cma_conflict(
+			e, "part of the 1 GiB span is in another window; release it first");
+	return 0;
+}
+
+/*
+ * The window's 1 GiB-aligned host span moves onto one 1 GiB page: guest RAM
+ * inside the span is copied; the part of the span past RAM is only mapped.
+ */
+static int commit_contiguous(struct cma_engine *e, struct cma_window *w)
+{
+	struct span s = span_of(e, w);
+	struct backing from, to;
+	int fd;
+
+	if (check_span(e, w, &s))
+		return -1;
+	fd = alloc_backing(e, GIGANTIC, GIGANTIC);
+	if (fd < 0)
+		return cma_fail(e, "a 1 GiB hugetlb file: %s; %s", strerror(-fd),
+				no_memory_hint(GIGANTIC));
+	from = (struct backing){ e->memfd, s.gpa - e->gpa, CMA_PAGE };
+	to = (struct backing){ fd, 0, GIGANTIC };
+	if (move_range(e, window_first_block(e, w), s.host, s.ram_len, &from, &to)) {
+		close(fd);
+		e->stats.rollbacks++;
+		return -1;
+	}
+	/* mmap() rounds a hugetlb mapping up to whole pages: the page also covers
+	 * the reserved address space past RAM, which is why map_end matters. */
+	punch(e->memfd, s.gpa - e->gpa, s.ram_len);
+	for (size_t b = 0; b < e->nr_blocks; b++)
+		if (e->blocks[b].gpa >= s.gpa && e->blocks[b].gpa < s.gpa + s.ram_len)
+			block_set_backing(e, b, CMA_BACKING_GIGANTIC, fd, e->blocks[b].gpa - s.gpa,
+					  false);
+	w->huge_fd = fd;
+	w->huge_fd_size = GIGANTIC;
+	e->gigantic.window = window_slot(e, w);
+	e->gigantic.span = s.host;
+	e->gigantic.ram_gpa = s.gpa;
+	e->gigantic.ram_len = s.ram_len;
+	return 0;
+}
+
+/*
+ * A hugetlb mapping splits only at its page size, so the 1 GiB span is
+ * replaced as a whole: reserved address space first, then guest RAM's
+ * memfd over the RAM part. Until the memfd is mapped, the 1 GiB page still
+ * holds everything, so a failure maps it back.
+ */
+static int release_contiguous(struct cma_engine *e, struct cma_window *w)
+{
+	uint8_t *span = e->gigantic.span, *view;
+	uint64_t ram_len = e->gigantic.ram_len, off = e->gigantic.ram_gpa - e->gpa, t0;
+	size_t first = window_first_block(e, w);
+	int r;
+
+	if ((r = injected(e, CMA_STEP_ALLOC, first)))
+		return cma_fail(e, "getting memory back for the window: %s", strerror(-r));
+	view = mmap(NULL, ram_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, e->memfd,
+		    (off_t)off);
+	if (view == MAP_FAILED)
+		return cma_fail(e, "guest RAM for the window's span: %s; %s", strerror(errno),
+				no_memory_hint(CMA_PAGE));
+	if (pause_guest(e, &t0)) {
+		munmap(view, ram_len);
+		return -1;
+	}
+	memcpy(view, span, ram_len);
+	r = injected(e, CMA_STEP_REMAP, first);
+	if (!r &&
+	    mmap(span, GIGANTIC, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0) == MAP_FAILED)
+		r = -errno;
+	if (!r)
+		r = map_over(span, ram_len, e->memfd, off);
+	if (r && map_over(span, GIGANTIC, w->huge_fd, 0))
+		abort(); /* the 1 GiB page is intact but cannot be mapped back */
+	resume_guest(e, t0);
+	munmap(view, ram_len);
+	if (r) {
+		punch(e->memfd, off, ram_len);
+		return cma_fail(e, "moving the window off its 1 GiB page: %s (rolled back)",
+				strerror(-r));
+	}
+	for (size_t b = 0; b < e->nr_blocks; b++)
+		if (e->blocks[b].backing == CMA_BACKING_GIGANTIC)
+			block_set_backing(e, b, CMA_BACKING_MEMFD, -1, 0, false);
+	e->gigantic.window = -1;
+	return 0;
+}
+
+/* Does [offset, offset + length) of @pool lie partly on the contiguous window's 1 GiB page? */
+static bool on_gigantic_page(const struct cma_engine *e, size_t pool, uint64_t offset,
+			     uint64_t length)
+{
+	uint64_t gpa = e->pools[pool].base + offset;
+
+	return e->gigantic.window >= 0 && gpa < e->gigantic.ram_gpa + e->gigantic.ram_len &&
+	       e->gigantic.ram_gpa < gpa + length;
+}
+
+/* ---- levels ---- */
+
+static int commit_level(struct cma_engine *e, struct cma_window *w)
+{
+	size_t first = window_first_block(e, w), n = window_blocks(w);
+
+	switch (w->level) {
+	case CMA_RESIDENT:
+		return commit_resident(e, first, n);
+	case CMA_HUGE:
+		return commit_huge(e, w, first, n);
+	case CMA_CONTIGUOUS:
+		return commit_contiguous(e, w);
+	}
+	return -1;
+}
+
+/* Undo commit_level(): the blocks are lazily backed by the memfd again. */
+static int release_level(struct cma_engine *e, struct cma_window *w)
+{
+	size_t first = window_first_block(e, w), n = window_blocks(w);
+	int ret = 0;
+
+	if (w->level == CMA_CONTIGUOUS) {
+		ret = release_contiguous(e, w);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			block_unlock(e, first + i);
+			if (block_to_memfd(e, first + i))
+				ret = -1; /* keep going: put back as much as possible */
+		}
+	}
+	if (!ret && w->huge_fd >= 0) {
+		close(w->huge_fd);
+		w->huge_fd = -1;
+	}
+	return ret;
+}
+
+/* Every block of @w into window slot @slot, or out of every window (-1). */
+static void mark_blocks(struct cma_engine *e, const struct cma_window *w, int slot)
+{
+	size_t first = window_first_block(e, w), n = window_blocks(w);
+
+	for (size_t i = 0; i < n; i++)
+		block_set_window(e, first + i, slot);
+}
+
+/* A committed window at another level: release it, commit anew, or go back. */
+static int change_level(struct cma_engine *e, struct cma_window *w, enum cma_level level)
+{
+	enum cma_level old = w->level;
+	char why[sizeof(e->error)], back[sizeof(e->error)];
+
+	if (old == level)
+		return 0;
+	if (release_level(e, w)) {
+		if (old == CMA_HUGE)
+			restore_huge(e, w);
+		return -1;
+	}
+	w->level = level;
+	if (!commit_level(e, w))
+		return 0;
+	memcpy(why, e->error, sizeof(why));
+	w->level = old;
+	if (commit_level(e, w)) {
+		memcpy(back, e->error, sizeof(back));
+		mark_blocks(e, w, -1);
+		w->used = false;
+		return cma_fail(e,
+				"%s; and the window could not go back to %s (%s): it is released",
+				why, cma_level_name(old), back);
+	}
+	memcpy(e->error, why, sizeof(why));
+	return -1;
+}
+
+/* ---- windows ---- */
+
+static struct cma_window *find_window(struct cma_engine *e, size_t pool, uint64_t offset,
+				      uint64_t length, bool *overlaps)
+{
+	*overlaps = false;
+	for (int i = 0; i < CMA_MAX_WINDOWS; i++) {
+		struct cma_window *w = &e->windows[i];
+
+		if (!w->used || w->pool != pool)
+			continue;
+		if (w->offset == offset && w->length == length)
+			return w;
+		if (offset < w->offset + w->length && w->offset < offset + length)
+			*overlaps = true;
+	}
+	return NULL;
+}
+
+static int check_range(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t *length)
+{
+	const struct cma_engine_pool *p;
+
+	if (pool >= e->nr_pools)
+		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "no such pool");
+	p = &e->pools[pool];
+	if (!*length && offset < p->size)
+		*length = p->size - offset;
+	if ((offset | *length) % CMA_PAGEBLOCK)
+		return cma_fail_as(e, CMA_ERR_INVALID,
+				   "offset and length must be multiples of the 2 MiB pageblock");
+	if (offset >= p->size || *length > p->size - offset || !*length)
+		return cma_fail_as(e, CMA_ERR_INVALID,
+				   "[%" PRIu64 ", +%" PRIu64 ") is not inside pool '%s' (%" PRIu64
+				   " bytes)",
+				   offset, *length, p->spec.name, p->size);
+	if (e->memfd < 0)
+		return cma_fail(e, "guest RAM has no memfd: windows need one");
+	return 0;
+}
+
+static struct cma_window *free_slot(struct cma_engine *e)
+{
+	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
+		if (!e->windows[i].used)
+			return &e->windows[i];
+	return NULL;
+}
+
+/* A window over a range no window has yet. */
+static struct cma_window *commit_new(struct cma_engine *e, size_t pool, uint64_t offset,
+				     uint64_t length, enum cma_level level, bool overlaps)
+{
+	struct cma_window *w;
+
+	if (overlaps) {
+		cma_conflict(e, "the range overlaps a committed window; release it first, or "
+				"commit exactly its range to change its level");
+		return NULL;
+	}
+	if (on_gigantic_page(e, pool, offset, length)) {
+		cma_conflict(e, "the range is on window %u's 1 GiB page; release it first",
+			     e->windows[e->gigantic.window].id);
+		return NULL;
+	}
+	w = free_slot(e);
+	if (!w) {
+		cma_conflict(e, "%d windows are committed already; release one", CMA_MAX_WINDOWS);
+		return NULL;
+	}
+	*w = (struct cma_window){ .used = true,
+				  .id = ++e->next_window_id,
+				  .pool = (unsigned)pool,
+				  .offset = offset,
+				  .length = length,
+				  .level = level,
+				  .huge_fd = -1 };
+	if (commit_level(e, w)) {
+		w->used = false;
+		return NULL;
+	}
+	return w;
+}
+
+int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t length,
+		      enum cma_level level)
+{
+	struct cma_window *w;
+	uint64_t t0 = now_ns();
+	bool overlaps;
+
+	if (check_range(e, pool, offset, &length))
+		return -1;
+	e->op_pause_ns_max = 0;
+	w = find_window(e, pool, offset, length, &overlaps);
+	if (w) {
+		if (change_level(e, w, level))
+			return -1;
+	} else {
+		w = commit_new(e, pool, offset, length, level, overlaps);
+		if (!w)
+			return -1;
+	}
+	mark_blocks(e, w, window_slot(e, w));
+	w->commit_ns = now_ns() - t0;
+	w->pause_ns_max = e->op_pause_ns_max;
+	cma_window_measure(e, window_slot(e, w));
+	e->stats.commits++;
+	return window_slot(e, w);
+}
+
+int cma_window_find(const struct cma_engine *e, unsigned int id)
+{
+	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
+		if (e->windows[i].used && e->windows[i].id == id)
+			return i;
+	return -1;
+}
+
+int cma_window_release(struct cma_engine *e, unsigned int id)
+{
+	int slot = cma_window_find(e, id);
+	struct cma_window *w;
+
+	if (slot < 0)
+		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "no window %u", id);
+	w = &e->windows[slot];
+	if (release_level(e, w))
+		return -1;
+	mark_blocks(e, w, -1);
+	w->used = false;
+	e->stats.releases++;
+	return 0;
+}
+
+void cma_window_measure(struct cma_engine *e, int slot)
+{
+	struct cma_window *w;
+	const uint8_t *host;
+
+	if (slot < 0 || slot >= CMA_MAX_WINDOWS || !e->windows[slot].used)
+		return;
+	w = &e->windows[slot];
+	host = block_host(e, window_first_block(e, w));
+	w->largest_run = cma_largest_contiguous_run(host, w->length, &w->contiguous_2m);
+	w->verified = w->largest_run > 0;
+}
+
+int cma_window_info(const struct cma_engine *e, int slot, struct cma_window_info *out)
+{
+	const struct cma_window *w;
+
+	if (slot < 0 || slot >= CMA_MAX_WINDOWS || !e->windows[slot].used)
+		return -1;
+	w = &e->windows[slot];
+	*out = (struct cma_window_info){
+		.id = w->id,
+		.pool = w->pool,
+		.offset = w->offset,
+		.length = w->length,
+		.gpa = e->pools[w->pool].base + w->offset,
+		.level = w->level,
+		.largest_run = w->largest_run,
+		.contiguous_2m = w->contiguous_2m,
+		.verified = w->verified,
+		.commit_ns = w->commit_ns,
+		.pause_ns_max = w->pause_ns_max,
+	};
+	return 0;
+}
