@@ -1,5 +1,6 @@
-"""What the integration tests share: a host to run cmavm on, and readers
-for what cmavm and the guest print."""
+"""What the integration tests share: a host to run cmavm on, readers for
+what the guest prints, and the VM's own answers through `cmavm ctl --json`
+(what cmavm knows is read from its JSON, not from its log lines)."""
 import json
 import os
 import re
@@ -14,8 +15,6 @@ import testhost  # noqa: E402
 # panic=-1: a guest panic ends the run at once instead of hanging to the timeout
 GUEST_CMDLINE = "console=ttyS0 quiet panic=-1"
 
-PLAN_POOL = re.compile(
-    r"^cmavm: pool (\S+) at (0x[0-9a-f]+) size (\d+) MiB \(([^)]*)\): (.*)$", re.M)
 GUEST_POOL = re.compile(
     r"^guest: dmesg: Reserved memory: created (CMA|DMA) memory pool at (0x[0-9a-f]+), "
     r"size (\d+) MiB$", re.M)
@@ -32,11 +31,6 @@ def log_file(name):
 def host(name, host_cmdline="", host_memory_mib=2048):
     return testhost.Host(log=log_file(name), host_cmdline=host_cmdline,
                          host_memory_mib=host_memory_mib)
-
-
-def planned_pools(text):
-    """{name: (base, size_mib, kind)} from cmavm's plan lines."""
-    return {m[1]: (int(m[2], 16), int(m[3]), m[4]) for m in PLAN_POOL.finditer(text)}
 
 
 def guest_pools(text):
@@ -85,6 +79,13 @@ def ctl_json(session, args, sock="api.sock"):
     if rc != 0:
         raise AssertionError("cmavm ctl %s failed (%d): %s" % (args, rc, out))
     return parse_json(out)
+
+
+def vm_pools(session, sock="api.sock"):
+    """{name: pool} as the running VM places them (GET /v1/vm through
+    `cmavm ctl --json status`): base and size in bytes, kind "cma"
+    (reusable) or "coherent" (no-map), default, and why it is there."""
+    return {p["name"]: p for p in ctl_json(session, "status", sock)["pools"]}
 
 
 def parse_json(out):

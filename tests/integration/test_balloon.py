@@ -31,7 +31,7 @@ class Balloon(common.GuestShellTest):
 
     def test_inflate_releases_and_deflate_returns(self):
         before, free_before = self.resident(), mem_free_kb(self.s)
-        self.s.host("cmavm ctl --socket api.sock balloon set %dM" % TARGET_MIB)
+        common.ctl_json(self.s, "balloon set %dM" % TARGET_MIB)
         got = common.wait_for(lambda: self.balloon_actual() == TARGET_MIB << 20, 30)
         self.assertTrue(got, "the guest did not inflate to %d MiB" % TARGET_MIB)
         inflated, free_inflated = self.resident(), mem_free_kb(self.s)
@@ -41,7 +41,7 @@ class Balloon(common.GuestShellTest):
         balloon = [d for d in common.ctl_json(self.s, "devices") if d["type"] == "balloon"][0]
         self.assertGreaterEqual(balloon["counters"]["inflated_pages"], TARGET_MIB * 256)
 
-        self.s.host("cmavm ctl --socket api.sock balloon set 0")
+        common.ctl_json(self.s, "balloon set 0")
         self.assertTrue(common.wait_for(lambda: self.balloon_actual() == 0, 30))
         self.assertGreaterEqual(mem_free_kb(self.s) - free_inflated, 0.9 * TARGET_MIB * 1024)
         # Touching the memory again makes the host back it again.

@@ -31,8 +31,7 @@ class Devices(common.GuestShellTest):
     def tearDownClass(cls):
         # The last endpoint: shutdown through the API ends cmavm with 0.
         try:
-            rc, out = cls.s.host("cmavm ctl --socket api.sock shutdown")
-            assert rc == 0, out
+            common.ctl_json(cls.s, "shutdown")
             # (after the guest shell's prompt, on the same line)
             cls.s.expect(r"cmavm: shutdown requested through the control socket$", 30)
             cls.s.expect(r"^@@cmavm-exit=0$", 60)

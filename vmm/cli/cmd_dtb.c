@@ -14,12 +14,11 @@
 #include <sys/stat.h>
 
 #include "fdt/dtb_check.h"
+#include "vmm/cli/cli.h"
 #include "vmm/util/log.h"
 
 /* Far above any real DTB (the guest takes 2 MiB), low enough to read whole. */
 #define DTB_FILE_MAX (16u << 20)
-
-enum { EXIT_FINE = 0, EXIT_REJECTED = 1, EXIT_USAGE = 2 };
 
 static const char dtb_usage[] =
 	"Usage: cmavm dtb check FILE.dtb [--cmdline \"KERNEL COMMAND LINE\"]\n"
@@ -38,23 +37,7 @@ static const char dtb_usage[] =
 	"Exit status: 0 all pools fine, 1 some pool rejected, 2 usage error or\n"
 	"malformed DTB.\n";
 
-static int usage_error(const char *what)
-{
-	pr_err("%s; see 'cmavm dtb --help'", what);
-	return EXIT_USAGE;
-}
-
-/* getopt_long() has stepped past the argument it did not like. */
-static int bad_option(const char *arg)
-{
-	char what[160];
-
-	if (optopt == 'c')
-		snprintf(what, sizeof(what), "--cmdline needs a value");
-	else
-		snprintf(what, sizeof(what), "'dtb check' has no option '%s'", arg);
-	return usage_error(what);
-}
+#define usage_error(...) cli_usage_error("dtb", __VA_ARGS__)
 
 static int file_too_big(const char *path, long long size)
 {
@@ -104,16 +87,16 @@ static int check_file(const char *path, const char *cmdline)
 	int ret;
 
 	if (read_file(path, &blob, &size))
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	ret = dtb_check(blob, size, cmdline, &rep);
 	free(blob);
 	if (ret) {
 		pr_err("%s: %s", path, rep.error);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	printf("%s: as an arm64 Linux 6.1 guest will see it\n\n", path);
 	dtb_report_print(&rep, stdout);
-	return dtb_report_rejects(&rep) ? EXIT_REJECTED : EXIT_FINE;
+	return dtb_report_rejects(&rep) ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 
 /* argv[0] is "check" */
@@ -136,9 +119,11 @@ static int cmd_dtb_check(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(dtb_usage, stdout);
-			return EXIT_FINE;
+			return CLI_EXIT_OK;
 		default:
-			return bad_option(argv[optind - 1]);
+			if (optopt == 'c')
+				return usage_error("--cmdline needs a value");
+			return usage_error("'dtb check' has no option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind == argc)
@@ -152,12 +137,11 @@ int cmd_dtb(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage_error("'cmavm dtb' needs a subcommand: check");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (cli_is_help(argv[1])) {
 		fputs(dtb_usage, stdout);
-		return EXIT_FINE;
+		return CLI_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "check"))
 		return cmd_dtb_check(argc - 1, argv + 1);
-	pr_err("unknown 'dtb' subcommand '%s'; see 'cmavm dtb --help'", argv[1]);
-	return EXIT_USAGE;
+	return usage_error("unknown 'dtb' subcommand '%s'", argv[1]);
 }

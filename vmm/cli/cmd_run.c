@@ -2,19 +2,24 @@
 /*
  * `cmavm run`: flags to a vm_config, then plan, check, and boot.
  */
-#include "vmm/machine/boot_plan.h"
 #include "vmm/cli/commands.h"
-#include "vmm/machine/config.h"
-#include "vmm/util/log.h"
-#include "vmm/machine/memory_map.h"
-#include "cma/size.h"
-#include "vmm/glue/vmm.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cma/size.h"
+#include "vmm/cli/cli.h"
+#include "vmm/glue/vmm.h"
+#include "vmm/machine/boot_plan.h"
+#include "vmm/machine/config.h"
+#include "vmm/machine/memory_map.h"
+#include "vmm/util/log.h"
+
+#define usage_error(...) cli_usage_error("run", __VA_ARGS__)
 
 /* Where the demo guest lives: tools/guest/build puts it in .cache/guest. */
 static const char *const guest_dirs[] = { ".cache/guest", "/usr/share/cmavm/guest" };
@@ -53,41 +58,17 @@ static const char run_usage[] =
 	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds it).\n"
 	"On a terminal, Ctrl-a x stops the VM.\n";
 
-enum {
-	OPT_KERNEL = 0x100,
-	OPT_INITRD,
-	OPT_CMDLINE,
-	OPT_MEMORY,
-	OPT_CPUS,
-	OPT_CMA,
-	OPT_DMA_POOL,
-	OPT_POOL_ALIGN,
-	OPT_DUMP_DTB,
-	OPT_DRY_RUN,
-	OPT_DISK,
-	OPT_NO_ACCESS_PLATFORM,
-	OPT_BALLOON_STATS,
-	OPT_API_SOCKET,
-};
+/* A decimal count from @min to @max; false if @arg is not one. */
+static bool parse_count(const char *arg, unsigned long min, unsigned long max, unsigned int *out)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
 
-static const struct option run_options[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "cma", required_argument, NULL, OPT_CMA },
-	{ "dma-pool", required_argument, NULL, OPT_DMA_POOL },
-	{ "pool-align", required_argument, NULL, OPT_POOL_ALIGN },
-	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-	{ "disk", required_argument, NULL, OPT_DISK },
-	{ "no-access-platform", no_argument, NULL, OPT_NO_ACCESS_PLATFORM },
-	{ "balloon-stats", required_argument, NULL, OPT_BALLOON_STATS },
-	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
+	if (*arg == '-' || !*arg || *end || n < min || n > max)
+		return false;
+	*out = (unsigned int)n;
+	return true;
+}
 
 static int flag_size(const char *flag, const char *arg, uint64_t *out)
 {
@@ -100,7 +81,7 @@ static int flag_size(const char *flag, const char *arg, uint64_t *out)
 	return 0;
 }
 
-static int flag_memory(struct vm_config *cfg, const char *arg)
+static int flag_memory(struct vm_config *cfg, char *arg)
 {
 	char a[32];
 
@@ -128,16 +109,12 @@ static int flag_memory(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
-static int flag_cpus(struct vm_config *cfg, const char *arg)
+static int flag_cpus(struct vm_config *cfg, char *arg)
 {
-	char *end;
-	unsigned long n = strtoul(arg, &end, 10);
-
-	if (*arg == '-' || *end || !n || n > MMAP_MAX_CPUS) {
+	if (!parse_count(arg, 1, MMAP_MAX_CPUS, &cfg->cpus)) {
 		pr_err("--cpus %s: give a number from 1 to %llu", arg, MMAP_MAX_CPUS);
 		return -1;
 	}
-	cfg->cpus = (unsigned int)n;
 	return 0;
 }
 
@@ -151,7 +128,7 @@ static struct pool_spec *new_pool(struct vm_config *cfg, const char *flag, const
 }
 
 /* --cma replaces the default pool; the last one given wins. */
-static int flag_cma(struct vm_config *cfg, const char *arg)
+static int flag_cma(struct vm_config *cfg, char *arg)
 {
 	struct pool_spec spec;
 	char err[256];
@@ -178,7 +155,7 @@ static int flag_cma(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
-static int flag_dma_pool(struct vm_config *cfg, const char *arg)
+static int flag_dma_pool(struct vm_config *cfg, char *arg)
 {
 	struct pool_spec *spec = new_pool(cfg, "--dma-pool", arg);
 	char err[256];
@@ -193,7 +170,7 @@ static int flag_dma_pool(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
-static int flag_pool_align(struct vm_config *cfg, const char *arg)
+static int flag_pool_align(struct vm_config *cfg, char *arg)
 {
 	if (flag_size("--pool-align", arg, &cfg->pool_align))
 		return -1;
@@ -238,16 +215,24 @@ static int flag_disk(struct vm_config *cfg, char *arg)
 	return 0;
 }
 
-static int flag_stats_interval(struct vm_config *cfg, const char *arg)
+static int flag_stats_interval(struct vm_config *cfg, char *arg)
 {
-	char *end;
-	unsigned long n = strtoul(arg, &end, 10);
-
-	if (*arg == '-' || !*arg || *end || n > 3600) {
+	if (!parse_count(arg, 0, 3600, &cfg->stats_interval_s)) {
 		pr_err("--balloon-stats %s: give seconds from 0 (off) to 3600", arg);
 		return -1;
 	}
-	cfg->stats_interval_s = (unsigned int)n;
+	return 0;
+}
+
+static int flag_no_access_platform(struct vm_config *cfg, char *arg)
+{
+	cfg->access_platform = false;
+	return 0;
+}
+
+static int flag_dry_run(struct vm_config *cfg, char *arg)
+{
+	cfg->dry_run = true;
 	return 0;
 }
 
@@ -300,75 +285,87 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->nr_pools = 1;
 }
 
-static int parse_flag(struct vm_config *cfg, int opt, char *arg)
+#define TEXT(field) offsetof(struct vm_config, field)
+
+/*
+ * Every flag of `cmavm run` and what becomes of its value: a flag with a
+ * @parse function checks it into the config; one without is kept as it
+ * is given, in the config's string at @text. getopt's table is made from
+ * this one, so that each flag is named once.
+ */
+static const struct run_flag {
+	const char *name;
+	int has_arg;
+	int (*parse)(struct vm_config *cfg, char *arg);
+	size_t text; /* offsetof(struct vm_config, a const char *) */
+} run_flags[] = {
+	{ "kernel", required_argument, NULL, TEXT(kernel) },
+	{ "initrd", required_argument, NULL, TEXT(initrd) },
+	{ "cmdline", required_argument, NULL, TEXT(cmdline) },
+	{ "memory", required_argument, flag_memory, 0 },
+	{ "cpus", required_argument, flag_cpus, 0 },
+	{ "cma", required_argument, flag_cma, 0 },
+	{ "dma-pool", required_argument, flag_dma_pool, 0 },
+	{ "pool-align", required_argument, flag_pool_align, 0 },
+	{ "dump-dtb", required_argument, NULL, TEXT(dump_dtb) },
+	{ "dry-run", no_argument, flag_dry_run, 0 },
+	{ "disk", required_argument, flag_disk, 0 },
+	{ "no-access-platform", no_argument, flag_no_access_platform, 0 },
+	{ "balloon-stats", required_argument, flag_stats_interval, 0 },
+	{ "api-socket", required_argument, NULL, TEXT(api_socket) },
+};
+
+#undef TEXT
+#define NR_RUN_FLAGS (sizeof(run_flags) / sizeof(run_flags[0]))
+#define FLAG_VAL     0x100 /* what getopt_long() returns for run_flags[i]: FLAG_VAL + i */
+
+/* getopt_long()'s table: run_flags[], then --help. */
+static void run_options(struct option options[NR_RUN_FLAGS + 2])
 {
-	switch (opt) {
-	case OPT_DISK:
-		return flag_disk(cfg, arg);
-	case OPT_NO_ACCESS_PLATFORM:
-		cfg->access_platform = false;
-		return 0;
-	case OPT_BALLOON_STATS:
-		return flag_stats_interval(cfg, arg);
-	case OPT_API_SOCKET:
-		cfg->api_socket = arg;
-		return 0;
-	case OPT_KERNEL:
-		cfg->kernel = arg;
-		return 0;
-	case OPT_INITRD:
-		cfg->initrd = arg;
-		return 0;
-	case OPT_CMDLINE:
-		cfg->cmdline = arg;
-		return 0;
-	case OPT_MEMORY:
-		return flag_memory(cfg, arg);
-	case OPT_CPUS:
-		return flag_cpus(cfg, arg);
-	case OPT_CMA:
-		return flag_cma(cfg, arg);
-	case OPT_DMA_POOL:
-		return flag_dma_pool(cfg, arg);
-	case OPT_POOL_ALIGN:
-		return flag_pool_align(cfg, arg);
-	case OPT_DUMP_DTB:
-		cfg->dump_dtb = arg;
-		return 0;
-	case OPT_DRY_RUN:
-		cfg->dry_run = true;
-		return 0;
-	}
-	return -1;
+	size_t i;
+
+	for (i = 0; i < NR_RUN_FLAGS; i++)
+		options[i] = (struct option){ run_flags[i].name, run_flags[i].has_arg, NULL,
+					      FLAG_VAL + (int)i };
+	options[i++] = (struct option){ "help", no_argument, NULL, 'h' };
+	options[i] = (struct option){ NULL, 0, NULL, 0 };
 }
 
-/* Returns 0 to go on, or an exit code + 1. */
+static int apply_flag(struct vm_config *cfg, const struct run_flag *flag, char *arg)
+{
+	if (flag->parse)
+		return flag->parse(cfg, arg);
+	*(const char **)((char *)cfg + flag->text) = arg;
+	return 0;
+}
+
+#define GO_ON (-1)
+
+/* The flags into @cfg; GO_ON, or the exit code. */
 static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 {
+	struct option options[NR_RUN_FLAGS + 2];
 	int opt;
 
 	config_defaults(cfg);
+	run_options(options);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(run_usage, stdout);
-			return 1;
+			return CLI_EXIT_OK;
 		}
-		if (opt == '?' || opt == ':') {
-			pr_err("%s '%s'; see 'cmavm run --help'",
-			       opt == ':' ? "this flag needs a value:" : "unknown flag",
-			       argv[optind - 1]);
-			return 3;
-		}
-		if (parse_flag(cfg, opt, optarg))
-			return 3;
+		if (opt == '?')
+			return usage_error("unknown flag '%s'", argv[optind - 1]);
+		if (opt == ':')
+			return usage_error("this flag needs a value: '%s'", argv[optind - 1]);
+		if (apply_flag(cfg, &run_flags[opt - FLAG_VAL], optarg))
+			return CLI_EXIT_USAGE;
 	}
-	if (optind < argc) {
-		pr_err("unexpected argument '%s'; see 'cmavm run --help'", argv[optind]);
-		return 3;
-	}
-	return default_guest(cfg) ? 2 : 0;
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return default_guest(cfg) ? CLI_EXIT_FAILED : GO_ON;
 }
 
 int cmd_run(int argc, char **argv)
@@ -377,24 +374,23 @@ int cmd_run(int argc, char **argv)
 	struct boot_plan *plan;
 	int ret = parse_run_flags(&cfg, argc, argv);
 
-	if (ret)
-		return ret - 1;
+	if (ret != GO_ON)
+		return ret;
 	plan = calloc(1, sizeof(*plan));
 	if (!plan)
-		return 1;
-	if (boot_plan_build(&cfg, plan)) {
-		ret = 1;
+		return CLI_EXIT_FAILED;
+	ret = CLI_EXIT_FAILED;
+	if (boot_plan_build(&cfg, plan))
 		goto out;
-	}
 	boot_plan_print(&cfg, plan);
-	if (cfg.dump_dtb && boot_plan_dump_dtb(plan, cfg.dump_dtb)) {
-		ret = 1;
+	if (cfg.dump_dtb && boot_plan_dump_dtb(plan, cfg.dump_dtb))
 		goto out;
-	}
-	if (cfg.dry_run)
+	if (cfg.dry_run) {
 		pr_info("--dry-run: not starting the guest");
-	else
+		ret = CLI_EXIT_OK;
+	} else {
 		ret = vmm_run(&cfg, plan);
+	}
 out:
 	boot_plan_free(plan);
 	free(plan);

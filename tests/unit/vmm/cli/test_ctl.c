@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `cmavm ctl` whole (vmm/cli/ctl.c): its options, what it sends, and what
+ * it prints for an answer, against a server thread that records the
+ * request and answers canned bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "vmm/cli/cli.h"
+#include "vmm/cli/commands.h"
+
+/* ---- a VM that answers one request with canned bytes ---- */
+
+struct canned {
+	char dir[64];
+	char path[128];
+	int listen_fd;
+	pthread_t thread;
+	char *answer;
+	char request[4096]; /* what came, head and body */
+};
+
+/* The head and as much body as its Content-Length says. */
+static void read_request(int fd, char *buf, size_t size)
+{
+	size_t len = 0, body = 0;
+	const char *end, *cl;
+	ssize_t n;
+
+	while (len < size - 1) {
+		n = recv(fd, buf + len, size - 1 - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		len += n;
+		buf[len] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (!end)
+			continue;
+		cl = strstr(buf, "Content-Length: ");
+		body = cl ? strtoul(cl + 16, NULL, 10) : 0;
+		if (len >= (size_t)(end + 4 - buf) + body)
+			return;
+	}
+}
+
+static void *answer_once(void *arg)
+{
+	struct canned *c = arg;
+	int fd = accept(c->listen_fd, NULL, NULL);
+	size_t len = strlen(c->answer), sent = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	read_request(fd, c->request, sizeof(c->request));
+	while (sent < len) {
+		n = send(fd, c->answer + sent, len - sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		sent += n;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* A VM that answers @status ("200 OK") with @body, of @type. */
+static struct canned *canned_vm(const char *status, const char *type, const char *body)
+{
+	struct canned *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	assert_non_null(c);
+	strcpy(c->dir, "/tmp/cmavm-ctl-XXXXXX");
+	assert_non_null(mkdtemp(c->dir));
+	snprintf(c->path, sizeof(c->path), "%s/api.sock", c->dir);
+	strcpy(sa.sun_path, c->path);
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->listen_fd >= 0);
+	assert_int_equal(bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(c->listen_fd, 1), 0);
+	assert_true(asprintf(&c->answer,
+			     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n%s",
+			     status, type, strlen(body), body) > 0);
+	assert_int_equal(pthread_create(&c->thread, NULL, answer_once, c), 0);
+	return c;
+}
+
+static void canned_done(struct canned *c)
+{
+	shutdown(c->listen_fd, SHUT_RDWR);
+	pthread_join(c->thread, NULL);
+	close(c->listen_fd);
+	unlink(c->path);
+	rmdir(c->dir);
+	free(c->answer);
+	free(c);
+}
+
+#define JSON "application/json"
+
+/* ---- running cmavm ctl ---- */
+
+struct run {
+	int status;
+	char *out, *err;
+};
+
+/* cmavm ctl with the words of @words (split at blanks), "{}" for @socket. */
+static struct run ctl(const char *socket, const char *words)
+{
+	char *copy = strdup(words), *argv[16] = { "ctl" }, *save, *w, *sock = NULL;
+	struct capture out, err;
+	struct run r;
+	int argc = 1;
+
+	assert_non_null(copy);
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		assert_true(argc < 15);
+		if (!strcmp(w, "{}") && socket)
+			w = sock = strdup(socket);
+		argv[argc++] = w;
+	}
+	optind = 0; /* glibc: parse afresh, as in a new process */
+	capture_start(&out, stdout);
+	capture_start(&err, stderr);
+	r.status = cmd_ctl(argc, argv);
+	r.err = captured(&err, stderr);
+	r.out = captured(&out, stdout);
+	free(sock);
+	free(copy);
+	return r;
+}
+
+static void run_done(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+#define BALLOON                                                                                    \
+	"{\"target_bytes\": 67108864, \"actual_bytes\": 0, \"deflate_on_oom\": true, "             \
+	"\"free_page_reporting\": true, \"stats_interval_s\": 5}"
+
+static void test_a_table_for_people(void **state)
+{
+	struct canned *vm = canned_vm("200 OK", JSON, BALLOON);
+	struct run r = ctl(vm->path, "--socket {} balloon set 64M");
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "target               64 MiB\n"
+				   "actual               0 bytes\n"
+				   "deflate_on_oom       yes\n"
+				   "free_page_reporting  yes\n"
+				   "statistics           every 5 s\n");
+	assert_string_equal(r.err, "");
+	assert_non_null(strstr(vm->request, "PUT /v1/balloon HTTP/1.1\r\n"));
+	canned_done(vm);
+	run_done(&r);
+}
+
+static void test_json_with_json(void **state)
+{
+	struct canned *vm = canned_vm("200 OK", JSON, "{\"state\": \"paused\"}");
+	struct run r = ctl(vm->path, "--json --socket {} pause");
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "{\n  \"state\": \"paused\"\n}\n");
+	assert_non_null(strstr(vm->request, "PUT /v1/vm/pause HTTP/1.1\r\n"));
+	canned_done(vm);
+	run_done(&r);
+}
+
+static void test_the_body_sent(void **state)
+{
+	struct canned *vm = canned_vm("200 OK", JSON, "{\"released\": 2}");
+	struct run r = ctl(vm->path, "--socket {} window release 2");
+	const char *body;
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "released window 2\n");
+	body = strstr(vm->request, "\r\n\r\n");
+	assert_non_null(body);
+	assert_string_equal(body + 4, "{\"id\":2}");
+	canned_done(vm);
+	run_done(&r);
+}
+
+static void test_raw_prints_the_body_as_it_came_when_not_json(void **state)
+{
+	struct canned *vm = canned_vm("200 OK", "text/plain", "hello");
+	struct run r = ctl(vm->path, "--socket {} raw GET /v1/anything");
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "hello\n");
+	canned_done(vm);
+	run_done(&r);
+}
+
+static void test_a_refusal_is_an_error_with_the_api_s_words(void **state)
+{
+	struct canned *vm = canned_vm("409 Conflict", JSON, "{\"error\": \"the VM is paused\"}");
+	struct run r = ctl(vm->path, "--socket {} pause");
+
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "cmavm: error: the VM is paused\r\n");
+	canned_done(vm);
+	run_done(&r);
+}
+
+static void test_an_answer_that_is_not_json(void **state)
+{
+	struct canned *vm = canned_vm("200 OK", JSON, "not {}!");
+	struct run r = ctl(vm->path, "--socket {} status");
+
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_string_equal(r.err, "cmavm: error: the VM's answer is not JSON: not {}!\r\n");
+	canned_done(vm);
+	run_done(&r);
+}
+
+#define MAP "{\"pageblock_size\": 2097152, \"pools\": []}"
+
+static void test_map_svg_says_where_it_wrote(void **state)
+{
+	char svg[160], words[256], wrote[200];
+	struct canned *vm = canned_vm("200 OK", JSON, MAP);
+	struct run r;
+
+	snprintf(svg, sizeof(svg), "%s/map.svg", vm->dir);
+	snprintf(words, sizeof(words), "--socket {} map --svg %s", svg);
+	snprintf(wrote, sizeof(wrote), "wrote %s\n", svg);
+	r = ctl(vm->path, words);
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, strcat(strcpy(words, "no CMA pools\n"), wrote));
+	assert_int_equal(access(svg, R_OK), 0);
+	unlink(svg);
+	canned_done(vm);
+	run_done(&r);
+
+	/* with --json, stdout stays the JSON alone */
+	vm = canned_vm("200 OK", JSON, MAP);
+	snprintf(svg, sizeof(svg), "%s/map.svg", vm->dir);
+	snprintf(wrote, sizeof(wrote), "wrote %s\n", svg);
+	snprintf(words, sizeof(words), "--json --socket {} map --svg=%s", svg);
+	r = ctl(vm->path, words);
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "{\n  \"pageblock_size\": 2097152,\n  \"pools\": []\n}\n");
+	assert_string_equal(r.err, wrote);
+	unlink(svg);
+	canned_done(vm);
+	run_done(&r);
+}
+
+static void test_no_vm_at_the_socket(void **state)
+{
+	struct run r = ctl(NULL, "--socket /nonexistent/api.sock status");
+
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_non_null(
+		strstr(r.err, "cannot connect to the VM's API socket /nonexistent/api.sock"));
+	run_done(&r);
+}
+
+static bool starts_with(const char *text, const char *start)
+{
+	return !strncmp(text, start, strlen(start));
+}
+
+static void test_usage(void **state)
+{
+	struct run r = ctl(NULL, "--help");
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_true(starts_with(r.out, "Usage: cmavm ctl [--socket PATH] [--json] COMMAND\n"));
+	run_done(&r);
+	r = ctl(NULL, "-h status");
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_true(starts_with(r.out, "Usage: cmavm ctl "));
+	run_done(&r);
+}
+
+static void test_usage_errors(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "", "which command? e.g. 'cmavm ctl status'" },
+		{ "--json", "which command? e.g. 'cmavm ctl status'" },
+		{ "--socket", "--socket needs a PATH" },
+		{ "--frob status", "'ctl' has no option '--frob'" },
+		{ "-x status", "'ctl' has no option '-x'" },
+		{ "--socket /x.sock bogus", "unknown command 'bogus'" },
+	};
+	char want[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct run r = ctl(NULL, cases[i][0]);
+
+		snprintf(want, sizeof(want), "cmavm: error: %s; see 'cmavm ctl --help'\r\n",
+			 cases[i][1]);
+		assert_int_equal(r.status, CLI_EXIT_USAGE);
+		assert_string_equal(r.out, "");
+		assert_string_equal(r.err, want);
+		run_done(&r);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_table_for_people),
+		cmocka_unit_test(test_json_with_json),
+		cmocka_unit_test(test_the_body_sent),
+		cmocka_unit_test(test_raw_prints_the_body_as_it_came_when_not_json),
+		cmocka_unit_test(test_a_refusal_is_an_error_with_the_api_s_words),
+		cmocka_unit_test(test_an_answer_that_is_not_json),
+		cmocka_unit_test(test_map_svg_says_where_it_wrote),
+		cmocka_unit_test(test_no_vm_at_the_socket),
+		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_usage_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

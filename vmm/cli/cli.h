@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private to the files of vmm/cli/: what every command shares, so that `cmavm run`,
+ * `cmavm dtb` and `cmavm ctl` end with the same statuses and word their
+ * usage errors alike.
+ */
+#ifndef VMM_CLI_CLI_H
+#define VMM_CLI_CLI_H
+
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAILED = 1, /* the VM refused or failed, a pool was rejected */
+	CLI_EXIT_USAGE = 2,  /* wrong words (dtb check: also a malformed DTB) */
+};
+
+/*
+ * Print "error: WHAT; see 'cmavm @command --help'", WHAT from @fmt;
+ * returns CLI_EXIT_USAGE.
+ */
+int cli_usage_error(const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `cmavm ctl`: talk to a running VM through its API socket. Each command
+ * is one request; the answer is printed as a table, or as the API's JSON
+ * with --json. Exit 0: done; 1: refused or unreachable; 2: usage error.
+ */
+#include "vmm/cli/commands.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli/cli.h"
+#include "vmm/cli/ctl.h"
+#include "vmm/control/client.h"
+#include "vmm/util/log.h"
+
+#define usage_error(...) cli_usage_error("ctl", __VA_ARGS__)
+
+static const char ctl_usage[] =
+	"Usage: cmavm ctl [--socket PATH] [--json] COMMAND\n"
+	"\n"
+	"Ask a running VM through its API socket.\n"
+	"\n"
+	"Commands:\n"
+	"  status                   state, vCPUs, memory, pools, uptime\n"
+	"  pause, resume            stop the vCPUs, or start them again\n"
+	"  shutdown                 stop the VM\n"
+	"  balloon                  the balloon's target and actual size\n"
+	"  balloon set SIZE         ask the guest to give back SIZE (128M; 0 returns all)\n"
+	"  balloon stats            the guest's memory statistics\n"
+	"  devices                  the devices: features, status, counters\n"
+	"  pools                    the CMA pools and their bytes per pageblock state\n"
+	"  map [--svg FILE]         draw each pool's pageblocks (U unbacked, B backed,\n"
+	"                           R reported, L ballooned, W window); --svg also\n"
+	"                           writes the map to FILE as SVG\n"
+	"  window list              the committed windows\n"
+	"  window commit POOL [OFFSET LENGTH] LEVEL\n"
+	"                           commit a window of POOL at LEVEL (resident, huge,\n"
+	"                           contiguous); OFFSET and LENGTH like 16M, default\n"
+	"                           the whole pool (LENGTH 0: to the pool's end)\n"
+	"  window release ID        back to lazy backing, contents intact\n"
+	"  migrate GPA              move the pageblock at GPA (0x9c200000), or block\n"
+	"  migrate POOL BLOCK       BLOCK (0, 1, ...) of POOL, onto new host pages\n"
+	"  cma-stats                the CMA engine's counters and guest pauses\n"
+	"  raw METHOD PATH [JSON]   any request; prints the answer's body\n"
+	"\n"
+	"Options:\n"
+	"  --socket PATH  the VM's API socket [$CMAVM_SOCKET, else\n"
+	"                 ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
+	"  --json         print the API's JSON instead of a table\n"
+	"  -h, --help     this text\n"
+	"\n"
+	"The map is drawn in colour on a terminal; with NO_COLOR set, or when stdout\n"
+	"is not a terminal, in letters.\n"
+	"\n"
+	"Exit status: 0 done, 1 the VM refused or cannot be reached, 2 usage error.\n";
+
+/* The body pretty-printed if it is JSON, else as it came. */
+static void print_body(const char *body)
+{
+	json_t *root = json_loads(body, JSON_DECODE_ANY, NULL);
+	size_t len = strlen(body);
+
+	if (root) {
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		putchar('\n');
+	} else if (len) {
+		fputs(body, stdout);
+		if (body[len - 1] != '\n')
+			putchar('\n');
+	}
+	json_decref(root);
+}
+
+/* A 2xx answer: as the view shows it, or as JSON; map --svg also writes the SVG. */
+static int show_answer(const struct ctl_command *cmd, const char *body, bool as_json)
+{
+	bool as_table = !as_json && cmd->show;
+	json_t *root;
+	int ret = CLI_EXIT_OK;
+
+	if (!as_table)
+		print_body(body);
+	if (!as_table && !cmd->svg)
+		return CLI_EXIT_OK;
+	root = json_loads(body, 0, NULL);
+	if (!root) {
+		pr_err("the VM's answer is not JSON: %.200s", body);
+		return CLI_EXIT_FAILED;
+	}
+	if (as_table)
+		cmd->show(stdout, root);
+	/* with --json, stdout stays the JSON alone */
+	if (cmd->svg)
+		ret = ctl_write_svg(cmd->svg, root, as_json ? stderr : stdout);
+	json_decref(root);
+	return ret;
+}
+
+static int show_reply(const struct ctl_command *cmd, const struct ctl_reply *reply, bool as_json)
+{
+	char err[1024];
+
+	if (reply->status >= 200 && reply->status <= 299)
+		return show_answer(cmd, reply->body, as_json);
+	pr_err("%s", ctl_reply_error(reply, err, sizeof(err)));
+	return CLI_EXIT_FAILED;
+}
+
+static const struct option ctl_options[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct ctl_flags {
+	const char *socket_path; /* NULL: the default */
+	bool as_json;
+};
+
+#define GO_ON (-1)
+
+/* The options before COMMAND; GO_ON, or the exit code. */
+static int parse_flags(int argc, char **argv, struct ctl_flags *flags)
+{
+	int opt;
+
+	opterr = 0;
+	/* '+': stop at COMMAND, so that raw's JSON is never taken for an option */
+	while ((opt = getopt_long(argc, argv, "+h", ctl_options, NULL)) != -1) {
+		if (opt == 's') {
+			flags->socket_path = optarg;
+		} else if (opt == 'j') {
+			flags->as_json = true;
+		} else if (opt == 'h') {
+			fputs(ctl_usage, stdout);
+			return CLI_EXIT_OK;
+		} else if (optopt == 's') {
+			return usage_error("--socket needs a PATH");
+		} else {
+			return usage_error("'ctl' has no option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		return usage_error("which command? e.g. 'cmavm ctl status'");
+	return GO_ON;
+}
+
+int cmd_ctl(int argc, char **argv)
+{
+	struct ctl_flags flags = { NULL, false };
+	struct ctl_command cmd = { 0 };
+	char default_socket[128];
+	struct ctl_reply reply;
+	int ret = parse_flags(argc, argv, &flags);
+
+	if (ret != GO_ON)
+		return ret;
+	ret = ctl_parse_command(argc - optind, argv + optind, &cmd);
+	if (ret)
+		return ret;
+	if (!flags.socket_path)
+		flags.socket_path = ctl_default_socket(default_socket, sizeof(default_socket));
+	ret = CLI_EXIT_FAILED;
+	if (flags.socket_path &&
+	    !ctl_request(flags.socket_path, cmd.method, cmd.path, cmd.json, &reply)) {
+		ret = show_reply(&cmd, &reply, flags.as_json);
+		ctl_reply_free(&reply);
+	}
+	free(cmd.json);
+	return ret;
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The views of the host CMA engine: its pools with their bytes per
+ * pageblock state, the pageblock map (on the terminal, or as SVG), the
+ * committed windows, a release, a migration and the engine's counters.
+ */
+#include "vmm/cli/ctl.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cma/engine.h"
+#include "vmm/cli/cli.h"
+#include "vmm/control/map_render.h"
+#include "vmm/util/log.h"
+#include "vmm/util/strbuf.h"
+
+/* The keys of a pool's "bytes": the engine's state names. */
+#define cma_states(s) cma_state_name((enum cma_block_state)(s))
+
+static const char *const windows_header[] = {
+	"id", "pool", "range", "length", "offset", "level", "largest run", "longest pause", NULL,
+};
+
+static void cma_pool_row(struct table *t, json_t *p)
+{
+	json_t *by_state = json_object_get(p, "bytes");
+	struct cell base, size, bytes[CTL_CMA_STATES];
+	unsigned int s;
+
+	for (s = 0; s < CTL_CMA_STATES; s++)
+		cell_size(&bytes[s], view_u64(by_state, cma_states(s)));
+	table_row(t, view_str(p, "name"), view_str(p, "kind"), view_yes_no(p, "default"),
+		  cell_addr(&base, view_u64(p, "base")), cell_size(&size, view_u64(p, "size")),
+		  bytes[0].text, bytes[1].text, bytes[2].text, bytes[3].text, bytes[4].text, NULL);
+}
+
+void ctl_show_cma_pools(FILE *out, json_t *pools)
+{
+	const char *const header[] = {
+		"pool",	       "kind",	      "default",     "base",	    "size", cma_states(0),
+		cma_states(1), cma_states(2), cma_states(3), cma_states(4), NULL,
+	};
+
+	view_list(out, pools, header, cma_pool_row, "no CMA pools");
+}
+
+/* GET /v1/cma/map's pools as the renderer takes them; strings borrowed from @map. */
+static struct ctl_cma_map *map_pools(json_t *map, unsigned int *n)
+{
+	json_t *pools = json_object_get(map, "pools");
+	struct ctl_cma_map *out;
+	unsigned int i;
+
+	*n = json_array_size(pools);
+	out = calloc(*n ? *n : 1, sizeof(*out));
+	for (i = 0; out && i < *n; i++) {
+		json_t *p = json_array_get(pools, i);
+		const char *blocks = json_string_value(json_object_get(p, "blocks"));
+
+		out[i].name = view_str(p, "name");
+		out[i].base = view_u64(p, "base");
+		out[i].blocks = blocks ? blocks : "";
+	}
+	if (!out)
+		*n = 0;
+	return out;
+}
+
+void ctl_show_cma_map(FILE *out, json_t *map)
+{
+	unsigned int n;
+	struct ctl_cma_map *pools = map_pools(map, &n);
+
+	ctl_map_text(out, pools, n, view_u64(map, "pageblock_size"), ctl_map_want_colour(out));
+	free(pools);
+}
+
+int ctl_write_svg(const char *path, json_t *map, FILE *said)
+{
+	unsigned int n;
+	struct ctl_cma_map *pools = map_pools(map, &n);
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f) {
+		pr_err("cannot write the SVG map to %s: %s", path, strerror(errno));
+		free(pools);
+		return CLI_EXIT_FAILED;
+	}
+	err = ctl_map_svg(f, pools, n, view_u64(map, "pageblock_size"));
+	free(pools);
+	if (fclose(f) || err) {
+		pr_err("writing the SVG map to %s failed: %s", path, strerror(errno));
+		return CLI_EXIT_FAILED;
+	}
+	fprintf(said, "wrote %s\n", path);
+	return CLI_EXIT_OK;
+}
+
+/* "0x9c000000-0x9dffffff": the window's guest-physical range, inclusive */
+static const char *range_str(json_t *w, struct cell *c)
+{
+	uint64_t gpa = view_u64(w, "gpa"), length = view_u64(w, "length");
+
+	cell_addr(c, gpa);
+	if (!length)
+		return str_appendf(c->text, sizeof(c->text), " (empty)");
+	return str_appendf(c->text, sizeof(c->text), "-0x%08llx",
+			   (unsigned long long)(gpa + length - 1));
+}
+
+/* The largest host-physically contiguous run, with the 2 MiB pieces if @pieces. */
+static const char *run_str(json_t *w, bool pieces, struct cell *c)
+{
+	uint64_t run = view_u64(w, "largest_run");
+
+	if (!run)
+		return "unknown (needs root)";
+	cell_size(c, run);
+	if (!pieces)
+		return c->text;
+	return str_appendf(c->text, sizeof(c->text), " (%llu of %llu 2 MiB pieces contiguous)",
+			   (unsigned long long)view_u64(w, "contiguous_2m"),
+			   (unsigned long long)(view_u64(w, "length") >> 21));
+}
+
+void ctl_show_window(FILE *out, json_t *w)
+{
+	struct cell c, range, length, offset;
+	struct table t = { 0 };
+	char where[64] = "";
+
+	str_appendf(where, sizeof(where), "%s (%s at offset %s)", range_str(w, &range),
+		    cell_size(&length, view_u64(w, "length")),
+		    cell_size(&offset, view_u64(w, "offset")));
+	table_row(&t, "window", cell_u64(&c, view_u64(w, "id")), NULL);
+	table_row(&t, "pool", view_str(w, "pool"), NULL);
+	table_row(&t, "range", where, NULL);
+	table_row(&t, "level", view_str(w, "level"), NULL);
+	table_row(&t, "largest contiguous run", run_str(w, true, &c), NULL);
+	table_row(&t, "longest pause", cell_ns(&c, view_u64(w, "pause_ns_max")), NULL);
+	table_print(&t, out);
+}
+
+static void window_row(struct table *t, json_t *w)
+{
+	struct cell id, range, length, offset, run, pause;
+
+	table_row(t, cell_u64(&id, view_u64(w, "id")), view_str(w, "pool"), range_str(w, &range),
+		  cell_size(&length, view_u64(w, "length")),
+		  cell_size(&offset, view_u64(w, "offset")), view_str(w, "level"),
+		  run_str(w, false, &run), cell_ns(&pause, view_u64(w, "pause_ns_max")), NULL);
+}
+
+void ctl_show_windows(FILE *out, json_t *windows)
+{
+	view_list(out, windows, windows_header, window_row,
+		  "no windows; commit one with 'cmavm ctl window commit POOL LEVEL'");
+}
+
+void ctl_show_released(FILE *out, json_t *answer)
+{
+	fprintf(out, "released window %llu\n", (unsigned long long)view_u64(answer, "released"));
+}
+
+void ctl_show_migrated(FILE *out, json_t *answer)
+{
+	struct table t = { 0 };
+	char pause[32] = "";
+	struct cell gpa;
+
+	str_appendf(pause, sizeof(pause), "%.1f µs", view_u64(answer, "pause_ns") / 1e3);
+	table_row(&t, "gpa", cell_addr(&gpa, view_u64(answer, "gpa")), NULL);
+	table_row(&t, "pause", pause, NULL);
+	table_print(&t, out);
+}
+
+/* "5 (10 MiB)": the discards the engine refused, and their bytes */
+static const char *refused_str(json_t *st, char *buf, size_t len)
+{
+	struct cell bytes;
+
+	buf[0] = '\0';
+	return str_appendf(buf, len, "%llu (%s)",
+			   (unsigned long long)view_u64(st, "refused_discards"),
+			   cell_size(&bytes, view_u64(st, "refused_discard_bytes")));
+}
+
+void ctl_show_cma_stats(FILE *out, json_t *st)
+{
+	uint64_t pauses = view_u64(st, "pauses"), total = view_u64(st, "pause_ns_total");
+	struct table t = { 0 };
+	char refused[48];
+	struct cell c;
+
+	table_row(&t, "pageblock size", cell_size(&c, view_u64(st, "pageblock_size")), NULL);
+	table_row(&t, "resident", cell_size(&c, view_u64(st, "resident_bytes")), NULL);
+	table_row(&t, "commits", cell_u64(&c, view_u64(st, "commits")), NULL);
+	table_row(&t, "releases", cell_u64(&c, view_u64(st, "releases")), NULL);
+	table_row(&t, "migrations", cell_u64(&c, view_u64(st, "migrations")), NULL);
+	table_row(&t, "rollbacks", cell_u64(&c, view_u64(st, "rollbacks")), NULL);
+	table_row(&t, "refused discards", refused_str(st, refused, sizeof(refused)), NULL);
+	table_row(&t, "pauses", cell_u64(&c, pauses), NULL);
+	table_row(&t, "pause total", cell_ns(&c, total), NULL);
+	table_row(&t, "pause mean", pauses ? cell_ns(&c, total / pauses) : "-", NULL);
+	table_row(&t, "pause longest", cell_ns(&c, view_u64(st, "pause_ns_max")), NULL);
+	table_row(&t, "pause last", cell_ns(&c, view_u64(st, "pause_ns_last")), NULL);
+	table_print(&t, out);
+}
