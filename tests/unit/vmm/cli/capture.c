@@ -51,27 +51,3 @@ char *view_text(ctl_show_fn show, const char *text)
 	json_decref(answer);
 	return memout_text(&out);
 }
-
-void capture_start(struct capture *cap, FILE *stream)
-{
-	fflush(stream);
-	cap->file = tmpfile();
-	assert_non_null(cap->file);
-	cap->saved_fd = dup(fileno(stream));
-	assert_true(cap->saved_fd >= 0);
-	assert_true(dup2(fileno(cap->file), fileno(stream)) >= 0);
-}
-
-char *captured(struct capture *cap, FILE *stream)
-{
-	char *text = calloc(1, 65536);
-
-	assert_non_null(text);
-	fflush(stream);
-	dup2(cap->saved_fd, fileno(stream));
-	close(cap->saved_fd);
-	rewind(cap->file);
-	assert_true(fread(text, 1, 65535, cap->file) < 65535);
-	fclose(cap->file);
-	return text;
-}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the tests of vmm/cli/ share: an answer written with ' for ", the
- * text a view prints for it, and what went to stderr meanwhile.
+ * text a view prints for it (and, through tests/unit/lib/capture.h, what
+ * went to stderr meanwhile).
  */
 #ifndef TESTS_UNIT_VMM_CLI_CAPTURE_H
 #define TESTS_UNIT_VMM_CLI_CAPTURE_H
@@ -9,6 +10,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "tests/unit/lib/capture.h"
 #include "vmm/cli/ctl.h"
 
 /* A stream whose text is kept in memory (open_memstream). */
@@ -34,15 +36,5 @@ char *view_text(ctl_show_fn show, const char *text);
 		assert_string_equal(got_, text);                                                   \
 		free(got_);                                                                        \
 	} while (0)
-
-struct capture {
-	FILE *file;
-	int saved_fd;
-};
-
-/* From now on stderr (or stdout) goes to @cap, until captured(). */
-void capture_start(struct capture *cap, FILE *stream);
-/* What was printed since capture_start(), as a malloc()ed string. */
-char *captured(struct capture *cap, FILE *stream);
 
 #endif

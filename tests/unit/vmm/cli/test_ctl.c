@@ -22,99 +22,22 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "tests/unit/lib/canned_server.h"
 #include "vmm/cli/cli.h"
 #include "vmm/cli/commands.h"
 
 /* ---- a VM that answers one request with canned bytes ---- */
 
-struct canned {
-	char dir[64];
-	char path[128];
-	int listen_fd;
-	pthread_t thread;
-	char *answer;
-	char request[4096]; /* what came, head and body */
-};
-
-/* The head and as much body as its Content-Length says. */
-static void read_request(int fd, char *buf, size_t size)
-{
-	size_t len = 0, body = 0;
-	const char *end, *cl;
-	ssize_t n;
-
-	while (len < size - 1) {
-		n = recv(fd, buf + len, size - 1 - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		len += n;
-		buf[len] = '\0';
-		end = strstr(buf, "\r\n\r\n");
-		if (!end)
-			continue;
-		cl = strstr(buf, "Content-Length: ");
-		body = cl ? strtoul(cl + 16, NULL, 10) : 0;
-		if (len >= (size_t)(end + 4 - buf) + body)
-			return;
-	}
-}
-
-static void *answer_once(void *arg)
-{
-	struct canned *c = arg;
-	int fd = accept(c->listen_fd, NULL, NULL);
-	size_t len = strlen(c->answer), sent = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	read_request(fd, c->request, sizeof(c->request));
-	while (sent < len) {
-		n = send(fd, c->answer + sent, len - sent, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		sent += n;
-	}
-	close(fd);
-	return NULL;
-}
-
 /* A VM that answers @status ("200 OK") with @body, of @type. */
-static struct canned *canned_vm(const char *status, const char *type, const char *body)
+static struct canned_server *canned_vm(const char *status, const char *type, const char *body)
 {
-	struct canned *c = calloc(1, sizeof(*c));
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static char answer[8192];
 
-	assert_non_null(c);
-	strcpy(c->dir, "/tmp/cmavm-ctl-XXXXXX");
-	assert_non_null(mkdtemp(c->dir));
-	snprintf(c->path, sizeof(c->path), "%s/api.sock", c->dir);
-	strcpy(sa.sun_path, c->path);
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(c->listen_fd >= 0);
-	assert_int_equal(bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(c->listen_fd, 1), 0);
-	assert_true(asprintf(&c->answer,
-			     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			     "Connection: close\r\n\r\n%s",
-			     status, type, strlen(body), body) > 0);
-	assert_int_equal(pthread_create(&c->thread, NULL, answer_once, c), 0);
-	return c;
-}
-
-static void canned_done(struct canned *c)
-{
-	shutdown(c->listen_fd, SHUT_RDWR);
-	pthread_join(c->thread, NULL);
-	close(c->listen_fd);
-	unlink(c->path);
-	rmdir(c->dir);
-	free(c->answer);
-	free(c);
+	snprintf(answer, sizeof(answer),
+		 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n%s",
+		 status, type, strlen(body), body);
+	return canned_server_start(answer, 0);
 }
 
 #define JSON "application/json"
@@ -164,7 +87,7 @@ static void run_done(struct run *r)
 
 static void test_a_table_for_people(void **state)
 {
-	struct canned *vm = canned_vm("200 OK", JSON, BALLOON);
+	struct canned_server *vm = canned_vm("200 OK", JSON, BALLOON);
 	struct run r = ctl(vm->path, "--socket {} balloon set 64M");
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
@@ -175,25 +98,25 @@ static void test_a_table_for_people(void **state)
 				   "statistics           every 5 s\n");
 	assert_string_equal(r.err, "");
 	assert_non_null(strstr(vm->request, "PUT /v1/balloon HTTP/1.1\r\n"));
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 }
 
 static void test_json_with_json(void **state)
 {
-	struct canned *vm = canned_vm("200 OK", JSON, "{\"state\": \"paused\"}");
+	struct canned_server *vm = canned_vm("200 OK", JSON, "{\"state\": \"paused\"}");
 	struct run r = ctl(vm->path, "--json --socket {} pause");
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, "{\n  \"state\": \"paused\"\n}\n");
 	assert_non_null(strstr(vm->request, "PUT /v1/vm/pause HTTP/1.1\r\n"));
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 }
 
 static void test_the_body_sent(void **state)
 {
-	struct canned *vm = canned_vm("200 OK", JSON, "{\"released\": 2}");
+	struct canned_server *vm = canned_vm("200 OK", JSON, "{\"released\": 2}");
 	struct run r = ctl(vm->path, "--socket {} window release 2");
 	const char *body;
 
@@ -202,41 +125,42 @@ static void test_the_body_sent(void **state)
 	body = strstr(vm->request, "\r\n\r\n");
 	assert_non_null(body);
 	assert_string_equal(body + 4, "{\"id\":2}");
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 }
 
 static void test_raw_prints_the_body_as_it_came_when_not_json(void **state)
 {
-	struct canned *vm = canned_vm("200 OK", "text/plain", "hello");
+	struct canned_server *vm = canned_vm("200 OK", "text/plain", "hello");
 	struct run r = ctl(vm->path, "--socket {} raw GET /v1/anything");
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, "hello\n");
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 }
 
 static void test_a_refusal_is_an_error_with_the_api_s_words(void **state)
 {
-	struct canned *vm = canned_vm("409 Conflict", JSON, "{\"error\": \"the VM is paused\"}");
+	struct canned_server *vm =
+		canned_vm("409 Conflict", JSON, "{\"error\": \"the VM is paused\"}");
 	struct run r = ctl(vm->path, "--socket {} pause");
 
 	assert_int_equal(r.status, CLI_EXIT_FAILED);
 	assert_string_equal(r.out, "");
 	assert_string_equal(r.err, "cmavm: error: the VM is paused\r\n");
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 }
 
 static void test_an_answer_that_is_not_json(void **state)
 {
-	struct canned *vm = canned_vm("200 OK", JSON, "not {}!");
+	struct canned_server *vm = canned_vm("200 OK", JSON, "not {}!");
 	struct run r = ctl(vm->path, "--socket {} status");
 
 	assert_int_equal(r.status, CLI_EXIT_FAILED);
 	assert_string_equal(r.err, "cmavm: error: the VM's answer is not JSON: not {}!\r\n");
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 }
 
@@ -245,7 +169,7 @@ static void test_an_answer_that_is_not_json(void **state)
 static void test_map_svg_says_where_it_wrote(void **state)
 {
 	char svg[160], words[256], wrote[200];
-	struct canned *vm = canned_vm("200 OK", JSON, MAP);
+	struct canned_server *vm = canned_vm("200 OK", JSON, MAP);
 	struct run r;
 
 	snprintf(svg, sizeof(svg), "%s/map.svg", vm->dir);
@@ -256,7 +180,7 @@ static void test_map_svg_says_where_it_wrote(void **state)
 	assert_string_equal(r.out, strcat(strcpy(words, "no CMA pools\n"), wrote));
 	assert_int_equal(access(svg, R_OK), 0);
 	unlink(svg);
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 
 	/* with --json, stdout stays the JSON alone */
@@ -269,7 +193,7 @@ static void test_map_svg_says_where_it_wrote(void **state)
 	assert_string_equal(r.out, "{\n  \"pageblock_size\": 2097152,\n  \"pools\": []\n}\n");
 	assert_string_equal(r.err, wrote);
 	unlink(svg);
-	canned_done(vm);
+	canned_server_stop(vm);
 	run_done(&r);
 }
 

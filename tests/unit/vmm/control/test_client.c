@@ -20,40 +20,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/unit/lib/canned_server.h"
+#include "tests/unit/lib/capture.h"
 #include "vmm/control/client.h"
 #include "vmm/control/http_server.h"
 #include "vmm/hw/event_loop.h"
 
 /* ---- what the client prints ---- */
-
-struct capture {
-	FILE *file;
-	int saved_fd;
-};
-
-static void capture_stderr(struct capture *cap)
-{
-	fflush(stderr);
-	cap->file = tmpfile();
-	assert_non_null(cap->file);
-	cap->saved_fd = dup(STDERR_FILENO);
-	assert_true(cap->saved_fd >= 0);
-	assert_int_equal(dup2(fileno(cap->file), STDERR_FILENO), STDERR_FILENO);
-}
-
-/* What was printed since capture_stderr(), as a malloc()ed string. */
-static char *captured(struct capture *cap)
-{
-	char *text = calloc(1, 4096);
-
-	fflush(stderr);
-	dup2(cap->saved_fd, STDERR_FILENO);
-	close(cap->saved_fd);
-	rewind(cap->file);
-	assert_true(fread(text, 1, 4095, cap->file) < 4095);
-	fclose(cap->file);
-	return text;
-}
 
 static void expect_printed(char *text, const char *needle)
 {
@@ -111,15 +84,17 @@ static void test_default_socket_too_long(void **state)
 
 	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
 	assert_non_null(ctl_default_socket(buf, sizeof(buf))); /* just fits */
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_null(ctl_default_socket(buf, sizeof(buf) - 1));
-	expect_printed(captured(&cap), "the API socket path /run/user/1000/cmavm.sock is too "
-				       "long; set CMAVM_SOCKET to a shorter path");
+	expect_printed(captured(&cap, stderr),
+		       "the API socket path /run/user/1000/cmavm.sock is too "
+		       "long; set CMAVM_SOCKET to a shorter path");
 	setenv("CMAVM_SOCKET", "/a/rather/longer/path/than/that.sock", 1);
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_null(ctl_default_socket(buf, sizeof(buf)));
-	expect_printed(captured(&cap), "the API socket path /a/rather/longer/path/than/that.sock "
-				       "is too long");
+	expect_printed(captured(&cap, stderr),
+		       "the API socket path /a/rather/longer/path/than/that.sock "
+		       "is too long");
 }
 
 /* ---- against the HTTP server ---- */
@@ -251,10 +226,11 @@ static void test_no_server(void **state)
 	char path[160];
 
 	snprintf(path, sizeof(path), "%s/nobody.sock", s->dir);
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_int_equal(ctl_request(path, "GET", "/v1/vm", NULL, &reply), -1);
-	expect_printed(captured(&cap), "No such file or directory; is a VM running with it? "
-				       "Start one with 'cmavm run --api-socket");
+	expect_printed(captured(&cap, stderr),
+		       "No such file or directory; is a VM running with it? "
+		       "Start one with 'cmavm run --api-socket");
 	assert_null(reply.body);
 }
 
@@ -269,9 +245,9 @@ static void test_stale_socket(void **state)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/stale.sock", s->dir);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd); /* the file stays, nobody listens */
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_int_equal(ctl_request(sa.sun_path, "GET", "/v1/vm", NULL, &reply), -1);
-	expect_printed(captured(&cap), "Connection refused; is a VM running with it?");
+	expect_printed(captured(&cap, stderr), "Connection refused; is a VM running with it?");
 	unlink(sa.sun_path);
 }
 
@@ -283,118 +259,20 @@ static void test_socket_path_too_long(void **state)
 
 	memset(path, 'a', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_int_equal(ctl_request(path, "GET", "/v1/vm", NULL, &reply), -1);
-	expect_printed(captured(&cap), "is too long (at most 107 bytes)");
+	expect_printed(captured(&cap, stderr), "is too long (at most 107 bytes)");
 }
 
 /* ---- against a server thread that answers canned bytes ---- */
 
-struct canned {
-	char dir[64];
-	char path[128];
-	int listen_fd;
-	pthread_t thread;
-	const char *answer; /* sent whole, then @filler bytes of 'x' */
-	size_t filler;
-};
-
-static void send_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* the client has had enough */
-		p += n;
-		len -= n;
-	}
-}
-
-/* The client's request is a head without a body: read up to its end. */
-static void read_request(int fd)
-{
-	char buf[4096];
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < sizeof(buf) - 1) {
-		n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		len += n;
-		buf[len] = '\0';
-		if (strstr(buf, "\r\n\r\n"))
-			return;
-	}
-}
-
-static void *answer_once(void *arg)
-{
-	static char filler[64 * 1024];
-	struct canned *c = arg;
-	size_t left = c->filler;
-	int fd = accept(c->listen_fd, NULL, NULL);
-
-	if (fd < 0)
-		return NULL;
-	memset(filler, 'x', sizeof(filler));
-	read_request(fd);
-	send_all(fd, c->answer, strlen(c->answer));
-	while (left) {
-		size_t n = left < sizeof(filler) ? left : sizeof(filler);
-		ssize_t sent = send(fd, filler, n, MSG_NOSIGNAL);
-
-		if (sent < 0 && errno == EINTR)
-			continue;
-		if (sent <= 0)
-			break;
-		left -= sent;
-	}
-	close(fd);
-	return NULL;
-}
-
-/* A server at a new path that will answer one request with @answer. */
-static struct canned *canned_server(const char *answer, size_t filler)
-{
-	struct canned *c = calloc(1, sizeof(*c));
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	strcpy(c->dir, "/tmp/cmavm-canned-XXXXXX");
-	assert_non_null(mkdtemp(c->dir));
-	snprintf(c->path, sizeof(c->path), "%s/api.sock", c->dir);
-	strcpy(sa.sun_path, c->path);
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(c->listen_fd >= 0);
-	assert_int_equal(bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(c->listen_fd, 1), 0);
-	c->answer = answer;
-	c->filler = filler;
-	assert_int_equal(pthread_create(&c->thread, NULL, answer_once, c), 0);
-	return c;
-}
-
-static void canned_done(struct canned *c)
-{
-	assert_int_equal(pthread_join(c->thread, NULL), 0);
-	close(c->listen_fd);
-	unlink(c->path);
-	rmdir(c->dir);
-	free(c);
-}
-
 /* ctl_request() of GET /v1/vm to a server answering @answer and @filler. */
 static int request_canned(const char *answer, size_t filler, struct ctl_reply *reply)
 {
-	struct canned *c = canned_server(answer, filler);
+	struct canned_server *c = canned_server_start(answer, filler);
 	int ret = ctl_request(c->path, "GET", "/v1/vm", NULL, reply);
 
-	canned_done(c);
+	canned_server_stop(c);
 	return ret;
 }
 
@@ -405,9 +283,9 @@ static void test_answer_not_http(void **state)
 
 	char *printed;
 
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_int_equal(request_canned("SSH-2.0-OpenSSH_9.2\r\n", 0, &reply), -1);
-	printed = captured(&cap);
+	printed = captured(&cap, stderr);
 	assert_non_null(strstr(printed, "is not HTTP ("));
 	expect_printed(printed, "); is this a cmavm API socket?");
 	assert_null(reply.body);
@@ -443,10 +321,10 @@ static void test_answer_cut_short(void **state)
 	struct ctl_reply reply;
 	struct capture cap;
 
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_int_equal(
 		request_canned("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", 0, &reply), -1);
-	expect_printed(captured(&cap), "is not HTTP (stream ended at an unexpected time)");
+	expect_printed(captured(&cap, stderr), "is not HTTP (stream ended at an unexpected time)");
 	assert_null(reply.body);
 }
 
@@ -455,9 +333,9 @@ static void test_closed_without_answer(void **state)
 	struct ctl_reply reply;
 	struct capture cap;
 
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_int_equal(request_canned("", 0, &reply), -1);
-	expect_printed(captured(&cap), "closed the connection before answering in full");
+	expect_printed(captured(&cap, stderr), "closed the connection before answering in full");
 	assert_null(reply.body);
 }
 
@@ -477,9 +355,9 @@ static void test_reply_max(void **state)
 
 	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
 		 CTL_REPLY_MAX);
-	capture_stderr(&cap);
+	capture_start(&cap, stderr);
 	assert_int_equal(request_canned(head, CTL_REPLY_MAX, &reply), -1);
-	expect_printed(captured(&cap), "is larger than 16777216 bytes; not reading it");
+	expect_printed(captured(&cap, stderr), "is larger than 16777216 bytes; not reading it");
 	assert_null(reply.body);
 }
 

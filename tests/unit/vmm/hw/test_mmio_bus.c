@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/lib/capture.h"
 #include "vmm/hw/mmio_bus.h"
 
 /* What a test device saw last */
@@ -166,27 +168,19 @@ static void test_overlap_refused(void **state)
 	assert_int_equal(bus.nr, 3);
 }
 
-/* Run the bus with stderr in a file; returns how many times @needle was printed. */
+/* Run the bus with stderr captured; returns how many times @needle was printed. */
 static unsigned int count_messages(const char *needle, void (*run)(void))
 {
-	char buf[4096];
-	int saved = dup(STDERR_FILENO), fd = memfd_create("stderr", 0);
+	struct capture cap;
 	unsigned int n = 0;
-	ssize_t len;
+	char *text;
 
-	assert_true(saved >= 0 && fd >= 0);
-	fflush(stderr);
-	dup2(fd, STDERR_FILENO);
+	capture_start(&cap, stderr);
 	run();
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	len = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	assert_true(len >= 0);
-	buf[len] = '\0';
-	for (const char *p = buf; (p = strstr(p, needle)); p += strlen(needle))
+	text = captured(&cap, stderr);
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
 		n++;
+	free(text);
 	return n;
 }
 
