@@ -4,6 +4,9 @@
  * demands of the memory it is given. The layout planner obeys these rules
  * and the DTB checker judges by them, so they live in one place.
  *
+ * Owns: every number that encodes a guest kernel rule (alignments, area
+ * and region counts, zone limits); nobody else writes them down.
+ *
  * Source references are to Linux 6.1; see docs/architecture.md.
  */
 #ifndef FDT_GUEST_RULES_H

@@ -12,8 +12,8 @@
  * Everything but http_server_open() and http_server_close() runs on the
  * loop thread, one callback at a time, and never blocks.
  */
-#ifndef VMM_HTTP_SERVER_H
-#define VMM_HTTP_SERVER_H
+#ifndef VMM_CONTROL_HTTP_SERVER_H
+#define VMM_CONTROL_HTTP_SERVER_H
 
 #include <jansson.h>
 #include <pthread.h>

@@ -7,8 +7,8 @@
  * escape sequence Ctrl-a x that ends the VM from a terminal. When stdin is
  * not a terminal (a pipe, a test harness) bytes pass through untouched.
  */
-#ifndef VMM_CONSOLE_H
-#define VMM_CONSOLE_H
+#ifndef VMM_HW_CONSOLE_H
+#define VMM_HW_CONSOLE_H
 
 #include <stdint.h>
 

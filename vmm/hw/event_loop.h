@@ -9,8 +9,8 @@
  * SQEs may only be taken on the loop thread; other threads reach the loop
  * through ev_loop_call().
  */
-#ifndef VMM_EVENT_LOOP_H
-#define VMM_EVENT_LOOP_H
+#ifndef VMM_HW_EVENT_LOOP_H
+#define VMM_HW_EVENT_LOOP_H
 
 #include <liburing.h>
 #include <pthread.h>

@@ -8,8 +8,8 @@
  * CMA engine remap parts of it; the alignment lets KVM map it with
  * block mappings at stage 2.
  */
-#ifndef VMM_GUEST_RAM_H
-#define VMM_GUEST_RAM_H
+#ifndef VMM_HW_GUEST_RAM_H
+#define VMM_HW_GUEST_RAM_H
 
 #include <stddef.h>
 #include <stdint.h>

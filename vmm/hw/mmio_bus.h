@@ -7,8 +7,8 @@
  * access no device claims wholly (reads 0, writes dropped, reported once):
  * a device is handed only accesses that lie inside its region.
  */
-#ifndef VMM_MMIO_BUS_H
-#define VMM_MMIO_BUS_H
+#ifndef VMM_HW_MMIO_BUS_H
+#define VMM_HW_MMIO_BUS_H
 
 #include <stdbool.h>
 #include <stdint.h>

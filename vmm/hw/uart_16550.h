@@ -9,8 +9,8 @@
  * so the transmitter is always empty and THRE re-arms on every write, as
  * Linux's 8250 driver expects.
  */
-#ifndef VMM_UART_16550_H
-#define VMM_UART_16550_H
+#ifndef VMM_HW_UART_16550_H
+#define VMM_HW_UART_16550_H
 
 #include <pthread.h>
 #include <stdbool.h>

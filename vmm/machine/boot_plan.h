@@ -8,8 +8,8 @@
  * for the operator with the reason for each pool's place; it is the same
  * on every host, so `--dry-run` shows it without KVM.
  */
-#ifndef VMM_BOOT_PLAN_H
-#define VMM_BOOT_PLAN_H
+#ifndef VMM_MACHINE_BOOT_PLAN_H
+#define VMM_MACHINE_BOOT_PLAN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the operator asked for: `cmavm run`'s flags, parsed and checked.
+ *
+ * Owns: struct vm_config and the defaults of every flag. vmm/cli/cmd_run.c
+ * fills it; the boot plan and the glue read it. It lives with the machine
+ * because it describes the machine to build, and the machine must not
+ * depend on the command line.
  */
-#ifndef VMM_CONFIG_H
-#define VMM_CONFIG_H
+#ifndef VMM_MACHINE_CONFIG_H
+#define VMM_MACHINE_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,8 +5,8 @@
  * Owns: creating it at the addresses of vmm/machine/memory_map.h, one
  * redistributor per vCPU, and initialising it once every vCPU exists.
  */
-#ifndef VMM_GIC_H
-#define VMM_GIC_H
+#ifndef VMM_MACHINE_GIC_H
+#define VMM_MACHINE_GIC_H
 
 struct kvm;
 

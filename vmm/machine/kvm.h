@@ -6,8 +6,8 @@
  * registering guest RAM, and the one ioctl wrapper whose failures name the
  * ioctl and the errno, so that every KVM error reads the same way.
  */
-#ifndef VMM_KVM_H
-#define VMM_KVM_H
+#ifndef VMM_MACHINE_KVM_H
+#define VMM_MACHINE_KVM_H
 
 #include <stdint.h>
 

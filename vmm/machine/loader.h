@@ -6,8 +6,8 @@
  * arm64 Image header (Documentation/arm64/booting.rst: text_offset,
  * image_size, flags), and copying them into guest RAM.
  */
-#ifndef VMM_LOADER_H
-#define VMM_LOADER_H
+#ifndef VMM_MACHINE_LOADER_H
+#define VMM_MACHINE_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * the start of RAM. Devices below 2 GiB, RAM from 2 GiB up, as on QEMU's
  * virt machine, so that guest kernels find nothing unusual.
  */
-#ifndef VMM_MEMORY_MAP_H
-#define VMM_MEMORY_MAP_H
+#ifndef VMM_MACHINE_MEMORY_MAP_H
+#define VMM_MACHINE_MEMORY_MAP_H
 
 #define MMAP_GICD_BASE	   0x08000000ULL
 #define MMAP_GICD_SIZE	   0x00010000ULL

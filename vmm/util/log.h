@@ -6,8 +6,8 @@
  * failed and what to do about it; callers print once, where they know the
  * most, and return -1.
  */
-#ifndef VMM_LOG_H
-#define VMM_LOG_H
+#ifndef VMM_UTIL_LOG_H
+#define VMM_UTIL_LOG_H
 
 #define pr_err(...)  vmm_log("error: ", __VA_ARGS__)
 #define pr_warn(...) vmm_log("warning: ", __VA_ARGS__)

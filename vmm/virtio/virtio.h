@@ -14,8 +14,8 @@
  * threads and take it; device callbacks (queue_notify, completions) run
  * on the event loop thread and take it too.
  */
-#ifndef VMM_VIRTIO_H
-#define VMM_VIRTIO_H
+#ifndef VMM_VIRTIO_VIRTIO_H
+#define VMM_VIRTIO_VIRTIO_H
 
 /* The virtio ABI comes from the kernel's UAPI headers, as its drivers see it. */
 #include <linux/virtio_config.h> /* VIRTIO_F_*, device status VIRTIO_CONFIG_S_* */

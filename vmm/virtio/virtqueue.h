@@ -13,8 +13,8 @@
  *
  * Not thread-safe: one queue is driven by one thread (the event loop).
  */
-#ifndef VMM_VIRTQUEUE_H
-#define VMM_VIRTQUEUE_H
+#ifndef VMM_VIRTIO_VIRTQUEUE_H
+#define VMM_VIRTIO_VIRTQUEUE_H
 
 #include <stdbool.h>
 #include <stdint.h>
