@@ -12,6 +12,7 @@
  * notifications.
  */
 #include "vmm/virtio/virtqueue.h"
+#include "vmm/util/strbuf.h"
 #include "vmm/hw/guest_ram.h"
 
 #include <endian.h>
@@ -106,17 +107,14 @@ static int __attribute__((format(printf, 2, 3)))
 vq_break(struct virtqueue *vq, const char *fmt, ...)
 {
 	size_t room = sizeof(vq->broken_reason);
-	int n;
 	va_list ap;
 
 	if (vq->broken)
 		return -1;
 	vq->broken = true;
-	n = snprintf(vq->broken_reason, room, "%s: ", vq->name ? vq->name : "virtqueue");
-	if (n < 0 || (size_t)n >= room)
-		return -1;
+	snprintf(vq->broken_reason, room, "%s: ", vq->name ? vq->name : "virtqueue");
 	va_start(ap, fmt);
-	vsnprintf(vq->broken_reason + n, room - n, fmt, ap);
+	str_vappendf(vq->broken_reason, room, fmt, ap);
 	va_end(ap);
 	return -1;
 }
