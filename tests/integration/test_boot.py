@@ -33,6 +33,12 @@ class BootDemoGuest(common.unittest.TestCase):
         self.assertEqual(sorted(self.plan), ["fw", "gpu", "linux,cma", "pinned"])
         self.assertEqual(self.plan["pinned"]["base"], 0x90000000)
 
+    def test_printed_plan_agrees_with_the_api(self):
+        for name, p in self.plan.items():
+            self.assertIn("cmavm: pool %s at 0x%x size %d MiB (" % (name, p["base"], p["size"] >> 20),
+                          self.out, "the plan cmavm printed disagrees with GET /v1/vm")
+            self.assertIn("): %s" % p["why"], self.out)
+
     def test_every_reusable_pool_is_created_where_planned(self):
         for name, p in self.plan.items():
             want = ("CMA" if p["kind"] == "cma" else "DMA", p["base"], p["size"] >> 20)

@@ -13,7 +13,7 @@
 
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
-	char what[256] = "";
+	char what[1024] = ""; /* as long as a log line may be */
 	va_list ap;
 
 	va_start(ap, fmt);

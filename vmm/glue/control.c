@@ -174,6 +174,8 @@ int vmm_control_open(struct vmm *m)
 	vmm_engine_ctl_ops(&m->ctl_ops);
 	if (!path)
 		path = ctl_default_socket(def, sizeof(def));
+	if (!path)
+		return -1; /* $CMAVM_SOCKET too long: ctl_default_socket() said so */
 	if (http_server_open(&m->api, &m->loop, path, ctl_api_handle, &m->ctl_ops))
 		return -1;
 	m->api_open = true;

@@ -2,6 +2,7 @@
 #include "vmm/util/strbuf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,18 +23,21 @@ void strbuf_attach(struct strbuf *sb, char *buf, size_t size)
 		buf[sb->len] = '\0';
 }
 
-/* Room for @len more bytes and the NUL; a fixed buffer never grows. */
+/* Room for @len more bytes and the NUL, growing by doubling. */
 static int make_room(struct strbuf *sb, size_t len)
 {
-	size_t alloc = sb->alloc ? sb->alloc : STRBUF_FIRST_ALLOC;
+	size_t need, alloc = sb->alloc ? sb->alloc : STRBUF_FIRST_ALLOC;
 	char *data;
 
 	if (len > sb->max || sb->len > sb->max - len)
 		return -ENOSPC;
-	if (sb->len + len + 1 <= sb->alloc)
+	if (len > SIZE_MAX - 1 - sb->len)
+		return -ENOMEM;
+	need = sb->len + len + 1;
+	if (need <= sb->alloc)
 		return 0;
-	while (alloc < sb->len + len + 1)
-		alloc *= 2;
+	while (alloc < need)
+		alloc = alloc > SIZE_MAX / 2 ? need : alloc * 2;
 	data = realloc(sb->data, alloc);
 	if (!data)
 		return -ENOMEM;
@@ -42,20 +46,22 @@ static int make_room(struct strbuf *sb, size_t len)
 	return 0;
 }
 
-/* A fixed buffer takes what fits: the rest is cut off. */
+/* A fixed buffer takes what fits: the rest is cut off, and this append says so. */
 static int add_fixed(struct strbuf *sb, const void *data, size_t len)
 {
 	size_t room = sb->alloc ? sb->alloc - 1 - sb->len : 0;
+	bool cut = len > room;
 
-	if (len > room) {
+	if (cut) {
 		len = room;
 		sb->truncated = true;
 	}
-	memcpy(sb->data + sb->len, data, len);
-	sb->len += len;
-	if (sb->alloc)
+	if (len) {
+		memcpy(sb->data + sb->len, data, len);
+		sb->len += len;
 		sb->data[sb->len] = '\0';
-	return sb->truncated ? -ENOSPC : 0;
+	}
+	return cut ? -ENOSPC : 0;
 }
 
 int strbuf_add(struct strbuf *sb, const void *data, size_t len)

@@ -8,7 +8,8 @@
  *     or body, a response under way); past the limit an append fails with
  *     -ENOSPC and the buffer keeps what it had;
  *   - fixed: a char array the caller owns (a message, a table cell);
- *     what does not fit is cut off, and strbuf_truncated() says so.
+ *     what does not fit is cut off: that append returns -ENOSPC, and
+ *     strbuf_truncated() remembers that something was cut.
  * Every other module appends through here rather than by hand.
  */
 #ifndef VMM_UTIL_STRBUF_H
@@ -37,7 +38,11 @@ void strbuf_init(struct strbuf *sb, size_t max);
  */
 void strbuf_attach(struct strbuf *sb, char *buf, size_t size);
 
-/* 0; -ENOSPC past the limit, -ENOMEM (growable: nothing added then). */
+/*
+ * 0; -ENOSPC past the limit (growable: nothing added; fixed: what fit was
+ * added), -ENOMEM (nothing added), or -EINVAL for a format vsnprintf()
+ * refuses (nothing added).
+ */
 int strbuf_add(struct strbuf *sb, const void *data, size_t len);
 int strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cma/size.h"
+#include "tests/unit/lib/capture.h"
 #include "fdt/dtb_check.h"
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
@@ -251,6 +252,44 @@ static void test_missing_kernel_fails(void **state)
 	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), -1);
 }
 
+static void expect_line(const char *text, const char *line)
+{
+	if (!strstr(text, line))
+		fail_msg("the plan lacks \"%s\"; it printed:\n%s", line, text);
+}
+
+/* What the operator reads before the guest starts: every pool with its reason. */
+static void test_plan_printed_for_the_operator(void **state)
+{
+	struct fixture *f = *state;
+	const struct placed_pool *p;
+	struct capture cap;
+	char line[512];
+	char *text;
+
+	add_pool(&f->cfg, "fw:4M:no-map", false);
+	f->cfg.disks[0] = (struct disk_config){ .path = "a.img", .readonly = true };
+	f->cfg.nr_disks = 1;
+	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), 0);
+	capture_start(&cap, stderr);
+	boot_plan_print(&f->cfg, &f->plan);
+	text = captured(&cap, stderr);
+	expect_line(text, "cmavm: guest: 512 MiB of RAM at 0x80000000, 2 vCPUs, GICv3");
+	for (size_t i = 0; i < f->plan.layout.nr_pools; i++) {
+		p = &f->plan.layout.pools[i];
+		snprintf(line, sizeof(line), "cmavm: pool %s at 0x%llx size %llu MiB (%s): %s",
+			 p->spec->name, (unsigned long long)p->r.base,
+			 (unsigned long long)(p->r.size >> 20), pool_kind_str(p->spec), p->why);
+		expect_line(text, line);
+	}
+	expect_line(text, "(reusable CMA pool, default)");
+	expect_line(text, "(no-map coherent DMA pool)");
+	expect_line(text, "cmavm: virtio-blk0 at 0xa000000, SPI 16: a.img (read-only)");
+	expect_line(text, "cmavm: virtio-rng0 at 0xa000200, SPI 17: entropy from getrandom()");
+	expect_line(text, "cmavm: cmdline: " DEFAULT_CMDLINE "\r\n");
+	free(text);
+}
+
 static void test_dump_dtb_writes_the_blob(void **state)
 {
 	struct fixture *f = *state;
@@ -286,6 +325,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initrd_is_read_and_placed_after_the_kernel,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_kernel_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_printed_for_the_operator, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_dump_dtb_writes_the_blob, setup, teardown),
 	};
 

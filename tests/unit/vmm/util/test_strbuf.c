@@ -68,6 +68,31 @@ static void test_fixed_appends_after_existing_text_and_truncates(void **state)
 	assert_string_equal(buf, "abcdef123");
 }
 
+static void test_edges(void **state)
+{
+	struct strbuf grow = STRBUF_INIT(SIZE_MAX), none;
+	char one[1] = "";
+
+	(void)state;
+	/* lengths that would wrap size_t are refused, not wrapped */
+	assert_int_equal(strbuf_add(&grow, "ab", 2), 0);
+	assert_int_equal(strbuf_add(&grow, "x", SIZE_MAX - 2), -ENOMEM);
+	assert_int_equal(strbuf_add(&grow, "x", SIZE_MAX / 2 + 10), -ENOMEM);
+	assert_string_equal(strbuf_str(&grow), "ab");
+	strbuf_release(&grow);
+	/* a fixed buffer of no bytes, or of room for the NUL only */
+	strbuf_attach(&none, NULL, 0);
+	assert_int_equal(strbuf_add(&none, "", 0), 0);
+	assert_int_equal(strbuf_add(&none, "a", 1), -ENOSPC);
+	assert_string_equal(strbuf_str(&none), "");
+	strbuf_attach(&none, one, sizeof(one));
+	assert_int_equal(strbuf_addf(&none, "%s", "a"), -ENOSPC);
+	assert_true(strbuf_truncated(&none));
+	/* a cut is remembered, but an append that fits still succeeds */
+	assert_int_equal(strbuf_add(&none, "", 0), 0);
+	assert_string_equal(one, "");
+}
+
 static void test_str_appendf_on_unterminated_array(void **state)
 {
 	char buf[6];
@@ -88,6 +113,7 @@ int main(void)
 		cmocka_unit_test(test_growable_appends_and_grows),
 		cmocka_unit_test(test_growable_limit_keeps_what_it_had),
 		cmocka_unit_test(test_fixed_appends_after_existing_text_and_truncates),
+		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_str_appendf_on_unterminated_array),
 	};
 
