@@ -53,6 +53,26 @@ int injected(struct cma_engine *e, enum cma_step step, size_t b)
 	return e->hooks.inject ? e->hooks.inject(e->hooks.opaque, step, b) : 0;
 }
 
+/* 10 µs to 100 ms, as Prometheus histograms of latency usually go */
+const uint64_t cma_hist_bound_ns[CMA_HIST_BUCKETS - 1] = {
+	10000,	 20000,	  50000,    100000,   200000,	500000,	   1000000,
+	2000000, 5000000, 10000000, 20000000, 50000000, 100000000,
+};
+
+void hist_add(uint64_t *hist, uint64_t ns)
+{
+	size_t i = 0;
+
+	while (i < CMA_HIST_BUCKETS - 1 && ns > cma_hist_bound_ns[i])
+		i++;
+	hist[i]++;
+}
+
+void cma_engine_set_guest_running(struct cma_engine *e, bool running)
+{
+	e->guest_stopped = !running;
+}
+
 /* ---- names ---- */
 
 static const char *const state_names[CMA_NR_STATES] = {

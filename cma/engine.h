@@ -56,10 +56,23 @@ enum cma_level {
 	CMA_CONTIGUOUS,
 };
 
+/*
+ * Stall histograms: bucket i counts stalls of at most cma_hist_bound_ns[i];
+ * the last bucket counts the longer ones.
+ */
+#define CMA_HIST_BUCKETS 14
+extern const uint64_t cma_hist_bound_ns[CMA_HIST_BUCKETS - 1];
+
 struct cma_stats {
 	uint64_t commits, releases, migrations, rollbacks;
+	uint64_t boot_commits; /* windows committed before the guest ran: no move */
 	uint64_t refused_discards, refused_discard_bytes;
+	/* whole-guest pauses (every vCPU parked) */
 	uint64_t pauses, pause_ns_total, pause_ns_max, pause_ns_last;
+	uint64_t pause_hist[CMA_HIST_BUCKETS];
+	/* a guest writer (vCPU or device) that waited for a range being moved */
+	uint64_t stalls, stall_ns_total, stall_ns_max, stall_ns_last;
+	uint64_t stall_hist[CMA_HIST_BUCKETS];
 };
 
 /* What the engine asks of the VMM around a move. */
@@ -133,6 +146,14 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 				     uint8_t *map_end, const struct cma_hooks *hooks);
 /* Closes every file the engine holds; the mappings stay. NULL is fine. */
 void cma_engine_destroy(struct cma_engine *e);
+
+/*
+ * Whether the guest runs (the default). While it does not (before its
+ * first instruction), a move needs no pause and copies nothing the guest
+ * never touched: a window committed then is a boot window, on its backing
+ * before the guest starts, counted in stats.boot_commits and not as a move.
+ */
+void cma_engine_set_guest_running(struct cma_engine *e, bool running);
 
 /* Why the last call failed, and what kind of failure it was. */
 const char *cma_engine_error(const struct cma_engine *e);

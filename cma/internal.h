@@ -86,6 +86,7 @@ struct cma_engine {
 		uint64_t ram_gpa, ram_len; /* the guest RAM inside the span */
 	} gigantic;
 	unsigned int next_window_id;
+	bool guest_stopped; /* before the guest's first instruction: no pause, no copy */
 	struct cma_stats stats;
 	uint64_t op_pause_ns_max;  /* the longest pause since a commit began */
 	char error[256];	   /* why the last call failed */
@@ -118,6 +119,9 @@ static inline uint64_t block_memfd_off(const struct cma_engine *e, size_t b)
 {
 	return e->blocks[b].gpa - e->gpa;
 }
+
+/* Count a stall of @ns in @hist (CMA_HIST_BUCKETS buckets). */
+void hist_add(uint64_t *hist, uint64_t ns);
 
 /* block.c: the only writers of struct cma_block */
 void block_init(struct cma_engine *e, size_t b, uint64_t gpa);

@@ -23,8 +23,12 @@
 
 int pause_guest(struct cma_engine *e, uint64_t *t0)
 {
-	int r = e->hooks.pause ? e->hooks.pause(e->hooks.opaque) : 0;
+	int r;
 
+	*t0 = now_ns();
+	if (e->guest_stopped)
+		return 0; /* nothing runs that could see the move */
+	r = e->hooks.pause ? e->hooks.pause(e->hooks.opaque) : 0;
 	if (r)
 		return cma_conflict(e, "could not pause the guest: %s", strerror(-r));
 	*t0 = now_ns();
@@ -35,8 +39,11 @@ void resume_guest(struct cma_engine *e, uint64_t t0)
 {
 	uint64_t dt = now_ns() - t0;
 
+	if (e->guest_stopped)
+		return;
 	if (e->hooks.resume)
 		e->hooks.resume(e->hooks.opaque);
+	hist_add(e->stats.pause_hist, dt);
 	e->stats.pauses++;
 	e->stats.pause_ns_total += dt;
 	e->stats.pause_ns_last = dt;

@@ -475,6 +475,8 @@ int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64
 	w->pause_ns_max = e->op_pause_ns_max;
 	cma_window_measure(e, window_slot(e, w));
 	e->stats.commits++;
+	if (e->guest_stopped)
+		e->stats.boot_commits++;
 	return window_slot(e, w);
 }
 
