@@ -61,6 +61,8 @@ struct backing block_backing(const struct cma_engine *e, size_t b)
 
 	if (blk->backing == CMA_BACKING_MEMFD)
 		return memfd_backing(e, b);
+	if (blk->backing == CMA_BACKING_OWN)
+		return (struct backing){ blk->fd, blk->fd_off, CMA_PAGE };
 	return (struct backing){ blk->fd, blk->fd_off, CMA_PAGEBLOCK };
 }
 
@@ -156,12 +158,26 @@ void block_count_deflate(struct cma_engine *e, size_t b)
 
 /* ---- the balloon and free page reporting ---- */
 
+/* Give [gpa, gpa + len) of block @b (or of RAM outside pools, @b < 0) back to the host. */
+static void punch_guest(const struct cma_engine *e, int b, uint64_t gpa, uint64_t len)
+{
+	struct backing bk;
+
+	if (b < 0) {
+		punch(e->memfd, gpa - e->gpa, len);
+		return;
+	}
+	bk = block_backing(e, (size_t)b);
+	punch(bk.fd, bk.off + (gpa - e->blocks[b].gpa), len);
+}
+
 static bool protected(const struct cma_engine *e, int b, uint64_t gpa)
 {
 	if (e->gigantic.window >= 0 && gpa >= e->gigantic.ram_gpa &&
 	    gpa - e->gigantic.ram_gpa < e->gigantic.ram_len)
 		return true;
-	return b >= 0 && (e->blocks[b].window >= 0 || e->blocks[b].backing != CMA_BACKING_MEMFD);
+	return b >= 0 && (e->blocks[b].window >= 0 || e->blocks[b].backing == CMA_BACKING_HUGE ||
+			  e->blocks[b].backing == CMA_BACKING_GIGANTIC);
 }
 
 uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_discard_reason why)
@@ -181,7 +197,7 @@ uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_
 			/* counted first: a stale report is judged by what is resident now */
 			if (b >= 0)
 				block_count_discard(e, (size_t)b, n, why);
-			punch(e->memfd, gpa - e->gpa, n);
+			punch_guest(e, b, gpa, n);
 		}
 		gpa += n;
 	}

@@ -73,6 +73,24 @@ void cma_engine_set_guest_running(struct cma_engine *e, bool running)
 	e->guest_stopped = !running;
 }
 
+bool cma_engine_live(const struct cma_engine *e)
+{
+	return e->live;
+}
+
+int cma_engine_set_live(struct cma_engine *e, bool live)
+{
+	if (live && e->uffd < 0)
+		return -1;
+	e->live = live;
+	return 0;
+}
+
+const char *cma_engine_live_why(const struct cma_engine *e)
+{
+	return e->uffd < 0 ? e->live_why : e->live ? "" : "live moves turned off";
+}
+
 /* ---- names ---- */
 
 static const char *const state_names[CMA_NR_STATES] = {
@@ -129,6 +147,8 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 		e->hooks = *hooks;
 	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
 		e->windows[i].huge_fd = -1;
+	e->uffd = uffd_open(e->live_why, sizeof(e->live_why));
+	e->live = e->uffd >= 0;
 	return e;
 }
 
@@ -142,6 +162,8 @@ void cma_engine_destroy(struct cma_engine *e)
 	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
 		if (e->windows[i].huge_fd >= 0)
 			close(e->windows[i].huge_fd);
+	if (e->uffd >= 0)
+		close(e->uffd);
 	free(e->blocks);
 	free(e);
 }

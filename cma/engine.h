@@ -95,6 +95,14 @@ struct cma_hooks {
 	int (*inject)(void *opaque, int step, size_t block);
 	/* Progress of a long commit or release: @done of @total bytes; may be NULL. */
 	void (*progress)(void *opaque, uint64_t done, uint64_t total);
+	/*
+	 * A live move of guest-physical [gpa, gpa + len) begins: return once no
+	 * device I/O into the range is in flight, and hold new I/O into it back
+	 * until unfence(); 0, or a negative errno (the move is refused). NULL:
+	 * nothing to fence.
+	 */
+	int (*fence)(void *opaque, uint64_t gpa, uint64_t len);
+	void (*unfence)(void *opaque, uint64_t gpa, uint64_t len);
 };
 
 enum cma_step {
@@ -154,6 +162,18 @@ void cma_engine_destroy(struct cma_engine *e);
  * before the guest starts, counted in stats.boot_commits and not as a move.
  */
 void cma_engine_set_guest_running(struct cma_engine *e, bool running);
+
+/*
+ * Live moves: where the host kernel has userfaultfd write-protect for shmem
+ * and hugetlbfs (probed at creation), a move write-protects the range
+ * instead of pausing the guest: only a writer of the range waits, for one
+ * pageblock's copy at most. Elsewhere a commit or release pauses the guest
+ * once. cma_engine_set_live(e, true) fails where the kernel cannot;
+ * cma_engine_live_why() says why (or "" when live).
+ */
+bool cma_engine_live(const struct cma_engine *e);
+int cma_engine_set_live(struct cma_engine *e, bool live);
+const char *cma_engine_live_why(const struct cma_engine *e);
 
 /* Why the last call failed, and what kind of failure it was. */
 const char *cma_engine_error(const struct cma_engine *e);

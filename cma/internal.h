@@ -21,12 +21,14 @@
 
 #include "cma/engine.h"
 
-#define PAGES_PER_BLOCK (CMA_PAGEBLOCK / CMA_PAGE)
-#define GIGANTIC	(1ULL << 30)
+#define PAGES_PER_BLOCK	 (CMA_PAGEBLOCK / CMA_PAGE)
+#define UFFD_WAITING_MAX 64 /* writers timed one by one; more share the last time */
+#define GIGANTIC	 (1ULL << 30)
 
 /* Where a pageblock's host memory comes from. */
 enum cma_backing {
 	CMA_BACKING_MEMFD,    /* guest RAM's own memfd, at the block's offset */
+	CMA_BACKING_OWN,      /* a memfd of its own, ordinary pages (after a migration) */
 	CMA_BACKING_HUGE,     /* a 2 MiB page of a window's hugetlb memfd */
 	CMA_BACKING_GIGANTIC, /* part of a 1 GiB page */
 };
@@ -35,7 +37,7 @@ enum cma_backing {
 struct cma_block {
 	uint64_t gpa;
 	enum cma_backing backing;
-	int fd; /* CMA_BACKING_HUGE: the hugetlb file and offset */
+	int fd; /* HUGE, OWN: the file and offset */
 	uint64_t fd_off;
 	bool own_fd;		  /* @fd is this block's alone (after a migration) */
 	int window;		  /* index into windows[], or -1 */
@@ -87,6 +89,12 @@ struct cma_engine {
 	} gigantic;
 	unsigned int next_window_id;
 	bool guest_stopped; /* before the guest's first instruction: no pause, no copy */
+	int uffd;	    /* userfaultfd with write-protect, or -1 (uffd.c) */
+	bool live;	    /* moves write-protect instead of pausing the guest */
+	char live_why[160]; /* why not, when the kernel cannot */
+	uint64_t protected_since, last_look; /* the range under write-protect now */
+	size_t nr_waiting;		     /* writers seen waiting on it */
+	uint64_t waiting_since[UFFD_WAITING_MAX];
 	struct cma_stats stats;
 	uint64_t op_pause_ns_max;  /* the longest pause since a commit began */
 	char error[256];	   /* why the last call failed */
@@ -144,10 +152,29 @@ const char *no_memory_hint(uint64_t page_size);
 /* A memfd of @size bytes: an fd, or a negative errno. */
 int memfd_sized(const char *name, unsigned int flags, uint64_t size);
 int alloc_backing(struct cma_engine *e, uint64_t size, uint64_t page_size);
+/* One range of guest memory onto new backing (move.c). */
+struct move {
+	size_t b;      /* its first block: for fault injection and messages */
+	uint8_t *host; /* where the guest's memory is mapped */
+	uint64_t len;
+	struct backing from, to;
+	uint8_t *view;	 /* @to, mapped and populated, while the move is prepared */
+	uint64_t mapped; /* what mmap() mapped for @view */
+};
+size_t move_ranges(struct cma_engine *e, struct move *m, size_t n);
 int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
 	       const struct backing *from, const struct backing *to);
+size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_t off);
 int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own);
 int block_to_memfd(struct cma_engine *e, size_t b);
+
+/* uffd.c */
+/* A userfaultfd with write-protect for shmem and hugetlbfs, or -1 with @why. */
+int uffd_open(char *why, size_t len);
+int uffd_protect(struct cma_engine *e, uint8_t *host, uint64_t len);
+void uffd_note_writers(struct cma_engine *e);
+void uffd_wake(struct cma_engine *e, uint8_t *host, uint64_t len);
+void uffd_unprotect(struct cma_engine *e, uint8_t *host, uint64_t len);
 
 /* pagemap.c */
 uint64_t resident_pages(const uint8_t *host, uint64_t len);

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Moving guest memory. A move always goes: get the new backing and fault it
- * in (the guest still runs), pause the guest, copy, map the new backing over
- * the old at the same host address (KVM sees the change through its MMU
- * notifier and faults the new pages in), resume, free the old backing.
- * Until the map step the old backing is untouched, so every failure can put
- * the old mapping back with nothing lost.
+ * in (the guest still runs); stop what could write the range; copy what
+ * the old backing holds; map the new backing over the old at the same host
+ * address (KVM sees the change through its MMU notifier and faults the new
+ * pages in); let the writers go on; free the old backing. Until the map
+ * step the old backing is untouched, so every failure can put the old
+ * mapping back with nothing lost.
+ *
+ * What stops: where the host kernel has userfaultfd write-protect, only a
+ * writer of the range, for one range at a time (uffd.c); elsewhere the
+ * whole guest, once for all the ranges of a commit or release. Before the
+ * guest's first instruction, nothing (a boot window).
  */
 #include "cma/internal.h"
 
@@ -55,13 +61,22 @@ void resume_guest(struct cma_engine *e, uint64_t t0)
 
 /* ---- backings ---- */
 
+static uint64_t file_page_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) || st.st_blksize <= 0 ? CMA_PAGE : (uint64_t)st.st_blksize;
+}
+
 /*
- * MAP_POPULATE: the pages exist already (just copied into); mapping them
- * now spares the guest the faults and lets pagemap see them at once.
+ * Huge pages exist already (populated, copied into): MAP_POPULATE maps them
+ * now, sparing the guest the faults and letting pagemap see them at once.
+ * An ordinary file is mapped lazily: populating it would fill its holes.
  */
 int map_over(uint8_t *host, uint64_t len, int fd, uint64_t off)
 {
-	void *p = mmap(host, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd,
+	int populate = file_page_size(fd) > CMA_PAGE ? MAP_POPULATE : 0;
+	void *p = mmap(host, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | populate, fd,
 		       (off_t)off);
 
 	if (p == MAP_FAILED)
@@ -119,8 +134,7 @@ int alloc_backing(struct cma_engine *e, uint64_t size, uint64_t page_size)
  */
 static uint64_t mapped_len(int fd, uint64_t len)
 {
-	struct stat st;
-	uint64_t page = fstat(fd, &st) || st.st_blksize <= 0 ? CMA_PAGE : (uint64_t)st.st_blksize;
+	uint64_t page = file_page_size(fd);
 
 	return (len + page - 1) & ~(page - 1);
 }
@@ -134,175 +148,379 @@ static bool still_mapped(uint8_t *host)
 }
 
 /*
- * Map @len bytes of @to and fault them all in while the guest still runs:
- * a host short of memory (or of huge pages in a cgroup) says so here, with
- * an error, not as SIGBUS or the OOM killer inside the pause.
+ * Call @fn on each extent of [off, off + len) of @fd that holds data
+ * (SEEK_DATA: pages present or swapped out, never holes); a file that
+ * cannot say (hugetlbfs answers "all data") is one extent. Stops at the
+ * first non-zero return.
  */
-static uint8_t *populated_view(struct cma_engine *e, size_t b, uint64_t len,
-			       const struct backing *to, uint64_t mapped)
+static int for_each_data(int fd, uint64_t off, uint64_t len,
+			 int (*fn)(void *arg, uint64_t at, uint64_t n), void *arg)
 {
-	uint8_t *view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, to->fd, (off_t)to->off);
+	off_t start = (off_t)off, end = start + (off_t)len, data = start, hole;
+	int r;
 
-	if (view == MAP_FAILED) {
-		cma_fail(e, "new backing for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
-			 strerror(errno), no_memory_hint(to->page_size));
-		return NULL;
+	while (data < end) {
+		data = lseek(fd, data, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			return 0;
+		if (data < 0) {
+			data = start;
+			hole = end;
+		} else if (data >= end) {
+			return 0;
+		} else {
+			hole = lseek(fd, data, SEEK_HOLE);
+			if (hole < 0 || hole > end)
+				hole = end;
+		}
+		r = fn(arg, (uint64_t)(data - start), (uint64_t)(hole - data));
+		if (r)
+			return r;
+		data = hole;
 	}
-	if (madvise(view, len, MADV_POPULATE_WRITE)) {
-		cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
-			 strerror(errno), no_memory_hint(to->page_size));
-		munmap(view, mapped);
-		return NULL;
-	}
-	return view;
+	return 0;
+}
+
+static int populate_extent(void *arg, uint64_t at, uint64_t n)
+{
+	struct move *m = arg;
+
+	return madvise(m->view + at, n, MADV_POPULATE_WRITE) ? -errno : 0;
 }
 
 /*
- * Move [host, host + len), now mapped from @from, onto @to, contents and
- * all. @b is the first block, for fault injection and messages.
+ * Fault the new backing in while the guest still runs: a host short of
+ * memory (or of huge pages in a cgroup) says so here, with an error, not
+ * as SIGBUS or the OOM killer inside the move. Huge pages are taken whole;
+ * ordinary pages only where the old backing holds data, so a sparse block
+ * stays as sparse, asked for as transparent huge pages as guest RAM is.
  */
+static int populate_view(struct cma_engine *e, struct move *m)
+{
+	uint64_t gpa = e->blocks[m->b].gpa;
+	int r;
+
+	m->mapped = mapped_len(m->to.fd, m->len);
+	m->view =
+		mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, m->to.fd, (off_t)m->to.off);
+	if (m->view == MAP_FAILED) {
+		m->view = NULL;
+		return cma_fail(e, "new backing for 0x%" PRIx64 ": %s; %s", gpa, strerror(errno),
+				no_memory_hint(m->to.page_size));
+	}
+	if (m->to.page_size == CMA_PAGE) {
+		madvise(m->view, m->len, MADV_HUGEPAGE);
+		r = for_each_data(m->from.fd, m->from.off, m->len, populate_extent, m);
+	} else {
+		r = populate_extent(m, 0, m->len);
+	}
+	if (r)
+		return cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s; %s", gpa,
+				strerror(-r), no_memory_hint(m->to.page_size));
+	return 0;
+}
+
+static int prepare_move(struct cma_engine *e, struct move *m)
+{
+	int r = injected(e, CMA_STEP_ALLOC, m->b);
+
+	if (r)
+		return cma_fail(e, "getting new backing for 0x%" PRIx64 ": %s", e->blocks[m->b].gpa,
+				strerror(-r));
+	if (populate_view(e, m))
+		return -1;
+	r = injected(e, CMA_STEP_POPULATE, m->b);
+	if (r)
+		return cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s",
+				e->blocks[m->b].gpa, strerror(-r));
+	return 0;
+}
+
+/* The view goes; unless the move took place, what it populated is nobody's. */
+static void finish_view(struct move *m, bool moved)
+{
+	if (m->view)
+		munmap(m->view, m->mapped);
+	m->view = NULL;
+	if (!moved)
+		punch(m->to.fd, m->to.off, m->len);
+}
+
+#define COPY_CHUNK (256 * 1024) /* a live copy looks for waiting writers this often */
+
+static void copy_chunked(struct cma_engine *e, uint8_t *dst, const uint8_t *src, uint64_t len)
+{
+	for (uint64_t done = 0; done < len; done += COPY_CHUNK) {
+		uint64_t n = len - done < COPY_CHUNK ? len - done : COPY_CHUNK;
+
+		memcpy(dst + done, src + done, n);
+		if (e->uffd >= 0 && e->live && !e->guest_stopped)
+			uffd_note_writers(e);
+	}
+}
+
+struct copy {
+	struct cma_engine *e;
+	const struct move *m;
+};
+
+static int copy_extent(void *arg, uint64_t at, uint64_t n)
+{
+	struct copy *c = arg;
+
+	copy_chunked(c->e, c->m->view + at, c->m->host + at, n);
+	return 0;
+}
+
+/*
+ * Copy what the old backing holds: its data, never its holes, which read
+ * as zeroes and are zeroes in the new backing already, and which reading
+ * through the mapping would only allocate.
+ */
+static void copy_present(struct cma_engine *e, const struct move *m)
+{
+	struct copy c = { e, m };
+
+	for_each_data(m->from.fd, m->from.off, m->len, copy_extent, &c);
+}
+
+/* The old backing back in place of a failed remap; nothing sane is left without it. */
+static void restore_mapping(const struct move *m)
+{
+	if (!still_mapped(m->host) && map_over(m->host, m->len, m->from.fd, m->from.off))
+		abort();
+}
+
+/* Copy and map over; on failure the old backing is mapped again, intact. */
+static int copy_and_remap(struct cma_engine *e, struct move *m)
+{
+	int r = injected(e, CMA_STEP_COPY, m->b);
+
+	if (!r) {
+		copy_present(e, m);
+		r = injected(e, CMA_STEP_REMAP, m->b);
+	}
+	if (!r)
+		r = map_over(m->host, m->len, m->to.fd, m->to.off);
+	if (r)
+		restore_mapping(m);
+	return r;
+}
+
+static int fence(struct cma_engine *e, const struct move *m)
+{
+	int r = e->hooks.fence ? e->hooks.fence(e->hooks.opaque, e->blocks[m->b].gpa, m->len) : 0;
+
+	if (r)
+		return cma_conflict(e, "device I/O into 0x%" PRIx64 " would not stop: %s",
+				    e->blocks[m->b].gpa, strerror(-r));
+	return 0;
+}
+
+static void unfence(struct cma_engine *e, const struct move *m)
+{
+	if (e->hooks.unfence)
+		e->hooks.unfence(e->hooks.opaque, e->blocks[m->b].gpa, m->len);
+}
+
+/*
+ * The guest runs on: the range is write-protected while it is copied and
+ * remapped, so only a writer of the range waits, and device I/O into it is
+ * fenced for that long.
+ */
+static int move_live(struct cma_engine *e, struct move *m)
+{
+	int r;
+
+	if (fence(e, m))
+		return -1;
+	r = uffd_protect(e, m->host, m->len);
+	if (r) {
+		unfence(e, m);
+		return cma_fail(e, "write-protecting 0x%" PRIx64 ": %s", e->blocks[m->b].gpa,
+				strerror(-r));
+	}
+	r = copy_and_remap(e, m);
+	if (r)
+		uffd_unprotect(e, m->host, m->len);
+	else
+		uffd_wake(e, m->host, m->len);
+	unfence(e, m);
+	if (r)
+		return cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
+				e->blocks[m->b].gpa, strerror(-r));
+	return 0;
+}
+
+/* One pause for them all; a failure puts every old mapping back. */
+static int move_paused(struct cma_engine *e, struct move *m, size_t n)
+{
+	uint64_t t0;
+	size_t i;
+	int r = 0;
+
+	if (pause_guest(e, &t0))
+		return -1;
+	for (i = 0; i < n && !r; i++)
+		r = copy_and_remap(e, &m[i]);
+	if (r)
+		for (size_t j = 0; j + 1 < i; j++)
+			map_over(m[j].host, m[j].len, m[j].from.fd, m[j].from.off);
+	resume_guest(e, t0);
+	if (r)
+		return cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
+				e->blocks[m[i - 1].b].gpa, strerror(-r));
+	return 0;
+}
+
+static void progress(struct cma_engine *e, size_t done, size_t n)
+{
+	if (n > 1 && e->hooks.progress)
+		e->hooks.progress(e->hooks.opaque, done * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
+}
+
+/*
+ * Move each of @m[0..n) onto its new backing, contents and all. The new
+ * backing is populated first, while the guest runs. Then, live, one range
+ * at a time under write-protect; otherwise all of them in one pause.
+ * Returns how many moved: @n, or fewer with the error set, those past the
+ * count left on their old backing, intact. The caller frees the old
+ * backing of those that moved.
+ */
+size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
+{
+	bool live = e->live && !e->guest_stopped;
+	size_t done = 0, i;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (prepare_move(e, &m[i]))
+			break;
+	if (i == n && live) {
+		while (done < n && !move_live(e, &m[done]))
+			progress(e, ++done, n);
+	} else if (i == n && !move_paused(e, m, n)) {
+		done = n;
+		progress(e, n, n);
+	}
+	for (i = 0; i < n; i++)
+		finish_view(&m[i], i < done);
+	return done;
+}
+
 int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
 	       const struct backing *from, const struct backing *to)
 {
-	/* A hugetlb mapping is whole pages: unmap what mmap() really mapped. */
-	uint64_t mapped = mapped_len(to->fd, len);
-	uint8_t *view;
-	uint64_t t0;
-	int r;
+	struct move m = { .b = b, .host = host, .len = len, .from = *from, .to = *to };
 
-	if ((r = injected(e, CMA_STEP_ALLOC, b)))
-		return cma_fail(e, "getting new backing for 0x%" PRIx64 ": %s", e->blocks[b].gpa,
-				strerror(-r));
-	view = populated_view(e, b, len, to, mapped);
-	if (!view)
-		goto err_punch;
-	if ((r = injected(e, CMA_STEP_POPULATE, b))) {
-		munmap(view, mapped);
-		cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s", e->blocks[b].gpa,
-			 strerror(-r));
-		goto err_punch;
-	}
-	if (pause_guest(e, &t0)) {
-		munmap(view, mapped);
-		goto err_punch;
-	}
-	r = injected(e, CMA_STEP_COPY, b);
-	if (!r) {
-		memcpy(view, host, len);
-		r = injected(e, CMA_STEP_REMAP, b);
-	}
-	if (!r)
-		r = map_over(host, len, to->fd, to->off);
-	/* The old backing is intact; if it cannot be mapped back, nothing sane is left. */
-	if (r && !still_mapped(host) && map_over(host, len, from->fd, from->off))
-		abort();
-	resume_guest(e, t0);
-	munmap(view, mapped);
-	if (!r)
-		return 0;
-	cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)", e->blocks[b].gpa,
-		 strerror(-r));
-err_punch:
-	punch(to->fd, to->off, len); /* what the view populated is nobody's */
-	return -1;
+	return move_ranges(e, &m, 1) == 1 ? 0 : -1;
 }
 
-/* Block @b onto 2 MiB page @off of @fd; its old backing is freed. */
+static struct move block_move(const struct cma_engine *e, size_t b, const struct backing *to)
+{
+	return (struct move){ .b = b,
+			      .host = block_host(e, b),
+			      .len = CMA_PAGEBLOCK,
+			      .from = block_backing(e, b),
+			      .to = *to };
+}
+
+/* The old backing of a block that moved: its pages freed, its own file closed later. */
+static void free_old(const struct move *m)
+{
+	punch(m->from.fd, m->from.off, m->len);
+}
+
 int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own)
 {
-	struct backing from = block_backing(e, b), to = { fd, off, CMA_PAGEBLOCK };
+	struct backing to = { fd, off, CMA_PAGEBLOCK };
+	struct move m = block_move(e, b, &to);
 
-	if (move_range(e, b, block_host(e, b), CMA_PAGEBLOCK, &from, &to))
+	if (move_ranges(e, &m, 1) != 1)
 		return -1;
-	punch(from.fd, from.off, CMA_PAGEBLOCK);
+	free_old(&m);
 	block_set_backing(e, b, CMA_BACKING_HUGE, fd, off, own);
 	return 0;
 }
 
-/* Block @b back onto guest RAM's memfd; its huge page is freed. */
 int block_to_memfd(struct cma_engine *e, size_t b)
 {
-	struct backing from = block_backing(e, b), to = memfd_backing(e, b);
+	struct backing to = memfd_backing(e, b);
+	struct move m = block_move(e, b, &to);
 
 	if (e->blocks[b].backing == CMA_BACKING_MEMFD)
 		return 0;
-	if (move_range(e, b, block_host(e, b), CMA_PAGEBLOCK, &from, &to))
+	if (move_ranges(e, &m, 1) != 1)
 		return -1;
-	punch(from.fd, from.off, CMA_PAGEBLOCK);
+	free_old(&m);
 	block_set_backing(e, b, CMA_BACKING_MEMFD, -1, 0, false);
 	return 0;
 }
 
+/*
+ * Blocks [first, first + n) onto consecutive 2 MiB pages of @fd (from
+ * @off), or back onto guest RAM's memfd when @fd < 0. Returns how many
+ * moved, in order; the rest stay where they were.
+ */
+size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_t off)
+{
+	struct move *m = calloc(n, sizeof(*m));
+	size_t done, todo = 0, moved;
+
+	if (!m) {
+		cma_fail(e, "out of memory");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct backing to =
+			fd < 0 ? memfd_backing(e, first + i)
+			       : (struct backing){ fd, off + i * CMA_PAGEBLOCK, CMA_PAGEBLOCK };
+
+		if (fd < 0 && e->blocks[first + i].backing == CMA_BACKING_MEMFD)
+			continue;
+		m[todo++] = block_move(e, first + i, &to);
+	}
+	done = move_ranges(e, m, todo);
+	for (size_t k = 0; k < done; k++) {
+		free_old(&m[k]);
+		if (fd < 0)
+			block_set_backing(e, m[k].b, CMA_BACKING_MEMFD, -1, 0, false);
+		else
+			block_set_backing(e, m[k].b, CMA_BACKING_HUGE, fd, m[k].to.off, false);
+	}
+	/* blocks that needed no move count as moved, up to the first that failed */
+	moved = done == todo ? n : m[done].b - first;
+	free(m);
+	return moved;
+}
+
 /* ---- migrating one pageblock ---- */
 
-static bool page_is_zero(const uint8_t *p)
-{
-	static const uint8_t zero[CMA_PAGE];
-
-	return !memcmp(p, zero, CMA_PAGE);
-}
-
 /*
- * Into the punched block: every page that was resident or is not all
- * zeroes (mincore() misses pages swapped out; a hole reads as zeroes). By
- * pwrite() in runs, which allocates the new pages without a page fault
- * each, then through the mapping if pwrite() falls short.
+ * A block on ordinary pages onto a memfd of its own: new pages of the same
+ * kind (transparent huge pages where guest RAM gets them), one copy.
  */
-static void write_back(struct cma_engine *e, size_t b, const uint8_t *copy,
-		       const unsigned char *vec)
-{
-	uint8_t *host = block_host(e, b);
-	uint64_t off = block_memfd_off(e, b);
-
-	for (size_t i = 0; i < PAGES_PER_BLOCK;) {
-		size_t n = 0;
-
-		while (i + n < PAGES_PER_BLOCK &&
-		       ((vec[i + n] & 1) || !page_is_zero(copy + (i + n) * CMA_PAGE)))
-			n++;
-		if (n && pwrite(e->memfd, copy + i * CMA_PAGE, n * CMA_PAGE,
-				(off_t)(off + i * CMA_PAGE)) != (ssize_t)(n * CMA_PAGE))
-			memcpy(host + i * CMA_PAGE, copy + i * CMA_PAGE, n * CMA_PAGE);
-		i += n ? n : 1;
-	}
-}
-
-/* New memfd pages for a memfd-backed block: copy out, punch, write back what was there. */
 static int migrate_memfd_block(struct cma_engine *e, size_t b)
 {
-	uint8_t *host = block_host(e, b), *copy = malloc(CMA_PAGEBLOCK);
-	unsigned char vec[PAGES_PER_BLOCK];
+	int fd = memfd_sized("cmavm-block", MFD_CLOEXEC, CMA_PAGEBLOCK);
+	struct backing to = { fd, 0, CMA_PAGE };
 	bool locked = e->blocks[b].locked;
-	uint64_t t0;
-	int r;
+	struct move m;
 
-	if (!copy)
-		return cma_fail(e, "out of memory");
-	if (pause_guest(e, &t0)) {
-		free(copy);
+	if (fd < 0)
+		return cma_fail(e, "a memfd for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
+				strerror(-fd), no_memory_hint(CMA_PAGE));
+	m = block_move(e, b, &to);
+	if (move_ranges(e, &m, 1) != 1) {
+		close(fd);
 		return -1;
 	}
-	/* Measured paused: a page the guest wrote just before the pause must not be dropped. */
-	if (mincore(host, CMA_PAGEBLOCK, vec)) {
-		r = errno;
-		resume_guest(e, t0);
-		free(copy);
-		return cma_fail(e, "mincore: %s", strerror(r));
-	}
-	memcpy(copy, host, CMA_PAGEBLOCK);
-	if ((r = injected(e, CMA_STEP_REMAP, b))) {
-		resume_guest(e, t0);
-		free(copy);
-		return cma_fail(e, "migrating 0x%" PRIx64 ": %s", e->blocks[b].gpa, strerror(-r));
-	}
+	free_old(&m);
+	block_set_backing(e, b, CMA_BACKING_OWN, fd, 0, true);
+	/* The new mapping is not locked: lock it as the old one was (it fits: the old one went). */
 	if (locked)
-		munlock(host, CMA_PAGEBLOCK);
-	punch(e->memfd, block_memfd_off(e, b), CMA_PAGEBLOCK);
-	write_back(e, b, copy, vec);
-	if (locked)
-		mlock(host, CMA_PAGEBLOCK);
-	resume_guest(e, t0);
-	free(copy);
+		mlock(m.host, CMA_PAGEBLOCK);
 	return 0;
 }
 
@@ -341,7 +559,7 @@ int cma_migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns)
 	if (r)
 		return -1;
 	e->stats.migrations++;
-	if (pause_ns)
-		*pause_ns = e->stats.pause_ns_last;
+	if (pause_ns) /* a live move pauses nobody */
+		*pause_ns = e->live && !e->guest_stopped ? 0 : e->stats.pause_ns_last;
 	return 0;
 }

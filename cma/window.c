@@ -95,10 +95,12 @@ static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 {
 	char saved[sizeof(e->error)];
 	enum cma_error kind = e->error_kind;
+	size_t back;
 
 	memcpy(saved, e->error, sizeof(saved));
-	for (size_t i = 0; i < n; i++)
-		if (block_to_memfd(e, first + i))
+	back = blocks_move(e, first, n, -1, 0);
+	for (size_t i = back; i < n; i++)
+		if (e->blocks[first + i].backing != CMA_BACKING_MEMFD)
 			block_keep_fd(e, first + i);
 	memcpy(e->error, saved, sizeof(saved));
 	e->error_kind = kind;
@@ -108,6 +110,7 @@ static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first, size_t n)
 {
 	int fd = alloc_backing(e, n * CMA_PAGEBLOCK, CMA_PAGEBLOCK);
+	size_t done;
 
 	if (fd < 0)
 		return cma_fail(
@@ -115,13 +118,11 @@ static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first,
 			"a hugetlb file for the window: %s; the host needs hugetlbfs with 2 "
 			"MiB pages",
 			strerror(-fd));
-	for (size_t i = 0; i < n; i++) {
-		if (block_to_huge(e, first + i, fd, i * CMA_PAGEBLOCK, false)) {
-			roll_back_to_memfd(e, first, i);
-			close(fd);
-			return -1;
-		}
-		progress(e, i + 1, n);
+	done = blocks_move(e, first, n, fd, 0);
+	if (done < n) {
+		roll_back_to_memfd(e, first, done);
+		close(fd);
+		return -1;
 	}
 	w->huge_fd = fd;
 	w->huge_fd_size = n * CMA_PAGEBLOCK;
@@ -144,12 +145,13 @@ static void restore_huge(struct cma_engine *e, struct cma_window *w)
 
 /* ---- contiguous: the 1 GiB page ---- */
 
-/* On the memfd and in no window but @self (whose level is changing). */
+/* On ordinary pages and in no window but @self (whose level is changing). */
 static bool blocks_on_memfd(const struct cma_engine *e, uint64_t gpa, uint64_t len, int self)
 {
 	for (size_t b = 0; b < e->nr_blocks; b++)
 		if (e->blocks[b].gpa >= gpa && e->blocks[b].gpa < gpa + len &&
-		    (e->blocks[b].backing != CMA_BACKING_MEMFD ||
+		    (e->blocks[b].backing == CMA_BACKING_HUGE ||
+		     e->blocks[b].backing == CMA_BACKING_GIGANTIC ||
 		     (e->blocks[b].window >= 0 && e->blocks[b].window != self)))
 			return false;
 	return true;
@@ -196,13 +198,26 @@ static int check_span(struct cma_engine *e, const struct cma_window *w, const st
  * The window's 1 GiB-aligned host span moves onto one 1 GiB page: guest RAM
  * inside the span is copied; the part of the span past RAM is only mapped.
  */
+/*
+ * Blocks of the span that a migration put on memfds of their own go home
+ * to guest RAM's memfd first: the span moves from that one file.
+ */
+static int own_blocks_home(struct cma_engine *e, const struct span *s)
+{
+	for (size_t b = 0; b < e->nr_blocks; b++)
+		if (e->blocks[b].backing == CMA_BACKING_OWN && e->blocks[b].gpa >= s->gpa &&
+		    e->blocks[b].gpa < s->gpa + s->ram_len && block_to_memfd(e, b))
+			return -1;
+	return 0;
+}
+
 static int commit_contiguous(struct cma_engine *e, struct cma_window *w)
 {
 	struct span s = span_of(e, w);
 	struct backing from, to;
 	int fd;
 
-	if (check_span(e, w, &s))
+	if (check_span(e, w, &s) || own_blocks_home(e, &s))
 		return -1;
 	fd = alloc_backing(e, GIGANTIC, GIGANTIC);
 	if (fd < 0)
@@ -315,11 +330,10 @@ static int release_level(struct cma_engine *e, struct cma_window *w)
 	if (w->level == CMA_CONTIGUOUS) {
 		ret = release_contiguous(e, w);
 	} else {
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++)
 			block_unlock(e, first + i);
-			if (block_to_memfd(e, first + i))
-				ret = -1; /* keep going: put back as much as possible */
-		}
+		if (blocks_move(e, first, n, -1, 0) < n)
+			ret = -1;
 	}
 	if (!ret && w->huge_fd >= 0) {
 		close(w->huge_fd);

@@ -75,12 +75,22 @@ static int hook_alloc(void *opaque, uint64_t size, uint64_t page_size)
 static int hook_inject(void *opaque, int step, size_t block)
 {
 	struct fx *f = opaque;
-	bool must_be_paused = step == CMA_STEP_COPY || step == CMA_STEP_REMAP;
+	/* live moves pause nobody; the others copy and remap inside the pause */
+	bool must_be_paused = !f->live && (step == CMA_STEP_COPY || step == CMA_STEP_REMAP);
 
 	if (must_be_paused != f->paused)
 		f->violations++; /* copy and remap inside the pause, the rest outside */
 	if (step >= 0 && step < 4)
 		f->steps[step]++;
+	if (f->inj2_times && step == f->inj2_step && block == f->inj2_block) {
+		if (f->inj2_skip) {
+			f->inj2_skip--;
+			return 0;
+		}
+		if (f->inj2_times > 0)
+			f->inj2_times--;
+		return f->inj2_err;
+	}
 	if (f->inj_times && step == f->inj_step && block == f->inj_block) {
 		if (f->inj_skip) {
 			f->inj_skip--;
@@ -102,6 +112,15 @@ void inject(struct fx *f, int step, size_t block, int times, int err)
 	f->inj_err = err;
 	f->inj_hits = 0;
 	f->inj_skip = 0;
+}
+
+void inject2(struct fx *f, int step, size_t block, int skip, int err)
+{
+	f->inj2_step = step;
+	f->inj2_block = block;
+	f->inj2_times = err ? -1 : 0;
+	f->inj2_err = err;
+	f->inj2_skip = skip;
 }
 
 /* ---- /proc and friends ---- */
@@ -439,17 +458,43 @@ void assert_unlocked(struct fx *f, size_t pool, size_t i)
 	assert_false(vma_locked(hva(f, pgpa(f, pool, i)), &kb));
 }
 
-/* Back on guest RAM's memfd, in no window, not locked. */
+/*
+ * On ordinary pages, in no window, not locked: guest RAM's memfd, or a
+ * memfd of its own where a migration put it.
+ */
 void assert_plain(struct fx *f, size_t pool, size_t i)
 {
 	struct cma_block *b = blk(f, pool, i);
 
-	assert_int_equal(b->backing, CMA_BACKING_MEMFD);
 	assert_int_equal(b->window, -1);
-	assert_false(b->own_fd);
 	assert_int_not_equal(cma_block_state(f->e, pool, i), CMA_WINDOW);
-	assert_block_maps(f, pool, i, f->ram_ino, pgpa(f, pool, i) - RAM_GPA);
+	if (b->backing == CMA_BACKING_OWN) {
+		assert_true(b->own_fd);
+		assert_block_maps(f, pool, i, fd_ino(b->fd), b->fd_off);
+	} else {
+		assert_int_equal(b->backing, CMA_BACKING_MEMFD);
+		assert_false(b->own_fd);
+		assert_block_maps(f, pool, i, f->ram_ino, pgpa(f, pool, i) - RAM_GPA);
+	}
 	assert_unlocked(f, pool, i);
+}
+
+/* Back on guest RAM's memfd itself. */
+void assert_on_ram(struct fx *f, size_t pool, size_t i)
+{
+	assert_plain(f, pool, i);
+	assert_int_equal(blk(f, pool, i)->backing, CMA_BACKING_MEMFD);
+}
+
+/* Descriptors the engine holds beyond what it held at setup: migrated blocks' own files. */
+static int own_files(struct fx *f)
+{
+	int n = 0;
+
+	for (size_t p = 0; p < NR_POOLS; p++)
+		for (size_t i = 0; i < pool_blocks(f, p); i++)
+			n += blk(f, p, i)->backing == CMA_BACKING_OWN;
+	return n;
 }
 
 /* Every pageblock of window @w is where its level says. */
@@ -470,9 +515,13 @@ void assert_window(struct fx *f, int w)
 		assert_int_equal(cma_block_state(e, info.pool, pi), CMA_WINDOW);
 		assert_int_equal(resident(h, PB), PAGES);
 		switch (info.level) {
-		case CMA_RESIDENT:
-			assert_int_equal(b->backing, CMA_BACKING_MEMFD);
-			assert_block_maps(f, info.pool, pi, f->ram_ino, b->gpa - RAM_GPA);
+		case CMA_RESIDENT: /* in place, or on its own memfd after a migration */
+			if (b->backing == CMA_BACKING_OWN) {
+				assert_block_maps(f, info.pool, pi, fd_ino(b->fd), b->fd_off);
+			} else {
+				assert_int_equal(b->backing, CMA_BACKING_MEMFD);
+				assert_block_maps(f, info.pool, pi, f->ram_ino, b->gpa - RAM_GPA);
+			}
 			assert_true(b->locked);
 			if (mlock_works()) {
 				assert_true(vma_locked(h, &kb));
@@ -565,6 +614,13 @@ struct cma_engine *new_engine(struct fx *f)
 		cma_engine_create(f->host, RAM_GPA, RAM_SIZE, f->memfd, f->map_end, &hooks);
 
 	assert_non_null(e);
+	if (f->live && cma_engine_set_live(e, true)) {
+		printf("skipped: %s\n", cma_engine_live_why(e));
+		cma_engine_destroy(e);
+		skip();
+	}
+	if (!f->live)
+		assert_int_equal(cma_engine_set_live(e, false), 0);
 	for (size_t i = 0; i < NR_POOLS; i++) {
 		struct pool_spec spec = { .size = layout[i].size, .kind = POOL_CMA };
 
@@ -644,7 +700,7 @@ void assert_clean(struct fx *f)
 {
 	check_hooks(f);
 	assert_int_equal(windows_used(f), 0);
-	assert_int_equal(fd_count(), f->base_fds);
+	assert_int_equal(fd_count(), f->base_fds + own_files(f));
 	assert_int_equal(backing_mappings(), 0);
 	assert_int_equal(vmlck_kb(), f->base_vmlck);
 	for (size_t p = 0; p < NR_POOLS; p++)

@@ -74,6 +74,9 @@ struct fx {
 	int inj_times; /* 0: off; -1: every time */
 	int inj_err, inj_hits;
 	int steps[4];
+	bool live; /* new_engine(): live moves (write-protect) instead of pauses */
+	int inj2_step, inj2_skip, inj2_times, inj2_err; /* a second injection (inject2) */
+	size_t inj2_block;
 };
 
 /* ---- fixtures (cmocka setup and teardown) ---- */
@@ -93,6 +96,8 @@ void prepare_process(void);
 
 /* Make step @step of moving block @block fail with @err, @times times (-1: always). */
 void inject(struct fx *f, int step, size_t block, int times, int err);
+/* A second injection beside the first: after @skip matches, every match fails with @err. */
+void inject2(struct fx *f, int step, size_t block, int skip, int err);
 
 /* ---- /proc and friends ---- */
 
@@ -144,6 +149,7 @@ void assert_maps(const uint8_t *addr, ino_t ino, uint64_t off);
 void assert_block_maps(struct fx *f, size_t pool, size_t i, ino_t ino, uint64_t off);
 void assert_unlocked(struct fx *f, size_t pool, size_t i);
 void assert_plain(struct fx *f, size_t pool, size_t i);
+void assert_on_ram(struct fx *f, size_t pool, size_t i);
 void assert_window(struct fx *f, int w);
 int commit_ok(struct fx *f, size_t pool, uint64_t off, uint64_t len, enum cma_level level);
 void release_ok(struct fx *f, int w);

@@ -289,10 +289,10 @@ static void test_rollback_huge(void **state)
 }
 
 /*
- * The pause stops coming midway through a commit and does not come back
- * for the rollback either (device I/O in flight): the pageblocks already
- * moved must stay usable, and the engine must never touch a file it does
- * not hold.
+ * On the pause path a commit whose pause does not come moves nothing. On
+ * the live path a commit can fail midway, after pageblocks moved, and
+ * moving those back can fail too: they must stay usable, and the engine
+ * must never touch a file it does not hold.
  */
 static void test_rollback_incomplete(void **state)
 {
@@ -305,10 +305,24 @@ static void test_rollback_incomplete(void **state)
 	assert_non_null(want);
 	assert_non_null(got);
 	fill_standard(f);
-	f->pause_fail_from = f->pause_calls + 3; /* pageblocks 1 and 2 move, then no more pauses */
+	f->pause_err = -EAGAIN; /* device I/O in flight, as the VMM says */
 	r = cma_window_commit(e, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);
 	assert_error(f, r, "could not pause the guest");
-	f->pause_fail_from = 0;
+	f->pause_err = 0;
+	for (size_t i = 1; i <= 4; i++)
+		assert_on_ram(f, P_CMA, i);
+	check_all(f);
+
+	if (cma_engine_set_live(e, true))
+		skip();
+	f->live = true;
+	inject(f, CMA_STEP_REMAP, gblock(f, P_CMA, 3), 1, -EIO);     /* 1 and 2 have moved */
+	inject2(f, CMA_STEP_ALLOC, gblock(f, P_CMA, 1), 1, -ENOMEM); /* and cannot go back */
+	r = cma_window_commit(e, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);
+	assert_error(f, r, gpa_str(pgpa(f, P_CMA, 3)));
+	assert_non_null(strstr(cma_engine_error(e), "Input/output error"));
+	inject(f, 0, 0, 0, 0);
+	inject2(f, 0, 0, 0, 0);
 	check_all(f);
 	check_hooks(f);
 	assert_int_equal(windows_used(f), 0);

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Live moves (cma/uffd.c, cma/move.c) with a real userfaultfd: writer
+ * threads keep writing guest memory, holes included, while windows are
+ * committed, migrated and released under them; every page must read as
+ * the last thing written. A thread writing outside the moving range never
+ * waits. And the fallback: one pause per commit or release, not one per
+ * pageblock.
+ */
+#include "tests/unit/cma/harness.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WRITERS	   3
+#define LIVE_POOL  P_CMA
+#define LIVE_BLKS  8	      /* of the pool's pageblocks, the ones moved */
+#define OUTSIDE_AT (56 * MiB) /* guest RAM in no pool */
+
+struct writer {
+	struct fx *f;
+	unsigned int id;
+	atomic_bool *stop;
+	atomic_ulong writes;
+};
+
+/*
+ * Writer @id owns every WRITERS-th page of the moved blocks, touched or
+ * never touched before, and writes a fresh value into one of them after
+ * another: first into guest memory (where it may wait), then into the
+ * shadow, so that when all have stopped the two must agree.
+ */
+static void *write_pages(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t base = pgpa(w->f, LIVE_POOL, 0), x = w->id + 1;
+	size_t pages = LIVE_BLKS * PAGES;
+
+	for (size_t n = 0; !atomic_load(w->stop); n++) {
+		size_t page = (n * WRITERS + w->id) % pages;
+		uint64_t off = base - RAM_GPA + page * PAGE + (splitmix(&x) % (PAGE / 8)) * 8;
+		uint64_t v = splitmix(&x);
+
+		*(volatile uint64_t *)(w->f->host + off) = v;
+		memcpy(w->f->shadow + off, &v, sizeof(v));
+		atomic_fetch_add(&w->writes, 1);
+	}
+	return NULL;
+}
+
+/* Writes outside every pool, counted: it must never be held up for long. */
+static void *write_outside(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t x = 99;
+
+	while (!atomic_load(w->stop)) {
+		uint64_t off = OUTSIDE_AT + (splitmix(&x) % (4 * MiB / 8)) * 8, v = splitmix(&x);
+
+		*(volatile uint64_t *)(w->f->host + off) = v;
+		memcpy(w->f->shadow + off, &v, sizeof(v));
+		atomic_fetch_add(&w->writes, 1);
+	}
+	return NULL;
+}
+
+static bool go_live(struct fx *f)
+{
+	if (cma_engine_set_live(f->e, true)) {
+		print_message("live moves unavailable here: %s\n", cma_engine_live_why(f->e));
+		return false;
+	}
+	f->live = true;
+	return true;
+}
+
+/* Commit, migrate and release under the writers; the steps a test runs. */
+static void moves_under_writers(struct fx *f)
+{
+	struct cma_engine *e = f->e;
+	int w;
+
+	w = commit_ok(f, LIVE_POOL, 0, LIVE_BLKS * PB, CMA_HUGE);
+	for (size_t i = 0; i < LIVE_BLKS; i++) /* huge onto new huge pages */
+		assert_int_equal(cma_migrate_block(e, pgpa(f, LIVE_POOL, i), NULL), 0);
+	release_ok(f, w);
+	for (size_t i = 0; i < LIVE_BLKS; i++) /* ordinary pages onto new ones */
+		assert_int_equal(cma_migrate_block(e, pgpa(f, LIVE_POOL, i), NULL), 0);
+	w = commit_ok(f, LIVE_POOL, 2 * PB, 4 * PB, CMA_HUGE); /* from migrated blocks */
+	release_ok(f, w);
+}
+
+static void test_live_moves_lose_no_write(void **state)
+{
+	struct fx *f = *state;
+	struct writer w[WRITERS + 1];
+	pthread_t t[WRITERS + 1];
+	atomic_bool stop = false;
+	struct cma_stats st;
+	uint64_t in_hist = 0;
+
+	if (!go_live(f))
+		skip();
+	fill_standard(f);
+	for (unsigned int i = 0; i <= WRITERS; i++) {
+		w[i] = (struct writer){ .f = f, .id = i, .stop = &stop };
+		assert_int_equal(pthread_create(&t[i], NULL,
+						i < WRITERS ? write_pages : write_outside, &w[i]),
+				 0);
+	}
+	while (atomic_load(&w[0].writes) < 1000)
+		sched_yield();
+	for (int round = 0; round < 5; round++)
+		moves_under_writers(f);
+	atomic_store(&stop, true);
+	for (unsigned int i = 0; i <= WRITERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+
+	check_all(f); /* every page of guest RAM, against the shadow */
+	check_hooks(f);
+	st = cma_engine_stats(f->e);
+	assert_int_equal(f->pauses, 0); /* nobody paused the guest */
+	assert_int_equal(st.pauses, 0);
+	assert_int_equal(st.migrations, 5 * 2 * LIVE_BLKS);
+	for (int i = 0; i < CMA_HIST_BUCKETS; i++)
+		in_hist += st.stall_hist[i];
+	assert_int_equal(in_hist, st.stalls);
+	assert_true(st.stall_ns_max >= st.stall_ns_last);
+	print_message("%llu writes, %llu outside; %llu stalls, longest %llu us\n",
+		      (unsigned long long)(w[0].writes + w[1].writes + w[2].writes),
+		      (unsigned long long)w[WRITERS].writes, (unsigned long long)st.stalls,
+		      (unsigned long long)st.stall_ns_max / 1000);
+	assert_true(w[WRITERS].writes > 0);
+	assert_clean(f);
+}
+
+/*
+ * A write into a page the guest never touched, while its pageblock is
+ * write-protected: it waits, and lands in the new backing.
+ */
+struct hole_write {
+	uint8_t *at;
+	atomic_bool done;
+};
+
+static void *write_hole(void *arg)
+{
+	struct hole_write *h = arg;
+
+	*(volatile uint64_t *)h->at = 0x5a5a5a5a5a5a5a5aULL;
+	atomic_store(&h->done, true);
+	return NULL;
+}
+
+static void test_hole_write_during_move(void **state)
+{
+	struct fx *f = *state;
+	uint64_t gpa = pgpa(f, P_GPU, 3) + 5 * PAGE;
+	struct hole_write h = { .at = hva(f, gpa) };
+	pthread_t t;
+
+	if (!go_live(f))
+		skip();
+	assert_int_equal(resident(hva(f, pgpa(f, P_GPU, 3)), PB), 0); /* never touched */
+	assert_int_equal(uffd_protect(f->e, hva(f, pgpa(f, P_GPU, 3)), PB), 0);
+	assert_int_equal(pthread_create(&t, NULL, write_hole, &h), 0);
+	usleep(20000);
+	assert_false(atomic_load(&h.done)); /* held while protected */
+	uffd_unprotect(f->e, hva(f, pgpa(f, P_GPU, 3)), PB);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(h.done);
+	memset(f->shadow + (gpa - RAM_GPA), 0x5a, 8);
+	assert_int_equal(cma_engine_stats(f->e).stalls, 1);
+	assert_true(cma_engine_stats(f->e).stall_ns_max >= 20000000ULL);
+	check_all(f);
+}
+
+/* Without write-protect, a commit and a release pause the guest once each. */
+static void test_one_pause_per_commit(void **state)
+{
+	struct fx *f = *state;
+	int before, w;
+
+	fill_standard(f);
+	before = f->pauses;
+	w = commit_ok(f, P_CMA, 0, 0, CMA_HUGE); /* all 8 pageblocks */
+	assert_int_equal(f->pauses, before + 1);
+	release_ok(f, w);
+	assert_int_equal(f->pauses, before + 2);
+	/* a level change is a release and a commit */
+	w = commit_ok(f, P_GPU, 0, 0, CMA_HUGE);
+	assert_int_equal(f->pauses, before + 3);
+	assert_int_equal(commit_ok(f, P_GPU, 0, 0, CMA_RESIDENT), w);
+	assert_int_equal(f->pauses, before + 4);
+	release_ok(f, w); /* resident pages stay where they are: no pause */
+	assert_int_equal(f->pauses, before + 4);
+	check_all(f);
+	assert_clean(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CMA_TEST(test_live_moves_lose_no_write),
+		CMA_TEST(test_hole_write_during_move),
+		CMA_TEST(test_one_pause_per_commit),
+	};
+
+	return run_cma_tests(tests);
+}
