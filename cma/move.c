@@ -307,20 +307,27 @@ static int copy_and_remap(struct cma_engine *e, struct move *m)
 	return r;
 }
 
+static uint64_t move_gpa(const struct cma_engine *e, const struct move *m)
+{
+	return e->gpa + (uint64_t)(m->host - e->host);
+}
+
 static int fence(struct cma_engine *e, const struct move *m)
 {
-	int r = e->hooks.fence ? e->hooks.fence(e->hooks.opaque, e->blocks[m->b].gpa, m->len) : 0;
+	int r = e->hooks.fence ? e->hooks.fence(e->hooks.opaque, move_gpa(e, m), m->len) : 0;
 
 	if (r)
-		return cma_conflict(e, "device I/O into 0x%" PRIx64 " would not stop: %s",
-				    e->blocks[m->b].gpa, strerror(-r));
+		return cma_conflict(e,
+				    "device I/O into [0x%" PRIx64 ", +0x%" PRIx64
+				    ") is in flight (%s); try again",
+				    move_gpa(e, m), m->len, strerror(-r));
 	return 0;
 }
 
 static void unfence(struct cma_engine *e, const struct move *m)
 {
 	if (e->hooks.unfence)
-		e->hooks.unfence(e->hooks.opaque, e->blocks[m->b].gpa, m->len);
+		e->hooks.unfence(e->hooks.opaque, move_gpa(e, m), m->len);
 }
 
 /*
@@ -352,21 +359,32 @@ static int move_live(struct cma_engine *e, struct move *m)
 	return 0;
 }
 
-/* One pause for them all; a failure puts every old mapping back. */
+/*
+ * One pause for them all, once device I/O into none of them is in flight;
+ * a failure puts every old mapping back.
+ */
 static int move_paused(struct cma_engine *e, struct move *m, size_t n)
 {
+	size_t fenced, i;
 	uint64_t t0;
-	size_t i;
 	int r = 0;
 
-	if (pause_guest(e, &t0))
+	for (fenced = 0; fenced < n; fenced++)
+		if (fence(e, &m[fenced]))
+			break;
+	if (fenced < n || pause_guest(e, &t0)) {
+		while (fenced--)
+			unfence(e, &m[fenced]);
 		return -1;
+	}
 	for (i = 0; i < n && !r; i++)
 		r = copy_and_remap(e, &m[i]);
 	if (r)
 		for (size_t j = 0; j + 1 < i; j++)
 			map_over(m[j].host, m[j].len, m[j].from.fd, m[j].from.off);
 	resume_guest(e, t0);
+	while (fenced--)
+		unfence(e, &m[fenced]);
 	if (r)
 		return cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
 				e->blocks[m[i - 1].b].gpa, strerror(-r));

@@ -110,6 +110,21 @@ unsigned int vmm_devices_inflight(struct vmm *m)
 	return n;
 }
 
+unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t len)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < m->nr_devices; i++) {
+		struct virtio_device *dev = &m->devices[i].dev;
+
+		pthread_mutex_lock(&dev->lock);
+		if (dev->ops && dev->ops->inflight_into)
+			n += dev->ops->inflight_into(dev, host, len);
+		pthread_mutex_unlock(&dev->lock);
+	}
+	return n;
+}
+
 static void describe_queues(const struct virtio_device *dev, struct ctl_device *out)
 {
 	for (unsigned int q = 0; q < dev->ops->nr_queues && q < CTL_QUEUES_MAX; q++) {

@@ -55,12 +55,14 @@ struct blk {
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	struct virtio_blk_config config; /* little-endian, as the guest reads it */
 	unsigned int inflight;
-	pthread_cond_t idle; /* inflight reached 0; waited on under the device lock */
+	struct blk_req *reading; /* in-flight reads: what writes guest memory */
+	pthread_cond_t idle;	 /* inflight reached 0; waited on under the device lock */
 	struct blk_counters n;
 };
 
 struct blk_req {
 	struct ev_op op;
+	struct blk_req *prev, *next; /* on blk->reading while a read is in flight */
 	struct virtio_device *dev;
 	struct virtqueue *vq;
 	unsigned int generation;
@@ -110,6 +112,29 @@ static bool in_range(const struct blk *blk, uint64_t sector, uint64_t bytes)
 	       bytes % SECTOR_SIZE == 0;
 }
 
+/* Reads write guest memory while in flight; a move of that memory must know. */
+static void link_read(struct blk *blk, struct blk_req *req)
+{
+	if (req->type != VIRTIO_BLK_T_IN)
+		return;
+	req->next = blk->reading;
+	if (blk->reading)
+		blk->reading->prev = req;
+	blk->reading = req;
+}
+
+static void unlink_read(struct blk *blk, struct blk_req *req)
+{
+	if (req->type != VIRTIO_BLK_T_IN)
+		return;
+	if (req->prev)
+		req->prev->next = req->next;
+	else
+		blk->reading = req->next;
+	if (req->next)
+		req->next->prev = req->prev;
+}
+
 static void finish(struct blk_req *req, uint8_t status)
 {
 	struct virtio_device *dev = req->dev;
@@ -122,6 +147,7 @@ static void finish(struct blk_req *req, uint8_t status)
 		vq_push(req->vq, req->head, req->written);
 		virtio_queue_done(dev, req->vq);
 	}
+	unlink_read(blk, req);
 	if (!--blk->inflight)
 		pthread_cond_broadcast(&blk->idle);
 	free(req);
@@ -397,6 +423,7 @@ static int64_t blk_request(struct virtio_device *dev, struct virtqueue *vq, stru
 	if (submit(req))
 		return answer_now(blk, req, VIRTIO_BLK_S_IOERR, 1);
 	blk->inflight++;
+	link_read(blk, req);
 	return -1;
 }
 
@@ -424,6 +451,28 @@ static void blk_reset(struct virtio_device *dev)
 static unsigned int blk_inflight(struct virtio_device *dev)
 {
 	return ((struct blk *)dev->priv)->inflight;
+}
+
+static bool overlaps(const struct iovec *iov, const uint8_t *host, uint64_t len)
+{
+	const uint8_t *base = iov->iov_base;
+
+	return base < host + len && host < base + iov->iov_len;
+}
+
+/* Reads still to land in [host, host + len). */
+static unsigned int blk_inflight_into(struct virtio_device *dev, const void *host, uint64_t len)
+{
+	struct blk *blk = dev->priv;
+	unsigned int n = 0;
+
+	for (struct blk_req *req = blk->reading; req; req = req->next)
+		for (unsigned int i = 0; i < req->nr_iov; i++)
+			if (overlaps(&req->iov[i], host, len)) {
+				n++;
+				break;
+			}
+	return n;
 }
 
 static void blk_destroy(struct virtio_device *dev)
@@ -475,6 +524,7 @@ static const struct virtio_device_ops blk_ops = {
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 	.inflight = blk_inflight,
+	.inflight_into = blk_inflight_into,
 	.counters = blk_counters,
 };
 

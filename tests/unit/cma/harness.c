@@ -54,6 +54,24 @@ static void hook_resume(void *opaque)
 	f->resumes++;
 }
 
+static int hook_fence(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct fx *f = opaque;
+
+	if (f->paused)
+		f->violations++; /* fenced before the pause, never inside it */
+	f->fences++;
+	f->fenced += f->fence_err ? 0 : 1;
+	return f->fence_err;
+}
+
+static void hook_unfence(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct fx *f = opaque;
+
+	f->fenced--;
+}
+
 static int hook_alloc(void *opaque, uint64_t size, uint64_t page_size)
 {
 	struct fx *f = opaque;
@@ -609,6 +627,8 @@ struct cma_engine *new_engine(struct fx *f)
 		.resume = hook_resume,
 		.alloc_backing = hook_alloc,
 		.inject = hook_inject,
+		.fence = hook_fence,
+		.unfence = hook_unfence,
 	};
 	struct cma_engine *e =
 		cma_engine_create(f->host, RAM_GPA, RAM_SIZE, f->memfd, f->map_end, &hooks);

@@ -75,6 +75,7 @@ struct fx {
 	int inj_err, inj_hits;
 	int steps[4];
 	bool live; /* new_engine(): live moves (write-protect) instead of pauses */
+	int fence_err, fences, fenced; /* device I/O fences asked for, and held now */
 	int inj2_step, inj2_skip, inj2_times, inj2_err; /* a second injection (inject2) */
 	size_t inj2_block;
 };

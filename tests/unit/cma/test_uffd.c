@@ -9,6 +9,7 @@
  */
 #include "tests/unit/cma/harness.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -202,12 +203,44 @@ static void test_one_pause_per_commit(void **state)
 	assert_clean(f);
 }
 
+/* Device I/O into the range in flight: the move is refused as a conflict, nothing moved. */
+static void fence_refuses(struct fx *f)
+{
+	int r;
+
+	f->fence_err = -EBUSY;
+	r = cma_window_commit(f->e, P_CMA, 2 * PB, 2 * PB, CMA_HUGE);
+	assert_error(f, r, "device I/O into");
+	assert_int_equal(cma_engine_error_kind(f->e), CMA_ERR_CONFLICT);
+	assert_int_equal(f->fenced, 0);
+	assert_on_ram(f, P_CMA, 2);
+	assert_on_ram(f, P_CMA, 3);
+	f->fence_err = 0;
+	release_ok(f, commit_ok(f, P_CMA, 2 * PB, 2 * PB, CMA_HUGE));
+	assert_true(f->fences >= 4);
+	assert_int_equal(f->fenced, 0); /* every fence let go */
+	check_all(f);
+	assert_clean(f);
+}
+
+static void test_fenced_io(void **state)
+{
+	struct fx *f = *state;
+
+	fill_standard(f);
+	fence_refuses(f); /* one pause */
+	if (!go_live(f))
+		skip();
+	fence_refuses(f); /* live */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		CMA_TEST(test_live_moves_lose_no_write),
 		CMA_TEST(test_hole_write_during_move),
 		CMA_TEST(test_one_pause_per_commit),
+		CMA_TEST(test_fenced_io),
 	};
 
 	return run_cma_tests(tests);
