@@ -1,26 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "cma/pool.h"
+#include "cma/engine.h"
 #include "cma/size.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-/* SIZE[@ADDR] */
-static int parse_size_at(const char *text, struct pool_spec *out, char *err, size_t errlen)
+/* SIZE[@ADDR], cut at the '@' */
+static int parse_size_at(char *text, struct pool_spec *out, char *err, size_t errlen)
 {
-	char buf[POOL_FLAG_MAX], why[160];
-	char *at;
+	char *at = strchr(text, '@'), why[160];
 
-	if (strlen(text) >= sizeof(buf)) {
-		snprintf(err, errlen, "'%s' is too long", text);
-		return -1;
-	}
-	strcpy(buf, text);
-	at = strchr(buf, '@');
 	if (at)
 		*at++ = '\0';
-	if (size_parse(buf, &out->size, why, sizeof(why))) {
+	if (size_parse(text, &out->size, why, sizeof(why))) {
 		snprintf(err, errlen, "size %s", why);
 		return -1;
 	}
@@ -39,15 +33,81 @@ static int parse_size_at(const char *text, struct pool_spec *out, char *err, siz
 	return 0;
 }
 
+/* @arg into @buf[POOL_FLAG_MAX], to be cut into its parts. */
+static int copy_flag(const char *arg, char *buf, char *err, size_t errlen)
+{
+	if (strlen(arg) >= POOL_FLAG_MAX) {
+		snprintf(err, errlen, "'%s' is too long", arg);
+		return -1;
+	}
+	strcpy(buf, arg);
+	return 0;
+}
+
+/*
+ * ",window=LEVEL" after the rest of a pool's flag, the one option a pool
+ * takes: @buf is cut at the first comma.
+ */
+static int parse_options(char *buf, struct pool_spec *out, char *err, size_t errlen)
+{
+	char *opt = strchr(buf, ','), *next;
+	enum cma_level level;
+
+	if (opt)
+		*opt++ = '\0';
+	for (; opt; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(opt, "window=", 7)) {
+			snprintf(
+				err, errlen,
+				"unknown option '%s'; a pool takes window=LEVEL (resident, huge or "
+				"contiguous)",
+				opt);
+			return -1;
+		}
+		if (out->window) {
+			snprintf(err, errlen, "window= is given twice; give one level");
+			return -1;
+		}
+		if (strchr(opt, ':')) {
+			snprintf(err, errlen,
+				 "',%s': the option comes last, after the pool's kind (e.g. "
+				 "gpu:16M:no-map,window=huge)",
+				 opt);
+			return -1;
+		}
+		if (cma_level_parse(opt + 7, &level)) {
+			snprintf(err, errlen,
+				 "unknown window level '%s'; use resident, huge or contiguous",
+				 opt + 7);
+			return -1;
+		}
+		out->window = true;
+		out->window_level = (int)level;
+	}
+	return 0;
+}
+
 int pool_parse_default(const char *arg, struct pool_spec *out, char *err, size_t errlen)
 {
+	char buf[POOL_FLAG_MAX];
+
 	memset(out, 0, sizeof(*out));
 	snprintf(out->flag, sizeof(out->flag), "--cma %s", arg);
-	if (parse_size_at(arg, out, err, errlen))
+	if (copy_flag(arg, buf, err, errlen) || parse_options(buf, out, err, errlen) ||
+	    parse_size_at(buf, out, err, errlen))
 		return -1;
 	if (!out->size) {
 		if (out->fixed_base) {
 			snprintf(err, errlen, "a pool of size 0 cannot have an address");
+			return -1;
+		}
+		if (out->window) {
+			snprintf(err, errlen,
+				 "a pool of size 0 has no memory for a window; give --cma a size, "
+				 "or drop ,window=");
 			return -1;
 		}
 		return 1;
@@ -100,11 +160,8 @@ int pool_parse_named(const char *arg, struct pool_spec *out, char *err, size_t e
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->flag, sizeof(out->flag), "--dma-pool %s", arg);
-	if (strlen(arg) >= sizeof(buf)) {
-		snprintf(err, errlen, "'%s' is too long", arg);
+	if (copy_flag(arg, buf, err, errlen) || parse_options(buf, out, err, errlen))
 		return -1;
-	}
-	strcpy(buf, arg);
 	size = strchr(buf, ':');
 	if (!size) {
 		snprintf(err, errlen, "'%s' has no size; write NAME:SIZE[@ADDR][:reusable|:no-map]",

@@ -3,10 +3,10 @@
  * Guest DMA pools as the operator asks for them.
  *
  * Owns: the description of a pool (name, size, kind, optional fixed
- * address) and the parsing of the flags that create one, --cma and
- * --dma-pool. Where a pool ends up in guest RAM is the layout planner's
- * business (fdt/layout.h); what the host does with its pageblocks is the
- * CMA engine's.
+ * address, the level of a boot window over it) and the parsing of the
+ * flags that create one, --cma and --dma-pool. Where a pool ends up in
+ * guest RAM is the layout planner's business (fdt/layout.h); what the
+ * host does with its pageblocks is the CMA engine's.
  */
 #ifndef CMA_POOL_H
 #define CMA_POOL_H
@@ -32,14 +32,21 @@ struct pool_spec {
 	uint64_t size;
 	uint64_t fixed_base; /* 0: the planner chooses */
 	enum pool_kind kind;
-	bool is_default;	  /* linux,cma-default */
+	bool is_default; /* linux,cma-default */
+	/*
+	 * ,window=LEVEL: a window over the whole pool, committed before the
+	 * guest's first instruction. @window_level is an enum cma_level
+	 * (cma/engine.h, which includes this header, hence the int).
+	 */
+	bool window;
+	int window_level;
 	char flag[POOL_FLAG_MAX]; /* the flag it came from, for messages */
 };
 
-/* --cma SIZE[@ADDR]. A size of 0 yields no pool: returns 1. */
+/* --cma SIZE[@ADDR][,window=LEVEL]. A size of 0 yields no pool: returns 1. */
 int pool_parse_default(const char *arg, struct pool_spec *out, char *err, size_t errlen);
 
-/* --dma-pool NAME:SIZE[@ADDR][:reusable|:no-map] */
+/* --dma-pool NAME:SIZE[@ADDR][:reusable|:no-map][,window=LEVEL] */
 int pool_parse_named(const char *arg, struct pool_spec *out, char *err, size_t errlen);
 
 const char *pool_kind_str(const struct pool_spec *pool);

@@ -18,6 +18,7 @@
 #include "vmm/machine/config.h"
 #include "vmm/machine/memory_map.h"
 #include "vmm/util/log.h"
+#include "vmm/util/strbuf.h"
 
 #define usage_error(...) cli_usage_error("run", __VA_ARGS__)
 
@@ -34,10 +35,16 @@ static const char run_usage[] =
 	"  --cmdline TEXT       kernel command line      [" DEFAULT_CMDLINE "]\n"
 	"  --memory SIZE        guest RAM                             [512M]\n"
 	"  --cpus N             vCPUs, started by the guest via PSCI  [2]\n"
-	"  --cma SIZE[@ADDR]    the default CMA pool (linux,cma-default); 0 for none [64M]\n"
-	"  --dma-pool NAME:SIZE[@ADDR][:reusable|:no-map]\n"
+	"  --cma SIZE[@ADDR][,window=LEVEL]\n"
+	"                       the default CMA pool (linux,cma-default); 0 for none [64M]\n"
+	"  --dma-pool NAME:SIZE[@ADDR][:reusable|:no-map][,window=LEVEL]\n"
 	"                       a named per-device pool: reusable (CMA, the default)\n"
 	"                       or no-map (coherent); repeatable\n"
+	"                       ,window=LEVEL: a boot window over the whole pool\n"
+	"  --window POOL:LEVEL[:OFFSET:LENGTH]\n"
+	"                       a boot window over part of a pool (whole 2 MiB\n"
+	"                       pageblocks; without OFFSET:LENGTH the whole pool);\n"
+	"                       repeatable, windows may not overlap\n"
 	"  --pool-align SIZE    base alignment of pools cmavm places  [4M]\n"
 	"  --disk FILE[,ro][,pool=NAME]\n"
 	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
@@ -53,6 +60,11 @@ static const char run_usage[] =
 	"\n"
 	"SIZE is a number with a unit: K, M, G, T (powers of 1024), e.g. 512M, 2G;\n"
 	"addresses may be hex (0x90000000).\n"
+	"A boot window is on its backing before the guest's first instruction, with no\n"
+	"pause and no move; LEVEL is resident (populated and locked), huge (2 MiB huge\n"
+	"pages: echo N > /proc/sys/vm/nr_hugepages) or contiguous (a 1 GiB page: boot\n"
+	"the host with hugepagesz=1G hugepages=N). Once the guest runs, they are\n"
+	"ordinary windows (cmavm ctl window list, window release ID).\n"
 	"Pools go where the guest kernel accepts them: aligned, inside RAM, inside one\n"
 	"zone, clear of kernel, initrd and DTB. The demo guest is looked for in\n"
 	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds it).\n"
@@ -167,6 +179,181 @@ static int flag_dma_pool(struct vm_config *cfg, char *arg)
 		return -1;
 	}
 	cfg->nr_pools++;
+	return 0;
+}
+
+#define WINDOW_FORMAT "POOL:LEVEL[:OFFSET:LENGTH], e.g. linux,cma:huge or linux,cma:huge:0:32M"
+
+/*
+ * OFFSET or LENGTH (@what) of a --window: a size in whole 2 MiB pageblocks.
+ * The hint offers the pageblock sizes around it down to @least.
+ */
+static int window_size(const struct boot_window *w, const char *what, const char *text,
+		       uint64_t least, uint64_t *out)
+{
+	uint64_t down, up;
+	char err[256], a[32], b[32], c[32];
+
+	if (size_parse(text, out, err, sizeof(err))) {
+		pr_err("%s: %s %s", w->flag, what, err);
+		return -1;
+	}
+	if (is_aligned(*out, CMA_PAGEBLOCK))
+		return 0;
+	down = align_down(*out, CMA_PAGEBLOCK);
+	up = align_up(*out, CMA_PAGEBLOCK);
+	pr_err("%s: %s %s is not a whole number of 2 MiB pageblocks; use %s%s%s", w->flag, what,
+	       size_str(*out, a), down >= least ? (down ? size_str(down, b) : "0") : "",
+	       down >= least ? " or " : "", size_str(up, c));
+	return -1;
+}
+
+/* Cut @arg at each ':' into @part[]; returns how many parts (more than @max: @max + 1). */
+static size_t split_colons(char *arg, char **part, size_t max)
+{
+	size_t n = 0;
+	char *p;
+
+	while ((p = strsep(&arg, ":"))) {
+		if (n == max)
+			return max + 1;
+		part[n++] = p;
+	}
+	return n;
+}
+
+/* POOL:LEVEL[:OFFSET:LENGTH]; the pool and the range are checked once every flag is in. */
+static int flag_window(struct vm_config *cfg, char *arg)
+{
+	struct boot_window *w = &cfg->windows[cfg->nr_windows];
+	char *part[4];
+	size_t n;
+
+	if (cfg->nr_windows == CMA_MAX_WINDOWS) {
+		pr_err("--window %s: at most %d boot windows", arg, CMA_MAX_WINDOWS);
+		return -1;
+	}
+	memset(w, 0, sizeof(*w));
+	snprintf(w->flag, sizeof(w->flag), "--window %s", arg);
+	n = split_colons(arg, part, 4);
+	if ((n != 2 && n != 4) || !*part[0]) {
+		pr_err("%s: write " WINDOW_FORMAT, w->flag);
+		return -1;
+	}
+	if (strlen(part[0]) >= sizeof(w->pool)) {
+		pr_err("%s: pool name '%s' is longer than %d characters; no pool has it", w->flag,
+		       part[0], POOL_NAME_MAX - 1);
+		return -1;
+	}
+	strcpy(w->pool, part[0]);
+	if (cma_level_parse(part[1], &w->level)) {
+		pr_err("%s: unknown level '%s'; use resident, huge or contiguous", w->flag,
+		       part[1]);
+		return -1;
+	}
+	if (n == 4 && (window_size(w, "offset", part[2], 0, &w->offset) ||
+		       window_size(w, "length", part[3], CMA_PAGEBLOCK, &w->length)))
+		return -1;
+	if (n == 4 && !w->length) {
+		pr_err("%s: length 0 is no window; give a length such as 32M, or drop "
+		       "OFFSET:LENGTH for the whole pool",
+		       w->flag);
+		return -1;
+	}
+	cfg->nr_windows++;
+	return 0;
+}
+
+/* ,window= on a pool's flag: a boot window over the whole pool. */
+static int add_pool_windows(struct vm_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nr_pools; i++) {
+		const struct pool_spec *p = &cfg->pools[i];
+		struct boot_window *w = &cfg->windows[cfg->nr_windows];
+
+		if (!p->window)
+			continue;
+		if (cfg->nr_windows == CMA_MAX_WINDOWS) {
+			pr_err("%s: at most %d boot windows in all", p->flag, CMA_MAX_WINDOWS);
+			return -1;
+		}
+		*w = (struct boot_window){ .level = (enum cma_level)p->window_level,
+					   .length = p->size };
+		snprintf(w->pool, sizeof(w->pool), "%s", p->name);
+		snprintf(w->flag, sizeof(w->flag), "%s", p->flag);
+		cfg->nr_windows++;
+	}
+	return 0;
+}
+
+/* The pool window @w names; NULL, with the pools there are, if none. */
+static const struct pool_spec *window_pool(const struct vm_config *cfg, const struct boot_window *w)
+{
+	char names[POOL_MAX * (POOL_NAME_MAX + 2)] = "", add[POOL_NAME_MAX + 32];
+
+	for (size_t i = 0; i < cfg->nr_pools; i++) {
+		if (!strcmp(cfg->pools[i].name, w->pool))
+			return &cfg->pools[i];
+		str_appendf(names, sizeof(names), "%s%s", i ? ", " : "", cfg->pools[i].name);
+	}
+	if (!strcmp(w->pool, POOL_DEFAULT_NAME))
+		snprintf(add, sizeof(add), "give --cma a size");
+	else
+		snprintf(add, sizeof(add), "add --dma-pool %s:SIZE", w->pool);
+	if (cfg->nr_pools)
+		pr_err("%s: there is no pool named '%s'; the pools are %s (or %s)", w->flag,
+		       w->pool, names, add);
+	else
+		pr_err("%s: there is no pool named '%s', nor any other; %s", w->flag, w->pool, add);
+	return NULL;
+}
+
+/* Inside its pool; without OFFSET:LENGTH, the whole pool. */
+static int check_window_range(struct boot_window *w, const struct pool_spec *p)
+{
+	char a[32], b[32], c[32];
+
+	if (!w->length)
+		w->length = p->size;
+	if (w->offset < p->size && w->length <= p->size - w->offset)
+		return 0;
+	pr_err("%s: [%s, +%s) is not inside pool '%s' (%s); OFFSET + LENGTH may be at most the "
+	       "pool's size",
+	       w->flag, size_str(w->offset, a), size_str(w->length, b), p->name,
+	       size_str(p->size, c));
+	return -1;
+}
+
+static bool windows_overlap(const struct boot_window *a, const struct boot_window *b)
+{
+	return !strcmp(a->pool, b->pool) && a->offset < b->offset + b->length &&
+	       b->offset < a->offset + a->length;
+}
+
+/* Every boot window in a pool there is, inside it, and none over another. */
+static int check_windows(struct vm_config *cfg)
+{
+	const struct pool_spec *p;
+
+	if (add_pool_windows(cfg))
+		return -1;
+	for (size_t i = 0; i < cfg->nr_windows; i++) {
+		p = window_pool(cfg, &cfg->windows[i]);
+		if (!p || check_window_range(&cfg->windows[i], p))
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->nr_windows; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const struct boot_window *a = &cfg->windows[j], *b = &cfg->windows[i];
+
+			if (!windows_overlap(a, b))
+				continue;
+			pr_err("%s overlaps %s in pool '%s'; boot windows may not overlap: make "
+			       "their ranges disjoint, or drop one",
+			       b->flag, a->flag, a->pool);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -306,6 +493,7 @@ static const struct run_flag {
 	{ "cpus", required_argument, flag_cpus, 0 },
 	{ "cma", required_argument, flag_cma, 0 },
 	{ "dma-pool", required_argument, flag_dma_pool, 0 },
+	{ "window", required_argument, flag_window, 0 },
 	{ "pool-align", required_argument, flag_pool_align, 0 },
 	{ "dump-dtb", required_argument, NULL, TEXT(dump_dtb) },
 	{ "dry-run", no_argument, flag_dry_run, 0 },
@@ -365,6 +553,8 @@ static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (check_windows(cfg))
+		return CLI_EXIT_USAGE;
 	return default_guest(cfg) ? CLI_EXIT_FAILED : GO_ON;
 }
 

@@ -162,6 +162,7 @@ struct ctl_cma_migrate {
 struct ctl_cma_stats {
 	uint64_t pageblock_size;
 	uint64_t commits, releases, migrations, rollbacks;
+	uint64_t boot_commits; /* of @commits, those before the guest ran: no pause */
 	uint64_t refused_discards, refused_discard_bytes;
 	uint64_t pauses, pause_ns_total, pause_ns_max, pause_ns_last;
 	uint64_t resident_bytes;

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The host CMA engine inside the VMM: created over guest RAM with the
- * plan's pools, given a way to stop the guest around a move, handed the
- * balloon's discards, and served through the control API. All of it runs
- * on the event loop thread, the engine's one caller.
+ * plan's pools and the boot windows committed, given a way to stop the
+ * guest around a move, handed the balloon's discards, and served through
+ * the control API. Before the guest starts it is called from the boot
+ * sequence; after, all of it runs on the event loop thread, the engine's
+ * one caller.
  */
 #include "cma/size.h"
 #include "vmm/glue/glue.h"
 #include "vmm/hw/guest_ram.h"
 #include "vmm/machine/boot_plan.h"
+#include "vmm/machine/config.h"
 #include "vmm/machine/vm.h"
 #include "vmm/util/log.h"
 
@@ -86,6 +89,74 @@ static void engine_progress(void *opaque, uint64_t done, uint64_t total)
 		(unsigned long long)(done * 100 / total));
 }
 
+/* A window as the control API describes it (vmm/control/api.h). */
+static void describe_window(struct cma_engine *e, const struct cma_window_info *w,
+			    struct ctl_cma_window *out)
+{
+	struct cma_pool_info p;
+
+	cma_pool_info(e, w->pool, &p);
+	*out = (struct ctl_cma_window){
+		.id = w->id,
+		.pool = p.name,
+		.offset = w->offset,
+		.length = w->length,
+		.gpa = w->gpa,
+		.level = cma_level_name(w->level),
+		.largest_run = w->largest_run,
+		.contiguous_2m = w->contiguous_2m,
+		.pause_ns_max = w->pause_ns_max,
+		.commit_ns = w->commit_ns,
+	};
+}
+
+/* Window @slot, just committed, described in @out and for the operator; @when: "" or when. */
+static void log_committed(struct cma_engine *e, int slot, const char *when,
+			  struct ctl_cma_window *out)
+{
+	struct cma_window_info w;
+	char a[32], b[32];
+
+	cma_window_info(e, slot, &w);
+	describe_window(e, &w, out);
+	pr_info("window %u: pool %s [0x%llx, +%s) committed at %s%s; largest host-contiguous run "
+		"%s",
+		out->id, out->pool, (unsigned long long)out->gpa, size_str(out->length, a),
+		out->level, when,
+		out->largest_run ? size_str(out->largest_run, b) : "unknown (needs root)");
+}
+
+/*
+ * The boot windows, with the guest not yet running: no pause, and each is
+ * on its backing before the guest's first instruction. The host's huge
+ * pages are counted for all of them before the first moves.
+ */
+static int commit_boot_windows(struct vmm *m)
+{
+	const struct vm_config *cfg = m->cfg;
+	struct ctl_cma_window out;
+	int pool, slot;
+
+	if (cfg->nr_windows && vmm_hugepages_preflight(cfg))
+		return -1;
+	for (size_t i = 0; i < cfg->nr_windows; i++) {
+		const struct boot_window *w = &cfg->windows[i];
+
+		pool = cma_engine_find_pool(m->engine, w->pool);
+		slot = pool < 0 ? -1
+				: cma_window_commit(m->engine, (size_t)pool, w->offset, w->length,
+						    w->level);
+		if (slot < 0) {
+			pr_err("%s: the boot window was not committed, so the guest does not "
+			       "start: %s",
+			       w->flag, pool < 0 ? "no such pool" : cma_engine_error(m->engine));
+			return -1;
+		}
+		log_committed(m->engine, slot, ", before the guest starts", &out);
+	}
+	return 0;
+}
+
 int vmm_engine_create(struct vmm *m)
 {
 	const struct layout *l = &m->plan->layout;
@@ -108,7 +179,14 @@ int vmm_engine_create(struct vmm *m)
 			return -1;
 		}
 	}
-	return 0;
+	/* The guest's first instruction is still to come: vmm_engine_guest_starts(). */
+	cma_engine_set_guest_running(m->engine, false);
+	return commit_boot_windows(m);
+}
+
+void vmm_engine_guest_starts(struct vmm *m)
+{
+	cma_engine_set_guest_running(m->engine, true);
 }
 
 void vmm_engine_destroy(struct vmm *m)
@@ -166,26 +244,6 @@ static int ctl_cma_map(void *opaque, struct ctl_cma_map *out, unsigned int max,
 	return (int)n;
 }
 
-static void describe_window(struct cma_engine *e, const struct cma_window_info *w,
-			    struct ctl_cma_window *out)
-{
-	struct cma_pool_info p;
-
-	cma_pool_info(e, w->pool, &p);
-	*out = (struct ctl_cma_window){
-		.id = w->id,
-		.pool = p.name,
-		.offset = w->offset,
-		.length = w->length,
-		.gpa = w->gpa,
-		.level = cma_level_name(w->level),
-		.largest_run = w->largest_run,
-		.contiguous_2m = w->contiguous_2m,
-		.pause_ns_max = w->pause_ns_max,
-		.commit_ns = w->commit_ns,
-	};
-}
-
 static int ctl_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned int max)
 {
 	struct cma_engine *e = ((struct vmm *)opaque)->engine;
@@ -220,9 +278,7 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 {
 	struct cma_engine *e = ((struct vmm *)opaque)->engine;
 	int pool = cma_engine_find_pool(e, req->pool), idx;
-	struct cma_window_info w;
 	enum cma_level level;
-	char a[32], b[32];
 
 	if (pool < 0) {
 		snprintf(err, errlen, "no pool named '%s'; GET /v1/cma/pools lists them",
@@ -239,12 +295,7 @@ static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 		pr_warn("window commit on pool '%s' failed: %s", req->pool, cma_engine_error(e));
 		return engine_failed(e, err, errlen);
 	}
-	cma_window_info(e, idx, &w);
-	describe_window(e, &w, out);
-	pr_info("window %u: pool %s [0x%llx, +%s) committed at %s; largest host-contiguous run %s",
-		out->id, req->pool, (unsigned long long)out->gpa, size_str(out->length, a),
-		req->level,
-		out->largest_run ? size_str(out->largest_run, b) : "unknown (needs root)");
+	log_committed(e, idx, "", out);
 	return 0;
 }
 
@@ -292,6 +343,7 @@ static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
 		.releases = s->releases,
 		.migrations = s->migrations,
 		.rollbacks = s->rollbacks,
+		.boot_commits = s->boot_commits,
 		.refused_discards = s->refused_discards,
 		.refused_discard_bytes = s->refused_discard_bytes,
 		.pauses = s->pauses,

@@ -5,11 +5,12 @@
  *
  * The glue is where the parts meet and nowhere else: it builds the virtio
  * devices on the machine's MMIO bus and event loop (devices.c), puts the
- * host CMA engine over guest RAM and lets it pause the machine
- * (engine.c), and fills the control plane's operation table, struct
- * ctl_ops, with calls into the machine, the devices and the engine
- * (control.c, engine.c). The machine, the devices, the engine and the
- * control plane know nothing of each other.
+ * host CMA engine over guest RAM, commits the boot windows and lets the
+ * engine pause the machine (engine.c; hugepages.c counts the host's huge
+ * pages for the boot windows first), and fills the control plane's
+ * operation table, struct ctl_ops, with calls into the machine, the
+ * devices and the engine (control.c, engine.c). The machine, the devices,
+ * the engine and the control plane know nothing of each other.
  */
 #ifndef VMM_GLUE_GLUE_H
 #define VMM_GLUE_GLUE_H
@@ -58,19 +59,32 @@ struct vmm {
 /* devices.c: the virtio devices of the plan, on the MMIO bus and the loop. */
 int vmm_devices_create(struct vmm *m);
 void vmm_devices_destroy(struct vmm *m);
-/* Requests whose I/O may still land in guest memory. */
+/* Requests whose I/O may still land in guest memory; of those, in [host, host + len). */
 unsigned int vmm_devices_inflight(struct vmm *m);
+unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t len);
 /* The API's view of the devices (control.c). */
 int vmm_devices_describe(struct vmm *m, struct ctl_device *out, unsigned int max);
 
-/* engine.c: the host CMA engine over guest RAM and the plan's pools. */
+/*
+ * engine.c: the host CMA engine over guest RAM and the plan's pools, with
+ * the boot windows committed (on their backing, no pause: the guest has
+ * not started); a boot window that fails stops cmavm, its reason printed.
+ */
 int vmm_engine_create(struct vmm *m);
+/* The guest's first instruction comes next: from here on a move stops it or its writers. */
+void vmm_engine_guest_starts(struct vmm *m);
 void vmm_engine_destroy(struct vmm *m);
 /* The balloon's way to give memory back: through the engine. */
 struct memory_hooks vmm_engine_memory_hooks(struct vmm *m);
 /* Fill the engine's callbacks of @ops. */
 void vmm_engine_ctl_ops(struct ctl_ops *ops);
 uint64_t vmm_engine_resident_bytes(struct vmm *m);
+
+/*
+ * hugepages.c: has the host the free huge pages every boot window of @cfg
+ * needs? 0, or -1 with how many are missing and how to add them printed.
+ */
+int vmm_hugepages_preflight(const struct vm_config *cfg);
 
 /* control.c: the control socket. */
 int vmm_control_open(struct vmm *m);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The boot sequence, top to bottom: the machine, the event loop, the CMA
- * engine over guest RAM, the devices, the loop thread, the vCPUs, and last
- * the control socket (a pause asked for through the API needs running
- * vCPUs to park). Teardown runs in the reverse order.
+ * engine over guest RAM (with the boot windows, committed while no vCPU
+ * has run), the devices, the loop thread, the vCPUs, and last the control
+ * socket (a pause asked for through the API needs running vCPUs to park).
+ * Teardown runs in the reverse order.
  */
 #include "vmm/glue/vmm.h"
 #include "vmm/glue/glue.h"
@@ -42,6 +43,7 @@ int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 	m->loop_ready = true;
 	if (vmm_engine_create(m) || vmm_devices_create(m) || ev_loop_start(&m->loop))
 		goto out;
+	vmm_engine_guest_starts(m);
 	if (vm_start(m->vm) || vmm_control_open(m)) {
 		vm_stop(m->vm, 1);
 		goto out;

@@ -222,6 +222,25 @@ static void print_slot(const struct vm_config *cfg, const struct virtio_slot *sl
 		cfg->access_platform ? "" : " (no ACCESS_PLATFORM)");
 }
 
+/* Boot windows: where each lies in guest RAM, at which level, from which flag. */
+static void print_windows(const struct vm_config *cfg, const struct layout *l)
+{
+	char sz[32];
+
+	for (size_t i = 0; i < cfg->nr_windows; i++) {
+		const struct boot_window *w = &cfg->windows[i];
+
+		for (size_t j = 0; j < l->nr_pools; j++) {
+			if (strcmp(l->pools[j].spec->name, w->pool))
+				continue;
+			pr_info("boot window: pool %s [0x%" PRIx64 ", +%s) at %s, before the guest "
+				"starts (%s)",
+				w->pool, l->pools[j].r.base + w->offset, size_str(w->length, sz),
+				cma_level_name(w->level), w->flag);
+		}
+	}
+}
+
 void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
 {
 	const struct layout *l = &plan->layout;
@@ -248,6 +267,7 @@ void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
 	}
 	if (!l->nr_pools)
 		pr_info("no pools");
+	print_windows(cfg, l);
 	for (size_t i = 0; i < plan->nr_virtio; i++)
 		print_slot(cfg, &plan->virtio[i]);
 	pr_info("cmdline: %s", plan->bootargs);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cma/engine.h"
 #include "cma/pool.h"
 
 #define DEFAULT_MEMORY	       (512ULL << 20)
@@ -29,6 +30,19 @@ struct disk_config {
 	bool readonly;
 	const char *pool; /* --disk ...,pool=NAME: memory-region on its node */
 	char flag[160];	  /* for messages */
+};
+
+/*
+ * A window committed before the guest's first instruction: from --window,
+ * or from ,window= on a pool's flag (the whole pool). Once `cmavm run` has
+ * checked its flags, every one names a pool of the config and lies inside
+ * it in whole pageblocks, and no two overlap.
+ */
+struct boot_window {
+	char pool[POOL_NAME_MAX];
+	enum cma_level level;
+	uint64_t offset, length;       /* within the pool; length 0 until checked: the whole pool */
+	char flag[POOL_FLAG_MAX + 16]; /* the flag it came from, for messages */
 };
 
 struct vm_config {
@@ -47,6 +61,8 @@ struct vm_config {
 	struct disk_config disks[MAX_DISKS];
 	size_t nr_pools;
 	struct pool_spec pools[POOL_MAX];
+	size_t nr_windows;
+	struct boot_window windows[CMA_MAX_WINDOWS];
 };
 
 #endif

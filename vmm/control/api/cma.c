@@ -122,6 +122,7 @@ static json_t *cma_stats_json(const struct ctl_cma_stats *st)
 		{ "releases", st->releases },
 		{ "migrations", st->migrations },
 		{ "rollbacks", st->rollbacks },
+		{ "boot_commits", st->boot_commits },
 		{ "refused_discards", st->refused_discards },
 		{ "refused_discard_bytes", st->refused_discard_bytes },
 		{ "pauses", st->pauses },

@@ -317,6 +317,7 @@ static int fake_cma_stats(void *opaque, struct ctl_cma_stats *out)
 		.releases = 1,
 		.migrations = 5,
 		.rollbacks = 2,
+		.boot_commits = 1,
 		.refused_discards = 7,
 		.refused_discard_bytes = 28672,
 		.pauses = 8,

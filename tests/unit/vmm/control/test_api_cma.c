@@ -316,12 +316,13 @@ static void test_cma_stats(void **state)
 	struct answer a = get("/v1/cma/stats");
 
 	assert_int_equal(a.status, 200);
-	assert_int_equal(json_object_size(a.json), 12);
+	assert_int_equal(json_object_size(a.json), 13);
 	assert_int_equal(int_at(a.json, "pageblock_size"), 2 << 20);
 	assert_int_equal(int_at(a.json, "commits"), 3);
 	assert_int_equal(int_at(a.json, "releases"), 1);
 	assert_int_equal(int_at(a.json, "migrations"), 5);
 	assert_int_equal(int_at(a.json, "rollbacks"), 2);
+	assert_int_equal(int_at(a.json, "boot_commits"), 1);
 	assert_int_equal(int_at(a.json, "refused_discards"), 7);
 	assert_int_equal(int_at(a.json, "refused_discard_bytes"), 28672);
 	assert_int_equal(int_at(a.json, "pauses"), 8);
