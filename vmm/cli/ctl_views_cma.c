@@ -189,16 +189,45 @@ static const char *refused_str(json_t *st, char *buf, size_t len)
 			   cell_size(&bytes, view_u64(st, "refused_discard_bytes")));
 }
 
+/* "live (userfaultfd write-protect)", or "one pause a commit: why" */
+static const char *moves_str(json_t *st, char *buf, size_t len)
+{
+	const char *moves = json_string_value(json_object_get(st, "moves"));
+	const char *why = json_string_value(json_object_get(st, "live_why"));
+
+	if (!moves)
+		return "-";
+	if (!strcmp(moves, "live"))
+		return "live (only writers of a moving range wait)";
+	snprintf(buf, len, "one guest pause a commit (%s)", why && *why ? why : "no live moves");
+	return buf;
+}
+
+/* The guest's writers that waited for a moving range (live moves). */
+static void stall_rows(struct table *t, json_t *st)
+{
+	uint64_t stalls = view_u64(st, "stalls"), total = view_u64(st, "stall_ns_total");
+	struct cell c;
+
+	if (!json_object_get(st, "stalls"))
+		return;
+	table_row(t, "writer stalls", cell_u64(&c, stalls), NULL);
+	table_row(t, "stall mean", stalls ? cell_ns(&c, total / stalls) : "-", NULL);
+	table_row(t, "stall longest", cell_ns(&c, view_u64(st, "stall_ns_max")), NULL);
+}
+
 void ctl_show_cma_stats(FILE *out, json_t *st)
 {
 	uint64_t pauses = view_u64(st, "pauses"), total = view_u64(st, "pause_ns_total");
 	struct table t = { 0 };
-	char refused[48];
+	char refused[48], moves[256];
 	struct cell c;
 
 	table_row(&t, "pageblock size", cell_size(&c, view_u64(st, "pageblock_size")), NULL);
 	table_row(&t, "resident", cell_size(&c, view_u64(st, "resident_bytes")), NULL);
 	table_row(&t, "commits", cell_u64(&c, view_u64(st, "commits")), NULL);
+	if (json_object_get(st, "boot_commits"))
+		table_row(&t, "  before boot", cell_u64(&c, view_u64(st, "boot_commits")), NULL);
 	table_row(&t, "releases", cell_u64(&c, view_u64(st, "releases")), NULL);
 	table_row(&t, "migrations", cell_u64(&c, view_u64(st, "migrations")), NULL);
 	table_row(&t, "rollbacks", cell_u64(&c, view_u64(st, "rollbacks")), NULL);
@@ -208,5 +237,8 @@ void ctl_show_cma_stats(FILE *out, json_t *st)
 	table_row(&t, "pause mean", pauses ? cell_ns(&c, total / pauses) : "-", NULL);
 	table_row(&t, "pause longest", cell_ns(&c, view_u64(st, "pause_ns_max")), NULL);
 	table_row(&t, "pause last", cell_ns(&c, view_u64(st, "pause_ns_last")), NULL);
+	stall_rows(&t, st);
+	if (json_object_get(st, "moves"))
+		table_row(&t, "moves", moves_str(st, moves, sizeof(moves)), NULL);
 	table_print(&t, out);
 }

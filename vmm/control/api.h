@@ -159,13 +159,22 @@ struct ctl_cma_migrate {
 	uint64_t block;
 };
 
+#define CTL_HIST_BUCKETS 14 /* as the engine's (cma/engine.h CMA_HIST_BUCKETS) */
+
 struct ctl_cma_stats {
 	uint64_t pageblock_size;
 	uint64_t commits, releases, migrations, rollbacks;
 	uint64_t boot_commits; /* of @commits, those before the guest ran: no pause */
 	uint64_t refused_discards, refused_discard_bytes;
+	/* whole-guest pauses; a guest writer waiting for a moving range */
 	uint64_t pauses, pause_ns_total, pause_ns_max, pause_ns_last;
+	uint64_t stalls, stall_ns_total, stall_ns_max, stall_ns_last;
+	/* bucket i: at most hist_bound_ns[i]; the last: longer */
+	uint64_t hist_bound_ns[CTL_HIST_BUCKETS - 1];
+	uint64_t pause_hist[CTL_HIST_BUCKETS], stall_hist[CTL_HIST_BUCKETS];
 	uint64_t resident_bytes;
+	bool live;	      /* moves write-protect instead of pausing */
+	const char *live_why; /* why not, when not live ("" when live) */
 };
 
 #define CTL_CMA_WINDOWS_MAX 16

@@ -21,9 +21,9 @@
 #include <string.h>
 
 /*
- * The guest stops for a move: vCPUs parked (device work is stopped by
- * running on this, the loop thread). An operator's pause already stops it.
- * Device I/O still landing in guest memory would race a move: wait for none.
+ * The guest stops for a move where the host cannot write-protect: vCPUs
+ * parked (device work is stopped by running on this, the loop thread). An
+ * operator's pause already stops it.
  */
 static int engine_pause(void *opaque)
 {
@@ -36,13 +36,20 @@ static int engine_pause(void *opaque)
 			return ret;
 		m->engine_paused = true;
 	}
-	if (vmm_devices_inflight(m)) {
-		if (m->engine_paused)
-			vm_resume(m->vm);
-		m->engine_paused = false;
-		return -EAGAIN;
-	}
 	return 0;
+}
+
+/*
+ * Device I/O still landing in the moving range would race the move. The
+ * engine runs on the loop thread, so no new request starts meanwhile: only
+ * reads already in flight into the range count, and I/O elsewhere goes on.
+ */
+static int engine_fence(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct vmm *m = opaque;
+	const void *host = guest_ram_ptr(vm_ram(m->vm), gpa, len);
+
+	return host && vmm_devices_inflight_into(m, host, len) ? -EBUSY : 0;
 }
 
 static void engine_resume(void *opaque)
@@ -164,7 +171,8 @@ int vmm_engine_create(struct vmm *m)
 	struct cma_hooks hooks = { .opaque = m,
 				   .pause = engine_pause,
 				   .resume = engine_resume,
-				   .progress = engine_progress };
+				   .progress = engine_progress,
+				   .fence = engine_fence };
 
 	m->engine = cma_engine_create(ram->host, ram->gpa, ram->size, ram->memfd,
 				      guest_ram_map_end(ram), &hooks);
@@ -179,6 +187,12 @@ int vmm_engine_create(struct vmm *m)
 			return -1;
 		}
 	}
+	if (cma_engine_live(m->engine))
+		pr_info("host CMA engine: live moves (userfaultfd write-protect): only a "
+			"writer of a moving range waits, the guest is never paused");
+	else
+		pr_info("host CMA engine: a window commit or release pauses the guest once (%s)",
+			cma_engine_live_why(m->engine));
 	/* The guest's first instruction is still to come: vmm_engine_guest_starts(). */
 	cma_engine_set_guest_running(m->engine, false);
 	return commit_boot_windows(m);
@@ -350,8 +364,17 @@ static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
 		.pause_ns_total = s->pause_ns_total,
 		.pause_ns_max = s->pause_ns_max,
 		.pause_ns_last = s->pause_ns_last,
+		.stalls = s->stalls,
+		.stall_ns_total = s->stall_ns_total,
+		.stall_ns_max = s->stall_ns_max,
+		.stall_ns_last = s->stall_ns_last,
 		.resident_bytes = cma_resident_bytes(e),
+		.live = cma_engine_live(e),
+		.live_why = cma_engine_live_why(e),
 	};
+	memcpy(out->pause_hist, s->pause_hist, sizeof(out->pause_hist));
+	memcpy(out->stall_hist, s->stall_hist, sizeof(out->stall_hist));
+	memcpy(out->hist_bound_ns, cma_hist_bound_ns, sizeof(out->hist_bound_ns));
 	return 0;
 }
 

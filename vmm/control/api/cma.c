@@ -111,6 +111,15 @@ void api_get_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_re
 	api_respond(resp, 200, list);
 }
 
+static json_t *u64_array(const uint64_t *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, api_u64(v[i]));
+	return a;
+}
+
 static json_t *cma_stats_json(const struct ctl_cma_stats *st)
 {
 	const struct {
@@ -129,6 +138,10 @@ static json_t *cma_stats_json(const struct ctl_cma_stats *st)
 		{ "pause_ns_total", st->pause_ns_total },
 		{ "pause_ns_max", st->pause_ns_max },
 		{ "pause_ns_last", st->pause_ns_last },
+		{ "stalls", st->stalls },
+		{ "stall_ns_total", st->stall_ns_total },
+		{ "stall_ns_max", st->stall_ns_max },
+		{ "stall_ns_last", st->stall_ns_last },
 		{ "resident_bytes", st->resident_bytes },
 	};
 	json_t *obj = json_object();
@@ -136,6 +149,16 @@ static json_t *cma_stats_json(const struct ctl_cma_stats *st)
 
 	for (i = 0; obj && i < sizeof(fields) / sizeof(fields[0]); i++)
 		json_object_set_new(obj, fields[i].name, api_u64(fields[i].value));
+	if (obj) {
+		json_object_set_new(obj, "moves", json_string(st->live ? "live" : "pause"));
+		json_object_set_new(obj, "live_why", json_string(st->live_why ? st->live_why : ""));
+		json_object_set_new(obj, "histogram_bounds_ns",
+				    u64_array(st->hist_bound_ns, CTL_HIST_BUCKETS - 1));
+		json_object_set_new(obj, "pause_histogram",
+				    u64_array(st->pause_hist, CTL_HIST_BUCKETS));
+		json_object_set_new(obj, "stall_histogram",
+				    u64_array(st->stall_hist, CTL_HIST_BUCKETS));
+	}
 	return obj;
 }
 

@@ -213,6 +213,50 @@ static void test_cma_stats(void **state)
 		    "pause last        1.50 s\n");
 }
 
+static void test_cma_stats_live(void **state)
+{
+	assert_view(ctl_show_cma_stats,
+		    "{'pageblock_size': 2097152, 'commits': 3, 'boot_commits': 1, 'releases': 1,"
+		    " 'migrations': 3, 'rollbacks': 0, 'refused_discards': 0,"
+		    " 'refused_discard_bytes': 0, 'pauses': 0, 'pause_ns_total': 0,"
+		    " 'pause_ns_max': 0, 'pause_ns_last': 0, 'stalls': 4, 'stall_ns_total': 800000,"
+		    " 'stall_ns_max': 500000, 'stall_ns_last': 100000, 'resident_bytes': 0,"
+		    " 'moves': 'live', 'live_why': ''}",
+		    "pageblock size    2 MiB\n"
+		    "resident          0 bytes\n"
+		    "commits           3\n"
+		    "  before boot     1\n"
+		    "releases          1\n"
+		    "migrations        3\n"
+		    "rollbacks         0\n"
+		    "refused discards  0 (0 bytes)\n"
+		    "pauses            0\n"
+		    "pause total       0.0 µs\n"
+		    "pause mean        -\n"
+		    "pause longest     0.0 µs\n"
+		    "pause last        0.0 µs\n"
+		    "writer stalls     4\n"
+		    "stall mean        200.0 µs\n"
+		    "stall longest     500.0 µs\n"
+		    "moves             live (only writers of a moving range wait)\n");
+	assert_view(ctl_show_cma_stats,
+		    "{'pauses': 2, 'pause_ns_total': 2000, 'moves': 'pause',"
+		    " 'live_why': 'no userfaultfd write-protect'}",
+		    "pageblock size    0 bytes\n"
+		    "resident          0 bytes\n"
+		    "commits           0\n"
+		    "releases          0\n"
+		    "migrations        0\n"
+		    "rollbacks         0\n"
+		    "refused discards  0 (0 bytes)\n"
+		    "pauses            2\n"
+		    "pause total       2.0 µs\n"
+		    "pause mean        1.0 µs\n"
+		    "pause longest     0.0 µs\n"
+		    "pause last        0.0 µs\n"
+		    "moves             one guest pause a commit (no userfaultfd write-protect)\n");
+}
+
 static void test_cma_stats_without_pauses_has_no_mean(void **state)
 {
 	assert_view(ctl_show_cma_stats,
@@ -249,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_released_and_migrated),
 		cmocka_unit_test(test_cma_stats),
 		cmocka_unit_test(test_cma_stats_without_pauses_has_no_mean),
+		cmocka_unit_test(test_cma_stats_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,8 +324,19 @@ static int fake_cma_stats(void *opaque, struct ctl_cma_stats *out)
 		.pause_ns_total = 1234567,
 		.pause_ns_max = 412345,
 		.pause_ns_last = 85300,
+		.stalls = 11,
+		.stall_ns_total = 2200000,
+		.stall_ns_max = 900000,
+		.stall_ns_last = 150000,
 		.resident_bytes = 70ULL << 20,
+		.live = true,
+		.live_why = "",
 	};
+	for (int i = 0; i < CTL_HIST_BUCKETS - 1; i++)
+		out->hist_bound_ns[i] = 10000ULL << i;
+	out->stall_hist[3] = 10;
+	out->stall_hist[CTL_HIST_BUCKETS - 1] = 1;
+	out->pause_hist[0] = 8;
 	return 0;
 }
 

@@ -316,7 +316,7 @@ static void test_cma_stats(void **state)
 	struct answer a = get("/v1/cma/stats");
 
 	assert_int_equal(a.status, 200);
-	assert_int_equal(json_object_size(a.json), 13);
+	assert_int_equal(json_object_size(a.json), 22);
 	assert_int_equal(int_at(a.json, "pageblock_size"), 2 << 20);
 	assert_int_equal(int_at(a.json, "commits"), 3);
 	assert_int_equal(int_at(a.json, "releases"), 1);
@@ -330,6 +330,28 @@ static void test_cma_stats(void **state)
 	assert_int_equal(int_at(a.json, "pause_ns_max"), 412345);
 	assert_int_equal(int_at(a.json, "pause_ns_last"), 85300);
 	assert_int_equal(int_at(a.json, "resident_bytes"), 70 << 20);
+	assert_int_equal(int_at(a.json, "stalls"), 11);
+	assert_int_equal(int_at(a.json, "stall_ns_total"), 2200000);
+	assert_int_equal(int_at(a.json, "stall_ns_max"), 900000);
+	assert_int_equal(int_at(a.json, "stall_ns_last"), 150000);
+	assert_string_equal(json_string_value(json_object_get(a.json, "moves")), "live");
+	assert_string_equal(json_string_value(json_object_get(a.json, "live_why")), "");
+	assert_int_equal(json_array_size(json_object_get(a.json, "histogram_bounds_ns")),
+			 CTL_HIST_BUCKETS - 1);
+	assert_int_equal(json_integer_value(
+				 json_array_get(json_object_get(a.json, "histogram_bounds_ns"), 2)),
+			 40000);
+	assert_int_equal(json_array_size(json_object_get(a.json, "stall_histogram")),
+			 CTL_HIST_BUCKETS);
+	assert_int_equal(
+		json_integer_value(json_array_get(json_object_get(a.json, "stall_histogram"), 3)),
+		10);
+	assert_int_equal(json_integer_value(json_array_get(
+				 json_object_get(a.json, "stall_histogram"), CTL_HIST_BUCKETS - 1)),
+			 1);
+	assert_int_equal(
+		json_integer_value(json_array_get(json_object_get(a.json, "pause_histogram"), 0)),
+		8);
 	done(&a);
 }
 
