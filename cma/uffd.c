@@ -140,10 +140,13 @@ static void count_stalls(struct cma_engine *e, uint64_t woken)
 void uffd_wake(struct cma_engine *e, uint8_t *host, uint64_t len)
 {
 	struct uffdio_range r = range_of(host, len);
+	uint64_t woken;
 
 	uffd_note_writers(e);
 	ioctl(e->uffd, UFFDIO_WAKE, &r);
-	count_stalls(e, now_ns());
+	woken = now_ns();
+	uffd_note_writers(e); /* who came in the instant before the wake, woken too */
+	count_stalls(e, woken);
 }
 
 /* A move that failed before its remap: writers go on, on the old backing. */
@@ -152,9 +155,13 @@ void uffd_unprotect(struct cma_engine *e, uint8_t *host, uint64_t len)
 	struct uffdio_writeprotect wp = { .range = range_of(host, len), .mode = 0 };
 	struct uffdio_range r = range_of(host, len);
 
+	uint64_t woken;
+
 	uffd_note_writers(e);
 	ioctl(e->uffd, UFFDIO_WRITEPROTECT, &wp); /* wakes the writers too */
 	ioctl(e->uffd, UFFDIO_UNREGISTER, &r);
 	ioctl(e->uffd, UFFDIO_WAKE, &r);
-	count_stalls(e, now_ns());
+	woken = now_ns();
+	uffd_note_writers(e);
+	count_stalls(e, woken);
 }
