@@ -42,7 +42,7 @@ static void *write_pages(void *arg)
 	size_t pages = LIVE_BLKS * PAGES;
 
 	for (size_t n = 0; !atomic_load(w->stop); n++) {
-		size_t page = (n * WRITERS + w->id) % pages;
+		size_t page = w->id + WRITERS * (n % (pages / WRITERS)); /* its own pages only */
 		uint64_t off = base - RAM_GPA + page * PAGE + (splitmix(&x) % (PAGE / 8)) * 8;
 		uint64_t v = splitmix(&x);
 
