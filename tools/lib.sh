@@ -44,3 +44,21 @@ fetch_arm64_deb() {
 	fi
 	ls "$debs/${pkg}"_*_arm64.deb | sort -V | tail -1
 }
+
+# Unpack the .deb $1 into the directory $2, once.
+unpack_deb() {
+	local deb=$1 dir=$2
+	if [ ! -e "$dir/.unpacked" ]; then
+		say "unpacking $(basename "$deb")"
+		rm -rf "$dir" && mkdir -p "$dir"
+		dpkg -x "$deb" "$dir"
+		touch "$dir/.unpacked"
+	fi
+}
+
+# The package an arm64 kernel metapackage ($1, e.g. linux-image-arm64) points
+# at today, e.g. linux-image-6.1.0-57-arm64; empty if apt does not know it.
+kernel_package() {
+	apt-cache depends "$1:arm64" 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ { print $2; exit }' | sed 's/:arm64$//'
+}

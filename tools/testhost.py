@@ -6,6 +6,11 @@ kernel has KVM); see docs/testing.md. A job is a shell script; the same
 script runs in both places, with `cmavm` on its PATH and the demo guest
 as cmavm's default guest.
 
+The emulated host boots one of two Debian kernels (tools/emuhost/build):
+6.12, the default, or 6.1 (no userfaultfd write-protect on arm64): chosen
+by Host(host_kernel=...), else by $CMAVM_HOST_KERNEL. On an arm64 machine
+there is no choice: cmavm runs on that machine's own kernel.
+
     host = Host()
     s = host.start('cmavm run --cmdline "console=ttyS0 cmavm.mode=shell"\\n'
                    'echo "@@cmavm-exit=$?"')
@@ -57,39 +62,53 @@ def _cpio(entries, path):
                    input=spec.encode(), check=True)
 
 
-def _kernel_modules():
-    """The kernel tree of the package tools/guest/build unpacked."""
-    with open(os.path.join(GUEST, "kernel-package")) as f:
-        pkg = f.read().strip()
-    base = os.path.join(CACHE, "kernel-" + pkg, "lib", "modules")
-    return os.path.join(base, os.listdir(base)[0], "kernel")
+EMUHOST = os.path.join(CACHE, "emuhost")
+HOST_KERNELS = ("6.12", "6.1")
+DEFAULT_HOST_KERNEL = "6.12"
 
 
-def _emuhost_base():
-    """The part of the L1 initramfs that does not change between jobs."""
-    base = os.path.join(CACHE, "emuhost", "base.cpio")
-    moddir = _kernel_modules()
+def choose_host_kernel(choice=None):
+    """The emulated host's kernel series: @choice, else $CMAVM_HOST_KERNEL,
+    else DEFAULT_HOST_KERNEL."""
+    kernel = choice or os.environ.get("CMAVM_HOST_KERNEL") or DEFAULT_HOST_KERNEL
+    if kernel not in HOST_KERNELS:
+        raise ValueError("no emulated host kernel %r: choose one of %s"
+                         % (kernel, ", ".join(HOST_KERNELS)))
+    return kernel
+
+
+def _emuhost_base(kernel):
+    """The part of the L1 initramfs that does not change between jobs, one
+    per emulated host kernel (its modules differ)."""
+    kdir = os.path.join(EMUHOST, kernel)
+    base = os.path.join(kdir, "base.cpio")
+    load = os.path.join(kdir, "modules", "load")
+    for s in (load, os.path.join(kdir, "Image")):
+        if not os.path.exists(s):
+            raise RuntimeError("%s is missing: run tools/emuhost/build" % s)
+    with open(load) as f:
+        modules = {m: os.path.join(kdir, "modules", m + ".ko") for m in f.read().split()}
     sources = [os.path.join(ROOT, "tools/emuhost/init"), os.path.join(GUEST, "Image"),
                os.path.join(GUEST, "initrd.img"), os.path.join(CACHE, "busybox/bin/busybox"),
-               os.path.join(moddir, "drivers/virtio/virtio_mmio.ko"),
-               os.path.join(moddir, "drivers/char/virtio_console.ko")]
+               load] + list(modules.values())
     for s in sources:
         if not os.path.exists(s):
-            raise RuntimeError("%s is missing: run tools/guest/build" % s)
+            raise RuntimeError("%s is missing: run tools/guest/build and tools/emuhost/build"
+                               % s)
     if os.path.exists(base) and all(os.path.getmtime(s) <= os.path.getmtime(base)
                                     for s in sources):
         return base
-    os.makedirs(os.path.dirname(base), exist_ok=True)
+    tmp = "%s.%d.tmp" % (base, os.getpid())
     _cpio(["dir bin", "dir dev", "dir proc", "dir sys", "dir tmp", "dir lib", "dir lib/modules",
-           "file lib/modules/virtio_mmio.ko %s 644" % sources[4],
-           "file lib/modules/virtio_console.ko %s 644" % sources[5],
-           "dir usr", "dir usr/share", "dir usr/share/cmavm", "dir usr/share/cmavm/guest",
-           "cdev dev/console 5 1", "cdev dev/null 1 3 666",
-           "file bin/busybox %s 755" % sources[3], "slink bin/sh busybox",
-           "file init %s 755" % sources[0],
-           "file usr/share/cmavm/guest/Image %s 644" % sources[1],
-           "file usr/share/cmavm/guest/initrd.img %s 644" % sources[2]], base + ".tmp")
-    os.replace(base + ".tmp", base)
+           "file lib/modules/load %s 644" % load]
+          + ["file lib/modules/%s.ko %s 644" % m for m in modules.items()]
+          + ["dir usr", "dir usr/share", "dir usr/share/cmavm", "dir usr/share/cmavm/guest",
+             "cdev dev/console 5 1", "cdev dev/null 1 3 666",
+             "file bin/busybox %s 755" % sources[3], "slink bin/sh busybox",
+             "file init %s 755" % sources[0],
+             "file usr/share/cmavm/guest/Image %s 644" % sources[1],
+             "file usr/share/cmavm/guest/initrd.img %s 644" % sources[2]], tmp)
+    os.replace(tmp, base)
     return base
 
 
@@ -100,6 +119,7 @@ class Session:
                  tty=False, host_shell=None):
         self.echo = echo
         self.host_shell = host_shell  # path of the emulated host's second shell, or None
+        self.host_ready_s = None  # seconds from QEMU's start to the emulated host's /init
         self.host_sock = None
         self.host_buf = b""
         self.host_seq = 0
@@ -265,15 +285,19 @@ class Session:
 class Host:
     """A machine that can run cmavm: this one, or the emulated arm64 host."""
 
-    def __init__(self, echo=False, log=None, host_cmdline="", host_memory_mib=2048):
+    def __init__(self, echo=False, log=None, host_cmdline="", host_memory_mib=2048,
+                 host_kernel=None):
         """@host_cmdline: more kernel parameters for the emulated host (e.g.
-        hugepagesz=1G hugepages=1), @host_memory_mib its RAM; both ignored
-        when running natively."""
+        hugepagesz=1G hugepages=1), @host_memory_mib its RAM, @host_kernel
+        its kernel ("6.12" or "6.1"; None: $CMAVM_HOST_KERNEL, else 6.12).
+        All three are ignored when running natively: there the host's
+        kernel is this machine's own, whatever it is (self.kernel is None)."""
         self.host_cmdline = host_cmdline
         self.host_memory_mib = host_memory_mib
         self.echo = echo
         self.log = log
         self.native = NATIVE
+        self.kernel = None if self.native else choose_host_kernel(host_kernel)
         if not os.path.exists(CMAVM):
             raise RuntimeError("%s is missing: run tools/build" % CMAVM)
         if self.native and not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -283,7 +307,8 @@ class Host:
     def describe(self):
         if self.native:
             return "this arm64 machine, directly on KVM"
-        return "an emulated arm64 host (qemu-system-aarch64, TCG, KVM inside)"
+        return ("an emulated arm64 host (qemu-system-aarch64, TCG, KVM inside), Linux %s"
+                % self.kernel)
 
     def start(self, job, files=None):
         """Run the shell script @job; @files ({name: host path}) are put
@@ -305,16 +330,20 @@ class Host:
               os.path.join(tmp, "job.cpio"))
         initrd = os.path.join(tmp, "l1.cpio")
         with open(initrd, "wb") as out:
-            for part in (_emuhost_base(), os.path.join(tmp, "job.cpio")):
+            for part in (_emuhost_base(self.kernel), os.path.join(tmp, "job.cpio")):
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 20)
         hostsh = os.path.join(tmp, "hostsh.sock")
         argv = QEMU + ["-m", str(self.host_memory_mib), "-chardev", "socket,id=hostsh,path=%s,server=on,wait=off" % hostsh,
                        "-device", "virtconsole,chardev=hostsh",
-                       "-kernel", os.path.join(GUEST, "Image"), "-initrd", initrd,
+                       "-kernel", os.path.join(EMUHOST, self.kernel, "Image"), "-initrd", initrd,
                        "-append", (L1_CMDLINE + " " + self.host_cmdline).strip()]
         s = Session(argv, echo=self.echo, log=self.log, tmpdir=tmp, host_shell=hostsh)
         s.expect(r"^@@host: (ready.*|no /dev/kvm.*)$", timeout=120)
+        s.host_ready_s = s.elapsed()
+        if self.log:
+            self.log.write("@@harness: emulated host (Linux %s) ready %.2f s after QEMU started\n"
+                           % (self.kernel, s.host_ready_s))
         if "no /dev/kvm" in s.output:
             raise RuntimeError("the emulated host has no KVM:\n" + s.output[-2000:])
         return s

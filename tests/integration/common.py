@@ -28,9 +28,11 @@ def log_file(name):
     return open(os.path.join(d, name + ".log"), "w")
 
 
-def host(name, host_cmdline="", host_memory_mib=2048):
+def host(name, host_cmdline="", host_memory_mib=2048, host_kernel=None):
+    """Where the test's jobs run; @host_kernel picks the emulated host's
+    kernel ("6.12", "6.1"; None: $CMAVM_HOST_KERNEL, else 6.12)."""
     return testhost.Host(log=log_file(name), host_cmdline=host_cmdline,
-                         host_memory_mib=host_memory_mib)
+                         host_memory_mib=host_memory_mib, host_kernel=host_kernel)
 
 
 def guest_pools(text):

@@ -11,25 +11,37 @@
  *   cmavm-bench unix PATH       send stdin to a UNIX socket as it is, print the
  *                               answer (tests send the control socket bytes no
  *                               well-behaved client would)
+ *   cmavm-bench uffd-probe      whether userfaultfd write-protect works on
+ *                               shmem and on hugetlbfs (what live window moves
+ *                               need): "uffd-wp CASE: ok | unsupported: WHY |
+ *                               failed: WHY", one line per case; exit 0 when
+ *                               both are ok. hugetlb needs free huge pages
+ *                               (/proc/sys/vm/nr_hugepages).
  *
  * Output: one "name value unit" line per figure.
  */
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SEQ_BLOCK	(1u << 20)
-#define RAND_BLOCK	4096u
-#define RAND_OPS	2000u
+#define SEQ_BLOCK  (1u << 20)
+#define RAND_BLOCK 4096u
+#define RAND_OPS   2000u
 
 static double now(void)
 {
@@ -127,7 +139,8 @@ static int bench_release(uint64_t mib)
 		p[off] = 1;
 	t0 = now();
 	for (uint64_t off = 0; off < bytes; off += SEQ_BLOCK)
-		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, SEQ_BLOCK))
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      SEQ_BLOCK))
 			die("fallocate");
 	printf("release %.1f MiB/s\n", (double)mib / (now() - t0));
 	return 0;
@@ -178,6 +191,252 @@ static int send_raw(const char *path)
 	return 0;
 }
 
+/*
+ * uffd-probe: write-protect a populated memfd mapping through userfaultfd,
+ * let a second thread write to it, see the write-protect fault, lift the
+ * protection and check that the write landed.
+ */
+enum probe_result { PROBE_OK, PROBE_UNSUPPORTED, PROBE_FAILED };
+
+#define PROBE_TIMEOUT_MS 5000
+
+struct probe_writer {
+	volatile uint8_t *addr;
+	volatile int done;
+};
+
+static void *probe_write(void *arg)
+{
+	struct probe_writer *w = arg;
+
+	*w->addr = 0xa5; /* blocks on the write-protect fault */
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A userfaultfd, user-mode only where unprivileged ones must be (the writer
+ * faults in user mode); -1 and errno if none. */
+static int probe_open_uffd(void)
+{
+	FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "r");
+	int flags = O_CLOEXEC | O_NONBLOCK, unprivileged = 1;
+
+	if (f) {
+		if (fscanf(f, "%d", &unprivileged) != 1)
+			unprivileged = 1;
+		fclose(f);
+	}
+	if (!unprivileged && geteuid() != 0)
+		flags |= UFFD_USER_MODE_ONLY;
+	return (int)syscall(__NR_userfaultfd, flags);
+}
+
+/* The features the kernel offers (UFFDIO_API asking for none), or 0. */
+static unsigned long long probe_features(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = probe_open_uffd();
+
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, UFFDIO_API, &api))
+		api.features = 0;
+	close(fd);
+	return api.features;
+}
+
+/* A userfaultfd with UFFD_FEATURE_WP_HUGETLBFS_SHMEM, or -1 and @why. */
+static int probe_uffd(char *why, size_t n)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+	int fd = probe_open_uffd();
+
+	if (fd < 0) {
+		snprintf(why, n, "userfaultfd: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		snprintf(why, n, "UFFDIO_API refused UFFD_FEATURE_WP_HUGETLBFS_SHMEM (%s)",
+			 strerror(errno));
+	} else if (!(api.features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
+		snprintf(why, n,
+			 "UFFDIO_API refused UFFD_FEATURE_WP_HUGETLBFS_SHMEM (not granted, "
+			 "features 0x%llx)",
+			 (unsigned long long)api.features);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/* A shared mapping of a memfd (@flags: MFD_HUGETLB or 0), every page written. */
+static uint8_t *probe_memfd(unsigned int flags, size_t len, char *why, size_t n)
+{
+	int fd = memfd_create("cmavm-uffd-probe", MFD_CLOEXEC | flags);
+	uint8_t *p;
+
+	if (fd < 0 || ftruncate(fd, (off_t)len)) {
+		snprintf(why, n, "memfd: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(why, n, "mmap: %s%s", strerror(errno),
+			 flags ? " (no free huge pages? see /proc/sys/vm/nr_hugepages)" : "");
+		return NULL;
+	}
+	memset(p, 0x11, len);
+	return p;
+}
+
+static int probe_wp(int uffd, void *addr, size_t len, int protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp);
+}
+
+/* Wait for the write-protect fault of the write to @addr in [@p, @p + @len). */
+static int probe_fault(int uffd, uint8_t *p, size_t len, uint8_t *addr, char *why, size_t n)
+{
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct uffd_msg msg;
+	uintptr_t at;
+
+	if (poll(&pfd, 1, PROBE_TIMEOUT_MS) != 1) {
+		snprintf(why, n, "no fault event within %d ms", PROBE_TIMEOUT_MS);
+		return -1;
+	}
+	if (read(uffd, &msg, sizeof(msg)) != sizeof(msg)) {
+		snprintf(why, n, "reading the event: %s", strerror(errno));
+		return -1;
+	}
+	/* The address is that of the (huge) page, not the byte written. */
+	at = (uintptr_t)msg.arg.pagefault.address;
+	if (msg.event != UFFD_EVENT_PAGEFAULT ||
+	    !(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) || at < (uintptr_t)p ||
+	    at > (uintptr_t)addr || at >= (uintptr_t)p + len) {
+		snprintf(why, n, "unexpected event %u, flags 0x%llx, address 0x%llx", msg.event,
+			 (unsigned long long)msg.arg.pagefault.flags, (unsigned long long)at);
+		return -1;
+	}
+	if (*addr != 0x11) {
+		snprintf(why, n, "the write landed while the page was write-protected");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *probe_name; /* the case being probed */
+
+/* Lift the protection and join the writer; a writer still blocked cannot
+ * be left behind with its mapping gone: the probe ends there. */
+static void probe_release(int uffd, uint8_t *p, size_t len, pthread_t thread,
+			  struct probe_writer *w)
+{
+	const char *why = NULL;
+	int ms;
+
+	if (probe_wp(uffd, p, len, 0))
+		why = strerror(errno);
+	for (ms = 0; ms < PROBE_TIMEOUT_MS && !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE); ms++)
+		usleep(1000);
+	if (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+		printf("uffd-wp %s: failed: the writer was not woken within %d ms%s%s%s\n",
+		       probe_name, PROBE_TIMEOUT_MS, why ? " (unprotecting: " : "", why ? why : "",
+		       why ? ")" : "");
+		exit(1);
+	}
+	pthread_join(thread, NULL);
+}
+
+/* The write to protected memory, its fault, the unprotect, the write landing. */
+static enum probe_result probe_write_cycle(int uffd, uint8_t *p, size_t len, char *why, size_t n)
+{
+	struct probe_writer w = { .addr = p + len / 2 };
+	pthread_t thread;
+	int faulted;
+
+	if (probe_wp(uffd, p, len, 1)) {
+		snprintf(why, n, "UFFDIO_WRITEPROTECT: %s", strerror(errno));
+		return PROBE_FAILED;
+	}
+	if (pthread_create(&thread, NULL, probe_write, &w)) {
+		snprintf(why, n, "pthread_create failed");
+		return PROBE_FAILED;
+	}
+	faulted = !probe_fault(uffd, p, len, (uint8_t *)w.addr, why, n);
+	probe_release(uffd, p, len, thread, &w);
+	if (!faulted)
+		return PROBE_FAILED;
+	if (*w.addr != 0xa5) {
+		snprintf(why, n, "the write did not land after unprotecting");
+		return PROBE_FAILED;
+	}
+	return PROBE_OK;
+}
+
+static enum probe_result probe_case(unsigned int memfd_flags, size_t len, char *why, size_t n)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	enum probe_result r = PROBE_UNSUPPORTED;
+	int uffd = probe_uffd(why, n);
+	uint8_t *p;
+
+	if (uffd < 0)
+		return PROBE_UNSUPPORTED;
+	p = probe_memfd(memfd_flags, len, why, n);
+	if (!p) {
+		close(uffd);
+		return PROBE_UNSUPPORTED;
+	}
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = len;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		snprintf(why, n, "UFFDIO_REGISTER_MODE_WP: %s", strerror(errno));
+	else if (!(reg.ioctls & (1ULL << _UFFDIO_WRITEPROTECT)))
+		snprintf(why, n, "no UFFDIO_WRITEPROTECT on this range");
+	else
+		r = probe_write_cycle(uffd, p, len, why, n);
+	munmap(p, len);
+	close(uffd);
+	return r;
+}
+
+static int uffd_probe(void)
+{
+	static const struct {
+		const char *name;
+		unsigned int memfd_flags;
+		size_t len;
+	} cases[] = { { "shmem", 0, 16 * 4096 }, { "hugetlb", MFD_HUGETLB, 2u << 20 } };
+	static const char *const results[] = { "ok", "unsupported", "failed" };
+	struct utsname u;
+	int bad = 0;
+
+	uname(&u);
+	printf("uffd-probe: Linux %s %s, userfaultfd features 0x%llx\n", u.release, u.machine,
+	       probe_features());
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char why[256] = "";
+		enum probe_result r;
+
+		probe_name = cases[i].name;
+		fflush(stdout); /* the probe may end through exit() */
+		r = probe_case(cases[i].memfd_flags, cases[i].len, why, sizeof(why));
+		printf("uffd-wp %s: %s%s%s\n", cases[i].name, results[r], r ? ": " : "", why);
+		bad |= r != PROBE_OK;
+	}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "blk"))
@@ -188,6 +447,9 @@ int main(int argc, char **argv)
 		return bench_memcpy(strtoull(argv[2], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "unix"))
 		return send_raw(argv[2]);
-	fprintf(stderr, "usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH\n");
+	if (argc == 2 && !strcmp(argv[1], "uffd-probe"))
+		return uffd_probe();
+	fprintf(stderr, "usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH | "
+			"uffd-probe\n");
 	return 2;
 }
