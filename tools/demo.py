@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Boot the demo guest and set what the guest says about its pools beside
-what cmavm planned; then, while it runs, commit a DMA window over its
-default pool on host huge pages and draw the pageblock map. Exit status:
-cmavm's (0 when the guest powers off)."""
+what cmavm planned. Its `gpu` pool has a boot window: on host huge pages
+before the guest's first instruction. While the guest runs, commit a DMA
+window over its default pool on host huge pages (live where the host
+kernel can write-protect: no vCPU stops), migrate a pageblock, list the
+windows, show the engine's pauses and stalls, and draw the pageblock map.
+Exit status: cmavm's (0 when the guest powers off)."""
 import os
 import re
 import shlex
@@ -11,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import testhost  # noqa: E402
 
-DEMO_FLAGS = ["--dma-pool", "gpu:16M", "--dma-pool", "fw:4M:no-map",
+DEMO_FLAGS = ["--dma-pool", "gpu:16M,window=huge", "--dma-pool", "fw:4M:no-map",
               "--cmdline", "console=ttyS0 quiet cmavm.mode=shell"]
 PLAN = re.compile(r"^cmavm: pool (\S+) at (0x[0-9a-f]+) size (\d+) MiB \(([^)]*)\)", re.M)
 GUEST = re.compile(r"^guest: dmesg: Reserved memory: created (CMA|DMA) memory pool at "
@@ -54,11 +57,15 @@ def summary(out):
 def show_engine(session):
     """The host CMA engine at work on the running guest: a window, the map."""
     colour = "" if sys.stdout.isatty() else "NO_COLOR=1 "
-    steps = [("giving the emulated host 2 MiB huge pages", "echo 40 > /proc/sys/vm/nr_hugepages"),
-             ("committing a DMA window over the default pool on host huge pages",
-              "cmavm ctl --socket api.sock window commit linux,cma huge"),
+    ctl = "cmavm ctl --socket api.sock "
+    steps = [("committing a DMA window over the default pool on host huge pages",
+              ctl + "window commit linux,cma huge"),
+             ("moving one of its pageblocks onto a new huge page", ctl + "migrate linux,cma 3"),
+             ("the windows: gpu's since boot, the default pool's just now", ctl + "window list"),
+             ("what the moves cost the guest (live moves: no pause, only writers wait)",
+              ctl + "cma-stats"),
              ("the pageblock map (W: window, B: backed, U: unbacked, R: reported free)",
-              colour + "cmavm ctl --socket api.sock map")]
+              colour + ctl + "map")]
     print()
     for what, command in steps:
         say(what)
@@ -75,7 +82,9 @@ def main():
     if not host.native:
         say("starting the emulated arm64 host (about 5 s)")
     cmd = "cmavm run --api-socket api.sock " + " ".join(shlex.quote(f) for f in flags)
-    session = host.start('echo "==> %s"\n%s\necho "@@cmavm-exit=$?"' % (cmd, cmd))
+    hugepages = "" if host.native else "echo 48 > /proc/sys/vm/nr_hugepages\n"
+    session = host.start('%secho "==> %s"\n%s\necho "@@cmavm-exit=$?"'
+                         % (hugepages, cmd, cmd))
     m = session.expect(r"^(@@cmavm-exit=(\d+)|guest: shell ready)$", 600)
     if m[0] == "guest: shell ready":
         show_engine(session)
