@@ -171,6 +171,10 @@ int block_to_memfd(struct cma_engine *e, size_t b);
 /* uffd.c */
 /* A userfaultfd with write-protect for shmem and hugetlbfs, or -1 with @why. */
 int uffd_open(char *why, size_t len);
+/* Register for write-protect (once for many ranges), protect, or both. */
+int uffd_register(struct cma_engine *e, uint8_t *host, uint64_t len);
+void uffd_unregister(struct cma_engine *e, uint8_t *host, uint64_t len);
+int uffd_wp(struct cma_engine *e, uint8_t *host, uint64_t len);
 int uffd_protect(struct cma_engine *e, uint8_t *host, uint64_t len);
 void uffd_note_writers(struct cma_engine *e);
 void uffd_wake(struct cma_engine *e, uint8_t *host, uint64_t len);

@@ -148,37 +148,42 @@ static bool still_mapped(uint8_t *host)
 }
 
 /*
- * Call @fn on each extent of [off, off + len) of @fd that holds data
- * (SEEK_DATA: pages present or swapped out, never holes); a file that
- * cannot say (hugetlbfs answers "all data") is one extent. Stops at the
- * first non-zero return.
+ * Where the old backing of @m holds data: pages resident in its page cache
+ * (mincore() over the guest's mapping: one call for the whole range), and
+ * pages swapped out, which mincore() misses and SEEK_DATA finds (a
+ * non-resident run with data in it is taken from that data to its end). A
+ * range mincore() cannot read is one extent. @fn(arg, at, n) on each;
+ * stops at the first non-zero return.
  */
-static int for_each_data(int fd, uint64_t off, uint64_t len,
-			 int (*fn)(void *arg, uint64_t at, uint64_t n), void *arg)
+static int for_each_data(const struct move *m, int (*fn)(void *arg, uint64_t at, uint64_t n),
+			 void *arg)
 {
-	off_t start = (off_t)off, end = start + (off_t)len, data = start, hole;
-	int r;
+	size_t pages = m->len / CMA_PAGE, i = 0, j;
+	unsigned char *vec = malloc(pages);
+	int r = 0;
 
-	while (data < end) {
-		data = lseek(fd, data, SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			return 0;
-		if (data < 0) {
-			data = start;
-			hole = end;
-		} else if (data >= end) {
-			return 0;
-		} else {
-			hole = lseek(fd, data, SEEK_HOLE);
-			if (hole < 0 || hole > end)
-				hole = end;
-		}
-		r = fn(arg, (uint64_t)(data - start), (uint64_t)(hole - data));
-		if (r)
-			return r;
-		data = hole;
+	if (!vec || mincore(m->host, m->len, vec)) {
+		free(vec);
+		return fn(arg, 0, m->len);
 	}
-	return 0;
+	while (i < pages && !r) {
+		bool resident = vec[i] & 1;
+		off_t data;
+
+		for (j = i; j < pages && (vec[j] & 1) == resident; j++)
+			;
+		if (resident) {
+			r = fn(arg, i * CMA_PAGE, (j - i) * CMA_PAGE);
+		} else {
+			data = lseek(m->from.fd, (off_t)(m->from.off + i * CMA_PAGE), SEEK_DATA);
+			if (data >= 0 && (uint64_t)data < m->from.off + j * CMA_PAGE)
+				r = fn(arg, (uint64_t)data - m->from.off,
+				       m->from.off + j * CMA_PAGE - (uint64_t)data);
+		}
+		i = j;
+	}
+	free(vec);
+	return r;
 }
 
 static int populate_extent(void *arg, uint64_t at, uint64_t n)
@@ -210,7 +215,7 @@ static int populate_view(struct cma_engine *e, struct move *m)
 	}
 	if (m->to.page_size == CMA_PAGE) {
 		madvise(m->view, m->len, MADV_HUGEPAGE);
-		r = for_each_data(m->from.fd, m->from.off, m->len, populate_extent, m);
+		r = for_each_data(m, populate_extent, m);
 	} else {
 		r = populate_extent(m, 0, m->len);
 	}
@@ -281,7 +286,7 @@ static void copy_present(struct cma_engine *e, const struct move *m)
 {
 	struct copy c = { e, m };
 
-	for_each_data(m->from.fd, m->from.off, m->len, copy_extent, &c);
+	for_each_data(m, copy_extent, &c);
 }
 
 /* The old backing back in place of a failed remap; nothing sane is left without it. */
@@ -335,13 +340,13 @@ static void unfence(struct cma_engine *e, const struct move *m)
  * remapped, so only a writer of the range waits, and device I/O into it is
  * fenced for that long.
  */
-static int move_live(struct cma_engine *e, struct move *m)
+static int move_live(struct cma_engine *e, struct move *m, bool registered)
 {
 	int r;
 
 	if (fence(e, m))
 		return -1;
-	r = uffd_protect(e, m->host, m->len);
+	r = registered ? uffd_wp(e, m->host, m->len) : uffd_protect(e, m->host, m->len);
 	if (r) {
 		unfence(e, m);
 		return cma_fail(e, "write-protecting 0x%" PRIx64 ": %s", e->blocks[m->b].gpa,
@@ -397,6 +402,33 @@ static void progress(struct cma_engine *e, size_t done, size_t n)
 		e->hooks.progress(e->hooks.opaque, done * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
 }
 
+static bool host_contiguous(const struct move *m, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (m[i].host != m[i - 1].host + m[i - 1].len)
+			return false;
+	return true;
+}
+
+/*
+ * One range after the other, each write-protected only while it moves.
+ * Consecutive ranges (a window's pageblocks) are registered with the
+ * userfaultfd once: each remap takes its range out of the registration.
+ */
+static size_t moves_live(struct cma_engine *e, struct move *m, size_t n)
+{
+	uint8_t *end = m[n - 1].host + m[n - 1].len;
+	bool once = n > 1 && host_contiguous(m, n) &&
+		    !uffd_register(e, m[0].host, (uint64_t)(end - m[0].host));
+	size_t done = 0;
+
+	while (done < n && !move_live(e, &m[done], once))
+		progress(e, ++done, n);
+	if (once && done < n)
+		uffd_unregister(e, m[done].host, (uint64_t)(end - m[done].host));
+	return done;
+}
+
 /*
  * Move each of @m[0..n) onto its new backing, contents and all. The new
  * backing is populated first, while the guest runs. Then, live, one range
@@ -416,8 +448,7 @@ size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
 		if (prepare_move(e, &m[i]))
 			break;
 	if (i == n && live) {
-		while (done < n && !move_live(e, &m[done]))
-			progress(e, ++done, n);
+		done = moves_live(e, m, n);
 	} else if (i == n && !move_paused(e, m, n)) {
 		done = n;
 		progress(e, n, n);

@@ -74,24 +74,44 @@ static struct uffdio_range range_of(const uint8_t *host, uint64_t len)
 	return (struct uffdio_range){ .start = (uintptr_t)host, .len = len };
 }
 
-int uffd_protect(struct cma_engine *e, uint8_t *host, uint64_t len)
+int uffd_register(struct cma_engine *e, uint8_t *host, uint64_t len)
 {
 	struct uffdio_register reg = { .range = range_of(host, len),
 				       .mode = UFFDIO_REGISTER_MODE_WP };
+
+	return ioctl(e->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+void uffd_unregister(struct cma_engine *e, uint8_t *host, uint64_t len)
+{
+	struct uffdio_range r = range_of(host, len);
+
+	ioctl(e->uffd, UFFDIO_UNREGISTER, &r);
+}
+
+/* Write-protect a registered range: from now on its writers wait. */
+int uffd_wp(struct cma_engine *e, uint8_t *host, uint64_t len)
+{
 	struct uffdio_writeprotect wp = { .range = range_of(host, len),
 					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
 
-	if (ioctl(e->uffd, UFFDIO_REGISTER, &reg))
+	if (ioctl(e->uffd, UFFDIO_WRITEPROTECT, &wp))
 		return -errno;
-	if (ioctl(e->uffd, UFFDIO_WRITEPROTECT, &wp)) {
-		int err = -errno;
-
-		ioctl(e->uffd, UFFDIO_UNREGISTER, &reg.range);
-		return err;
-	}
 	e->protected_since = e->last_look = now_ns();
 	e->nr_waiting = 0;
 	return 0;
+}
+
+int uffd_protect(struct cma_engine *e, uint8_t *host, uint64_t len)
+{
+	int err = uffd_register(e, host, len);
+
+	if (!err) {
+		err = uffd_wp(e, host, len);
+		if (err)
+			uffd_unregister(e, host, len);
+	}
+	return err;
 }
 
 /*
