@@ -617,6 +617,54 @@ const char *gpa_str(uint64_t gpa)
 	return buf;
 }
 
+/*
+ * A huge commit over pageblocks 1..4 of the CMA pool failing at each step
+ * (allocate, populate, copy, remap) of a pageblock at the start, middle and
+ * end: rolled back every time, contents and records intact; a retry then
+ * goes through.
+ */
+void rollback_each_step(struct fx *f)
+{
+	static const char *const what[] = {
+		[CMA_STEP_ALLOC] = "getting new backing for",
+		[CMA_STEP_POPULATE] = "populating new backing for",
+		[CMA_STEP_COPY] = "onto new backing",
+		[CMA_STEP_REMAP] = "onto new backing",
+	};
+	static const size_t at[] = { 0, 2, 3 }; /* of the 4 pageblocks 1..4 */
+	struct cma_engine *e = f->e;
+
+	for (int step = CMA_STEP_ALLOC; step <= CMA_STEP_REMAP; step++) {
+		for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+			size_t bad = 1 + at[k];
+			uint64_t rollbacks = cma_engine_stats(e).rollbacks;
+			uint64_t commits = cma_engine_stats(e).commits;
+			int r;
+
+			inject(f, step, gblock(f, P_CMA, bad), -1, -ENOMEM);
+			r = cma_window_commit(e, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);
+			assert_error(f, r, what[step]);
+			assert_non_null(strstr(cma_engine_error(e), gpa_str(pgpa(f, P_CMA, bad))));
+			assert_non_null(strstr(cma_engine_error(e), strerror(ENOMEM)));
+			assert_int_equal(f->inj_hits, 1);
+			inject(f, 0, 0, 0, 0);
+			assert_int_equal(cma_engine_stats(e).rollbacks, rollbacks + 1);
+			assert_int_equal(cma_engine_stats(e).commits, commits);
+			for (size_t i = 0; i < 8; i++)
+				assert_plain(f, P_CMA, i);
+			check_all(f);
+			assert_clean(f);
+			if (k == 1) { /* and a retry goes through */
+				int w = commit_ok(f, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);
+
+				check_all(f);
+				release_ok(f, w);
+				check_all(f);
+			}
+		}
+	}
+}
+
 /* ---- fixtures ---- */
 
 struct cma_engine *new_engine(struct fx *f)

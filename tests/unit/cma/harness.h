@@ -157,5 +157,7 @@ void release_ok(struct fx *f, int w);
 void assert_error(struct fx *f, int ret, const char *what);
 const char *gpa_str(uint64_t gpa);
 void assert_clean(struct fx *f);
+/* A huge commit failing at every step of pageblocks at the start, middle and end. */
+void rollback_each_step(struct fx *f);
 
 #endif

@@ -227,46 +227,11 @@ static void test_rollback_huge(void **state)
 {
 	struct fx *f = *state;
 	struct cma_engine *e = f->e;
-	static const char *const what[] = {
-		[CMA_STEP_ALLOC] = "getting new backing for",
-		[CMA_STEP_POPULATE] = "populating new backing for",
-		[CMA_STEP_COPY] = "onto new backing",
-		[CMA_STEP_REMAP] = "onto new backing",
-	};
-	static const size_t at[] = { 0, 2, 3 }; /* of the 4 pageblocks 1..4 */
-	uint64_t rollbacks, commits;
+	uint64_t rollbacks;
 	int r;
 
 	fill_standard(f);
-	for (int step = CMA_STEP_ALLOC; step <= CMA_STEP_REMAP; step++) {
-		for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
-			size_t bad = 1 + at[k];
-
-			rollbacks = cma_engine_stats(e).rollbacks;
-			commits = cma_engine_stats(e).commits;
-			inject(f, step, gblock(f, P_CMA, bad), -1, -ENOMEM);
-			r = cma_window_commit(e, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);
-			assert_error(f, r, what[step]);
-			assert_non_null(strstr(cma_engine_error(e), gpa_str(pgpa(f, P_CMA, bad))));
-			assert_non_null(strstr(cma_engine_error(e), strerror(ENOMEM)));
-			assert_int_equal(f->inj_hits, 1);
-			inject(f, 0, 0, 0, 0);
-			assert_int_equal(cma_engine_stats(e).rollbacks, rollbacks + 1);
-			assert_int_equal(cma_engine_stats(e).commits, commits);
-			for (size_t i = 0; i < 8; i++)
-				assert_plain(f, P_CMA, i);
-			check_all(f);
-			assert_clean(f);
-			/* and a retry goes through */
-			if (k == 1) {
-				int w = commit_ok(f, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);
-
-				check_all(f);
-				release_ok(f, w);
-				check_all(f);
-			}
-		}
-	}
+	rollback_each_step(f);
 
 	/* no backing file at all */
 	f->alloc_err = -ENOMEM;

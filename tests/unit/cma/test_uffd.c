@@ -203,6 +203,18 @@ static void test_one_pause_per_commit(void **state)
 	assert_clean(f);
 }
 
+/* The live path rolls back at each of its steps, as the pause path does. */
+static void test_live_rollback_each_step(void **state)
+{
+	struct fx *f = *state;
+
+	if (!go_live(f))
+		skip();
+	fill_standard(f);
+	rollback_each_step(f);
+	assert_int_equal(f->pauses, 0);
+}
+
 /* Device I/O into the range in flight: the move is refused as a conflict, nothing moved. */
 static void fence_refuses(struct fx *f)
 {
@@ -240,6 +252,7 @@ int main(void)
 		CMA_TEST(test_live_moves_lose_no_write),
 		CMA_TEST(test_hole_write_during_move),
 		CMA_TEST(test_one_pause_per_commit),
+		CMA_TEST(test_live_rollback_each_step),
 		CMA_TEST(test_fenced_io),
 	};
 
