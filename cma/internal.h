@@ -160,6 +160,8 @@ struct move {
 	struct backing from, to;
 	uint8_t *view;	 /* @to, mapped and populated, while the move is prepared */
 	uint64_t mapped; /* what mmap() mapped for @view */
+	uint8_t *src;	 /* @from, mapped apart from the guest's mapping, or NULL */
+	uint64_t src_mapped;
 };
 size_t move_ranges(struct cma_engine *e, struct move *m, size_t n);
 int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,

@@ -225,6 +225,23 @@ static int populate_view(struct cma_engine *e, struct move *m)
 	return 0;
 }
 
+/*
+ * The old backing mapped apart, read-only, to copy from: write-protecting
+ * the guest's mapping splits a huge mapping into 4 KiB entries, and
+ * copying through it would fault each in again (5.7 ms instead of 0.5 ms
+ * for 2 MiB in the emulated 6.12 host). Not populated: only its data is
+ * read. Without it, the copy reads through the guest's mapping.
+ */
+static void map_source(struct move *m)
+{
+	m->src_mapped = mapped_len(m->from.fd, m->len);
+	m->src = mmap(NULL, m->len, PROT_READ, MAP_SHARED, m->from.fd, (off_t)m->from.off);
+	if (m->src == MAP_FAILED)
+		m->src = NULL;
+	else
+		madvise(m->src, m->len, MADV_HUGEPAGE);
+}
+
 static int prepare_move(struct cma_engine *e, struct move *m)
 {
 	int r = injected(e, CMA_STEP_ALLOC, m->b);
@@ -234,6 +251,7 @@ static int prepare_move(struct cma_engine *e, struct move *m)
 				strerror(-r));
 	if (populate_view(e, m))
 		return -1;
+	map_source(m);
 	r = injected(e, CMA_STEP_POPULATE, m->b);
 	if (r)
 		return cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s",
@@ -246,7 +264,9 @@ static void finish_view(struct move *m, bool moved)
 {
 	if (m->view)
 		munmap(m->view, m->mapped);
-	m->view = NULL;
+	if (m->src)
+		munmap(m->src, m->src_mapped);
+	m->view = m->src = NULL;
 	if (!moved)
 		punch(m->to.fd, m->to.off, m->len);
 }
@@ -273,7 +293,7 @@ static int copy_extent(void *arg, uint64_t at, uint64_t n)
 {
 	struct copy *c = arg;
 
-	copy_chunked(c->e, c->m->view + at, c->m->host + at, n);
+	copy_chunked(c->e, c->m->view + at, (c->m->src ? c->m->src : c->m->host) + at, n);
 	return 0;
 }
 

@@ -75,6 +75,13 @@ def main():
     unittest.main(verbosity=2)
 
 
+def power_off(session):
+    """Power the guest off from its shell; cmavm must end with 0."""
+    session.send("poweroff -f\n")
+    session.expect(r"^@@cmavm-exit=0$", 60)
+    session.wait(60)
+
+
 def ctl_json(session, args, sock="api.sock"):
     """`cmavm ctl --json ARGS` on the host beside the VM; the parsed answer."""
     rc, out = session.host("cmavm ctl --socket %s --json %s" % (sock, args))

@@ -17,6 +17,16 @@
  *                               failed: WHY", one line per case; exit 0 when
  *                               both are ok. hugetlb needs free huge pages
  *                               (/proc/sys/vm/nr_hugepages).
+ *   cmavm-bench cma-load BASE SIZE SECONDS [HOLD_MIB [DISK OFFSET_MIB MIB]]
+ *                               in the guest: hold pages of the CMA pool
+ *                               [BASE, +SIZE), write and check them while the
+ *                               host moves the pool, and time a vCPU that
+ *                               never touches it (cma_load.c)
+ *   cmavm-bench move-probe N [nowp|view]
+ *                               the host kernel's cost of each step of a live
+ *                               pageblock move, on N 2 MiB blocks of a memfd,
+ *                               no guest; nowp: without write-protect; view:
+ *                               copied from a mapping of its own (move_probe.c)
  *
  * Output: one "name value unit" line per figure.
  */
@@ -38,6 +48,9 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tools/bench/cma_load.h"
+#include "tools/bench/move_probe.h"
 
 #define SEQ_BLOCK  (1u << 20)
 #define RAND_BLOCK 4096u
@@ -437,6 +450,19 @@ static int uffd_probe(void)
 	return bad;
 }
 
+static int move_probe(int argc, char **argv)
+{
+	enum move_probe_mode mode = MOVE_PROBE_LIVE;
+
+	if (argc == 4 && !strcmp(argv[3], "nowp"))
+		mode = MOVE_PROBE_NOWP;
+	else if (argc == 4 && !strcmp(argv[3], "view"))
+		mode = MOVE_PROBE_VIEW;
+	else if (argc == 4)
+		return 2;
+	return move_probe_main((unsigned int)strtoul(argv[2], NULL, 10), mode);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "blk"))
@@ -449,7 +475,13 @@ int main(int argc, char **argv)
 		return send_raw(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "uffd-probe"))
 		return uffd_probe();
-	fprintf(stderr, "usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH | "
-			"uffd-probe\n");
+	if (argc >= 2 && !strcmp(argv[1], "cma-load"))
+		return cma_load_main(argc - 1, argv + 1);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "move-probe"))
+		return move_probe(argc, argv);
+	fprintf(stderr,
+		"usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH | "
+		"uffd-probe | cma-load BASE SIZE SECONDS [HOLD_MIB [DISK OFFSET_MIB MIB]] | "
+		"move-probe N [nowp|view]\n");
 	return 2;
 }
