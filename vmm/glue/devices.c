@@ -95,21 +95,6 @@ void vmm_devices_destroy(struct vmm *m)
 	m->balloon = NULL;
 }
 
-unsigned int vmm_devices_inflight(struct vmm *m)
-{
-	unsigned int n = 0;
-
-	for (size_t i = 0; i < m->nr_devices; i++) {
-		struct virtio_device *dev = &m->devices[i].dev;
-
-		pthread_mutex_lock(&dev->lock);
-		if (dev->ops && dev->ops->inflight)
-			n += dev->ops->inflight(dev);
-		pthread_mutex_unlock(&dev->lock);
-	}
-	return n;
-}
-
 unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t len)
 {
 	unsigned int n = 0;

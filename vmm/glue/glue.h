@@ -59,8 +59,7 @@ struct vmm {
 /* devices.c: the virtio devices of the plan, on the MMIO bus and the loop. */
 int vmm_devices_create(struct vmm *m);
 void vmm_devices_destroy(struct vmm *m);
-/* Requests whose I/O may still land in guest memory; of those, in [host, host + len). */
-unsigned int vmm_devices_inflight(struct vmm *m);
+/* Requests whose I/O may still land in [host, host + len) of guest memory. */
 unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t len);
 /* The API's view of the devices (control.c). */
 int vmm_devices_describe(struct vmm *m, struct ctl_device *out, unsigned int max);

@@ -448,11 +448,6 @@ static void blk_reset(struct virtio_device *dev)
 		pthread_cond_wait(&blk->idle, &dev->lock);
 }
 
-static unsigned int blk_inflight(struct virtio_device *dev)
-{
-	return ((struct blk *)dev->priv)->inflight;
-}
-
 static bool overlaps(const struct iovec *iov, const uint8_t *host, uint64_t len)
 {
 	const uint8_t *base = iov->iov_base;
@@ -523,7 +518,6 @@ static const struct virtio_device_ops blk_ops = {
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
-	.inflight = blk_inflight,
 	.inflight_into = blk_inflight_into,
 	.counters = blk_counters,
 };

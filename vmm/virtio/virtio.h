@@ -86,12 +86,10 @@ struct virtio_device_ops {
 	void (*start)(struct virtio_device *dev);
 	/* The driver reset the device: drop every request (device lock held). */
 	void (*reset)(struct virtio_device *dev);
-	/* Requests whose I/O is still under way, writing guest memory (lock held). */
-	unsigned int (*inflight)(struct virtio_device *dev);
 	/*
-	 * Of those, the ones that may still write [host, host + len) of guest
-	 * RAM (lock held). NULL: the device writes guest memory only
-	 * synchronously, never from I/O in flight.
+	 * Requests whose I/O is still under way and may write [host, host +
+	 * len) of guest RAM (lock held). NULL: the device writes guest memory
+	 * only synchronously, never from I/O in flight.
 	 */
 	unsigned int (*inflight_into)(struct virtio_device *dev, const void *host, uint64_t len);
 	/* Free @priv and whatever it holds; NULL: free(priv) is enough. */
