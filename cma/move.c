@@ -515,16 +515,7 @@ int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own
 
 int block_to_memfd(struct cma_engine *e, size_t b)
 {
-	struct backing to = memfd_backing(e, b);
-	struct move m = block_move(e, b, &to);
-
-	if (e->blocks[b].backing == CMA_BACKING_MEMFD)
-		return 0;
-	if (move_ranges(e, &m, 1) != 1)
-		return -1;
-	free_old(&m);
-	block_set_backing(e, b, CMA_BACKING_MEMFD, -1, 0, false);
-	return 0;
+	return blocks_move(e, b, 1, -1, 0) == 1 ? 0 : -1;
 }
 
 /*
