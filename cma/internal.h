@@ -166,6 +166,8 @@ struct move {
 size_t move_ranges(struct cma_engine *e, struct move *m, size_t n);
 int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
 	       const struct backing *from, const struct backing *to);
+/* @done of @n pageblocks moved: the progress hook, for more than one. */
+void report_progress(struct cma_engine *e, size_t done, size_t n);
 size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_t off);
 int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own);
 int block_to_memfd(struct cma_engine *e, size_t b);

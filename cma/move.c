@@ -416,7 +416,7 @@ static int move_paused(struct cma_engine *e, struct move *m, size_t n)
 	return 0;
 }
 
-static void progress(struct cma_engine *e, size_t done, size_t n)
+void report_progress(struct cma_engine *e, size_t done, size_t n)
 {
 	if (n > 1 && e->hooks.progress)
 		e->hooks.progress(e->hooks.opaque, done * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
@@ -443,7 +443,7 @@ static size_t moves_live(struct cma_engine *e, struct move *m, size_t n)
 	size_t done = 0;
 
 	while (done < n && !move_live(e, &m[done], once))
-		progress(e, ++done, n);
+		report_progress(e, ++done, n);
 	if (once && done < n)
 		uffd_unregister(e, m[done].host, (uint64_t)(end - m[done].host));
 	return done;
@@ -471,7 +471,7 @@ size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
 		done = moves_live(e, m, n);
 	} else if (i == n && !move_paused(e, m, n)) {
 		done = n;
-		progress(e, n, n);
+		report_progress(e, n, n);
 	}
 	for (i = 0; i < n; i++)
 		finish_view(&m[i], i < done);

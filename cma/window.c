@@ -30,12 +30,6 @@ static int window_slot(const struct cma_engine *e, const struct cma_window *w)
 	return (int)(w - e->windows);
 }
 
-static void progress(struct cma_engine *e, size_t done, size_t n)
-{
-	if (e->hooks.progress)
-		e->hooks.progress(e->hooks.opaque, done * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
-}
-
 /* ---- resident ---- */
 
 static int block_lock(struct cma_engine *e, size_t b)
@@ -79,7 +73,7 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 			e->stats.rollbacks++;
 			return -1;
 		}
-		progress(e, i + 1, n);
+		report_progress(e, i + 1, n);
 	}
 	return 0;
 }
