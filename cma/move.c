@@ -526,7 +526,7 @@ int block_to_memfd(struct cma_engine *e, size_t b)
 size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_t off)
 {
 	struct move *m = calloc(n, sizeof(*m));
-	size_t done, todo = 0, moved;
+	size_t done, to_move = 0, moved;
 
 	if (!m) {
 		cma_fail(e, "out of memory");
@@ -539,9 +539,9 @@ size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_
 
 		if (fd < 0 && e->blocks[first + i].backing == CMA_BACKING_MEMFD)
 			continue;
-		m[todo++] = block_move(e, first + i, &to);
+		m[to_move++] = block_move(e, first + i, &to);
 	}
-	done = move_ranges(e, m, todo);
+	done = move_ranges(e, m, to_move);
 	for (size_t k = 0; k < done; k++) {
 		free_old(&m[k]);
 		if (fd < 0)
@@ -550,7 +550,7 @@ size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_
 			block_set_backing(e, m[k].b, CMA_BACKING_HUGE, fd, m[k].to.off, false);
 	}
 	/* blocks that needed no move count as moved, up to the first that failed */
-	moved = done == todo ? n : m[done].b - first;
+	moved = done == to_move ? n : m[done].b - first;
 	free(m);
 	return moved;
 }

@@ -346,6 +346,9 @@ static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint
 	return 0;
 }
 
+/* The API's histograms are the engine's, bucket for bucket. */
+_Static_assert(CTL_HIST_BUCKETS == CMA_HIST_BUCKETS, "histogram buckets differ");
+
 static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
 {
 	struct cma_engine *e = ((struct vmm *)opaque)->engine;
