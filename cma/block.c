@@ -37,7 +37,12 @@ static enum cma_block_state block_state(const struct cma_engine *e, size_t b)
 
 enum cma_block_state cma_block_state(const struct cma_engine *e, size_t pool, size_t i)
 {
-	return block_state(e, e->pools[pool].first_block + i);
+	enum cma_block_state s;
+
+	engine_lock(e);
+	s = block_state(e, e->pools[pool].first_block + i);
+	engine_unlock(e);
+	return s;
 }
 
 void cma_pool_counts(const struct cma_engine *e, size_t pool, uint64_t counts[CMA_NR_STATES])
@@ -46,8 +51,10 @@ void cma_pool_counts(const struct cma_engine *e, size_t pool, uint64_t counts[CM
 
 	for (int s = 0; s < CMA_NR_STATES; s++)
 		counts[s] = 0;
+	engine_lock(e);
 	for (size_t i = 0; i < p->nr_blocks; i++)
 		counts[block_state(e, p->first_block + i)] += CMA_PAGEBLOCK;
+	engine_unlock(e);
 }
 
 struct backing memfd_backing(const struct cma_engine *e, size_t b)
@@ -171,8 +178,18 @@ static void punch_guest(const struct cma_engine *e, int b, uint64_t gpa, uint64_
 	punch(bk.fd, bk.off + (gpa - e->blocks[b].gpa), len);
 }
 
+/* Is guest-physical @gpa in the range a move has under way? */
+static bool moving(const struct cma_engine *e, uint64_t gpa)
+{
+	const uint8_t *host = e->host + (gpa - e->gpa);
+
+	return e->moving_lo && host >= e->moving_lo && host < e->moving_hi;
+}
+
 static bool protected(const struct cma_engine *e, int b, uint64_t gpa)
 {
+	if (moving(e, gpa))
+		return true; /* its pages are being copied: a hole punched now would be lost */
 	if (e->gigantic.window >= 0 && gpa >= e->gigantic.ram_gpa &&
 	    gpa - e->gigantic.ram_gpa < e->gigantic.ram_len)
 		return true;
@@ -180,12 +197,11 @@ static bool protected(const struct cma_engine *e, int b, uint64_t gpa)
 			  e->blocks[b].backing == CMA_BACKING_GIGANTIC);
 }
 
-uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_discard_reason why)
+static uint64_t discard(struct cma_engine *e, uint64_t gpa, uint64_t len,
+			enum cma_discard_reason why)
 {
 	uint64_t end = gpa + len, refused = 0;
 
-	if (gpa < e->gpa || gpa - e->gpa > e->size || len > e->size - (gpa - e->gpa))
-		return 0; /* not guest RAM: the caller has checked and counted it */
 	while (gpa < end) {
 		uint64_t next = (gpa & ~(CMA_PAGEBLOCK - 1)) + CMA_PAGEBLOCK;
 		uint64_t n = (next < end ? next : end) - gpa;
@@ -208,12 +224,26 @@ uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_
 	return refused;
 }
 
+uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_discard_reason why)
+{
+	uint64_t refused;
+
+	if (gpa < e->gpa || gpa - e->gpa > e->size || len > e->size - (gpa - e->gpa))
+		return 0; /* not guest RAM: the caller has checked and counted it */
+	engine_lock(e);
+	refused = discard(e, gpa, len, why);
+	engine_unlock(e);
+	return refused;
+}
+
 void cma_deflated(struct cma_engine *e, uint64_t gpa, uint64_t len)
 {
+	engine_lock(e);
 	for (uint64_t end = gpa + len; gpa < end; gpa += CMA_PAGE) {
 		int b = find_block(e, gpa);
 
 		if (b >= 0)
 			block_count_deflate(e, (size_t)b);
 	}
+	engine_unlock(e);
 }

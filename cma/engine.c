@@ -59,6 +59,30 @@ const uint64_t cma_hist_bound_ns[CMA_HIST_BUCKETS - 1] = {
 	2000000, 5000000, 10000000, 20000000, 50000000, 100000000,
 };
 
+void engine_lock(const struct cma_engine *e)
+{
+	pthread_mutex_lock(&((struct cma_engine *)e)->lock);
+}
+
+void engine_unlock(const struct cma_engine *e)
+{
+	pthread_mutex_unlock(&((struct cma_engine *)e)->lock);
+}
+
+int op_begin(struct cma_engine *e)
+{
+	if (e->busy)
+		return cma_conflict(e, "another commit, release or migration is under way; "
+				       "try again when it is done");
+	e->busy = true;
+	return 0;
+}
+
+void op_end(struct cma_engine *e)
+{
+	e->busy = false;
+}
+
 void hist_add(uint64_t *hist, uint64_t ns)
 {
 	size_t i = 0;
@@ -143,6 +167,8 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 	e->memfd = memfd;
 	e->map_end = map_end ? map_end : host + size;
 	e->gigantic.window = -1;
+	e->progress_slot = -1;
+	pthread_mutex_init(&e->lock, NULL);
 	if (hooks)
 		e->hooks = *hooks;
 	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
@@ -165,6 +191,7 @@ void cma_engine_destroy(struct cma_engine *e)
 	if (e->uffd >= 0)
 		close(e->uffd);
 	free(e->blocks);
+	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
 
@@ -254,7 +281,12 @@ enum cma_error cma_engine_error_kind(const struct cma_engine *e)
 
 struct cma_stats cma_engine_stats(const struct cma_engine *e)
 {
-	return e->stats;
+	struct cma_stats s;
+
+	engine_lock(e);
+	s = e->stats;
+	engine_unlock(e);
+	return s;
 }
 
 uint64_t cma_engine_pageblock_size(const struct cma_engine *e)

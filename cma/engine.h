@@ -23,8 +23,11 @@
  * struct cma_engine is private to cma/ (cma/internal.h): callers hold a
  * pointer from cma_engine_create() and read through the accessors below.
  *
- * Not thread-safe by itself: the caller serialises engine calls (the VMM
- * makes them all on its event loop thread).
+ * Thread-safe: any thread may call in. One commit, release or migration
+ * runs at a time (a second is refused as a conflict); while it moves
+ * memory it lets go of the engine's lock, so reads, discards and window
+ * progress answer meanwhile. The hooks' pause, resume, fence and unfence
+ * are called without the lock held.
  */
 #ifndef CMA_ENGINE_H
 #define CMA_ENGINE_H
@@ -130,6 +133,12 @@ struct cma_pool_info {
 	size_t nr_blocks;
 };
 
+enum cma_window_state {
+	CMA_WINDOW_COMMITTED,
+	CMA_WINDOW_COMMITTING, /* its commit (or level change) is under way */
+	CMA_WINDOW_RELEASING,
+};
+
 /* A committed window. */
 struct cma_window_info {
 	unsigned int id;
@@ -142,6 +151,8 @@ struct cma_window_info {
 	bool verified;		/* largest_run measured from /proc/self/pagemap */
 	uint64_t commit_ns;	/* how long the last commit (or level change) took */
 	uint64_t pause_ns_max;	/* the longest guest pause of that commit */
+	enum cma_window_state state;
+	uint64_t done_bytes; /* of a commit or release under way: bytes done so far */
 };
 
 /*

@@ -7,14 +7,17 @@
  *   engine.c   create/destroy, pools, lookups, errors, accessors, names
  *   block.c    the pageblock record: every change of its state, reading it,
  *              the balloon and free page reporting bookkeeping
- *   move.c     moving guest memory onto new backing (pause, copy, remap,
- *              roll back, punch), and migrating one pageblock
+ *   move.c     moving guest memory onto new backing (populate, fence,
+ *              write-protect or pause, copy, remap, roll back, punch)
+ *   migrate.c  migrating one pageblock onto backing of its kind
+ *   uffd.c     userfaultfd write-protect for live moves
  *   window.c   committing, releasing and re-levelling windows; the 1 GiB page
  *   pagemap.c  measuring: resident bytes (mincore), contiguous runs (pagemap)
  */
 #ifndef CMA_INTERNAL_H
 #define CMA_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +62,8 @@ struct cma_window {
 	uint64_t commit_ns;	/* how long the last commit (or level change) took */
 	uint64_t pause_ns_max;	/* the longest pause of that commit */
 	bool verified;		/* largest_run measured from /proc/self/pagemap */
+	enum cma_window_state state;
+	uint64_t done_bytes; /* of a commit or release under way */
 };
 
 struct cma_engine_pool {
@@ -69,9 +74,22 @@ struct cma_engine_pool {
 	size_t nr_blocks;
 };
 
+/*
+ * One lock, @lock, guards everything below that changes after the pools
+ * are added. Every entry point takes it; a move lets go of it while it
+ * populates, waits for device I/O, pauses the guest and copies (move.c,
+ * window.c), so readers and the balloon go on meanwhile: the blocks it
+ * moves are marked (@moving_lo, @moving_hi) and refuse discards, and
+ * @busy keeps a second move out. What only the moving thread touches
+ * (the userfaultfd bookkeeping, @error) needs no lock.
+ */
 struct cma_engine {
-	uint8_t *host; /* guest RAM's host mapping, 2 MiB aligned */
-	uint64_t gpa;  /* guest-physical base of RAM */
+	pthread_mutex_t lock;
+	bool busy;			/* a commit, release or migration is under way */
+	uint8_t *moving_lo, *moving_hi; /* host range a move has unlocked, or NULL */
+	int progress_slot;		/* the window whose commit or release runs, or -1 */
+	uint8_t *host;			/* guest RAM's host mapping, 2 MiB aligned */
+	uint64_t gpa;			/* guest-physical base of RAM */
 	uint64_t size;
 	int memfd;	  /* guest RAM's memfd */
 	uint8_t *map_end; /* the engine may map up to here (a 1 GiB page may overhang RAM) */
@@ -109,6 +127,15 @@ struct backing {
 };
 
 /* engine.c */
+/* The engine's lock (const: it guards, it is not part of the state read). */
+void engine_lock(const struct cma_engine *e);
+void engine_unlock(const struct cma_engine *e);
+/*
+ * A commit, release or migration begins (0), or is refused because
+ * another is under way (-1, CMA_ERR_CONFLICT); ends with op_end().
+ */
+int op_begin(struct cma_engine *e);
+void op_end(struct cma_engine *e);
 /* Set the error (of kind CMA_ERR_HOST, or @kind) and return -1. */
 int cma_fail(struct cma_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cma_fail_as(struct cma_engine *e, enum cma_error kind, const char *fmt, ...)
@@ -166,11 +193,18 @@ struct move {
 size_t move_ranges(struct cma_engine *e, struct move *m, size_t n);
 int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
 	       const struct backing *from, const struct backing *to);
-/* @done of @n pageblocks moved: the progress hook, for more than one. */
-void report_progress(struct cma_engine *e, size_t done, size_t n);
+/*
+ * @done of @total bytes moved (without the lock): the window's progress,
+ * and the progress hook when more than a pageblock moves.
+ */
+void report_progress(struct cma_engine *e, uint64_t done, uint64_t total);
 size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_t off);
 int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own);
 int block_to_memfd(struct cma_engine *e, size_t b);
+/* The move of block @b from its backing onto @to. */
+struct move block_move(const struct cma_engine *e, size_t b, const struct backing *to);
+/* The old backing of a move that took place: its pages freed. */
+void free_old_backing(const struct move *m);
 
 /* uffd.c */
 /* A userfaultfd with write-protect for shmem and hugetlbfs, or -1 with @why. */

@@ -12,6 +12,11 @@
  * writer of the range, for one range at a time (uffd.c); elsewhere the
  * whole guest, once for all the ranges of a commit or release. Before the
  * guest's first instruction, nothing (a boot window).
+ *
+ * The engine's lock is let go of for the whole of a move (move_ranges()):
+ * populating, fencing, pausing and copying take long, and need nothing of
+ * the engine but the move's own records. What a move counts (pauses,
+ * stalls, progress) is written under the lock.
  */
 #include "cma/internal.h"
 
@@ -25,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- pausing ---- */
+/* ---- pausing (called without the engine's lock) ---- */
 
 int pause_guest(struct cma_engine *e, uint64_t *t0)
 {
@@ -49,6 +54,7 @@ void resume_guest(struct cma_engine *e, uint64_t t0)
 		return;
 	if (e->hooks.resume)
 		e->hooks.resume(e->hooks.opaque);
+	engine_lock(e);
 	hist_add(e->stats.pause_hist, dt);
 	e->stats.pauses++;
 	e->stats.pause_ns_total += dt;
@@ -57,6 +63,7 @@ void resume_guest(struct cma_engine *e, uint64_t t0)
 		e->stats.pause_ns_max = dt;
 	if (dt > e->op_pause_ns_max)
 		e->op_pause_ns_max = dt;
+	engine_unlock(e);
 }
 
 /* ---- backings ---- */
@@ -332,27 +339,47 @@ static int copy_and_remap(struct cma_engine *e, struct move *m)
 	return r;
 }
 
-static uint64_t move_gpa(const struct cma_engine *e, const struct move *m)
+/* Device I/O into [host, host + len): none in flight, new held back; or a conflict. */
+static int fence_range(struct cma_engine *e, uint8_t *host, uint64_t len)
 {
-	return e->gpa + (uint64_t)(m->host - e->host);
-}
-
-static int fence(struct cma_engine *e, const struct move *m)
-{
-	int r = e->hooks.fence ? e->hooks.fence(e->hooks.opaque, move_gpa(e, m), m->len) : 0;
+	uint64_t gpa = e->gpa + (uint64_t)(host - e->host);
+	int r = e->hooks.fence ? e->hooks.fence(e->hooks.opaque, gpa, len) : 0;
 
 	if (r)
 		return cma_conflict(e,
 				    "device I/O into [0x%" PRIx64 ", +0x%" PRIx64
-				    ") is in flight (%s); try again",
-				    move_gpa(e, m), m->len, strerror(-r));
+				    ") did not finish (%s); try again",
+				    gpa, len, strerror(-r));
 	return 0;
+}
+
+static void unfence_range(struct cma_engine *e, uint8_t *host, uint64_t len)
+{
+	if (e->hooks.unfence)
+		e->hooks.unfence(e->hooks.opaque, e->gpa + (uint64_t)(host - e->host), len);
+}
+
+static int fence(struct cma_engine *e, const struct move *m)
+{
+	return fence_range(e, m->host, m->len);
 }
 
 static void unfence(struct cma_engine *e, const struct move *m)
 {
-	if (e->hooks.unfence)
-		e->hooks.unfence(e->hooks.opaque, move_gpa(e, m), m->len);
+	unfence_range(e, m->host, m->len);
+}
+
+/* The host span from the lowest range of @m to the end of the highest. */
+static void span_of(const struct move *m, size_t n, uint8_t **lo, uint8_t **hi)
+{
+	*lo = m[0].host;
+	*hi = m[0].host + m[0].len;
+	for (size_t i = 1; i < n; i++) {
+		if (m[i].host < *lo)
+			*lo = m[i].host;
+		if (m[i].host + m[i].len > *hi)
+			*hi = m[i].host + m[i].len;
+	}
 }
 
 /*
@@ -385,21 +412,21 @@ static int move_live(struct cma_engine *e, struct move *m, bool registered)
 }
 
 /*
- * One pause for them all, once device I/O into none of them is in flight;
- * a failure puts every old mapping back.
+ * One pause for them all, once device I/O into none of them is in flight
+ * (one fence over their whole span); a failure puts every old mapping back.
  */
 static int move_paused(struct cma_engine *e, struct move *m, size_t n)
 {
-	size_t fenced, i;
+	uint8_t *lo, *hi;
+	size_t i;
 	uint64_t t0;
 	int r = 0;
 
-	for (fenced = 0; fenced < n; fenced++)
-		if (fence(e, &m[fenced]))
-			break;
-	if (fenced < n || pause_guest(e, &t0)) {
-		while (fenced--)
-			unfence(e, &m[fenced]);
+	span_of(m, n, &lo, &hi);
+	if (fence_range(e, lo, (uint64_t)(hi - lo)))
+		return -1;
+	if (pause_guest(e, &t0)) {
+		unfence_range(e, lo, (uint64_t)(hi - lo));
 		return -1;
 	}
 	for (i = 0; i < n && !r; i++)
@@ -408,18 +435,31 @@ static int move_paused(struct cma_engine *e, struct move *m, size_t n)
 		for (size_t j = 0; j + 1 < i; j++)
 			map_over(m[j].host, m[j].len, m[j].from.fd, m[j].from.off);
 	resume_guest(e, t0);
-	while (fenced--)
-		unfence(e, &m[fenced]);
+	unfence_range(e, lo, (uint64_t)(hi - lo));
 	if (r)
 		return cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
 				e->blocks[m[i - 1].b].gpa, strerror(-r));
 	return 0;
 }
 
-void report_progress(struct cma_engine *e, size_t done, size_t n)
+/* Called without the lock: the window's progress is read meanwhile. */
+void report_progress(struct cma_engine *e, uint64_t done, uint64_t total)
 {
-	if (n > 1 && e->hooks.progress)
-		e->hooks.progress(e->hooks.opaque, done * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
+	engine_lock(e);
+	if (e->progress_slot >= 0)
+		e->windows[e->progress_slot].done_bytes = done;
+	engine_unlock(e);
+	if (total > CMA_PAGEBLOCK && e->hooks.progress)
+		e->hooks.progress(e->hooks.opaque, done, total);
+}
+
+static uint64_t moves_bytes(const struct move *m, size_t n)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += m[i].len;
+	return total;
 }
 
 static bool host_contiguous(const struct move *m, size_t n)
@@ -440,10 +480,13 @@ static size_t moves_live(struct cma_engine *e, struct move *m, size_t n)
 	uint8_t *end = m[n - 1].host + m[n - 1].len;
 	bool once = n > 1 && host_contiguous(m, n) &&
 		    !uffd_register(e, m[0].host, (uint64_t)(end - m[0].host));
+	uint64_t bytes = 0, total = moves_bytes(m, n);
 	size_t done = 0;
 
-	while (done < n && !move_live(e, &m[done], once))
-		report_progress(e, ++done, n);
+	while (done < n && !move_live(e, &m[done], once)) {
+		bytes += m[done++].len;
+		report_progress(e, bytes, total);
+	}
 	if (once && done < n)
 		uffd_unregister(e, m[done].host, (uint64_t)(end - m[done].host));
 	return done;
@@ -457,13 +500,11 @@ static size_t moves_live(struct cma_engine *e, struct move *m, size_t n)
  * count left on their old backing, intact. The caller frees the old
  * backing of those that moved.
  */
-size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
+static size_t move_unlocked(struct cma_engine *e, struct move *m, size_t n)
 {
 	bool live = e->live && !e->guest_stopped;
 	size_t done = 0, i;
 
-	if (!n)
-		return 0;
 	for (i = 0; i < n; i++)
 		if (prepare_move(e, &m[i]))
 			break;
@@ -471,10 +512,28 @@ size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
 		done = moves_live(e, m, n);
 	} else if (i == n && !move_paused(e, m, n)) {
 		done = n;
-		report_progress(e, n, n);
+		report_progress(e, moves_bytes(m, n), moves_bytes(m, n));
 	}
 	for (i = 0; i < n; i++)
 		finish_view(&m[i], i < done);
+	return done;
+}
+
+/*
+ * Called with the engine's lock held, which it lets go of while it moves:
+ * the span it moves refuses discards meanwhile.
+ */
+size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
+{
+	size_t done;
+
+	if (!n)
+		return 0;
+	span_of(m, n, &e->moving_lo, &e->moving_hi);
+	engine_unlock(e);
+	done = move_unlocked(e, m, n);
+	engine_lock(e);
+	e->moving_lo = e->moving_hi = NULL;
 	return done;
 }
 
@@ -486,7 +545,7 @@ int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,
 	return move_ranges(e, &m, 1) == 1 ? 0 : -1;
 }
 
-static struct move block_move(const struct cma_engine *e, size_t b, const struct backing *to)
+struct move block_move(const struct cma_engine *e, size_t b, const struct backing *to)
 {
 	return (struct move){ .b = b,
 			      .host = block_host(e, b),
@@ -496,7 +555,7 @@ static struct move block_move(const struct cma_engine *e, size_t b, const struct
 }
 
 /* The old backing of a block that moved: its pages freed, its own file closed later. */
-static void free_old(const struct move *m)
+void free_old_backing(const struct move *m)
 {
 	punch(m->from.fd, m->from.off, m->len);
 }
@@ -508,7 +567,7 @@ int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own
 
 	if (move_ranges(e, &m, 1) != 1)
 		return -1;
-	free_old(&m);
+	free_old_backing(&m);
 	block_set_backing(e, b, CMA_BACKING_HUGE, fd, off, own);
 	return 0;
 }
@@ -543,7 +602,7 @@ size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_
 	}
 	done = move_ranges(e, m, to_move);
 	for (size_t k = 0; k < done; k++) {
-		free_old(&m[k]);
+		free_old_backing(&m[k]);
 		if (fd < 0)
 			block_set_backing(e, m[k].b, CMA_BACKING_MEMFD, -1, 0, false);
 		else
@@ -553,73 +612,4 @@ size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_
 	moved = done == to_move ? n : m[done].b - first;
 	free(m);
 	return moved;
-}
-
-/* ---- migrating one pageblock ---- */
-
-/*
- * A block on ordinary pages onto a memfd of its own: new pages of the same
- * kind (transparent huge pages where guest RAM gets them), one copy.
- */
-static int migrate_memfd_block(struct cma_engine *e, size_t b)
-{
-	int fd = memfd_sized("cmavm-block", MFD_CLOEXEC, CMA_PAGEBLOCK);
-	struct backing to = { fd, 0, CMA_PAGE };
-	bool locked = e->blocks[b].locked;
-	struct move m;
-
-	if (fd < 0)
-		return cma_fail(e, "a memfd for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
-				strerror(-fd), no_memory_hint(CMA_PAGE));
-	m = block_move(e, b, &to);
-	if (move_ranges(e, &m, 1) != 1) {
-		close(fd);
-		return -1;
-	}
-	free_old(&m);
-	block_set_backing(e, b, CMA_BACKING_OWN, fd, 0, true);
-	/* The new mapping is not locked: lock it as the old one was (it fits: the old one went). */
-	if (locked)
-		mlock(m.host, CMA_PAGEBLOCK);
-	return 0;
-}
-
-/* A huge block onto a 2 MiB page of its own. */
-static int migrate_huge_block(struct cma_engine *e, size_t b)
-{
-	int fd = alloc_backing(e, CMA_PAGEBLOCK, CMA_PAGEBLOCK);
-
-	if (fd < 0)
-		return cma_fail(e, "a new huge page: %s; %s", strerror(-fd),
-				no_memory_hint(CMA_PAGEBLOCK));
-	if (block_to_huge(e, b, fd, 0, true)) {
-		close(fd);
-		return -1;
-	}
-	return 0;
-}
-
-int cma_migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns)
-{
-	int b = find_block(e, gpa), r;
-
-	if (b < 0)
-		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "0x%" PRIx64 " is not in a pool", gpa);
-	switch (e->blocks[b].backing) {
-	case CMA_BACKING_GIGANTIC:
-		return cma_fail(
-			e, "0x%" PRIx64 " is on a 1 GiB page; it moves only with its window", gpa);
-	case CMA_BACKING_HUGE:
-		r = migrate_huge_block(e, (size_t)b);
-		break;
-	default:
-		r = migrate_memfd_block(e, (size_t)b);
-		break;
-	}
-	if (r)
-		return -1;
-	e->stats.migrations++;
-	if (pause_ns) /* a live move pauses nobody */
-		*pause_ns = e->live && !e->guest_stopped ? 0 : e->stats.pause_ns_last;
-	return 0;
 }

@@ -139,6 +139,7 @@ static void count_stalls(struct cma_engine *e, uint64_t woken)
 {
 	struct cma_stats *s = &e->stats;
 
+	engine_lock(e); /* called without it, during a move */
 	for (size_t i = 0; i < e->nr_waiting; i++) {
 		uint64_t since = i < UFFD_WAITING_MAX ? e->waiting_since[i] : e->last_look;
 		uint64_t ns = woken - (since > e->protected_since ? since : e->protected_since);
@@ -150,6 +151,7 @@ static void count_stalls(struct cma_engine *e, uint64_t woken)
 		if (ns > s->stall_ns_max)
 			s->stall_ns_max = ns;
 	}
+	engine_unlock(e);
 	e->nr_waiting = 0;
 }
 

@@ -32,6 +32,18 @@ static int window_slot(const struct cma_engine *e, const struct cma_window *w)
 
 /* ---- resident ---- */
 
+/* Fault in and lock a block's pages: without the engine's lock, which it takes long. */
+static int populate_and_lock(uint8_t *host)
+{
+	int err = 0;
+
+	if (madvise(host, CMA_PAGEBLOCK, MADV_POPULATE_WRITE))
+		err = -errno;
+	else if (mlock(host, CMA_PAGEBLOCK))
+		err = errno; /* positive: the lock, not the populate, failed */
+	return err;
+}
+
 static int block_lock(struct cma_engine *e, size_t b)
 {
 	uint8_t *host = block_host(e, b);
@@ -40,11 +52,14 @@ static int block_lock(struct cma_engine *e, size_t b)
 
 	if ((r = injected(e, CMA_STEP_POPULATE, b)))
 		return cma_fail(e, "populating 0x%" PRIx64 ": %s", e->blocks[b].gpa, strerror(-r));
-	if (madvise(host, CMA_PAGEBLOCK, MADV_POPULATE_WRITE))
+	engine_unlock(e);
+	r = populate_and_lock(host);
+	engine_lock(e);
+	if (r < 0)
 		return cma_fail(e, "populating 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
-				strerror(errno), no_memory_hint(CMA_PAGE));
-	if (mlock(host, CMA_PAGEBLOCK)) {
-		int err = errno;
+				strerror(-r), no_memory_hint(CMA_PAGE));
+	if (r > 0) {
+		int err = r;
 
 		getrlimit(RLIMIT_MEMLOCK, &rl);
 		return cma_fail(
@@ -73,7 +88,9 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 			e->stats.rollbacks++;
 			return -1;
 		}
-		report_progress(e, i + 1, n);
+		engine_unlock(e);
+		report_progress(e, (i + 1) * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
+		engine_lock(e);
 	}
 	return 0;
 }
@@ -241,29 +258,17 @@ static int commit_contiguous(struct cma_engine *e, struct cma_window *w)
 }
 
 /*
- * A hugetlb mapping splits only at its page size, so the 1 GiB span is
- * replaced as a whole: reserved address space first, then guest RAM's
- * memfd over the RAM part. Until the memfd is mapped, the 1 GiB page still
- * holds everything, so a failure maps it back.
+ * In the pause, without the engine's lock: the span's guest RAM copied to
+ * @view (guest RAM's memfd), then mapped in place of the 1 GiB page.
+ * 0, or a negative errno with the 1 GiB page mapped back.
  */
-static int release_contiguous(struct cma_engine *e, struct cma_window *w)
+static int span_to_memfd(struct cma_engine *e, const struct cma_window *w, uint8_t *view,
+			 size_t first)
 {
-	uint8_t *span = e->gigantic.span, *view;
-	uint64_t ram_len = e->gigantic.ram_len, off = e->gigantic.ram_gpa - e->gpa, t0;
-	size_t first = window_first_block(e, w);
+	uint8_t *span = e->gigantic.span;
+	uint64_t ram_len = e->gigantic.ram_len, off = e->gigantic.ram_gpa - e->gpa;
 	int r;
 
-	if ((r = injected(e, CMA_STEP_ALLOC, first)))
-		return cma_fail(e, "getting memory back for the window: %s", strerror(-r));
-	view = mmap(NULL, ram_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, e->memfd,
-		    (off_t)off);
-	if (view == MAP_FAILED)
-		return cma_fail(e, "guest RAM for the window's span: %s; %s", strerror(errno),
-				no_memory_hint(CMA_PAGE));
-	if (pause_guest(e, &t0)) {
-		munmap(view, ram_len);
-		return -1;
-	}
 	memcpy(view, span, ram_len);
 	r = injected(e, CMA_STEP_REMAP, first);
 	if (!r &&
@@ -274,8 +279,40 @@ static int release_contiguous(struct cma_engine *e, struct cma_window *w)
 		r = map_over(span, ram_len, e->memfd, off);
 	if (r && map_over(span, GIGANTIC, w->huge_fd, 0))
 		abort(); /* the 1 GiB page is intact but cannot be mapped back */
-	resume_guest(e, t0);
+	return r;
+}
+
+/*
+ * A hugetlb mapping splits only at its page size, so the 1 GiB span is
+ * replaced as a whole: reserved address space first, then guest RAM's
+ * memfd over the RAM part. Until the memfd is mapped, the 1 GiB page still
+ * holds everything, so a failure maps it back.
+ */
+static int release_contiguous(struct cma_engine *e, struct cma_window *w)
+{
+	uint64_t ram_len = e->gigantic.ram_len, off = e->gigantic.ram_gpa - e->gpa, t0;
+	size_t first = window_first_block(e, w);
+	bool paused;
+	uint8_t *view;
+	int r;
+
+	if ((r = injected(e, CMA_STEP_ALLOC, first)))
+		return cma_fail(e, "getting memory back for the window: %s", strerror(-r));
+	view = mmap(NULL, ram_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, e->memfd,
+		    (off_t)off);
+	if (view == MAP_FAILED)
+		return cma_fail(e, "guest RAM for the window's span: %s; %s", strerror(errno),
+				no_memory_hint(CMA_PAGE));
+	engine_unlock(e); /* the span is the gigantic window's: discards keep off it */
+	paused = !pause_guest(e, &t0);
+	if (paused) {
+		r = span_to_memfd(e, w, view, first);
+		resume_guest(e, t0);
+	}
+	engine_lock(e);
 	munmap(view, ram_len);
+	if (!paused)
+		return -1;
 	if (r) {
 		punch(e->memfd, off, ram_len);
 		return cma_fail(e, "moving the window off its 1 GiB page: %s (rolled back)",
@@ -343,6 +380,15 @@ static void mark_blocks(struct cma_engine *e, const struct cma_window *w, int sl
 
 	for (size_t i = 0; i < n; i++)
 		block_set_window(e, first + i, slot);
+}
+
+/* A commit or release of @w under way, or none (COMMITTED): for GET windows. */
+static void set_window_state(struct cma_engine *e, struct cma_window *w,
+			     enum cma_window_state state)
+{
+	w->state = state;
+	w->done_bytes = 0;
+	e->progress_slot = state == CMA_WINDOW_COMMITTED ? -1 : window_slot(e, w);
 }
 
 /* A committed window at another level: release it, commit anew, or go back. */
@@ -452,72 +498,26 @@ static struct cma_window *commit_new(struct cma_engine *e, size_t pool, uint64_t
 				  .length = length,
 				  .level = level,
 				  .huge_fd = -1 };
+	/* Its blocks are the window's from now: no discard while they move. */
+	mark_blocks(e, w, window_slot(e, w));
+	set_window_state(e, w, CMA_WINDOW_COMMITTING);
 	if (commit_level(e, w)) {
+		mark_blocks(e, w, -1);
+		set_window_state(e, w, CMA_WINDOW_COMMITTED);
 		w->used = false;
+		e->next_window_id--; /* a failed commit uses up no id */
 		return NULL;
 	}
 	return w;
 }
 
-int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t length,
-		      enum cma_level level)
-{
-	struct cma_window *w;
-	uint64_t t0 = now_ns();
-	bool overlaps;
-
-	if (check_range(e, pool, offset, &length))
-		return -1;
-	e->op_pause_ns_max = 0;
-	w = find_window(e, pool, offset, length, &overlaps);
-	if (w) {
-		if (change_level(e, w, level))
-			return -1;
-	} else {
-		w = commit_new(e, pool, offset, length, level, overlaps);
-		if (!w)
-			return -1;
-	}
-	mark_blocks(e, w, window_slot(e, w));
-	w->commit_ns = now_ns() - t0;
-	w->pause_ns_max = e->op_pause_ns_max;
-	cma_window_measure(e, window_slot(e, w));
-	e->stats.commits++;
-	if (e->guest_stopped)
-		e->stats.boot_commits++;
-	return window_slot(e, w);
-}
-
-int cma_window_find(const struct cma_engine *e, unsigned int id)
-{
-	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
-		if (e->windows[i].used && e->windows[i].id == id)
-			return i;
-	return -1;
-}
-
-int cma_window_release(struct cma_engine *e, unsigned int id)
-{
-	int slot = cma_window_find(e, id);
-	struct cma_window *w;
-
-	if (slot < 0)
-		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "no window %u", id);
-	w = &e->windows[slot];
-	if (release_level(e, w))
-		return -1;
-	mark_blocks(e, w, -1);
-	w->used = false;
-	e->stats.releases++;
-	return 0;
-}
-
-void cma_window_measure(struct cma_engine *e, int slot)
+static void window_measure(struct cma_engine *e, int slot)
 {
 	struct cma_window *w;
 	const uint8_t *host;
 
-	if (slot < 0 || slot >= CMA_MAX_WINDOWS || !e->windows[slot].used)
+	if (slot < 0 || slot >= CMA_MAX_WINDOWS || !e->windows[slot].used ||
+	    e->windows[slot].state != CMA_WINDOW_COMMITTED)
 		return;
 	w = &e->windows[slot];
 	host = block_host(e, window_first_block(e, w));
@@ -525,13 +525,121 @@ void cma_window_measure(struct cma_engine *e, int slot)
 	w->verified = w->largest_run > 0;
 }
 
+static int window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t length,
+			 enum cma_level level)
+{
+	struct cma_window *w;
+	uint64_t t0 = now_ns();
+	bool overlaps;
+	int r = 0;
+
+	if (check_range(e, pool, offset, &length))
+		return -1;
+	e->op_pause_ns_max = 0;
+	w = find_window(e, pool, offset, length, &overlaps);
+	if (w) {
+		set_window_state(e, w, CMA_WINDOW_COMMITTING);
+		r = change_level(e, w, level);
+	} else {
+		w = commit_new(e, pool, offset, length, level, overlaps);
+	}
+	if (w)
+		set_window_state(e, w, CMA_WINDOW_COMMITTED);
+	if (!w || r)
+		return -1;
+	w->commit_ns = now_ns() - t0;
+	w->pause_ns_max = e->op_pause_ns_max;
+	window_measure(e, window_slot(e, w));
+	e->stats.commits++;
+	if (e->guest_stopped)
+		e->stats.boot_commits++;
+	return window_slot(e, w);
+}
+
+int cma_window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t length,
+		      enum cma_level level)
+{
+	int slot = -1;
+
+	engine_lock(e);
+	if (!op_begin(e)) {
+		slot = window_commit(e, pool, offset, length, level);
+		op_end(e);
+	}
+	engine_unlock(e);
+	return slot;
+}
+
+static int window_find(const struct cma_engine *e, unsigned int id)
+{
+	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
+		if (e->windows[i].used && e->windows[i].id == id)
+			return i;
+	return -1;
+}
+
+int cma_window_find(const struct cma_engine *e, unsigned int id)
+{
+	int slot;
+
+	engine_lock(e);
+	slot = window_find(e, id);
+	engine_unlock(e);
+	return slot;
+}
+
+static int window_release(struct cma_engine *e, unsigned int id)
+{
+	int slot = window_find(e, id), r;
+	struct cma_window *w;
+
+	if (slot < 0)
+		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "no window %u", id);
+	w = &e->windows[slot];
+	set_window_state(e, w, CMA_WINDOW_RELEASING);
+	r = release_level(e, w);
+	set_window_state(e, w, CMA_WINDOW_COMMITTED);
+	if (r)
+		return -1;
+	mark_blocks(e, w, -1);
+	w->used = false;
+	e->stats.releases++;
+	return 0;
+}
+
+int cma_window_release(struct cma_engine *e, unsigned int id)
+{
+	int r;
+
+	engine_lock(e);
+	r = op_begin(e);
+	if (!r) {
+		r = window_release(e, id);
+		op_end(e);
+	}
+	engine_unlock(e);
+	return r;
+}
+
+void cma_window_measure(struct cma_engine *e, int slot)
+{
+	engine_lock(e);
+	window_measure(e, slot);
+	engine_unlock(e);
+}
+
 int cma_window_info(const struct cma_engine *e, int slot, struct cma_window_info *out)
 {
 	const struct cma_window *w;
 
-	if (slot < 0 || slot >= CMA_MAX_WINDOWS || !e->windows[slot].used)
+	if (slot < 0 || slot >= CMA_MAX_WINDOWS)
 		return -1;
+	engine_lock(e);
 	w = &e->windows[slot];
+	if (!w->used) {
+		engine_unlock(e);
+		return -1;
+	}
 	*out = (struct cma_window_info){
 		.id = w->id,
 		.pool = w->pool,
@@ -544,6 +652,9 @@ int cma_window_info(const struct cma_engine *e, int slot, struct cma_window_info
 		.verified = w->verified,
 		.commit_ns = w->commit_ns,
 		.pause_ns_max = w->pause_ns_max,
+		.state = w->state,
+		.done_bytes = w->done_bytes,
 	};
+	engine_unlock(e);
 	return 0;
 }

@@ -71,6 +71,20 @@ static void run_calls(struct ev_loop *loop)
 	pthread_mutex_unlock(&loop->lock);
 }
 
+/* Asked to park: wait, running nothing, until unparked. */
+static void park_if_wanted(struct ev_loop *loop)
+{
+	pthread_mutex_lock(&loop->lock);
+	if (loop->park_wanted) {
+		loop->parked = true;
+		pthread_cond_broadcast(&loop->park_cond);
+		while (loop->park_wanted)
+			pthread_cond_wait(&loop->park_cond, &loop->lock);
+		loop->parked = false;
+	}
+	pthread_mutex_unlock(&loop->lock);
+}
+
 static void wake_done(struct ev_op *op, int res, unsigned int flags)
 {
 	struct ev_loop *loop = (struct ev_loop *)((char *)op - offsetof(struct ev_loop, wake_op));
@@ -81,6 +95,7 @@ static void wake_done(struct ev_op *op, int res, unsigned int flags)
 	if (read(loop->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		pr_errno("reading the event loop's wake-up eventfd");
 	run_calls(loop);
+	park_if_wanted(loop);
 	if (!loop->stopping)
 		ev_poll_once(loop, &loop->wake_op, loop->wake_fd, POLLIN);
 }
@@ -118,6 +133,7 @@ static void *loop_thread(void *arg)
 	/* Nobody will run calls queued from now on: make them fail, then run the rest. */
 	pthread_mutex_lock(&loop->lock);
 	loop->dead = true;
+	pthread_cond_broadcast(&loop->park_cond);
 	pthread_mutex_unlock(&loop->lock);
 	run_calls(loop);
 	return NULL;
@@ -129,6 +145,7 @@ int ev_loop_init(struct ev_loop *loop, unsigned int entries)
 
 	memset(loop, 0, sizeof(*loop));
 	pthread_mutex_init(&loop->lock, NULL);
+	pthread_cond_init(&loop->park_cond, NULL);
 	ret = io_uring_queue_init(entries, &loop->ring, 0);
 	if (ret < 0) {
 		errno = -ret;
@@ -219,5 +236,33 @@ void ev_loop_destroy(struct ev_loop *loop)
 	ev_loop_stop(loop);
 	io_uring_queue_exit(&loop->ring);
 	close(loop->wake_fd);
+	pthread_cond_destroy(&loop->park_cond);
 	pthread_mutex_destroy(&loop->lock);
+}
+
+int ev_loop_park(struct ev_loop *loop)
+{
+	int ret = 0;
+
+	if (!loop->running || ev_on_loop_thread(loop))
+		return -1;
+	pthread_mutex_lock(&loop->lock);
+	loop->park_wanted = true;
+	wake(loop);
+	while (!loop->parked && !loop->dead)
+		pthread_cond_wait(&loop->park_cond, &loop->lock);
+	if (!loop->parked) {
+		loop->park_wanted = false;
+		ret = -1;
+	}
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
+}
+
+void ev_loop_unpark(struct ev_loop *loop)
+{
+	pthread_mutex_lock(&loop->lock);
+	loop->park_wanted = false;
+	pthread_cond_broadcast(&loop->park_cond);
+	pthread_mutex_unlock(&loop->lock);
 }

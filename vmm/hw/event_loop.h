@@ -35,7 +35,9 @@ struct ev_loop {
 	struct ev_op wake_op;
 	bool stopping;
 	bool running;
-	bool dead; /* the thread has ended (under @lock): calls fail */
+	bool dead;		  /* the thread has ended (under @lock): calls fail */
+	bool park_wanted, parked; /* ev_loop_park(), under @lock */
+	pthread_cond_t park_cond;
 	unsigned int inflight;
 };
 
@@ -63,5 +65,14 @@ int ev_poll_once(struct ev_loop *loop, struct ev_op *op, int fd, unsigned int ma
 int ev_loop_call(struct ev_loop *loop, void (*fn)(void *arg), void *arg);
 
 bool ev_on_loop_thread(const struct ev_loop *loop);
+
+/*
+ * Stop the loop thread between two callbacks, from another thread: once
+ * this returns 0 it runs nothing (completions wait in the ring) until
+ * ev_loop_unpark(). For moments when no device may touch guest memory.
+ * -1: the loop is not running (nothing runs on it either).
+ */
+int ev_loop_park(struct ev_loop *loop);
+void ev_loop_unpark(struct ev_loop *loop);
 
 #endif

@@ -3,11 +3,13 @@
  * virtio-blk (virtio 1.2, 5.2) on a raw image file, its I/O submitted
  * through the event loop's io_uring. Every request is bounds-checked
  * against the image's capacity before any I/O is issued, so the image is
- * never touched outside the range a request names.
+ * never touched outside the range a request names. Reads into guest RAM
+ * that the CMA engine is moving wait behind a fence (blk_fence.h).
  */
 #include "vmm/virtio/devices.h"
 #include "vmm/hw/event_loop.h"
 #include "vmm/util/log.h"
+#include "vmm/virtio/blk_fence.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,15 +56,17 @@ struct blk {
 	uint64_t capacity; /* in sectors */
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	struct virtio_blk_config config; /* little-endian, as the guest reads it */
-	unsigned int inflight;
-	struct blk_req *reading; /* in-flight reads: what writes guest memory */
-	pthread_cond_t idle;	 /* inflight reached 0; waited on under the device lock */
+	unsigned int inflight;		 /* held reads included */
+	struct blk_req *reading;	 /* in-flight reads: what writes guest memory */
+	pthread_cond_t idle;		 /* inflight reached 0; waited on under the device lock */
+	struct blk_fence fence;
 	struct blk_counters n;
 };
 
 struct blk_req {
 	struct ev_op op;
 	struct blk_req *prev, *next; /* on blk->reading while a read is in flight */
+	struct blk_held held;	     /* on blk->fence while a read waits */
 	struct virtio_device *dev;
 	struct virtqueue *vq;
 	unsigned int generation;
@@ -135,6 +139,14 @@ static void unlink_read(struct blk *blk, struct blk_req *req)
 		req->next->prev = req->prev;
 }
 
+/* The request is no longer in flight: reset may go on once none is. */
+static void put_request(struct blk *blk, struct blk_req *req)
+{
+	if (!--blk->inflight)
+		pthread_cond_broadcast(&blk->idle);
+	free(req);
+}
+
 static void finish(struct blk_req *req, uint8_t status)
 {
 	struct virtio_device *dev = req->dev;
@@ -148,9 +160,7 @@ static void finish(struct blk_req *req, uint8_t status)
 		virtio_queue_done(dev, req->vq);
 	}
 	unlink_read(blk, req);
-	if (!--blk->inflight)
-		pthread_cond_broadcast(&blk->idle);
-	free(req);
+	put_request(blk, req);
 }
 
 static void advance(struct blk_req *req, uint64_t done)
@@ -375,6 +385,12 @@ static int64_t answer_now(struct blk *blk, struct blk_req *req, uint8_t status, 
 	return written;
 }
 
+/* Would this request write the range the fence keeps I/O out of? */
+static bool fenced_out(struct blk *blk, const struct blk_req *req)
+{
+	return req->type == VIRTIO_BLK_T_IN && blk_fence_blocks(&blk->fence, req->iov, req->nr_iov);
+}
+
 static int64_t blk_request(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
 {
 	struct blk *blk = dev->priv;
@@ -420,6 +436,11 @@ static int64_t blk_request(struct virtio_device *dev, struct virtqueue *vq, stru
 	}
 	if (status != VIRTIO_BLK_S_OK)
 		return answer_now(blk, req, status, 1);
+	if (fenced_out(blk, req)) {
+		blk_fence_hold(&blk->fence, &req->held);
+		blk->inflight++;
+		return -1;
+	}
 	if (submit(req))
 		return answer_now(blk, req, VIRTIO_BLK_S_IOERR, 1);
 	blk->inflight++;
@@ -427,9 +448,70 @@ static int64_t blk_request(struct virtio_device *dev, struct virtqueue *vq, stru
 	return -1;
 }
 
+static struct blk_req *held_req(struct blk_held *h)
+{
+	return (struct blk_req *)((char *)h - offsetof(struct blk_req, held));
+}
+
+/* Start a read the fence held back, as blk_request() would have (loop thread). */
+static void start_held(struct blk *blk, struct blk_req *req)
+{
+	/* Unreachable while blk_reset() drops what is held; it writes nothing if it is. */
+	if (req->generation != req->dev->generation) {
+		put_request(blk, req);
+		return;
+	}
+	link_read(blk, req);
+	if (submit(req)) {
+		req->written = 1; /* blk_request()'s answer to a failed submit */
+		finish(req, VIRTIO_BLK_S_IOERR);
+	}
+}
+
+/* Start a held read the fence no longer covers, or hold it again (loop thread). */
+static void release_one(struct blk_held *h, void *arg)
+{
+	struct blk *blk = arg;
+
+	if (fenced_out(blk, held_req(h)))
+		blk_fence_hold(&blk->fence, h);
+	else
+		start_held(blk, held_req(h));
+}
+
+/* Held reads have written nothing: they go without a word to the ring. */
+static void drop_one(struct blk_held *h, void *arg)
+{
+	put_request(arg, held_req(h));
+}
+
+/* Reads an unfence left held go first: they came before anything on the ring now. */
 static void blk_notify(struct virtio_device *dev, unsigned int q)
 {
+	struct blk *blk = dev->priv;
+
+	if (blk->fence.first)
+		blk_fence_drain(&blk->fence, release_one, blk);
 	virtio_process_queue(dev, &dev->vq[q], blk_request);
+}
+
+static void blk_set_fence(struct virtio_device *dev, const void *host, uint64_t len)
+{
+	struct blk *blk = dev->priv;
+
+	blk_fence_set(&blk->fence, host, len);
+}
+
+/* Off the loop thread (the mover's) no SQE may be taken: a kick of queue 0, the one, does. */
+static void blk_unfence(struct virtio_device *dev)
+{
+	struct blk *blk = dev->priv;
+
+	blk_fence_clear(&blk->fence);
+	if (ev_on_loop_thread(dev->loop))
+		blk_fence_drain(&blk->fence, release_one, blk);
+	else if (blk->fence.first && dev->transport.kick)
+		dev->transport.kick(dev, 0);
 }
 
 static void blk_config_read(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len)
@@ -439,34 +521,27 @@ static void blk_config_read(struct virtio_device *dev, uint32_t offset, void *da
 	memcpy(data, (const uint8_t *)&blk->config + offset, len);
 }
 
-/* 3.3.1: reset completes only when no request can still write guest memory. */
+/*
+ * 3.3.1: reset completes only when no request can still write guest memory.
+ * Held reads cannot: they are dropped at once, not waited for until a move ends.
+ */
 static void blk_reset(struct virtio_device *dev)
 {
 	struct blk *blk = dev->priv;
 
+	blk_fence_drain(&blk->fence, drop_one, blk);
 	while (blk->inflight && !ev_on_loop_thread(dev->loop))
 		pthread_cond_wait(&blk->idle, &dev->lock);
 }
 
-static bool overlaps(const struct iovec *iov, const uint8_t *host, uint64_t len)
-{
-	const uint8_t *base = iov->iov_base;
-
-	return base < host + len && host < base + iov->iov_len;
-}
-
-/* Reads still to land in [host, host + len). */
+/* Reads still to land in [host, host + len); held ones write nothing yet. */
 static unsigned int blk_inflight_into(struct virtio_device *dev, const void *host, uint64_t len)
 {
 	struct blk *blk = dev->priv;
 	unsigned int n = 0;
 
 	for (struct blk_req *req = blk->reading; req; req = req->next)
-		for (unsigned int i = 0; i < req->nr_iov; i++)
-			if (overlaps(&req->iov[i], host, len)) {
-				n++;
-				break;
-			}
+		n += iovecs_overlap(req->iov, req->nr_iov, host, len);
 	return n;
 }
 
@@ -474,6 +549,7 @@ static void blk_destroy(struct virtio_device *dev)
 {
 	struct blk *blk = dev->priv;
 
+	blk_fence_drain(&blk->fence, drop_one, blk);
 	close(blk->fd);
 	pthread_cond_destroy(&blk->idle);
 	free(blk);
@@ -519,6 +595,8 @@ static const struct virtio_device_ops blk_ops = {
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 	.inflight_into = blk_inflight_into,
+	.fence = blk_set_fence,
+	.unfence = blk_unfence,
 	.counters = blk_counters,
 };
 

@@ -92,6 +92,14 @@ struct virtio_device_ops {
 	 * only synchronously, never from I/O in flight.
 	 */
 	unsigned int (*inflight_into)(struct virtio_device *dev, const void *host, uint64_t len);
+	/*
+	 * Hold back requests that would write [host, host + len) of guest RAM
+	 * from I/O in flight: from now until unfence they wait, queued in
+	 * order, and start then (loop thread, lock held). One fence at a
+	 * time. NULL: the device writes guest memory only synchronously.
+	 */
+	void (*fence)(struct virtio_device *dev, const void *host, uint64_t len);
+	void (*unfence)(struct virtio_device *dev);
 	/* Free @priv and whatever it holds; NULL: free(priv) is enough. */
 	void (*destroy)(struct virtio_device *dev);
 	/* Fill up to VIRTIO_COUNTERS_MAX counters; returns how many (lock held). */

@@ -2,8 +2,9 @@
 /*
  * virtio-blk (vmm/virtio/blk.c) on a raw image: config space, reads and
  * writes checked against the image byte for byte, discard and write
- * zeroes, read-only images, malformed and split requests, batches, and a
- * reset with I/O in flight.
+ * zeroes, read-only images, malformed and split requests, batches, a
+ * reset with I/O in flight, and the fence that holds reads back from guest
+ * RAM being moved.
  */
 #include <endian.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -516,6 +518,316 @@ static void test_blk_reset_inflight(void **state)
 	assert_int_equal(counter(t, "errors"), 0);
 }
 
+/* ---- the fence: the mover's side, under the device lock as the glue takes it ---- */
+
+static void fence(struct tdev *t, uint64_t gpa, uint64_t len)
+{
+	assert_non_null(t->dev.ops->fence);
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->fence(&t->dev, hp(gpa), len);
+	pthread_mutex_unlock(&t->dev.lock);
+}
+
+/* From this thread, not the loop's: the mover's. */
+static void unfence_off_loop(struct tdev *t)
+{
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->unfence(&t->dev);
+	pthread_mutex_unlock(&t->dev.lock);
+}
+
+static void unfence_cb(void *arg)
+{
+	unfence_off_loop(arg);
+}
+
+static void unfence_on_loop(struct tdev *t)
+{
+	assert_int_equal(ev_loop_call(&loop, unfence_cb, t), 0);
+}
+
+static unsigned int inflight_into(struct tdev *t, uint64_t gpa, uint64_t len)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&t->dev.lock);
+	n = t->dev.ops->inflight_into(&t->dev, hp(gpa), len);
+	pthread_mutex_unlock(&t->dev.lock);
+	return n;
+}
+
+/* A read submitted and not waited for: its data buffers are filled with 0xcd first. */
+struct pending {
+	uint16_t head;
+	uint64_t sector, status;
+	struct tbuf data[2];
+	unsigned int nr;
+	uint32_t len;
+};
+
+static struct pending read_into(struct tdev *t, uint64_t sector, const struct tbuf *data,
+				unsigned int nr)
+{
+	struct pending p = { .sector = sector, .status = galloc(t, 1), .nr = nr };
+	struct tbuf b[4];
+
+	b[0] = (struct tbuf){ blk_header(t, VIRTIO_BLK_T_IN, sector), 16, false };
+	for (unsigned int i = 0; i < nr; i++) {
+		p.data[i] = data[i];
+		p.data[i].dev_writes = true;
+		p.len += data[i].len;
+		memset(hp(data[i].gpa), 0xcd, data[i].len);
+		b[1 + i] = p.data[i];
+	}
+	b[1 + nr] = (struct tbuf){ p.status, 1, true };
+	*(uint8_t *)hp(p.status) = 0xff;
+	p.head = submit(t, 0, b, nr + 2);
+	return p;
+}
+
+static struct pending read_one(struct tdev *t, uint64_t sector, uint64_t gpa, uint32_t len)
+{
+	struct tbuf b = { gpa, len, true };
+
+	return read_into(t, sector, &b, 1);
+}
+
+/* Give the loop time to do what it would; the used ring must stay at @used. */
+static void assert_quiet(struct tdev *t, uint16_t used)
+{
+	loop_sync();
+	sleep_ms(5);
+	loop_sync();
+	assert_int_equal(used_idx(t, 0), used);
+}
+
+static void assert_untouched(const struct pending *p)
+{
+	assert_int_equal(*(uint8_t *)hp(p->status), 0xff);
+	for (unsigned int i = 0; i < p->nr; i++)
+		assert_true(all_bytes(hp(p->data[i].gpa), 0xcd, p->data[i].len));
+}
+
+/* Its one used entry in [from, to), and the image's bytes in its buffers. */
+static void assert_read_done(struct tdev *t, const struct pending *p, const uint8_t *image,
+			     uint16_t from, uint16_t to)
+{
+	uint64_t off = p->sector * SECTOR;
+	unsigned int found = 0;
+
+	for (uint16_t i = from; i < to; i++) {
+		uint64_t elem = t->q[0].used + 4 + 8ULL * (i % QSIZE);
+
+		if (get32(elem) == p->head) {
+			assert_int_equal(get32(elem + 4), p->len + 1);
+			found++;
+		}
+	}
+	assert_int_equal(found, 1);
+	assert_int_equal(*(uint8_t *)hp(p->status), VIRTIO_BLK_S_OK);
+	for (unsigned int i = 0; i < p->nr; i++) {
+		assert_memory_equal(hp(p->data[i].gpa), image + off, p->data[i].len);
+		off += p->data[i].len;
+	}
+}
+
+/*
+ * Reads into the fenced range wait, unseen by inflight_into(); reads next
+ * to it, writes from it and flushes go on. Unfenced on the loop thread,
+ * the held reads complete with the image's bytes.
+ */
+static void test_blk_fence_holds_reads(void **state)
+{
+	static uint8_t image[IMAGE_SIZE], after[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	uint64_t outside, below, fenced, above;
+	struct pending split, held, beside, late;
+
+	(void)state;
+	handshake(t, BIT_ULL(VIRTIO_BLK_F_FLUSH));
+	read_image(images[0], image);
+	outside = galloc(t, SECTOR);
+	below = galloc(t, SECTOR);
+	fenced = galloc(t, 8 * SECTOR);
+	above = galloc(t, SECTOR);
+	assert_int_equal(above - below, 9 * SECTOR); /* the neighbours touch the range */
+	fence(t, fenced, 8 * SECTOR);
+	{
+		/* Only its second data buffer is in the range. */
+		struct tbuf b[2] = { { outside, SECTOR, true },
+				     { fenced + 2 * SECTOR, SECTOR, true } };
+
+		split = read_into(t, 10, b, 2);
+	}
+	held = read_one(t, 40, fenced + 6 * SECTOR, 2 * SECTOR);
+	{
+		/* 16 descriptors in all: none is used twice while its chain is pending. */
+		struct tbuf b[2] = { { below, SECTOR, true }, { above, SECTOR, true } };
+
+		beside = read_into(t, 20, b, 2);
+	}
+	memset(hp(fenced), 0x5a, SECTOR);
+	{
+		struct tbuf w[3] = { { blk_header(t, VIRTIO_BLK_T_OUT, 30), 16, false },
+				     { fenced, SECTOR, false },
+				     { galloc(t, 1), 1, true } };
+		struct tbuf f[2] = { { blk_header(t, VIRTIO_BLK_T_FLUSH, 0), 16, false },
+				     { galloc(t, 1), 1, true } };
+
+		submit(t, 0, w, 3);
+		submit(t, 0, f, 2);
+	}
+	assert_true(wait_used(t, 0, 3, TIMEOUT_MS));
+	assert_quiet(t, 3);
+	assert_read_done(t, &beside, image, 0, 3);
+	memset(image + 30 * SECTOR, 0x5a, SECTOR);
+	read_image(images[0], after);
+	assert_memory_equal(after, image, IMAGE_SIZE);
+	assert_untouched(&split);
+	assert_untouched(&held);
+	/* Held reads write nothing until they start: no move need wait for them. */
+	assert_int_equal(inflight_into(t, fenced, 8 * SECTOR), 0);
+	assert_int_equal(inflight_into(t, RAM_GPA, RAM_SIZE), 0);
+	assert_int_equal(counter(t, "reads"), 3);
+
+	/* On the loop thread unfence starts them itself: no kick goes through the transport. */
+	t->dev.transport.kick = NULL;
+	unfence_on_loop(t);
+	assert_true(wait_used(t, 0, 5, TIMEOUT_MS));
+	assert_read_done(t, &split, image, 3, 5);
+	assert_read_done(t, &held, image, 3, 5);
+	/* The range is open again. */
+	late = read_one(t, 50, fenced + 4 * SECTOR, SECTOR);
+	assert_true(wait_used(t, 0, 6, TIMEOUT_MS));
+	assert_read_done(t, &late, image, 5, 6);
+	assert_quiet(t, 6);
+	assert_int_equal(counter(t, "errors"), 0);
+}
+
+/*
+ * The mover unfences from its own thread: a kick has the loop start the
+ * held read, unless a new fence covers it by then, which holds it again.
+ */
+static void test_blk_unfence_off_loop(void **state)
+{
+	static uint8_t image[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	uint64_t fenced;
+	struct pending held;
+
+	(void)state;
+	handshake(t, 0);
+	read_image(images[0], image);
+	fenced = galloc(t, 4 * SECTOR);
+	fence(t, fenced, 4 * SECTOR);
+	held = read_one(t, 7, fenced, 4 * SECTOR);
+	assert_quiet(t, 0);
+	assert_untouched(&held);
+
+	/* The next move's fence is up before the loop sees the kick. */
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->unfence(&t->dev);
+	t->dev.ops->fence(&t->dev, hp(fenced + SECTOR), SECTOR);
+	pthread_mutex_unlock(&t->dev.lock);
+	assert_quiet(t, 0);
+	assert_untouched(&held);
+
+	unfence_off_loop(t);
+	assert_true(wait_used(t, 0, 1, TIMEOUT_MS));
+	assert_read_done(t, &held, image, 0, 1);
+	assert_quiet(t, 1);
+}
+
+struct resetter {
+	struct tdev *t;
+	bool done;
+};
+
+static void *reset_thread(void *arg)
+{
+	struct resetter *r = arg;
+
+	wr(r->t, VIRTIO_MMIO_STATUS, 0);
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A vCPU's reset must not wait for the fence to come down: the mover may take long. */
+static void reset_while_fenced(struct tdev *t)
+{
+	struct resetter r = { .t = t };
+	uint64_t end = now_ms() + TIMEOUT_MS;
+	pthread_t thread;
+	bool done;
+
+	assert_int_equal(pthread_create(&thread, NULL, reset_thread, &r), 0);
+	while (!(done = __atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) && now_ms() < end)
+		sleep_ms(1);
+	if (!done)
+		unfence_on_loop(t); /* let the reset end before failing */
+	pthread_join(thread, NULL);
+	assert_true(done);
+	assert_int_equal(rd(t, VIRTIO_MMIO_STATUS), 0);
+}
+
+/*
+ * 3.3.1: a reset drops the held reads, which have written nothing, at
+ * once; unfencing later starts none of them. The fence outlives the reset:
+ * it is the mover's, not the driver's.
+ */
+static void test_blk_fence_reset(void **state)
+{
+	static uint8_t image[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	uint64_t fenced;
+	struct pending held[2], after;
+
+	(void)state;
+	handshake(t, 0);
+	read_image(images[0], image);
+	fenced = galloc(t, 8 * SECTOR);
+	fence(t, fenced, 8 * SECTOR);
+	held[0] = read_one(t, 3, fenced, 4 * SECTOR);
+	held[1] = read_one(t, 9, fenced + 4 * SECTOR, 4 * SECTOR);
+	assert_quiet(t, 0);
+
+	reset_while_fenced(t);
+	assert_quiet(t, 0);
+	assert_untouched(&held[0]);
+	assert_untouched(&held[1]);
+
+	/* Driven again, the range still fenced: a new read into it waits. */
+	handshake(t, 0);
+	fenced = galloc(t, 8 * SECTOR);
+	after = read_one(t, 12, fenced + 2 * SECTOR, 2 * SECTOR);
+	assert_quiet(t, 0);
+	assert_untouched(&after);
+	unfence_on_loop(t);
+	assert_true(wait_used(t, 0, 1, TIMEOUT_MS));
+	/* Only the new read: the dropped ones neither start nor answer. */
+	assert_quiet(t, 1);
+	assert_read_done(t, &after, image, 0, 1);
+	assert_int_equal(counter(t, "errors"), 0);
+}
+
+/* Destroyed with reads still held: teardown frees them (valgrind sees no leak). */
+static void test_blk_fence_destroy(void **state)
+{
+	struct tdev *t = add_blk(make_image(0), false);
+	uint64_t fenced;
+	struct pending held[3];
+
+	(void)state;
+	handshake(t, 0);
+	fenced = galloc(t, 3 * SECTOR);
+	fence(t, fenced, 3 * SECTOR);
+	for (unsigned int i = 0; i < 3; i++)
+		held[i] = read_one(t, i, fenced + i * SECTOR, SECTOR);
+	assert_quiet(t, 0);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_untouched(&held[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +840,10 @@ int main(void)
 		T(test_blk_split),
 		T(test_blk_batch),
 		T(test_blk_reset_inflight),
+		T(test_blk_fence_holds_reads),
+		T(test_blk_unfence_off_loop),
+		T(test_blk_fence_reset),
+		T(test_blk_fence_destroy),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Migrating one pageblock onto new host memory of the same kind: a block
+ * on ordinary pages onto a memfd of its own, a block on a 2 MiB page onto
+ * another 2 MiB page. One copy, through the same move as a window's
+ * (move.c), so it stops what a move stops and nothing more.
+ */
+#include "cma/internal.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/*
+ * A block on ordinary pages onto a memfd of its own: new pages of the same
+ * kind (transparent huge pages where guest RAM gets them), one copy.
+ */
+static int migrate_memfd_block(struct cma_engine *e, size_t b)
+{
+	int fd = memfd_sized("cmavm-block", MFD_CLOEXEC, CMA_PAGEBLOCK);
+	struct backing to = { fd, 0, CMA_PAGE };
+	bool locked = e->blocks[b].locked;
+	struct move m;
+
+	if (fd < 0)
+		return cma_fail(e, "a memfd for 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
+				strerror(-fd), no_memory_hint(CMA_PAGE));
+	m = block_move(e, b, &to);
+	if (move_ranges(e, &m, 1) != 1) {
+		close(fd);
+		return -1;
+	}
+	free_old_backing(&m);
+	block_set_backing(e, b, CMA_BACKING_OWN, fd, 0, true);
+	/* The new mapping is not locked: lock it as the old one was (it fits: the old one went). */
+	if (locked)
+		mlock(m.host, CMA_PAGEBLOCK);
+	return 0;
+}
+
+/* A huge block onto a 2 MiB page of its own. */
+static int migrate_huge_block(struct cma_engine *e, size_t b)
+{
+	int fd = alloc_backing(e, CMA_PAGEBLOCK, CMA_PAGEBLOCK);
+
+	if (fd < 0)
+		return cma_fail(e, "a new huge page: %s; %s", strerror(-fd),
+				no_memory_hint(CMA_PAGEBLOCK));
+	if (block_to_huge(e, b, fd, 0, true)) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static int migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns)
+{
+	int b = find_block(e, gpa), r;
+
+	if (b < 0)
+		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "0x%" PRIx64 " is not in a pool", gpa);
+	switch (e->blocks[b].backing) {
+	case CMA_BACKING_GIGANTIC:
+		return cma_fail(
+			e, "0x%" PRIx64 " is on a 1 GiB page; it moves only with its window", gpa);
+	case CMA_BACKING_HUGE:
+		r = migrate_huge_block(e, (size_t)b);
+		break;
+	default:
+		r = migrate_memfd_block(e, (size_t)b);
+		break;
+	}
+	if (r)
+		return -1;
+	e->stats.migrations++;
+	if (pause_ns) /* a live move pauses nobody */
+		*pause_ns = e->live && !e->guest_stopped ? 0 : e->stats.pause_ns_last;
+	return 0;
+}
+
+int cma_migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns)
+{
+	int r;
+
+	engine_lock(e);
+	r = op_begin(e);
+	if (!r) {
+		r = migrate_block(e, gpa, pause_ns);
+		op_end(e);
+	}
+	engine_unlock(e);
+	return r;
+}
