@@ -110,6 +110,12 @@ int cma_engine_set_live(struct cma_engine *e, bool live)
 	return 0;
 }
 
+void cma_engine_set_live_run(struct cma_engine *e, uint64_t bytes)
+{
+	bytes &= ~(CMA_PAGEBLOCK - 1);
+	e->live_run = bytes ? bytes : CMA_PAGEBLOCK;
+}
+
 const char *cma_engine_live_why(const struct cma_engine *e)
 {
 	return e->uffd < 0 ? e->live_why : e->live ? "" : "live moves turned off";
@@ -168,6 +174,7 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 	e->map_end = map_end ? map_end : host + size;
 	e->gigantic.window = -1;
 	e->progress_slot = -1;
+	e->live_run = LIVE_RUN_DEFAULT;
 	pthread_mutex_init(&e->lock, NULL);
 	if (hooks)
 		e->hooks = *hooks;

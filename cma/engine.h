@@ -177,14 +177,19 @@ void cma_engine_set_guest_running(struct cma_engine *e, bool running);
 /*
  * Live moves: where the host kernel has userfaultfd write-protect for shmem
  * and hugetlbfs (probed at creation), a move write-protects the range
- * instead of pausing the guest: only a writer of the range waits, for one
- * pageblock's copy at most. Elsewhere a commit or release pauses the guest
- * once. cma_engine_set_live(e, true) fails where the kernel cannot;
+ * instead of pausing the guest: only a writer of the range waits, for the
+ * copy of one run of pageblocks at most (a window's consecutive pageblocks
+ * move in runs of up to cma_engine_set_live_run() bytes, 16 MiB unless
+ * set: longer runs cost fewer system calls, shorter ones shorter waits).
+ * Elsewhere a commit or release pauses the guest once.
+ * cma_engine_set_live(e, true) fails where the kernel cannot;
  * cma_engine_live_why() says why (or "" when live).
  */
 bool cma_engine_live(const struct cma_engine *e);
 int cma_engine_set_live(struct cma_engine *e, bool live);
 const char *cma_engine_live_why(const struct cma_engine *e);
+/* The longest run a live move write-protects at once: a multiple of the pageblock. */
+void cma_engine_set_live_run(struct cma_engine *e, uint64_t bytes);
 
 /* Why the last call failed, and what kind of failure it was. */
 const char *cma_engine_error(const struct cma_engine *e);

@@ -7,6 +7,7 @@
  *   engine.c   create/destroy, pools, lookups, errors, accessors, names
  *   block.c    the pageblock record: every change of its state, reading it,
  *              the balloon and free page reporting bookkeeping
+ *   backing.c  the files behind guest memory: make, map, punch
  *   move.c     moving guest memory onto new backing (populate, fence,
  *              write-protect or pause, copy, remap, roll back, punch)
  *   migrate.c  migrating one pageblock onto backing of its kind
@@ -27,6 +28,7 @@
 #define PAGES_PER_BLOCK	 (CMA_PAGEBLOCK / CMA_PAGE)
 #define UFFD_WAITING_MAX 64 /* writers timed one by one; more share the last time */
 #define GIGANTIC	 (1ULL << 30)
+#define LIVE_RUN_DEFAULT (16ULL << 20) /* writers wait ~2 ms natively, its copy */
 
 /* Where a pageblock's host memory comes from. */
 enum cma_backing {
@@ -109,6 +111,7 @@ struct cma_engine {
 	bool guest_stopped; /* before the guest's first instruction: no pause, no copy */
 	int uffd;	    /* userfaultfd with write-protect, or -1 (uffd.c) */
 	bool live;	    /* moves write-protect instead of pausing the guest */
+	uint64_t live_run;  /* the longest run a live move protects at once */
 	char live_why[160]; /* why not, when the kernel cannot */
 	uint64_t protected_since, last_look; /* the range under write-protect now */
 	size_t nr_waiting;		     /* writers seen waiting on it */
@@ -170,25 +173,39 @@ void block_count_deflate(struct cma_engine *e, size_t b);
 struct backing block_backing(const struct cma_engine *e, size_t b);
 struct backing memfd_backing(const struct cma_engine *e, size_t b);
 
-/* move.c */
-int pause_guest(struct cma_engine *e, uint64_t *t0);
-void resume_guest(struct cma_engine *e, uint64_t t0);
+/* backing.c */
+/* Map [off, off + len) of @fd at @host in place of what is there; 0 or -errno. */
 int map_over(uint8_t *host, uint64_t len, int fd, uint64_t off);
 void punch(int fd, uint64_t off, uint64_t len);
+/* What to tell a user whose host has no free page of @page_size. */
 const char *no_memory_hint(uint64_t page_size);
 /* A memfd of @size bytes: an fd, or a negative errno. */
 int memfd_sized(const char *name, unsigned int flags, uint64_t size);
+/* A hugetlb file of @size bytes on @page_size pages (or the alloc hook's). */
 int alloc_backing(struct cma_engine *e, uint64_t size, uint64_t page_size);
+uint64_t file_page_size(int fd);
+/* What mmap() maps for @len bytes of @fd (whole huge pages of hugetlbfs). */
+uint64_t mapped_len(int fd, uint64_t len);
+/* Did a failed MAP_FIXED leave the old mapping at @host in place? */
+bool still_mapped(uint8_t *host);
+/* @len bytes of @fd mapped apart at a 2 MiB boundary, huge pages asked for; NULL. */
+uint8_t *map_aligned(uint64_t len, int prot, int fd, uint64_t off);
+
+/* move.c */
+int pause_guest(struct cma_engine *e, uint64_t *t0);
+void resume_guest(struct cma_engine *e, uint64_t t0);
+
 /* One range of guest memory onto new backing (move.c). */
 struct move {
-	size_t b;      /* its first block: for fault injection and messages */
-	uint8_t *host; /* where the guest's memory is mapped */
+	size_t b;	/* its first block: for fault injection and messages */
+	size_t nblocks; /* blocks b, b + 1, ... it covers, for fault injection (0: 1) */
+	size_t bad;	/* of those, the one a step failed at (messages name it) */
+	uint8_t *host;	/* where the guest's memory is mapped */
 	uint64_t len;
 	struct backing from, to;
 	uint8_t *view;	 /* @to, mapped and populated, while the move is prepared */
 	uint64_t mapped; /* what mmap() mapped for @view */
 	uint8_t *src;	 /* @from, mapped apart from the guest's mapping, or NULL */
-	uint64_t src_mapped;
 };
 size_t move_ranges(struct cma_engine *e, struct move *m, size_t n);
 int move_range(struct cma_engine *e, size_t b, uint8_t *host, uint64_t len,

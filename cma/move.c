@@ -23,11 +23,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/memfd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- pausing (called without the engine's lock) ---- */
@@ -64,94 +62,6 @@ void resume_guest(struct cma_engine *e, uint64_t t0)
 	if (dt > e->op_pause_ns_max)
 		e->op_pause_ns_max = dt;
 	engine_unlock(e);
-}
-
-/* ---- backings ---- */
-
-static uint64_t file_page_size(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) || st.st_blksize <= 0 ? CMA_PAGE : (uint64_t)st.st_blksize;
-}
-
-/*
- * Huge pages exist already (populated, copied into): MAP_POPULATE maps them
- * now, sparing the guest the faults and letting pagemap see them at once.
- * An ordinary file is mapped lazily: populating it would fill its holes.
- */
-int map_over(uint8_t *host, uint64_t len, int fd, uint64_t off)
-{
-	int populate = file_page_size(fd) > CMA_PAGE ? MAP_POPULATE : 0;
-	void *p = mmap(host, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | populate, fd,
-		       (off_t)off);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	/* Guest RAM asks for transparent huge pages (guest_ram.c): keep asking. */
-	madvise(host, len, MADV_HUGEPAGE);
-	return 0;
-}
-
-const char *no_memory_hint(uint64_t page_size)
-{
-	if (page_size == GIGANTIC)
-		return "the host has no free 1 GiB huge page: boot it with hugepagesz=1G "
-		       "hugepages=N (see HugePages_Free in /proc/meminfo)";
-	if (page_size == CMA_PAGEBLOCK)
-		return "the host has too few free 2 MiB huge pages: echo N > "
-		       "/proc/sys/vm/nr_hugepages (see HugePages_Free in /proc/meminfo)";
-	return "the host is out of memory";
-}
-
-void punch(int fd, uint64_t off, uint64_t len)
-{
-	if (fd >= 0)
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
-}
-
-int memfd_sized(const char *name, unsigned int flags, uint64_t size)
-{
-	int fd = memfd_create(name, flags), err;
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-int alloc_backing(struct cma_engine *e, uint64_t size, uint64_t page_size)
-{
-	unsigned int flags =
-		MFD_CLOEXEC | MFD_HUGETLB | (page_size == GIGANTIC ? MFD_HUGE_1GB : MFD_HUGE_2MB);
-
-	if (e->hooks.alloc_backing)
-		return e->hooks.alloc_backing(e->hooks.opaque, size, page_size);
-	return memfd_sized("cmavm-window", flags, size);
-}
-
-/*
- * What mmap() maps for @len bytes of @fd: whole huge pages of a hugetlb file
- * (its st_blksize is the huge page size), just @len of an ordinary memfd (as
- * tests give), where unmapping more would unmap the neighbours.
- */
-static uint64_t mapped_len(int fd, uint64_t len)
-{
-	uint64_t page = file_page_size(fd);
-
-	return (len + page - 1) & ~(page - 1);
-}
-
-/* Did a failed MAP_FIXED leave the old mapping in place? (ENOMEM can come first.) */
-static bool still_mapped(uint8_t *host)
-{
-	unsigned char v;
-
-	return !mincore(host, CMA_PAGE, &v) || errno != ENOMEM;
 }
 
 /*
@@ -200,6 +110,25 @@ static int populate_extent(void *arg, uint64_t at, uint64_t n)
 	return madvise(m->view + at, n, MADV_POPULATE_WRITE) ? -errno : 0;
 }
 
+/* Step @step of each block of @m, for tests that make it fail (0: go on). */
+static int injected_move(struct cma_engine *e, enum cma_step step, struct move *m)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < (m->nblocks ? m->nblocks : 1) && !r; i++) {
+		r = injected(e, step, m->b + i);
+		if (r)
+			m->bad = m->b + i;
+	}
+	return r;
+}
+
+/* Where @m failed, for its message: the block a step failed at, or its first. */
+static uint64_t bad_gpa(const struct cma_engine *e, const struct move *m)
+{
+	return e->blocks[m->bad ? m->bad : m->b].gpa;
+}
+
 /*
  * Fault the new backing in while the guest still runs: a host short of
  * memory (or of huge pages in a cgroup) says so here, with an error, not
@@ -209,7 +138,7 @@ static int populate_extent(void *arg, uint64_t at, uint64_t n)
  */
 static int populate_view(struct cma_engine *e, struct move *m)
 {
-	uint64_t gpa = e->blocks[m->b].gpa;
+	uint64_t gpa = bad_gpa(e, m);
 	int r;
 
 	m->mapped = mapped_len(m->to.fd, m->len);
@@ -232,37 +161,44 @@ static int populate_view(struct cma_engine *e, struct move *m)
 	return 0;
 }
 
+static int populate_read_extent(void *arg, uint64_t at, uint64_t n)
+{
+	struct move *m = arg;
+
+	madvise(m->src + at, n, MADV_POPULATE_READ);
+	return 0;
+}
+
 /*
- * The old backing mapped apart, read-only, to copy from: write-protecting
- * the guest's mapping splits a huge mapping into 4 KiB entries, and
- * copying through it would fault each in again (5.7 ms instead of 0.5 ms
- * for 2 MiB in the emulated 6.12 host). Not populated: only its data is
- * read. Without it, the copy reads through the guest's mapping.
+ * The old backing mapped apart, read-only, to copy from, with its data
+ * (not its holes, which reading would fill) mapped in at once. Not the
+ * guest's mapping: write-protecting it splits a huge mapping, and reading
+ * it back 4 KiB at a time made a 64 MiB copy 160-200 ms instead of 30 in
+ * the emulated 6.12 host. Not pread(): arm64 copies to user memory 8 bytes
+ * an instruction (50 ms there). Without a view, through the guest's
+ * mapping.
  */
 static void map_source(struct move *m)
 {
-	m->src_mapped = mapped_len(m->from.fd, m->len);
-	m->src = mmap(NULL, m->len, PROT_READ, MAP_SHARED, m->from.fd, (off_t)m->from.off);
-	if (m->src == MAP_FAILED)
-		m->src = NULL;
-	else
-		madvise(m->src, m->len, MADV_HUGEPAGE);
+	m->src = map_aligned(m->len, PROT_READ, m->from.fd, m->from.off);
+	if (m->src)
+		for_each_data(m, populate_read_extent, m);
 }
 
 static int prepare_move(struct cma_engine *e, struct move *m)
 {
-	int r = injected(e, CMA_STEP_ALLOC, m->b);
+	int r = injected_move(e, CMA_STEP_ALLOC, m);
 
 	if (r)
-		return cma_fail(e, "getting new backing for 0x%" PRIx64 ": %s", e->blocks[m->b].gpa,
+		return cma_fail(e, "getting new backing for 0x%" PRIx64 ": %s", bad_gpa(e, m),
 				strerror(-r));
 	if (populate_view(e, m))
 		return -1;
 	map_source(m);
-	r = injected(e, CMA_STEP_POPULATE, m->b);
+	r = injected_move(e, CMA_STEP_POPULATE, m);
 	if (r)
-		return cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s",
-				e->blocks[m->b].gpa, strerror(-r));
+		return cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s", bad_gpa(e, m),
+				strerror(-r));
 	return 0;
 }
 
@@ -272,7 +208,7 @@ static void finish_view(struct move *m, bool moved)
 	if (m->view)
 		munmap(m->view, m->mapped);
 	if (m->src)
-		munmap(m->src, m->src_mapped);
+		munmap(m->src, m->len);
 	m->view = m->src = NULL;
 	if (!moved)
 		punch(m->to.fd, m->to.off, m->len);
@@ -280,15 +216,10 @@ static void finish_view(struct move *m, bool moved)
 
 #define COPY_CHUNK (256 * 1024) /* a live copy looks for waiting writers this often */
 
-static void copy_chunked(struct cma_engine *e, uint8_t *dst, const uint8_t *src, uint64_t len)
+/* From the old backing's view, or where there is none, through the guest's mapping. */
+static void copy_piece(const struct move *m, uint64_t at, uint64_t n)
 {
-	for (uint64_t done = 0; done < len; done += COPY_CHUNK) {
-		uint64_t n = len - done < COPY_CHUNK ? len - done : COPY_CHUNK;
-
-		memcpy(dst + done, src + done, n);
-		if (e->uffd >= 0 && e->live && !e->guest_stopped)
-			uffd_note_writers(e);
-	}
+	memcpy(m->view + at, (m->src ? m->src : m->host) + at, n);
 }
 
 struct copy {
@@ -296,11 +227,15 @@ struct copy {
 	const struct move *m;
 };
 
-static int copy_extent(void *arg, uint64_t at, uint64_t n)
+static int copy_extent(void *arg, uint64_t at, uint64_t len)
 {
 	struct copy *c = arg;
 
-	copy_chunked(c->e, c->m->view + at, (c->m->src ? c->m->src : c->m->host) + at, n);
+	for (uint64_t done = 0; done < len; done += COPY_CHUNK) {
+		copy_piece(c->m, at + done, len - done < COPY_CHUNK ? len - done : COPY_CHUNK);
+		if (c->e->uffd >= 0 && c->e->live && !c->e->guest_stopped)
+			uffd_note_writers(c->e);
+	}
 	return 0;
 }
 
@@ -326,11 +261,11 @@ static void restore_mapping(const struct move *m)
 /* Copy and map over; on failure the old backing is mapped again, intact. */
 static int copy_and_remap(struct cma_engine *e, struct move *m)
 {
-	int r = injected(e, CMA_STEP_COPY, m->b);
+	int r = injected_move(e, CMA_STEP_COPY, m);
 
 	if (!r) {
 		copy_present(e, m);
-		r = injected(e, CMA_STEP_REMAP, m->b);
+		r = injected_move(e, CMA_STEP_REMAP, m);
 	}
 	if (!r)
 		r = map_over(m->host, m->len, m->to.fd, m->to.off);
@@ -396,7 +331,7 @@ static int move_live(struct cma_engine *e, struct move *m, bool registered)
 	r = registered ? uffd_wp(e, m->host, m->len) : uffd_protect(e, m->host, m->len);
 	if (r) {
 		unfence(e, m);
-		return cma_fail(e, "write-protecting 0x%" PRIx64 ": %s", e->blocks[m->b].gpa,
+		return cma_fail(e, "write-protecting 0x%" PRIx64 ": %s", bad_gpa(e, m),
 				strerror(-r));
 	}
 	r = copy_and_remap(e, m);
@@ -407,7 +342,7 @@ static int move_live(struct cma_engine *e, struct move *m, bool registered)
 	unfence(e, m);
 	if (r)
 		return cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
-				e->blocks[m->b].gpa, strerror(-r));
+				bad_gpa(e, m), strerror(-r));
 	return 0;
 }
 
@@ -438,7 +373,7 @@ static int move_paused(struct cma_engine *e, struct move *m, size_t n)
 	unfence_range(e, lo, (uint64_t)(hi - lo));
 	if (r)
 		return cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
-				e->blocks[m[i - 1].b].gpa, strerror(-r));
+				bad_gpa(e, &m[i - 1]), strerror(-r));
 	return 0;
 }
 
@@ -492,13 +427,59 @@ static size_t moves_live(struct cma_engine *e, struct move *m, size_t n)
 	return done;
 }
 
+/* Does @b continue @a: the next blocks, next in the guest's mapping and in both files? */
+static bool continues(const struct move *a, const struct move *b)
+{
+	uint64_t len = a->len;
+
+	return b->b == a->b + (a->nblocks ? a->nblocks : 1) && b->host == a->host + len &&
+	       b->from.fd == a->from.fd && b->from.off == a->from.off + len &&
+	       b->from.page_size == a->from.page_size && b->to.fd == a->to.fd &&
+	       b->to.off == a->to.off + len && b->to.page_size == a->to.page_size;
+}
+
 /*
- * Move each of @m[0..n) onto its new backing, contents and all. The new
- * backing is populated first, while the guest runs. Then, live, one range
+ * @m[0..n) as runs of consecutive moves of at most @cap bytes each: one
+ * mapping, one populate, one protect, one copy pass and one remap for a
+ * whole run, where a move per pageblock costs a dozen system calls each.
+ * @parts[i]: how many of @m run i covers. Returns the number of runs.
+ */
+static size_t coalesce(const struct move *m, size_t n, uint64_t cap, struct move *runs,
+		       size_t *parts)
+{
+	size_t r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct move *run = &runs[r - 1];
+
+		if (r && continues(run, &m[i]) && run->len + m[i].len <= cap) {
+			run->len += m[i].len;
+			run->nblocks = (run->nblocks ? run->nblocks : 1) +
+				       (m[i].nblocks ? m[i].nblocks : 1);
+			parts[r - 1]++;
+			continue;
+		}
+		runs[r] = m[i];
+		parts[r++] = 1;
+	}
+	return r;
+}
+
+/* Moves of @parts[0..runs): how many of the moves the first @runs runs covered. */
+static size_t moves_in(const size_t *parts, size_t runs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < runs; i++)
+		n += parts[i];
+	return n;
+}
+
+/*
+ * Runs of @m[0..n) onto their new backing, contents and all. The new
+ * backing is populated first, while the guest runs. Then, live, one run
  * at a time under write-protect; otherwise all of them in one pause.
- * Returns how many moved: @n, or fewer with the error set, those past the
- * count left on their old backing, intact. The caller frees the old
- * backing of those that moved.
+ * Returns how many runs moved.
  */
 static size_t move_unlocked(struct cma_engine *e, struct move *m, size_t n)
 {
@@ -520,8 +501,33 @@ static size_t move_unlocked(struct cma_engine *e, struct move *m, size_t n)
 }
 
 /*
- * Called with the engine's lock held, which it lets go of while it moves:
- * the span it moves refuses discards meanwhile.
+ * Live, a run is at most e->live_run long: its writers wait for its copy.
+ * In a pause everything waits anyway, so runs are as long as they come.
+ */
+static size_t move_runs(struct cma_engine *e, struct move *m, size_t n)
+{
+	bool live = e->live && !e->guest_stopped;
+	struct move *runs = calloc(n, sizeof(*runs));
+	size_t *parts = calloc(n, sizeof(*parts)), nr;
+
+	if (!runs || !parts) {
+		free(runs);
+		free(parts);
+		return move_unlocked(e, m, n); /* one move per range, then */
+	}
+	nr = coalesce(m, n, live ? e->live_run : UINT64_MAX, runs, parts);
+	n = moves_in(parts, move_unlocked(e, runs, nr));
+	free(runs);
+	free(parts);
+	return n;
+}
+
+/*
+ * Move each of @m[0..n) onto its new backing, contents and all. Returns
+ * how many moved: @n, or fewer with the error set, those past the count
+ * left on their old backing, intact. The caller frees the old backing of
+ * those that moved. Called with the engine's lock held, which it lets go
+ * of while it moves: the span it moves refuses discards meanwhile.
  */
 size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
 {
@@ -531,7 +537,7 @@ size_t move_ranges(struct cma_engine *e, struct move *m, size_t n)
 		return 0;
 	span_of(m, n, &e->moving_lo, &e->moving_hi);
 	engine_unlock(e);
-	done = move_unlocked(e, m, n);
+	done = move_runs(e, m, n);
 	engine_lock(e);
 	e->moving_lo = e->moving_hi = NULL;
 	return done;

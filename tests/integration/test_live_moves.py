@@ -131,6 +131,35 @@ class Mover:
         return self.op("release " + w["level"], "PUT", "/v1/cma/windows/release",
                        {"id": w["id"]}, pauses)
 
+    def commit_watched(self, body, pauses):
+        """The commit in the background while the host asks for the windows
+        and the VM's status again and again: the event loop must answer
+        them while the mover moves. Returns the window; keeps what was seen."""
+        script = ("rm -f commit.done; (cmavm ctl --socket api.sock raw PUT /v1/cma/windows "
+                  "'%s' > commit.json; echo $? > commit.rc; touch commit.done) & "
+                  "while [ ! -e commit.done ]; do "
+                  "echo \"@@windows $(cmavm ctl --socket api.sock raw GET /v1/cma/windows "
+                  "| tr -d '\\n')\"; "
+                  "echo \"@@vm $(cmavm ctl --socket api.sock raw GET /v1/vm | tr -d '\\n' "
+                  "| head -c 60)\"; "
+                  "done; wait; echo \"@@commit $(tr -d '\\n' < commit.json)\"; "
+                  "echo \"@@commit-rc=$(cat commit.rc)\"" % json.dumps(body))
+        out = self.s.host(script, timeout=600)[1]
+        self.watched = {"windows": [common.parse_json(m) for m in
+                                    re.findall(r"(?m)^@@windows (.*)$", out)],
+                        "vm": re.findall(r"(?m)^@@vm (.*)$", out)}
+        if re.search(r"(?m)^@@commit-rc=(\d+)", out)[1] != "0":
+            raise AssertionError("the watched commit failed: " + out[-2000:])
+        answer = common.parse_json(re.search(r"(?m)^@@commit (.*)$", out)[1])
+        stats = self.request("GET", "/v1/cma/stats")[1]
+        self.ops.append({"op": "commit huge (whole pool, watched)", "body": body, "ok": True,
+                         "answer": answer, "expected_pauses": pauses,
+                         "pauses": stats["pauses"] - self.stats["pauses"],
+                         "stalls": stats["stalls"] - self.stats["stalls"],
+                         "stall_ns": stats["stall_ns_total"] - self.stats["stall_ns_total"]})
+        self.stats = stats
+        return answer
+
     def migrate(self, block, in_huge_window=False):
         if not in_huge_window:
             self.own.add(block)
@@ -166,8 +195,7 @@ def move_a_lot(m, held):
             m.migrate(b)
         w = m.commit(other, "resident")
         m.release(w, other)
-    w = m.op("commit huge (whole pool)", "PUT", "/v1/cma/windows",
-             {"pool": "linux,cma", "level": "huge"}, 1)
+    w = m.commit_watched({"pool": "linux,cma", "level": "huge"}, 1)
     m.own.clear()
     m.op("release huge (whole pool)", "PUT", "/v1/cma/windows/release", {"id": w["id"]}, 1)
 
@@ -195,6 +223,7 @@ def run_on(kernel):
             move_a_lot(m, r["held"])
         finally:
             r["ops"], r["stats"] = m.ops, m.stats
+            r["watched"] = getattr(m, "watched", None)
             ok, r["windows"] = common.api(s, "GET", "/v1/cma/windows")
             s.send("kill -USR1 $P; wait $P; echo \"@@load-exit=$?\"\n")
             r["load_exit"] = int(s.expect(r"^@@load-exit=(\d+)$", 300)[1])
@@ -310,6 +339,23 @@ class LiveMoves:
         # 160-260 ms (the whole-pool commit's pause). The bound that holds
         # with room to spare: idle + 25 ms.
         self.assertLessEqual(during, idle + 25000)
+
+    def test_7_the_loop_serves_during_a_commit(self):
+        """While the whole pool (256 MiB) moved onto huge pages, GET
+        /v1/cma/windows and GET /v1/vm were answered, the window showed as
+        committing with its progress, and the progress never went back."""
+        w = self.r["watched"]
+        self.assertIsNotNone(w)
+        self.assertTrue(w["vm"], "no GET /v1/vm answered during the commit")
+        for answer in w["vm"]:
+            self.assertTrue(answer.startswith("{"), answer)
+        committing = [x for ws in w["windows"] for x in ws if x["state"] == "committing"]
+        self.assertTrue(committing, "the commit never showed as committing: %s" % w["windows"])
+        done = [x["done_bytes"] for x in committing]
+        self.assertEqual(done, sorted(done))
+        for x in committing:
+            self.assertEqual(x["length"], POOL_MIB << 20)
+            self.assertLessEqual(x["done_bytes"], x["length"])
 
     def test_6_writers_wait_but_not_for_long(self):
         st, before = self.r["stats"], self.r["stats_before"]

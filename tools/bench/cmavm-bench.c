@@ -27,6 +27,10 @@
  *                               pageblock move, on N 2 MiB blocks of a memfd,
  *                               no guest; nowp: without write-protect; view:
  *                               copied from a mapping of its own (move_probe.c)
+ *   cmavm-bench engine-commit MIB [pause]
+ *                               the CMA engine's own commit and release of a
+ *                               MIB huge window on a memfd, no guest, with the
+ *                               time of each step (engine_probe.c)
  *
  * Output: one "name value unit" line per figure.
  */
@@ -50,6 +54,8 @@
 #include <unistd.h>
 
 #include "tools/bench/cma_load.h"
+#include "tools/bench/engine_probe.h"
+#include "tools/bench/engine_probe.h"
 #include "tools/bench/move_probe.h"
 
 #define SEQ_BLOCK  (1u << 20)
@@ -479,9 +485,12 @@ int main(int argc, char **argv)
 		return cma_load_main(argc - 1, argv + 1);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "move-probe"))
 		return move_probe(argc, argv);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "engine-commit"))
+		return engine_probe_main(strtoull(argv[2], NULL, 10), 5,
+					 !(argc == 4 && !strcmp(argv[3], "pause")));
 	fprintf(stderr,
 		"usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH | "
 		"uffd-probe | cma-load BASE SIZE SECONDS [HOLD_MIB [DISK OFFSET_MIB MIB]] | "
-		"move-probe N [nowp|view]\n");
+		"move-probe N [nowp|view] | engine-commit MIB [pause]\n");
 	return 2;
 }

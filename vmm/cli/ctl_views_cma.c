@@ -2,7 +2,8 @@
 /*
  * The views of the host CMA engine: its pools with their bytes per
  * pageblock state, the pageblock map (on the terminal, or as SVG), the
- * committed windows, a release, a migration and the engine's counters.
+ * windows (with how far a commit or release under way got), a release, a
+ * migration and the engine's counters.
  */
 #include "vmm/cli/ctl.h"
 
@@ -21,7 +22,8 @@
 #define cma_states(s) cma_state_name((enum cma_block_state)(s))
 
 static const char *const windows_header[] = {
-	"id", "pool", "range", "length", "offset", "level", "largest run", "longest pause", NULL,
+	"id",	 "pool",  "range",	 "length",	  "offset",
+	"level", "state", "largest run", "longest pause", NULL,
 };
 
 static void cma_pool_row(struct table *t, json_t *p)
@@ -145,14 +147,30 @@ void ctl_show_window(FILE *out, json_t *w)
 	table_print(&t, out);
 }
 
+/* "committed", or a move under way and how far it got: "committing 37%" */
+static const char *state_str(json_t *w, struct cell *c)
+{
+	const char *state = json_string_value(json_object_get(w, "state"));
+	uint64_t done = view_u64(w, "done_bytes"), length = view_u64(w, "length");
+
+	if (!state || !strcmp(state, "committed")) /* a VM before moves had states */
+		return "committed";
+	c->text[0] = '\0';
+	if (!length)
+		return str_appendf(c->text, sizeof(c->text), "%s", state);
+	return str_appendf(c->text, sizeof(c->text), "%s %u%%", state,
+			   done >= length ? 100 : (unsigned int)(done * 100.0 / length));
+}
+
 static void window_row(struct table *t, json_t *w)
 {
-	struct cell id, range, length, offset, run, pause;
+	struct cell id, range, length, offset, state, run, pause;
 
 	table_row(t, cell_u64(&id, view_u64(w, "id")), view_str(w, "pool"), range_str(w, &range),
 		  cell_size(&length, view_u64(w, "length")),
 		  cell_size(&offset, view_u64(w, "offset")), view_str(w, "level"),
-		  run_str(w, false, &run), cell_ns(&pause, view_u64(w, "pause_ns_max")), NULL);
+		  state_str(w, &state), run_str(w, false, &run),
+		  cell_ns(&pause, view_u64(w, "pause_ns_max")), NULL);
 }
 
 void ctl_show_windows(FILE *out, json_t *windows)

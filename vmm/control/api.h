@@ -142,6 +142,8 @@ struct ctl_cma_window {
 	uint64_t contiguous_2m;	 /* 2 MiB pieces each host-physically contiguous */
 	uint64_t pause_ns_max;	 /* the longest guest pause the commit took */
 	uint64_t commit_ns;	 /* how long the commit took, all of it */
+	const char *state;	 /* "committed", "committing", "releasing" */
+	uint64_t done_bytes;	 /* of a commit or release under way: bytes moved so far */
 };
 
 /* PUT /v1/cma/windows: length 0 means to the pool's end. */
@@ -179,10 +181,24 @@ struct ctl_cma_stats {
 
 #define CTL_CMA_WINDOWS_MAX 16
 
+#define CTL_PENDING 1 /* the callback will finish later: see struct ctl_pending */
+/*
+ * A command the VM finishes later (moves run off the loop thread). A
+ * callback given @pending may return CTL_PENDING instead of its answer:
+ * it then calls @pending->done(@pending, ret) on the loop thread, ret
+ * being what it would have returned, with its out-arguments and @err
+ * filled; until then the request and out-arguments stay valid.
+ */
+struct ctl_pending {
+	void (*done)(struct ctl_pending *p, int ret);
+};
+
 /*
  * What the VM does for the API. Every callback runs on the event-loop
- * thread and must not block (a short lock at most). Strings the VM hands
- * out must stay valid until the callback's caller returns; the VM's own
+ * thread and must not block (a short lock at most): work that takes long
+ * is handed off and finished later through struct ctl_pending. Strings
+ * the VM hands out must stay valid until the callback's caller returns
+ * (for a pending command: until its done() returns); the VM's own
  * long-lived strings do. Callbacks return 0 or a negative errno, with the
  * meanings below; any other error becomes a 500 naming it. A NULL callback
  * means the VM cannot do that yet (501; for the balloon ones: no balloon).
@@ -209,20 +225,26 @@ struct ctl_ops {
 	/*
 	 * The CMA engine. Counts return how many entries were filled (up to
 	 * @max) or a negative errno. Strings stay valid until the next call.
-	 * Commit, release and migrate return 0, -ENOENT (no such pool, window
-	 * or block: 404), -EINVAL (a bad range or level: 400), -EBUSY (409), or
-	 * -EIO with the reason in @err (the host could not: 500 with it, e.g.
-	 * no huge pages); @err is always a sentence naming the problem and fix.
+	 * Commit, release and migrate return, or finish later with (when they
+	 * returned CTL_PENDING), 0, -ENOENT (no such pool, window or block:
+	 * 404), -EINVAL (a bad range or level: 400), -EBUSY (409), or -EIO
+	 * with the reason in @err (the host could not: 500 with it, e.g. no
+	 * huge pages); @err is always a sentence naming the problem and fix.
+	 * The API answers them when they are done, and serves every other
+	 * request meanwhile; @pending is never NULL.
 	 */
 	int (*cma_pools)(void *opaque, struct ctl_cma_pool *out, unsigned int max);
 	int (*cma_map)(void *opaque, struct ctl_cma_map *out, unsigned int max,
 		       uint64_t *pageblock_size);
 	int (*cma_windows)(void *opaque, struct ctl_cma_window *out, unsigned int max);
 	int (*cma_commit)(void *opaque, const struct ctl_cma_commit *req,
-			  struct ctl_cma_window *out, char *err, size_t errlen);
-	int (*cma_release)(void *opaque, unsigned int id, char *err, size_t errlen);
+			  struct ctl_cma_window *out, char *err, size_t errlen,
+			  struct ctl_pending *pending);
+	int (*cma_release)(void *opaque, unsigned int id, char *err, size_t errlen,
+			   struct ctl_pending *pending);
 	int (*cma_migrate)(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
-			   uint64_t *pause_ns, char *err, size_t errlen);
+			   uint64_t *pause_ns, char *err, size_t errlen,
+			   struct ctl_pending *pending);
 	int (*cma_stats)(void *opaque, struct ctl_cma_stats *out);
 };
 

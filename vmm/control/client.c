@@ -104,10 +104,21 @@ static const http_parser_settings reply_settings = {
 
 /* ---- the exchange ---- */
 
-static int connect_api(const char *path)
+unsigned int ctl_answer_timeout_s(const char *method, const char *path)
+{
+	static const char moves[] = "/v1/cma/";
+
+	if (!strcmp(method, "PUT") && !strncmp(path, moves, sizeof(moves) - 1))
+		return 0;
+	return CTL_TIMEOUT_S;
+}
+
+/* Connected to the API at @path, answers awaited @timeout_s (0: forever). */
+static int connect_api(const char *path, unsigned int timeout_s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval timeout = { .tv_sec = CTL_TIMEOUT_S };
+	struct timeval send_timeout = { .tv_sec = CTL_TIMEOUT_S };
+	struct timeval timeout = { .tv_sec = timeout_s };
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -122,7 +133,7 @@ static int connect_api(const char *path)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		pr_err("cannot connect to the VM's API socket %s: %s; is a VM running with it? "
 		       "Start one with 'cmavm run --api-socket %s', or point at another VM's "
@@ -176,7 +187,7 @@ static void send_request(int fd, const char *text, size_t len)
 	}
 }
 
-static int receive_reply(int fd, const char *path, struct reading *r)
+static int receive_reply(int fd, const char *path, unsigned int timeout_s, struct reading *r)
 {
 	http_parser parser;
 	char buf[4096];
@@ -189,8 +200,8 @@ static int receive_reply(int fd, const char *path, struct reading *r)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			pr_err("no answer from the VM at %s within %d s; it may be stuck", path,
-			       CTL_TIMEOUT_S);
+			pr_err("no answer from the VM at %s within %u s; it may be stuck", path,
+			       timeout_s);
 			return -1;
 		}
 		if (n < 0 && !strbuf_len(&r->body) && errno != ECONNRESET) {
@@ -220,11 +231,11 @@ static int receive_reply(int fd, const char *path, struct reading *r)
 }
 
 /* The answer into @reply, its body handed over whole or not at all. */
-static int read_reply(int fd, const char *path, struct ctl_reply *reply)
+static int read_reply(int fd, const char *path, unsigned int timeout_s, struct ctl_reply *reply)
 {
 	struct reading r = { .reply = reply, .body = STRBUF_INIT(CTL_REPLY_MAX - 1) };
 
-	if (receive_reply(fd, path, &r)) {
+	if (receive_reply(fd, path, timeout_s, &r)) {
 		strbuf_release(&r.body);
 		return -1;
 	}
@@ -236,12 +247,13 @@ static int read_reply(int fd, const char *path, struct ctl_reply *reply)
 int ctl_request(const char *socket_path, const char *method, const char *path, const char *json,
 		struct ctl_reply *reply)
 {
+	unsigned int timeout_s = ctl_answer_timeout_s(method, path);
 	size_t len = 0;
 	char *text;
 	int fd, ret;
 
 	*reply = (struct ctl_reply){ 0 };
-	fd = connect_api(socket_path);
+	fd = connect_api(socket_path, timeout_s);
 	if (fd < 0)
 		return -1;
 	text = format_request(method, path, json, &len);
@@ -252,7 +264,7 @@ int ctl_request(const char *socket_path, const char *method, const char *path, c
 	}
 	send_request(fd, text, len);
 	free(text);
-	ret = read_reply(fd, socket_path, reply);
+	ret = read_reply(fd, socket_path, timeout_s, reply);
 	close(fd);
 	if (!ret && !reply->body)
 		reply->body = strdup("");

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define CTL_SOCKET_NAME "cmavm.sock"
-#define CTL_TIMEOUT_S	600 /* for the VM to answer: a window commit of gigabytes takes a while */
+#define CTL_TIMEOUT_S	600	    /* for the VM to answer, but see ctl_answer_timeout_s() */
 #define CTL_REPLY_MAX	(16u << 20) /* a larger answer is refused */
 
 /*
@@ -33,12 +33,22 @@ struct ctl_reply {
  * @socket_path, and wait for the answer. Returns 0 with @reply filled
  * (whatever its status; free it with ctl_reply_free()), or -1 with the
  * error printed: no VM at that socket (and how to start one), no answer
- * within CTL_TIMEOUT_S, or an answer that is not HTTP.
+ * within ctl_answer_timeout_s(), or an answer that is not HTTP.
  */
 int ctl_request(const char *socket_path, const char *method, const char *path, const char *json,
 		struct ctl_reply *reply);
 
 void ctl_reply_free(struct ctl_reply *reply);
+
+/*
+ * How long ctl_request() waits for the answer to @method @path, in
+ * seconds; 0: as long as it takes. The CMA engine's commands (PUT
+ * /v1/cma/...) are answered when their move is done, and a window of
+ * gigabytes can take longer than CTL_TIMEOUT_S; the VM answers every other
+ * request meanwhile, so a stuck VM still shows. Ctrl-C stops waiting (the
+ * move goes on). Everything else: CTL_TIMEOUT_S.
+ */
+unsigned int ctl_answer_timeout_s(const char *method, const char *path);
 
 /*
  * The sentence to show for a reply that is not 2xx: the API's "error"

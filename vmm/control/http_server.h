@@ -6,8 +6,9 @@
  * close), accepting connections and vetting their peer (same uid as cmavm,
  * or root), parsing requests with http-parser, the limits that keep one
  * client from hurting the VMM (head 8 KiB, body 64 KiB, 32 connections),
- * keep-alive and pipelining, and turning each handler's response into
- * bytes on the wire. Every error it sends is JSON: {"error": "..."}.
+ * keep-alive and pipelining, answers a handler gives later (deferred),
+ * and turning each handler's response into bytes on the wire. Every error
+ * it sends is JSON: {"error": "..."}.
  *
  * Everything but http_server_open() and http_server_close() runs on the
  * loop thread, one callback at a time, and never blocks.
@@ -39,6 +40,8 @@ struct http_request {
 	size_t body_len;
 };
 
+struct http_conn;
+
 /*
  * What the handler answers. The server starts it as 200 with no body; the
  * handler sets @status and gives @body (the server takes the reference and
@@ -48,9 +51,17 @@ struct http_response {
 	int status;
 	json_t *body;
 	char allow[64]; /* for a 405: the Allow header, e.g. "GET, PUT"; "" otherwise */
+	/*
+	 * The server's own: the connection that asked. A response made
+	 * elsewhere (a test's) has none and cannot be deferred.
+	 */
+	struct http_conn *conn;
 };
 
-/* Called on the loop thread for each complete request, in arrival order. */
+/*
+ * Called on the loop thread for each complete request, in arrival order.
+ * It answers in @resp before returning, or defers (http_response_defer()).
+ */
 typedef void (*http_handler_fn)(void *opaque, const struct http_request *req,
 				struct http_response *resp);
 
@@ -64,7 +75,18 @@ void http_response_json(struct http_response *resp, int status, json_t *body);
 void http_response_error(struct http_response *resp, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-struct http_conn;
+struct http_deferred;
+/*
+ * Answer this request later (on the loop thread): the handler returns with
+ * @resp untouched and the connection sends nothing and reads no further
+ * request until http_deferred_answer(). NULL when out of memory: answer now.
+ */
+struct http_deferred *http_response_defer(struct http_response *resp);
+/*
+ * The answer to a deferred request, on the loop thread; takes @resp->body.
+ * Dropped (body freed) if the connection went away meanwhile. Frees @d.
+ */
+void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
 
 struct http_server {
 	struct ev_loop *loop;
@@ -101,7 +123,8 @@ int http_server_open(struct http_server *s, struct ev_loop *loop, const char *pa
 
 /*
  * Stop serving: no new connections, idle ones closed, answers under way
- * sent (for up to a second), then the socket file removed. Best called
+ * sent and deferred ones awaited (for up to a second; a deferred answer
+ * that comes later is dropped), then the socket file removed. Best called
  * while the loop still runs, from another thread; it waits for the loop
  * thread to let go of every connection. With the loop stopped, it frees
  * everything at once (the stopped loop delivers no more completions). Not

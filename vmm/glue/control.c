@@ -70,11 +70,12 @@ static int ctl_pause(void *opaque, enum ctl_vm_state *state)
 	return change_state(vm, vm_pause(vm), state);
 }
 
+/* A guest the engine paused for a move stays paused until the move is done. */
 static int ctl_resume(void *opaque, enum ctl_vm_state *state)
 {
-	struct vm *vm = ((struct vmm *)opaque)->vm;
+	struct vmm *m = opaque;
 
-	return change_state(vm, vm_resume(vm), state);
+	return change_state(m->vm, m->engine_paused ? -EBUSY : vm_resume(m->vm), state);
 }
 
 static int ctl_shutdown(void *opaque, enum ctl_vm_state *state)

@@ -110,6 +110,30 @@ unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t
 	return n;
 }
 
+void vmm_devices_fence(struct vmm *m, const void *host, uint64_t len)
+{
+	for (size_t i = 0; i < m->nr_devices; i++) {
+		struct virtio_device *dev = &m->devices[i].dev;
+
+		pthread_mutex_lock(&dev->lock);
+		if (dev->ops && dev->ops->fence)
+			dev->ops->fence(dev, host, len);
+		pthread_mutex_unlock(&dev->lock);
+	}
+}
+
+void vmm_devices_unfence(struct vmm *m)
+{
+	for (size_t i = 0; i < m->nr_devices; i++) {
+		struct virtio_device *dev = &m->devices[i].dev;
+
+		pthread_mutex_lock(&dev->lock);
+		if (dev->ops && dev->ops->unfence)
+			dev->ops->unfence(dev);
+		pthread_mutex_unlock(&dev->lock);
+	}
+}
+
 static void describe_queues(const struct virtio_device *dev, struct ctl_device *out)
 {
 	for (unsigned int q = 0; q < dev->ops->nr_queues && q < CTL_QUEUES_MAX; q++) {

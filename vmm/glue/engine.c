@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The host CMA engine inside the VMM: created over guest RAM with the
- * plan's pools and the boot windows committed, given a way to stop the
- * guest around a move, handed the balloon's discards, and served through
- * the control API. Before the guest starts it is called from the boot
- * sequence; after, all of it runs on the event loop thread, the engine's
- * one caller.
+ * plan's pools and the boot windows committed, given a way to stop what
+ * must stop around a move (mover.c), handed the balloon's discards, and
+ * served through the control API. Before the guest starts it is called
+ * from the boot sequence; after, its readers and discards run on the loop
+ * thread and its moves on the mover thread (the engine takes its own lock).
  */
 #include "cma/size.h"
 #include "vmm/glue/glue.h"
@@ -19,47 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*
- * The guest stops for a move where the host cannot write-protect: vCPUs
- * parked (device work is stopped by running on this, the loop thread). An
- * operator's pause already stops it.
- */
-static int engine_pause(void *opaque)
-{
-	struct vmm *m = opaque;
-	int ret;
-
-	if (vm_state(m->vm) != VM_PAUSED) {
-		ret = vm_pause(m->vm);
-		if (ret)
-			return ret;
-		m->engine_paused = true;
-	}
-	return 0;
-}
-
-/*
- * Device I/O still landing in the moving range would race the move. The
- * engine runs on the loop thread, so no new request starts meanwhile: only
- * reads already in flight into the range count, and I/O elsewhere goes on.
- */
-static int engine_fence(void *opaque, uint64_t gpa, uint64_t len)
-{
-	struct vmm *m = opaque;
-	const void *host = guest_ram_ptr(vm_ram(m->vm), gpa, len);
-
-	return host && vmm_devices_inflight_into(m, host, len) ? -EBUSY : 0;
-}
-
-static void engine_resume(void *opaque)
-{
-	struct vmm *m = opaque;
-
-	if (m->engine_paused)
-		vm_resume(m->vm);
-	m->engine_paused = false;
-}
 
 static int64_t discard(void *opaque, uint64_t gpa, uint64_t len, bool reported)
 {
@@ -96,6 +55,12 @@ static void engine_progress(void *opaque, uint64_t done, uint64_t total)
 		(unsigned long long)(done * 100 / total));
 }
 
+static const char *const window_states[] = {
+	[CMA_WINDOW_COMMITTED] = "committed",
+	[CMA_WINDOW_COMMITTING] = "committing",
+	[CMA_WINDOW_RELEASING] = "releasing",
+};
+
 /* A window as the control API describes it (vmm/control/api.h). */
 static void describe_window(struct cma_engine *e, const struct cma_window_info *w,
 			    struct ctl_cma_window *out)
@@ -114,6 +79,8 @@ static void describe_window(struct cma_engine *e, const struct cma_window_info *
 		.contiguous_2m = w->contiguous_2m,
 		.pause_ns_max = w->pause_ns_max,
 		.commit_ns = w->commit_ns,
+		.state = window_states[w->state],
+		.done_bytes = w->done_bytes,
 	};
 }
 
@@ -168,12 +135,9 @@ int vmm_engine_create(struct vmm *m)
 {
 	const struct layout *l = &m->plan->layout;
 	const struct guest_ram *ram = vm_ram(m->vm);
-	struct cma_hooks hooks = { .opaque = m,
-				   .pause = engine_pause,
-				   .resume = engine_resume,
-				   .progress = engine_progress,
-				   .fence = engine_fence };
+	struct cma_hooks hooks = { .progress = engine_progress };
 
+	vmm_mover_hooks(m, &hooks);
 	m->engine = cma_engine_create(ram->host, ram->gpa, ram->size, ram->memfd,
 				      guest_ram_map_end(ram), &hooks);
 	if (!m->engine) {
@@ -287,63 +251,133 @@ static int engine_failed(struct cma_engine *e, char *err, size_t errlen)
 	return answers[cma_engine_error_kind(e)];
 }
 
-static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
-			  struct ctl_cma_window *out, char *err, size_t errlen)
+/*
+ * A command to the engine, with where its answer goes. The API keeps the
+ * request and the out-arguments until it has the answer.
+ */
+struct cma_call {
+	struct mover_job job; /* first: the record is freed as the job */
+	int (*fn)(struct cma_engine *e, const struct cma_call *c);
+	const struct ctl_cma_commit *commit;
+	struct ctl_cma_window *window;
+	unsigned int id;
+	const struct ctl_cma_migrate *migrate;
+	uint64_t *gpa, *pause_ns;
+	char *err;
+	size_t errlen;
+};
+
+static int run_call(struct vmm *m, struct mover_job *job)
 {
-	struct cma_engine *e = ((struct vmm *)opaque)->engine;
+	const struct cma_call *c = (const struct cma_call *)job;
+
+	return c->fn(m->engine, c);
+}
+
+/*
+ * On the mover thread, answered later (CTL_PENDING), so the loop serves on
+ * while memory moves; without a mover (or memory for the record), now.
+ */
+static int call_engine(struct vmm *m, const struct cma_call *c, struct ctl_pending *pending)
+{
+	struct cma_call *queued = malloc(sizeof(*queued));
+
+	if (queued) {
+		*queued = *c;
+		queued->job.run = run_call;
+		if (!vmm_mover_queue(m, &queued->job, pending))
+			return CTL_PENDING;
+		free(queued);
+	}
+	return c->fn(m->engine, c);
+}
+
+static int commit_now(struct cma_engine *e, const struct cma_call *c)
+{
+	const struct ctl_cma_commit *req = c->commit;
 	int pool = cma_engine_find_pool(e, req->pool), idx;
 	enum cma_level level;
 
 	if (pool < 0) {
-		snprintf(err, errlen, "no pool named '%s'; GET /v1/cma/pools lists them",
+		snprintf(c->err, c->errlen, "no pool named '%s'; GET /v1/cma/pools lists them",
 			 req->pool);
 		return -ENOENT;
 	}
 	if (cma_level_parse(req->level, &level)) {
-		snprintf(err, errlen, "unknown level '%s'; use resident, huge or contiguous",
+		snprintf(c->err, c->errlen, "unknown level '%s'; use resident, huge or contiguous",
 			 req->level);
 		return -EINVAL;
 	}
 	idx = cma_window_commit(e, (size_t)pool, req->offset, req->length, level);
 	if (idx < 0) {
 		pr_warn("window commit on pool '%s' failed: %s", req->pool, cma_engine_error(e));
-		return engine_failed(e, err, errlen);
+		return engine_failed(e, c->err, c->errlen);
 	}
-	log_committed(e, idx, "", out);
+	log_committed(e, idx, "", c->window);
 	return 0;
 }
 
-static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errlen)
+static int ctl_cma_commit(void *opaque, const struct ctl_cma_commit *req,
+			  struct ctl_cma_window *out, char *err, size_t errlen,
+			  struct ctl_pending *pending)
 {
-	struct cma_engine *e = ((struct vmm *)opaque)->engine;
+	struct cma_call c = {
+		.fn = commit_now, .commit = req, .window = out, .err = err, .errlen = errlen
+	};
 
-	if (cma_window_release(e, id))
-		return engine_failed(e, err, errlen);
-	pr_info("window %u released", id);
+	return call_engine(opaque, &c, pending);
+}
+
+static int release_now(struct cma_engine *e, const struct cma_call *c)
+{
+	if (cma_window_release(e, c->id))
+		return engine_failed(e, c->err, c->errlen);
+	pr_info("window %u released", c->id);
 	return 0;
 }
 
-static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
-			   uint64_t *pause_ns, char *err, size_t errlen)
+static int ctl_cma_release(void *opaque, unsigned int id, char *err, size_t errlen,
+			   struct ctl_pending *pending)
 {
-	struct cma_engine *e = ((struct vmm *)opaque)->engine;
+	struct cma_call c = { .fn = release_now, .id = id, .err = err, .errlen = errlen };
 
-	*gpa = req->gpa;
+	return call_engine(opaque, &c, pending);
+}
+
+static int migrate_now(struct cma_engine *e, const struct cma_call *c)
+{
+	const struct ctl_cma_migrate *req = c->migrate;
+	uint64_t gpa = req->gpa;
+
 	if (!req->by_gpa) {
 		int pool = cma_engine_find_pool(e, req->pool);
 		struct cma_pool_info p;
 
 		if (pool < 0 || cma_pool_info(e, (size_t)pool, &p) || req->block >= p.nr_blocks) {
-			snprintf(err, errlen, "no pageblock %llu in pool '%s'",
+			snprintf(c->err, c->errlen, "no pageblock %llu in pool '%s'",
 				 (unsigned long long)req->block, req->pool);
 			return -ENOENT;
 		}
-		*gpa = p.base + req->block * CMA_PAGEBLOCK;
+		gpa = p.base + req->block * CMA_PAGEBLOCK;
 	}
-	if (cma_migrate_block(e, *gpa, pause_ns))
-		return engine_failed(e, err, errlen);
-	*gpa &= ~(CMA_PAGEBLOCK - 1);
+	*c->gpa = gpa & ~(CMA_PAGEBLOCK - 1);
+	if (cma_migrate_block(e, gpa, c->pause_ns))
+		return engine_failed(e, c->err, c->errlen);
 	return 0;
+}
+
+static int ctl_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
+			   uint64_t *pause_ns, char *err, size_t errlen,
+			   struct ctl_pending *pending)
+{
+	struct cma_call c = { .fn = migrate_now,
+			      .migrate = req,
+			      .gpa = gpa,
+			      .pause_ns = pause_ns,
+			      .err = err,
+			      .errlen = errlen };
+
+	return call_engine(opaque, &c, pending);
 }
 
 /* The API's histograms are the engine's, bucket for bucket. */

@@ -10,7 +10,9 @@
  * pages for the boot windows first), and fills the control plane's
  * operation table, struct ctl_ops, with calls into the machine, the
  * devices and the engine (control.c, engine.c). The machine, the devices,
- * the engine and the control plane know nothing of each other.
+ * the engine and the control plane know nothing of each other. The
+ * engine's moves run on the mover thread (mover.c), which answers the
+ * control API on the loop thread when each is done.
  */
 #ifndef VMM_GLUE_GLUE_H
 #define VMM_GLUE_GLUE_H
@@ -26,6 +28,7 @@
 #include "vmm/virtio/mmio.h"
 
 struct boot_plan;
+struct vmm;
 struct vm;
 struct vm_config;
 
@@ -34,6 +37,18 @@ struct vmm_device {
 	struct virtio_device dev;
 	struct virtio_mmio mmio;
 	bool created;
+};
+
+/*
+ * A move for the mover thread: @run (on that thread) returns what
+ * @pending->done() is then given on the loop thread. Embedded first in a
+ * malloc()ed record of the request, freed after the answer.
+ */
+struct mover_job {
+	struct mover_job *next;
+	int (*run)(struct vmm *m, struct mover_job *job);
+	int ret;
+	struct ctl_pending *pending;
 };
 
 struct vmm {
@@ -46,6 +61,14 @@ struct vmm {
 
 	struct cma_engine *engine; /* every pool's pageblocks; on the loop thread */
 	bool engine_paused;	   /* the engine paused the guest (not the operator) */
+	bool loop_parked;	   /* ...and parked the loop thread (mover thread only) */
+	struct {
+		pthread_t thread;
+		pthread_mutex_t lock;
+		pthread_cond_t cond;
+		struct mover_job *jobs, *last; /* queued, in order */
+		bool running, stopping;
+	} mover;
 
 	size_t nr_devices;
 	struct vmm_device *devices;
@@ -61,6 +84,9 @@ int vmm_devices_create(struct vmm *m);
 void vmm_devices_destroy(struct vmm *m);
 /* Requests whose I/O may still land in [host, host + len) of guest memory. */
 unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t len);
+/* Devices hold back new I/O into [host, host + len) until unfenced (loop thread). */
+void vmm_devices_fence(struct vmm *m, const void *host, uint64_t len);
+void vmm_devices_unfence(struct vmm *m);
 /* The API's view of the devices (control.c). */
 int vmm_devices_describe(struct vmm *m, struct ctl_device *out, unsigned int max);
 
@@ -78,6 +104,16 @@ struct memory_hooks vmm_engine_memory_hooks(struct vmm *m);
 /* Fill the engine's callbacks of @ops. */
 void vmm_engine_ctl_ops(struct ctl_ops *ops);
 uint64_t vmm_engine_resident_bytes(struct vmm *m);
+
+/*
+ * mover.c: the mover thread, started once the loop runs and stopped before
+ * it stops; the engine's hooks that fence device I/O and pause the guest.
+ */
+int vmm_mover_start(struct vmm *m);
+void vmm_mover_stop(struct vmm *m);
+/* Queue @job, answered through @pending; -1: no mover (run it now instead). */
+int vmm_mover_queue(struct vmm *m, struct mover_job *job, struct ctl_pending *pending);
+void vmm_mover_hooks(struct vmm *m, struct cma_hooks *hooks);
 
 /*
  * hugepages.c: has the host the free huge pages every boot window of @cfg

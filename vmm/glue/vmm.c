@@ -2,9 +2,10 @@
 /*
  * The boot sequence, top to bottom: the machine, the event loop, the CMA
  * engine over guest RAM (with the boot windows, committed while no vCPU
- * has run), the devices, the loop thread, the vCPUs, and last the control
- * socket (a pause asked for through the API needs running vCPUs to park).
- * Teardown runs in the reverse order.
+ * has run), the devices, the loop thread, the engine's mover thread (its
+ * moves need the loop to fence device I/O), the vCPUs, and last the
+ * control socket (a pause asked for through the API needs running vCPUs
+ * to park). Teardown runs in the reverse order.
  */
 #include "vmm/glue/vmm.h"
 #include "vmm/glue/glue.h"
@@ -19,6 +20,7 @@ static void teardown(struct vmm *m)
 	if (m->vm)
 		vm_halt(m->vm); /* no vCPU touches a device from here on */
 	vmm_control_close(m);	/* while the loop runs: it lets go of the connections */
+	vmm_mover_stop(m);	/* its last answer goes through the loop, too */
 	if (m->loop_ready) {
 		ev_loop_stop(&m->loop);
 		vmm_devices_destroy(m);
@@ -41,7 +43,8 @@ int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 	if (!m->vm || ev_loop_init(&m->loop, LOOP_ENTRIES))
 		goto out;
 	m->loop_ready = true;
-	if (vmm_engine_create(m) || vmm_devices_create(m) || ev_loop_start(&m->loop))
+	if (vmm_engine_create(m) || vmm_devices_create(m) || ev_loop_start(&m->loop) ||
+	    vmm_mover_start(m))
 		goto out;
 	vmm_engine_guest_starts(m);
 	if (vm_start(m->vm) || vmm_control_open(m)) {

@@ -281,6 +281,7 @@ static void test_rollback_incomplete(void **state)
 	if (cma_engine_set_live(e, true))
 		skip();
 	f->live = true;
+	cma_engine_set_live_run(e, PB); /* one pageblock at a time: some move before one fails */
 	inject(f, CMA_STEP_REMAP, gblock(f, P_CMA, 3), 1, -EIO);     /* 1 and 2 have moved */
 	inject2(f, CMA_STEP_ALLOC, gblock(f, P_CMA, 1), 1, -ENOMEM); /* and cannot go back */
 	r = cma_window_commit(e, P_CMA, 1 * PB, 4 * PB, CMA_HUGE);

@@ -218,7 +218,7 @@ static void test_live_rollback_each_step(void **state)
 /*
  * Device I/O into the range in flight: the move is refused as a conflict,
  * nothing moved. Then a commit and a release go through, fencing
- * @fences times (live: each pageblock; paused: once per move).
+ * @fences times (once per run of pageblocks moved together).
  */
 static void fence_refuses(struct fx *f, int fences)
 {
@@ -248,7 +248,37 @@ static void test_fenced_io(void **state)
 	fence_refuses(f, 2); /* one pause per move, one fence over all its blocks */
 	if (!go_live(f))
 		skip();
-	fence_refuses(f, 4); /* live: one pageblock at a time */
+	fence_refuses(f, 2); /* live: the two pageblocks are one run */
+}
+
+/*
+ * The runs of a commit and its release (each run is fenced once): as long
+ * as the live run allows, or all in one in a pause.
+ */
+static int runs_of_commit_and_release(struct fx *f, size_t pool)
+{
+	int before = f->fences;
+
+	release_ok(f, commit_ok(f, pool, 0, 0, CMA_HUGE));
+	return f->fences - before;
+}
+
+static void test_runs(void **state)
+{
+	struct fx *f = *state;
+
+	fill_standard(f);
+	assert_int_equal(pool_blocks(f, P_CMA), 8);
+	assert_int_equal(runs_of_commit_and_release(f, P_CMA), 2); /* paused: one each */
+	if (!go_live(f))
+		skip();
+	assert_int_equal(runs_of_commit_and_release(f, P_CMA), 2); /* 16 MiB: the default */
+	cma_engine_set_live_run(f->e, 4 * PB);
+	assert_int_equal(runs_of_commit_and_release(f, P_CMA), 4);
+	cma_engine_set_live_run(f->e, PB);
+	assert_int_equal(runs_of_commit_and_release(f, P_CMA), 16);
+	check_all(f);
+	assert_clean(f);
 }
 
 int main(void)
@@ -259,6 +289,7 @@ int main(void)
 		CMA_TEST(test_one_pause_per_commit),
 		CMA_TEST(test_live_rollback_each_step),
 		CMA_TEST(test_fenced_io),
+		CMA_TEST(test_runs),
 	};
 
 	return run_cma_tests(tests);

@@ -4,11 +4,18 @@
  * statistics, and its three commands: commit a window, release it,
  * migrate a pageblock. The engine's refusals come with its own sentence
  * and an errno that picks the status (see struct ctl_ops).
+ *
+ * A command may finish after its handler returned (the engine moves
+ * memory on its own thread): its request, the engine's out-arguments and
+ * sentence live in a struct cma_command until then, and the HTTP answer is
+ * deferred. Either way one function builds each answer.
  */
 #include "vmm/control/api/internal.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cma/engine.h"
@@ -84,12 +91,13 @@ void api_get_cma_map(const struct ctl_ops *ops, json_t *body, struct http_respon
 
 static json_t *cma_window_json(const struct ctl_cma_window *w)
 {
-	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "id", api_u64(w->id),
-			 "pool", w->pool ? w->pool : "", "offset", api_u64(w->offset), "length",
-			 api_u64(w->length), "gpa", api_u64(w->gpa), "level",
-			 w->level ? w->level : "", "largest_run", api_u64(w->largest_run),
+	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:o}", "id",
+			 api_u64(w->id), "pool", w->pool ? w->pool : "", "offset",
+			 api_u64(w->offset), "length", api_u64(w->length), "gpa", api_u64(w->gpa),
+			 "level", w->level ? w->level : "", "largest_run", api_u64(w->largest_run),
 			 "contiguous_2m", api_u64(w->contiguous_2m), "pause_ns_max",
-			 api_u64(w->pause_ns_max), "commit_ns", api_u64(w->commit_ns));
+			 api_u64(w->pause_ns_max), "commit_ns", api_u64(w->commit_ns), "state",
+			 w->state ? w->state : "committed", "done_bytes", api_u64(w->done_bytes));
 }
 
 void api_get_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
@@ -212,6 +220,103 @@ static void cma_refused(struct http_response *resp, const char *what, int err, c
 		http_response_error(resp, status, "cannot %s: %s", what, strerror(-err));
 }
 
+/*
+ * One command from its request to its answer. The request's strings point
+ * into @body, of which it holds a reference.
+ */
+struct cma_command {
+	struct ctl_pending pending;
+	const char *what;				  /* "commit the window" */
+	json_t *(*answer)(const struct cma_command *cmd); /* the 200's JSON */
+	json_t *body;
+	struct http_deferred *deferred;
+	bool in_call;	 /* the engine's callback has not returned yet */
+	bool done_early; /* it called done() before returning: @early_ret */
+	int early_ret;
+
+	struct ctl_cma_commit commit;
+	struct ctl_cma_window window;
+	unsigned int id;
+	struct ctl_cma_migrate migrate;
+	uint64_t gpa, pause_ns;
+	char why[WHY_MAX];
+};
+
+static struct cma_command *command_of(struct ctl_pending *p)
+{
+	return (struct cma_command *)((char *)p - offsetof(struct cma_command, pending));
+}
+
+static void command_free(struct cma_command *cmd)
+{
+	json_decref(cmd->body);
+	free(cmd);
+}
+
+/* The answer to @cmd, which the engine ended with @ret. */
+static void command_answer(struct cma_command *cmd, int ret, struct http_response *resp)
+{
+	if (ret)
+		cma_refused(resp, cmd->what, ret, cmd->why);
+	else
+		api_respond(resp, 200, cmd->answer(cmd));
+}
+
+static void command_done(struct ctl_pending *p, int ret)
+{
+	struct cma_command *cmd = command_of(p);
+	struct http_response resp = { .status = 200 };
+
+	if (cmd->in_call) { /* the handler answers when the callback returns */
+		cmd->done_early = true;
+		cmd->early_ret = ret;
+		return;
+	}
+	command_answer(cmd, ret, &resp);
+	if (cmd->deferred)
+		http_deferred_answer(cmd->deferred, &resp);
+	else /* the client was told we could not wait for it */
+		json_decref(resp.body);
+	command_free(cmd);
+}
+
+static struct cma_command *command_new(json_t *body, const char *what,
+				       json_t *(*answer)(const struct cma_command *cmd),
+				       struct http_response *resp)
+{
+	struct cma_command *cmd = calloc(1, sizeof(*cmd));
+
+	if (!cmd) {
+		http_response_error(resp, 500, "cmavm is out of memory; retry later");
+		return NULL;
+	}
+	cmd->pending.done = command_done;
+	cmd->what = what;
+	cmd->answer = answer;
+	cmd->body = json_incref(body);
+	cmd->in_call = true;
+	return cmd;
+}
+
+/* The engine's callback returned @ret: answer now, or when it is done. */
+static void command_returned(struct cma_command *cmd, int ret, struct http_response *resp)
+{
+	cmd->in_call = false;
+	if (ret == CTL_PENDING && cmd->done_early)
+		ret = cmd->early_ret;
+	if (ret != CTL_PENDING) {
+		command_answer(cmd, ret, resp);
+		command_free(cmd);
+		return;
+	}
+	cmd->deferred = http_response_defer(resp);
+	if (!cmd->deferred) /* @cmd stays for done(), whose answer nobody gets */
+		http_response_error(resp, 500,
+				    "cmavm ran out of memory and cannot wait to %s; it goes on: "
+				    "GET /v1/cma/windows and /v1/cma/stats show how it ends",
+				    cmd->what);
+}
+
 static bool commit_field(const char *key, json_t *value, void *req, struct http_response *resp)
 {
 	struct ctl_cma_commit *c = req;
@@ -264,20 +369,27 @@ static bool commit_request(json_t *body, struct ctl_cma_commit *c, struct http_r
 	return true;
 }
 
+static json_t *commit_answer(const struct cma_command *cmd)
+{
+	return cma_window_json(&cmd->window);
+}
+
 void api_put_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
 {
 	struct ctl_cma_commit c = { 0 };
-	struct ctl_cma_window w = { 0 };
-	char why[WHY_MAX] = "";
-	int err;
+	struct cma_command *cmd;
+	int ret = -ENOSYS;
 
 	if (!commit_request(body, &c, resp))
 		return;
-	err = ops->cma_commit ? ops->cma_commit(ops->opaque, &c, &w, why, sizeof(why)) : -ENOSYS;
-	if (err)
-		cma_refused(resp, "commit the window", err, why);
-	else
-		api_respond(resp, 200, cma_window_json(&w));
+	cmd = command_new(body, "commit the window", commit_answer, resp);
+	if (!cmd)
+		return;
+	cmd->commit = c;
+	if (ops->cma_commit)
+		ret = ops->cma_commit(ops->opaque, &cmd->commit, &cmd->window, cmd->why,
+				      sizeof(cmd->why), &cmd->pending);
+	command_returned(cmd, ret, resp);
 }
 
 static bool release_field(const char *key, json_t *value, void *req, struct http_response *resp)
@@ -293,11 +405,16 @@ static bool release_field(const char *key, json_t *value, void *req, struct http
 	return false;
 }
 
+static json_t *release_answer(const struct cma_command *cmd)
+{
+	return json_pack("{s:o}", "released", api_u64(cmd->id));
+}
+
 void api_put_cma_release(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
 {
 	uint64_t id = UINT64_MAX;
-	char why[WHY_MAX] = "";
-	int err;
+	struct cma_command *cmd;
+	int ret = -ENOSYS;
 
 	if (!api_body_fields(body, "PUT /v1/cma/windows/release", RELEASE_EXAMPLE, release_field,
 			     &id, resp))
@@ -309,12 +426,14 @@ void api_put_cma_release(const struct ctl_ops *ops, json_t *body, struct http_re
 			" (GET /v1/cma/windows lists them)");
 		return;
 	}
-	err = ops->cma_release ? ops->cma_release(ops->opaque, (unsigned int)id, why, sizeof(why))
-			       : -ENOSYS;
-	if (err)
-		cma_refused(resp, "release the window", err, why);
-	else
-		api_respond(resp, 200, json_pack("{s:o}", "released", api_u64(id)));
+	cmd = command_new(body, "release the window", release_answer, resp);
+	if (!cmd)
+		return;
+	cmd->id = (unsigned int)id;
+	if (ops->cma_release)
+		ret = ops->cma_release(ops->opaque, cmd->id, cmd->why, sizeof(cmd->why),
+				       &cmd->pending);
+	command_returned(cmd, ret, resp);
 }
 
 struct migrate_request {
@@ -377,22 +496,26 @@ static bool migrate_request(json_t *body, struct ctl_cma_migrate *m, struct http
 	return true;
 }
 
+static json_t *migrate_answer(const struct cma_command *cmd)
+{
+	return json_pack("{s:o, s:o}", "gpa", api_u64(cmd->gpa), "pause_ns",
+			 api_u64(cmd->pause_ns));
+}
+
 void api_put_cma_migrate(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
 {
 	struct ctl_cma_migrate m;
-	uint64_t gpa = 0, pause_ns = 0;
-	char why[WHY_MAX] = "";
-	int err;
+	struct cma_command *cmd;
+	int ret = -ENOSYS;
 
 	if (!migrate_request(body, &m, resp))
 		return;
-	err = ops->cma_migrate
-		      ? ops->cma_migrate(ops->opaque, &m, &gpa, &pause_ns, why, sizeof(why))
-		      : -ENOSYS;
-	if (err)
-		cma_refused(resp, "migrate the pageblock", err, why);
-	else
-		api_respond(resp, 200,
-			    json_pack("{s:o, s:o}", "gpa", api_u64(gpa), "pause_ns",
-				      api_u64(pause_ns)));
+	cmd = command_new(body, "migrate the pageblock", migrate_answer, resp);
+	if (!cmd)
+		return;
+	cmd->migrate = m;
+	if (ops->cma_migrate)
+		ret = ops->cma_migrate(ops->opaque, &cmd->migrate, &cmd->gpa, &cmd->pause_ns,
+				       cmd->why, sizeof(cmd->why), &cmd->pending);
+	command_returned(cmd, ret, resp);
 }

@@ -7,7 +7,11 @@
  * then send every queued response, then recv again (or close). Requests
  * pipelined in one recv are thus answered in order without any queueing
  * beyond one output buffer, and a client that never reads its answers
- * only stalls itself.
+ * only stalls itself. A handler that defers its answer stops the parsing
+ * until the answer comes (http_deferred_answer()): what the client sent
+ * after that request waits in the input buffer, so answers keep their
+ * order; meanwhile the connection has nothing in flight, and notices a
+ * peer that left only when it sends the answer.
  *
  * http-parser pauses at the end of each head and of each message, so that
  * the limits, 100-continue and the handler run between two calls of
@@ -186,10 +190,35 @@ static int split_url(struct http_conn *c, const char **path, const char **query)
 	return 0;
 }
 
+static bool keeps_alive(const struct http_conn *c)
+{
+	/* and after an Upgrade, what follows is not HTTP */
+	return http_should_keep_alive(&c->parser) && !c->parser.upgrade;
+}
+
+static void queue_answer(struct http_conn *c, struct http_response *resp, bool keep_alive)
+{
+	http_queue_response(c, resp, keep_alive);
+	if (!keep_alive)
+		c->close_after_send = true;
+}
+
+/* The deferred answer, once given, after the responses queued before it. */
+static void queue_deferred_answer(struct http_conn *c)
+{
+	struct http_deferred *d = c->deferred;
+
+	if (!d || !d->answered)
+		return;
+	c->deferred = NULL;
+	queue_answer(c, &d->resp, d->keep_alive);
+	free(d);
+}
+
 static void message_done(struct http_conn *c)
 {
-	bool keep_alive = http_should_keep_alive(&c->parser) && !c->parser.upgrade;
-	struct http_response resp = { .status = 200 };
+	bool keep_alive = keeps_alive(c);
+	struct http_response resp = { .status = 200, .conn = c };
 	struct http_request req = {
 		.method = http_method_str((enum http_method)c->parser.method),
 		.content_type = strbuf_str(&c->content_type),
@@ -203,10 +232,15 @@ static void message_done(struct http_conn *c)
 			    strbuf_str(&c->url));
 		return;
 	}
+	c->in_handler = true;
 	c->srv->handler(c->srv->opaque, &req, &resp);
-	http_queue_response(c, &resp, keep_alive);
-	if (!keep_alive) /* and after an Upgrade, what follows is not HTTP */
-		c->close_after_send = true;
+	c->in_handler = false;
+	if (c->deferred) {
+		json_decref(resp.body);	  /* none, unless the handler broke the rule */
+		queue_deferred_answer(c); /* if given already, in the handler */
+	} else {
+		queue_answer(c, &resp, keep_alive);
+	}
 	c->in_body = false;
 	c->head_bytes = 0;
 }
@@ -219,7 +253,7 @@ static bool out_pending(const struct http_conn *c)
 /* Feed what has arrived to the parser, answering each request it completes. */
 static void conn_parse(struct http_conn *c)
 {
-	while (c->in_off < c->in_len && !c->close_after_send &&
+	while (c->in_off < c->in_len && !c->close_after_send && !c->deferred &&
 	       strbuf_len(&c->out) - c->out_sent < OUT_HIGH_WATER) {
 		bool in_head = !c->in_body;
 		size_t n = http_parser_execute(&c->parser, &parser_settings, c->in + c->in_off,
@@ -249,6 +283,22 @@ static void conn_parse(struct http_conn *c)
 
 /* ---- one io_uring operation at a time ---- */
 
+/* @c goes: its deferred answer, given or to come, is dropped. */
+static void deferred_orphan(struct http_conn *c)
+{
+	struct http_deferred *d = c->deferred;
+
+	if (!d)
+		return;
+	if (d->answered) {
+		json_decref(d->resp.body);
+		free(d);
+	} else {
+		d->conn = NULL; /* http_deferred_answer() frees it */
+	}
+	c->deferred = NULL;
+}
+
 static void conn_free(struct http_conn *c)
 {
 	struct http_server *s = c->srv;
@@ -268,6 +318,7 @@ static void conn_free(struct http_conn *c)
 	strbuf_release(&c->expect);
 	strbuf_release(&c->body);
 	strbuf_release(&c->out);
+	deferred_orphan(c);
 	free(c->in);
 	free(c);
 	http_server_note_drained(s);
@@ -358,14 +409,59 @@ void http_conn_next(struct http_conn *c)
 {
 	if (c->srv->closing)
 		c->close_after_send = true;
+	queue_deferred_answer(c);
 	if (!out_pending(c) && !c->close_after_send)
 		conn_parse(c);
 	if (out_pending(c))
 		start_send(c);
+	else if (c->deferred)
+		return; /* nothing in flight until http_deferred_answer() */
 	else if (c->close_after_send)
 		conn_close(c);
 	else
 		start_recv(c);
+}
+
+void http_conn_give_up(struct http_conn *c)
+{
+	if (c->deferred && !c->busy)
+		conn_close(c);
+}
+
+/* ---- deferred answers ---- */
+
+struct http_deferred *http_response_defer(struct http_response *resp)
+{
+	struct http_conn *c = resp->conn;
+	struct http_deferred *d;
+
+	if (!c || !c->in_handler || c->deferred)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->conn = c;
+	d->keep_alive = keeps_alive(c);
+	c->deferred = d;
+	return d;
+}
+
+void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
+{
+	struct http_conn *c = d->conn;
+
+	if (!c) {
+		json_decref(resp->body);
+		resp->body = NULL;
+		free(d);
+		return;
+	}
+	d->resp = *resp;
+	d->answered = true;
+	resp->body = NULL;
+	/* else the handler's return or the send under way goes on with it */
+	if (!c->busy && !c->in_handler)
+		http_conn_next(c);
 }
 
 struct http_conn *http_conn_new(struct http_server *s, int fd)

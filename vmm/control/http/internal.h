@@ -6,7 +6,9 @@
  *
  * A connection has at most one io_uring operation in flight: recv, then
  * parse everything received, answering each complete request in order,
- * then send every queued response, then recv again (or close).
+ * then send every queued response, then recv again (or close). A request
+ * whose answer is deferred stops the parsing: until the answer comes, the
+ * connection sends what it had queued and then has nothing in flight.
  */
 #ifndef VMM_CONTROL_HTTP_INTERNAL_H
 #define VMM_CONTROL_HTTP_INTERNAL_H
@@ -24,6 +26,17 @@
 
 enum wanted_header { HDR_OTHER, HDR_CONTENT_TYPE, HDR_EXPECT };
 enum pause_point { PAUSED_AT_HEAD, PAUSED_AT_MESSAGE };
+
+/*
+ * An answer the handler gives later. It outlives its connection when that
+ * goes first (the server closed, a send failed): @conn is then NULL.
+ */
+struct http_deferred {
+	struct http_conn *conn;
+	bool keep_alive;	   /* as the request it answers asked */
+	bool answered;		   /* @resp holds the answer, not yet queued */
+	struct http_response resp; /* the answer, while the connection is busy */
+};
 
 struct http_conn {
 	struct http_server *srv;
@@ -51,6 +64,9 @@ struct http_conn {
 	struct strbuf out;
 	size_t out_sent;
 	bool close_after_send;
+
+	bool in_handler;		/* the handler runs for this connection */
+	struct http_deferred *deferred; /* the answer the last request awaits */
 };
 
 /* ---- connection.c ---- */
@@ -63,6 +79,8 @@ int http_conn_serve(struct http_conn *c);
 void http_conn_next(struct http_conn *c);
 /* The loop is stopped: close @c's descriptor, if still ours, and free it. */
 void http_conn_drop(struct http_conn *c);
+/* The server closes and cannot wait longer for @c's deferred answer. */
+void http_conn_give_up(struct http_conn *c);
 
 /* ---- response.c ---- */
 

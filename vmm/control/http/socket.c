@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define LISTEN_BACKLOG 64
-#define CLOSE_GRACE_S  1 /* for responses under way at http_server_close() */
+#define CLOSE_GRACE_S  1 /* for responses under way or deferred at http_server_close() */
 
 /* Shared by every server's cancel requests: their completions need nothing. */
 static void cancel_completed(struct ev_op *op, int res, unsigned int flags)
@@ -341,7 +341,8 @@ static void cancel(struct http_server *s, struct ev_op *op)
 
 /*
  * On the loop thread: stop accepting, end idle connections at once; the
- * ones sending finish their answers (a shutdown's, say) and then close.
+ * ones sending finish their answers (a shutdown's, say), the ones waiting
+ * for a deferred answer send it, and then they close.
  */
 static void begin_closing(void *arg)
 {
@@ -357,14 +358,22 @@ static void begin_closing(void *arg)
 	http_server_note_drained(s);
 }
 
-static void cancel_sends(void *arg)
+/*
+ * The grace period is over: cut the answers still being sent, and stop
+ * waiting for deferred ones (they will be dropped when they come).
+ */
+static void give_up(void *arg)
 {
 	struct http_server *s = arg;
-	struct http_conn *c;
+	struct http_conn *c, *next;
 
-	for (c = s->conns; c; c = c->next)
+	for (c = s->conns; c; c = next) {
+		next = c->next; /* @c may be freed at once */
 		if (c->busy == &c->send_op)
 			cancel(s, c->busy);
+		else
+			http_conn_give_up(c);
+	}
 }
 
 /* 0 once drained, ETIMEDOUT if @deadline (when given) passed first. */
@@ -392,7 +401,7 @@ static void drain_on_loop(struct http_server *s)
 	deadline.tv_sec += CLOSE_GRACE_S;
 	if (ev_loop_call(s->loop, begin_closing, s))
 		return;
-	if (wait_drained(s, &deadline) && !ev_loop_call(s->loop, cancel_sends, s))
+	if (wait_drained(s, &deadline) && !ev_loop_call(s->loop, give_up, s))
 		wait_drained(s, NULL);
 }
 

@@ -163,15 +163,46 @@ static void test_window_empty_and_run_unknown(void **state)
 		    "longest pause           12.50 ms\n");
 }
 
+/* Windows without a state are from a VM before moves had one: committed. */
 static void test_windows(void **state)
 {
 	assert_view(ctl_show_windows, "[" WINDOW_HUGE ", " WINDOW_EMPTY "]",
 		    "id  pool       range                  length   offset   level     "
-		    "largest run           longest pause\n"
+		    "state      largest run           longest pause\n"
 		    "1   linux,cma  0x9c000000-0x9fffffff  64 MiB   0 bytes  huge      "
-		    "64 MiB                85.3 µs\n"
+		    "committed  64 MiB                85.3 µs\n"
 		    "2   gpu        0x9d000000 (empty)     0 bytes  16 MiB   resident  "
-		    "unknown (needs root)  12.50 ms\n");
+		    "committed  unknown (needs root)  12.50 ms\n");
+}
+
+static void test_windows_being_moved_show_how_far(void **state)
+{
+	assert_view(ctl_show_windows,
+		    "[{'id': 1, 'pool': 'linux,cma', 'offset': 0, 'length': 33554432,"
+		    "  'gpa': 2617245696, 'level': 'huge', 'largest_run': 0, 'contiguous_2m': 0,"
+		    "  'pause_ns_max': 0, 'commit_ns': 0, 'state': 'committing',"
+		    "  'done_bytes': 12582912},"
+		    " {'id': 2, 'pool': 'linux,cma', 'offset': 33554432, 'length': 33554432,"
+		    "  'gpa': 2650800128, 'level': 'contiguous', 'largest_run': 33554432,"
+		    "  'contiguous_2m': 16, 'pause_ns_max': 0, 'commit_ns': 0,"
+		    "  'state': 'releasing', 'done_bytes': 0},"
+		    " {'id': 3, 'pool': 'gpu', 'offset': 0, 'length': 2097152, 'gpa': 2600468480,"
+		    "  'level': 'resident', 'largest_run': 2097152, 'contiguous_2m': 1,"
+		    "  'pause_ns_max': 1000, 'commit_ns': 5000, 'state': 'committed',"
+		    "  'done_bytes': 0},"
+		    " {'id': 4, 'pool': 'gpu', 'offset': 2097152, 'length': 2097152,"
+		    "  'gpa': 2602565632, 'level': 'huge', 'state': 'committing',"
+		    "  'done_bytes': 2097152}]",
+		    "id  pool       range                  length  offset   level       "
+		    "state            largest run           longest pause\n"
+		    "1   linux,cma  0x9c000000-0x9dffffff  32 MiB  0 bytes  huge        "
+		    "committing 37%   unknown (needs root)  0.0 µs\n"
+		    "2   linux,cma  0x9e000000-0x9fffffff  32 MiB  32 MiB   contiguous  "
+		    "releasing 0%     32 MiB                0.0 µs\n"
+		    "3   gpu        0x9b000000-0x9b1fffff  2 MiB   0 bytes  resident    "
+		    "committed        2 MiB                 1.0 µs\n"
+		    "4   gpu        0x9b200000-0x9b3fffff  2 MiB   2 MiB    huge        "
+		    "committing 100%  unknown (needs root)  0.0 µs\n");
 }
 
 static void test_no_windows_says_how_to_commit_one(void **state)
@@ -289,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_window_committed),
 		cmocka_unit_test(test_window_empty_and_run_unknown),
 		cmocka_unit_test(test_windows),
+		cmocka_unit_test(test_windows_being_moved_show_how_far),
 		cmocka_unit_test(test_no_windows_says_how_to_commit_one),
 		cmocka_unit_test(test_released_and_migrated),
 		cmocka_unit_test(test_cma_stats),

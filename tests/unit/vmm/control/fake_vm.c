@@ -181,14 +181,6 @@ static int fake_cma_map(void *opaque, struct ctl_cma_map *out, unsigned int max,
 	return NR_FAKE_POOLS;
 }
 
-static int fake_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned int max)
-{
-	struct fake_vm *fvm = opaque;
-
-	memcpy(out, fvm->windows, fvm->nr_windows * sizeof(*out));
-	return fvm->nr_windows;
-}
-
 static const struct ctl_cma_pool *fake_pool(const char *name)
 {
 	unsigned int i;
@@ -197,6 +189,36 @@ static const struct ctl_cma_pool *fake_pool(const char *name)
 		if (!strcmp(fake_pools[i].name, name))
 			return &fake_pools[i];
 	return NULL;
+}
+
+/* A commit that pends shows as a window being committed. */
+static void committing_window(struct fake_vm *fvm, struct ctl_cma_window *w)
+{
+	const struct ctl_cma_commit *req = fvm->pended.commit;
+	const struct ctl_cma_pool *p = fake_pool(req->pool);
+
+	/* the request's own strings: they must live until the commit is done */
+	*w = (struct ctl_cma_window){
+		.id = fvm->next_window_id,
+		.pool = req->pool,
+		.offset = req->offset,
+		.length = req->length ? req->length : p->size - req->offset,
+		.gpa = p->base + req->offset,
+		.level = req->level,
+		.state = "committing",
+		.done_bytes = fvm->pend_done_bytes,
+	};
+}
+
+static int fake_cma_windows(void *opaque, struct ctl_cma_window *out, unsigned int max)
+{
+	struct fake_vm *fvm = opaque;
+	unsigned int n = fvm->nr_windows;
+
+	memcpy(out, fvm->windows, n * sizeof(*out));
+	if (fvm->pended.commit)
+		committing_window(fvm, &out[n++]);
+	return n;
 }
 
 /* The errno the test asked for, with a sentence. */
@@ -215,16 +237,14 @@ static int fake_cma_fail(struct fake_vm *fvm, char *err, size_t errlen)
 	return ret;
 }
 
-static int fake_cma_commit(void *opaque, const struct ctl_cma_commit *req,
-			   struct ctl_cma_window *out, char *err, size_t errlen)
+static int do_commit(struct fake_vm *fvm, const struct ctl_cma_commit *req,
+		     struct ctl_cma_window *out, char *err, size_t errlen)
 {
 	static const char *const levels[] = { "resident", "huge", "contiguous" };
-	struct fake_vm *fvm = opaque;
 	const struct ctl_cma_pool *p = fake_pool(req->pool);
 	uint64_t length = req->length;
 	unsigned int i;
 
-	fvm->cma_calls++;
 	if (fvm->cma_fail)
 		return fake_cma_fail(fvm, err, errlen);
 	if (!p) {
@@ -261,17 +281,16 @@ static int fake_cma_commit(void *opaque, const struct ctl_cma_commit *req,
 		.largest_run = i ? FAKE_PAGEBLOCK : 0,
 		.contiguous_2m = i ? length / FAKE_PAGEBLOCK : 0,
 		.pause_ns_max = 412345,
+		.state = "committed",
 	};
 	fvm->windows[fvm->nr_windows++] = *out;
 	return 0;
 }
 
-static int fake_cma_release(void *opaque, unsigned int id, char *err, size_t errlen)
+static int do_release(struct fake_vm *fvm, unsigned int id, char *err, size_t errlen)
 {
-	struct fake_vm *fvm = opaque;
 	unsigned int i;
 
-	fvm->cma_calls++;
 	if (fvm->cma_fail)
 		return fake_cma_fail(fvm, err, errlen);
 	for (i = 0; i < fvm->nr_windows; i++) {
@@ -284,15 +303,13 @@ static int fake_cma_release(void *opaque, unsigned int id, char *err, size_t err
 	return -ENOENT;
 }
 
-static int fake_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
-			    uint64_t *pause_ns, char *err, size_t errlen)
+static int do_migrate(struct fake_vm *fvm, const struct ctl_cma_migrate *req, uint64_t *gpa,
+		      uint64_t *pause_ns, char *err, size_t errlen)
 {
-	struct fake_vm *fvm = opaque;
 	const struct ctl_cma_pool *p = req->by_gpa ? &fake_pools[0] : fake_pool(req->pool);
 
-	fvm->cma_calls++;
 	fvm->last_migrate = *req;
-	fvm->last_migrate.pool = NULL; /* the request's string is gone after the call */
+	fvm->last_migrate.pool = NULL; /* the request's string goes with the request */
 	if (fvm->cma_fail)
 		return fake_cma_fail(fvm, err, errlen);
 	if (req->by_gpa && (req->gpa < CMA_BASE || req->gpa - CMA_BASE >= p->size)) {
@@ -307,6 +324,72 @@ static int fake_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uin
 			   : p->base + req->block * FAKE_PAGEBLOCK;
 	*pause_ns = 85300;
 	return 0;
+}
+
+/* The command @pd, done now: what its callback would have returned. */
+static int do_pended(struct fake_vm *fvm, const struct fake_pended *pd)
+{
+	if (pd->commit)
+		return do_commit(fvm, pd->commit, pd->window, pd->err, pd->errlen);
+	if (pd->migrate)
+		return do_migrate(fvm, pd->migrate, pd->gpa, pd->pause_ns, pd->err, pd->errlen);
+	return do_release(fvm, pd->id, pd->err, pd->errlen);
+}
+
+void finish_pending(void *unused)
+{
+	struct fake_pended pd = vm.pended;
+	int ret;
+
+	assert_non_null(pd.pending);
+	vm.pended = (struct fake_pended){ 0 };
+	ret = do_pended(&vm, &pd);
+	pd.pending->done(pd.pending, ret);
+}
+
+/* Pend the command in @pd, or do it at once; what the callback returns. */
+static int pend_or_do(struct fake_vm *fvm, struct fake_pended pd)
+{
+	fvm->cma_calls++;
+	assert_non_null(pd.pending);
+	if (fvm->pend == FAKE_NOW)
+		return do_pended(fvm, &pd);
+	assert_null(fvm->pended.pending); /* the tests pend one at a time */
+	fvm->pended = pd;
+	if (fvm->pend == FAKE_DONE_EARLY)
+		finish_pending(NULL);
+	return CTL_PENDING;
+}
+
+static int fake_cma_commit(void *opaque, const struct ctl_cma_commit *req,
+			   struct ctl_cma_window *out, char *err, size_t errlen,
+			   struct ctl_pending *pending)
+{
+	return pend_or_do(opaque, (struct fake_pended){ .pending = pending,
+							.commit = req,
+							.window = out,
+							.err = err,
+							.errlen = errlen });
+}
+
+static int fake_cma_release(void *opaque, unsigned int id, char *err, size_t errlen,
+			    struct ctl_pending *pending)
+{
+	return pend_or_do(
+		opaque,
+		(struct fake_pended){ .pending = pending, .id = id, .err = err, .errlen = errlen });
+}
+
+static int fake_cma_migrate(void *opaque, const struct ctl_cma_migrate *req, uint64_t *gpa,
+			    uint64_t *pause_ns, char *err, size_t errlen,
+			    struct ctl_pending *pending)
+{
+	return pend_or_do(opaque, (struct fake_pended){ .pending = pending,
+							.migrate = req,
+							.gpa = gpa,
+							.pause_ns = pause_ns,
+							.err = err,
+							.errlen = errlen });
 }
 
 static int fake_cma_stats(void *opaque, struct ctl_cma_stats *out)

@@ -6,7 +6,9 @@
  *
  * The VM: running, 512 MiB, two pools (linux,cma: 64 MiB at 0x9c000000,
  * 32 pageblocks of 2 MiB; fw: 4 MiB at 0x9ac00000), a balloon reporting
- * every 5 s, two devices (virtio-blk0, virtio-rng0).
+ * every 5 s, two devices (virtio-blk0, virtio-rng0). Its CMA commands can
+ * be made to pend (@pend) and finished later; a pending commit is listed
+ * as a window being committed.
  */
 #ifndef TESTS_VMM_CONTROL_FAKE_VM_H
 #define TESTS_VMM_CONTROL_FAKE_VM_H
@@ -16,6 +18,24 @@
 #include <stdint.h>
 
 #include "vmm/control/api.h"
+
+enum fake_pend {
+	FAKE_NOW,	 /* commands are done before their callback returns */
+	FAKE_PEND,	 /* they pend until finish_pending() */
+	FAKE_DONE_EARLY, /* they call done() and then return CTL_PENDING */
+};
+
+/* The command pending: what its callback got. */
+struct fake_pended {
+	struct ctl_pending *pending; /* NULL: none */
+	const struct ctl_cma_commit *commit;
+	struct ctl_cma_window *window;
+	const struct ctl_cma_migrate *migrate; /* neither: a release of @id */
+	uint64_t *gpa, *pause_ns;
+	unsigned int id;
+	char *err;
+	size_t errlen;
+};
 
 struct fake_vm {
 	enum ctl_vm_state state;
@@ -30,10 +50,20 @@ struct fake_vm {
 	unsigned int cma_calls; /* commits, releases and migrations that got to the VM */
 	struct ctl_cma_migrate last_migrate;
 	int cma_fail; /* an errno every commit, release and migration returns */
+	enum fake_pend pend;
+	struct fake_pended pended;
+	uint64_t pend_done_bytes; /* how far a pending commit shows it got */
 };
 
 extern struct fake_vm vm;
 extern const struct ctl_ops ops; /* every callback, on &vm */
+
+/*
+ * Finish the pending command, as it would have been done at once (failing
+ * if @vm.cma_fail says so), and call its done(). On the loop thread when a
+ * server runs: pass it to ev_loop_call().
+ */
+void finish_pending(void *unused);
 
 /* cmocka setup: the VM as described above. */
 int reset_vm(void **state);

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <http_parser.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +61,117 @@ static bool special_answer(const struct http_request *req, struct http_response 
 	return true;
 }
 
+/* ---- deferred answers: the loop thread's, read by the test through ev_loop_call() ---- */
+
+#define DEFERRED_MAX 16
+
+static struct {
+	unsigned int handled;
+	unsigned int nr, nr_answered;
+	struct http_deferred *d[DEFERRED_MAX];
+	char path[DEFERRED_MAX][64];
+} deferred;
+
+static void answer_next(void *unused)
+{
+	unsigned int i = deferred.nr_answered++;
+	struct http_response resp = { 0 };
+
+	assert_true(i < deferred.nr);
+	http_response_json(&resp, 200, json_pack("{s:s}", "deferred", deferred.path[i]));
+	http_deferred_answer(deferred.d[i], &resp);
+	deferred.d[i] = NULL;
+}
+
+/* /defer and /defer-now; false for other paths. */
+static bool defer(const struct http_request *req, struct http_response *resp)
+{
+	struct http_deferred *d;
+
+	if (strcmp(req->path, "/defer") && strcmp(req->path, "/defer-now"))
+		return false;
+	assert_true(deferred.nr < DEFERRED_MAX);
+	d = http_response_defer(resp);
+	assert_non_null(d);
+	assert_null(http_response_defer(resp)); /* once */
+	snprintf(deferred.path[deferred.nr], sizeof(deferred.path[0]), "%s", req->path);
+	deferred.d[deferred.nr++] = d;
+	if (!strcmp(req->path, "/defer-now"))
+		answer_next(NULL);
+	return true;
+}
+
+void answer_deferred(struct fixture *f)
+{
+	if (f->loop.running)
+		assert_int_equal(ev_loop_call(&f->loop, answer_next, NULL), 0);
+	else /* nothing else runs the loop's callbacks now */
+		answer_next(NULL);
+}
+
+static void count_deferred(void *n)
+{
+	*(unsigned int *)n = deferred.nr;
+}
+
+void wait_deferred(struct fixture *f, unsigned int n)
+{
+	unsigned int now = 0;
+	int tries;
+
+	for (tries = 0; tries < 5000; tries++) {
+		assert_int_equal(ev_loop_call(&f->loop, count_deferred, &now), 0);
+		if (now >= n)
+			return;
+		usleep(1000);
+	}
+	fail_msg("%u answers deferred, not %u", now, n);
+}
+
+static void count_handled(void *n)
+{
+	*(unsigned int *)n = deferred.handled;
+}
+
+unsigned int requests_handled(struct fixture *f)
+{
+	unsigned int n = 0;
+
+	assert_int_equal(ev_loop_call(&f->loop, count_handled, &n), 0);
+	return n;
+}
+
+struct served_count {
+	struct http_server *srv;
+	unsigned int n;
+};
+
+static void count_served(void *arg)
+{
+	struct served_count *sc = arg;
+
+	sc->n = sc->srv->nr_served;
+}
+
+unsigned int connections_served(struct fixture *f)
+{
+	struct served_count sc = { &f->srv, 0 };
+
+	assert_int_equal(ev_loop_call(&f->loop, count_served, &sc), 0);
+	return sc.n;
+}
+
+bool nothing_sent(struct client *c, int ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return c->len == 0 && poll(&p, 1, ms) == 0;
+}
+
 void echo_handler(void *opaque, const struct http_request *req, struct http_response *resp)
 {
-	if (special_answer(req, resp))
+	deferred.handled++;
+	if (special_answer(req, resp) || defer(req, resp))
 		return;
 	http_response_json(resp, 200,
 			   json_pack("{s:s, s:s, s:s, s:s, s:s%}", "method", req->method, "path",
@@ -72,7 +181,7 @@ void echo_handler(void *opaque, const struct http_request *req, struct http_resp
 
 /* ---- the fixture ---- */
 
-int start_server(void **state)
+struct fixture *fixture_open(http_handler_fn handler, void *opaque)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -80,21 +189,30 @@ int start_server(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/api.sock", f->dir);
 	assert_int_equal(ev_loop_init(&f->loop, 256), 0);
-	assert_int_equal(http_server_open(&f->srv, &f->loop, f->path, echo_handler, NULL), 0);
+	assert_int_equal(http_server_open(&f->srv, &f->loop, f->path, handler, opaque), 0);
 	assert_int_equal(ev_loop_start(&f->loop), 0);
-	*state = f;
-	return 0;
+	return f;
 }
 
-int stop_server(void **state)
+void fixture_close(struct fixture *f)
 {
-	struct fixture *f = *state;
-
 	http_server_close(&f->srv);
 	ev_loop_destroy(&f->loop);
 	assert_int_equal(access(f->path, F_OK), -1); /* the socket file is gone */
 	rmdir(f->dir);
 	free(f);
+}
+
+int start_server(void **state)
+{
+	memset(&deferred, 0, sizeof(deferred));
+	*state = fixture_open(echo_handler, NULL);
+	return 0;
+}
+
+int stop_server(void **state)
+{
+	fixture_close(*state);
 	return 0;
 }
 

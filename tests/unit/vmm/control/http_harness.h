@@ -16,6 +16,12 @@
 
 #define BIG_BODY (1u << 20) /* more than a socket buffer: sent in pieces */
 
+struct client {
+	int fd;
+	char buf[BIG_BODY + 4096];
+	size_t len;
+};
+
 struct fixture {
 	char dir[64];
 	char path[128];
@@ -26,24 +32,38 @@ struct fixture {
 /*
  * The handler: GET /big answers a BIG_BODY string, /missing a 404,
  * /nocontent a 204, /allow a 405 with Allow: GET, PUT, /bad-status the
- * impossible status 42; everything else 200 with the request's method,
- * path, query, content_type and body.
+ * impossible status 42; /defer defers its answer (answer_deferred()),
+ * /defer-now too but answers before the handler returns; everything else
+ * 200 with the request's method, path, query, content_type and body.
  */
 void echo_handler(void *opaque, const struct http_request *req, struct http_response *resp);
 
-/* cmocka setup and teardown: a server at @f->path, and its end. */
+/* A server at a new path serving with @handler(@opaque, ...), and its end. */
+struct fixture *fixture_open(http_handler_fn handler, void *opaque);
+void fixture_close(struct fixture *f);
+
+/* cmocka setup and teardown: fixture_open() with echo_handler, and its end. */
 int start_server(void **state);
 int stop_server(void **state);
+
+/* How many requests echo_handler has seen since start_server(). */
+unsigned int requests_handled(struct fixture *f);
+/* Wait (up to 5 s) until @n answers have been deferred since start_server(). */
+void wait_deferred(struct fixture *f, unsigned int n);
+/*
+ * Answer the oldest deferred request not yet answered: 200 with
+ * {"deferred": its path}. On the loop thread, as the server wants; here
+ * when the loop is stopped.
+ */
+void answer_deferred(struct fixture *f);
+/* How many connections the server serves (HTTP_MAX_CONNS counts them). */
+unsigned int connections_served(struct fixture *f);
+/* Whether the server sends nothing within @ms milliseconds. */
+bool nothing_sent(struct client *c, int ms);
 
 #define SERVER_TEST(fn) cmocka_unit_test_setup_teardown(fn, start_server, stop_server)
 
 extern const char get_vm[]; /* GET /v1/vm?verbose=1 HTTP/1.1 */
-
-struct client {
-	int fd;
-	char buf[BIG_BODY + 4096];
-	size_t len;
-};
 
 struct response {
 	int status;

@@ -71,7 +71,7 @@ static void test_cma_map(void **state)
 static void expect_window(json_t *w, unsigned int id, uint64_t offset, uint64_t length,
 			  const char *level)
 {
-	assert_int_equal(json_object_size(w), 10); /* commit_ns too */
+	assert_int_equal(json_object_size(w), 12); /* commit_ns too */
 	assert_int_equal(int_at(w, "id"), id);
 	assert_string_equal(str_at(w, "pool"), "linux,cma");
 	assert_int_equal(int_at(w, "offset"), offset);
@@ -82,6 +82,8 @@ static void expect_window(json_t *w, unsigned int id, uint64_t offset, uint64_t 
 	assert_int_equal(int_at(w, "contiguous_2m"),
 			 strcmp(level, "resident") ? length / (2 << 20) : 0);
 	assert_int_equal(int_at(w, "pause_ns_max"), 412345);
+	assert_string_equal(str_at(w, "state"), "committed");
+	assert_int_equal(int_at(w, "done_bytes"), 0);
 }
 
 static void test_cma_commit(void **state)
@@ -355,6 +357,58 @@ static void test_cma_stats(void **state)
 	done(&a);
 }
 
+/* A command that pends (the engine's mover has it) but cannot be deferred. */
+static void test_cma_pending_without_a_connection_goes_on(void **state)
+{
+	struct answer a;
+	json_t *w;
+
+	vm.pend = FAKE_PEND;
+	vm.pend_done_bytes = 24 << 20;
+	/* call_ops() is not the HTTP server: its response cannot wait */
+	expect_error(put("/v1/cma/windows", "{\"pool\": \"linux,cma\", \"level\": \"huge\", "
+					    "\"offset\": \"32M\"}"),
+		     500,
+		     "cannot wait to commit the window; it goes on: GET /v1/cma/windows and "
+		     "/v1/cma/stats show how it ends");
+	assert_int_equal(vm.nr_windows, 0);
+	a = get("/v1/cma/windows");
+	assert_int_equal(a.status, 200);
+	assert_int_equal(json_array_size(a.json), 1);
+	w = json_array_get(a.json, 0);
+	assert_int_equal(json_object_size(w), 12);
+	assert_string_equal(str_at(w, "state"), "committing");
+	assert_int_equal(int_at(w, "done_bytes"), 24 << 20);
+	assert_int_equal(int_at(w, "offset"), 32 << 20);
+	assert_int_equal(int_at(w, "length"), 32 << 20);
+	assert_string_equal(str_at(w, "pool"), "linux,cma"); /* the request's, kept */
+	done(&a);
+	finish_pending(NULL); /* its answer has nobody to go to */
+	assert_int_equal(vm.nr_windows, 1);
+	assert_string_equal(vm.windows[0].state, "committed");
+}
+
+/* An engine that finishes before its callback returns CTL_PENDING. */
+static void test_cma_done_before_the_callback_returns(void **state)
+{
+	struct answer a;
+
+	vm.pend = FAKE_DONE_EARLY;
+	a = put("/v1/cma/windows", "{\"pool\": \"linux,cma\", \"level\": \"huge\"}");
+	if (a.status != 200)
+		fail_msg("status %d: %s", a.status, a.text);
+	expect_window(a.json, 1, 0, 64 << 20, "huge");
+	done(&a);
+	expect_migrated(put("/v1/cma/migrate", "{\"pool\": \"fw\", \"block\": 1}"), 0x9ae00000);
+	a = put("/v1/cma/windows/release", "{\"id\": 1}");
+	assert_int_equal(a.status, 200);
+	assert_int_equal(int_at(a.json, "released"), 1);
+	done(&a);
+	expect_error(put("/v1/cma/windows/release", "{\"id\": 1}"), 404, "no window 1");
+	assert_int_equal(vm.cma_calls, 4);
+	assert_null(vm.pended.pending);
+}
+
 static void test_cma_missing_ops_are_501(void **state)
 {
 	static const struct {
@@ -414,6 +468,8 @@ int main(void)
 		API_TEST(test_cma_migrate_refused),
 		API_TEST(test_cma_migrate_bad_bodies),
 		API_TEST(test_cma_stats),
+		API_TEST(test_cma_pending_without_a_connection_goes_on),
+		API_TEST(test_cma_done_before_the_callback_returns),
 		API_TEST(test_cma_missing_ops_are_501),
 		API_TEST(test_cma_vm_errors),
 	};

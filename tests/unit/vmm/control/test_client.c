@@ -2,8 +2,9 @@
 /*
  * The control API's client (vmm/control/client.h): the default socket
  * path, and ctl_request() against the real HTTP server on an event loop
- * and against a small server thread that answers canned bytes (not HTTP,
- * an interim 1xx, a cut-off answer, answers around CTL_REPLY_MAX).
+ * (an answer it defers too) and against a small server thread that answers
+ * canned bytes (not HTTP, an interim 1xx, a cut-off answer, answers around
+ * CTL_REPLY_MAX); how long it waits for which answer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,9 +107,13 @@ struct server {
 	struct http_server srv;
 };
 
+static struct http_deferred *later; /* /later's answer, to come */
+
 static void handler(void *opaque, const struct http_request *req, struct http_response *resp)
 {
-	if (!strcmp(req->path, "/v1/vm"))
+	if (!strcmp(req->path, "/later"))
+		__atomic_store_n(&later, http_response_defer(resp), __ATOMIC_RELEASE);
+	else if (!strcmp(req->path, "/v1/vm"))
 		http_response_json(resp, 200, json_pack("{s:s}", "state", "running"));
 	else if (!strcmp(req->path, "/echo"))
 		http_response_json(resp, 200,
@@ -361,6 +366,56 @@ static void test_reply_max(void **state)
 	assert_null(reply.body);
 }
 
+static void answer_later(void *unused)
+{
+	struct http_response resp = { 0 };
+
+	http_response_json(&resp, 200, json_pack("{s:s}", "done", "later"));
+	http_deferred_answer(later, &resp);
+	later = NULL;
+}
+
+static void *wait_then_answer(void *arg)
+{
+	struct server *s = arg;
+	struct http_deferred *asked = NULL;
+
+	while (!asked) {
+		usleep(20 * 1000);
+		asked = __atomic_load_n(&later, __ATOMIC_ACQUIRE);
+	}
+	usleep(100 * 1000); /* the client is waiting */
+	ev_loop_call(&s->loop, answer_later, NULL);
+	return NULL;
+}
+
+static void test_request_answered_later(void **state)
+{
+	struct server *s = *state;
+	struct ctl_reply reply;
+	pthread_t answerer;
+
+	later = NULL;
+	assert_int_equal(pthread_create(&answerer, NULL, wait_then_answer, s), 0);
+	assert_int_equal(ctl_request(s->path, "PUT", "/later", "{}", &reply), 0);
+	assert_int_equal(pthread_join(answerer, NULL), 0);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(reply.body, "{\"done\": \"later\"}\n");
+	ctl_reply_free(&reply);
+}
+
+/* The engine's moves are answered when done, however long; the rest soon. */
+static void test_answer_timeout(void **state)
+{
+	assert_int_equal(ctl_answer_timeout_s("PUT", "/v1/cma/windows"), 0);
+	assert_int_equal(ctl_answer_timeout_s("PUT", "/v1/cma/windows/release"), 0);
+	assert_int_equal(ctl_answer_timeout_s("PUT", "/v1/cma/migrate"), 0);
+	assert_int_equal(ctl_answer_timeout_s("GET", "/v1/cma/windows"), CTL_TIMEOUT_S);
+	assert_int_equal(ctl_answer_timeout_s("PUT", "/v1/vm/pause"), CTL_TIMEOUT_S);
+	assert_int_equal(ctl_answer_timeout_s("PUT", "/v1/balloon"), CTL_TIMEOUT_S);
+	assert_int_equal(ctl_answer_timeout_s("GET", "/v1/vm"), CTL_TIMEOUT_S);
+}
+
 #define ENV_TEST(fn)	cmocka_unit_test_setup_teardown(fn, clear_env, clear_env)
 #define SERVER_TEST(fn) cmocka_unit_test_setup_teardown(fn, start_server, stop_server)
 
@@ -375,6 +430,8 @@ int main(void)
 		SERVER_TEST(test_request_sends_json),
 		SERVER_TEST(test_request_error_sentence),
 		SERVER_TEST(test_request_without_body),
+		SERVER_TEST(test_request_answered_later),
+		cmocka_unit_test(test_answer_timeout),
 		cmocka_unit_test(test_reply_error_without_json),
 		SERVER_TEST(test_no_server),
 		SERVER_TEST(test_stale_socket),
