@@ -116,6 +116,12 @@ void cma_engine_set_live_run(struct cma_engine *e, uint64_t bytes)
 	e->live_run = bytes ? bytes : CMA_PAGEBLOCK;
 }
 
+void cma_engine_set_threads(struct cma_engine *e, unsigned int threads)
+{
+	helper_stop(e);
+	e->threads = threads > 1 ? 2 : 1;
+}
+
 const char *cma_engine_live_why(const struct cma_engine *e)
 {
 	return e->uffd < 0 ? e->live_why : e->live ? "" : "live moves turned off";
@@ -175,6 +181,7 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 	e->gigantic.window = -1;
 	e->progress_slot = -1;
 	e->live_run = LIVE_RUN_DEFAULT;
+	e->threads = default_threads();
 	pthread_mutex_init(&e->lock, NULL);
 	if (hooks)
 		e->hooks = *hooks;
@@ -189,6 +196,7 @@ void cma_engine_destroy(struct cma_engine *e)
 {
 	if (!e)
 		return;
+	helper_stop(e);
 	for (size_t b = 0; b < e->nr_blocks; b++)
 		if (e->blocks[b].own_fd)
 			close(e->blocks[b].fd);

@@ -190,6 +190,12 @@ int cma_engine_set_live(struct cma_engine *e, bool live);
 const char *cma_engine_live_why(const struct cma_engine *e);
 /* The longest run a live move write-protects at once: a multiple of the pageblock. */
 void cma_engine_set_live_run(struct cma_engine *e, uint64_t bytes);
+/*
+ * Threads that populate new backing and copy for a move: 2 (the moving
+ * thread and a helper; the default where the host has more than one CPU)
+ * or 1. Not while a move runs.
+ */
+void cma_engine_set_threads(struct cma_engine *e, unsigned int threads);
 
 /* Why the last call failed, and what kind of failure it was. */
 const char *cma_engine_error(const struct cma_engine *e);

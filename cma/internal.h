@@ -11,6 +11,7 @@
  *   move.c     moving guest memory onto new backing (populate, fence,
  *              write-protect or pause, copy, remap, roll back, punch)
  *   migrate.c  migrating one pageblock onto backing of its kind
+ *   parallel.c a helper thread sharing a move's populate and copy
  *   uffd.c     userfaultfd write-protect for live moves
  *   window.c   committing, releasing and re-levelling windows; the 1 GiB page
  *   pagemap.c  measuring: resident bytes (mincore), contiguous runs (pagemap)
@@ -108,11 +109,13 @@ struct cma_engine {
 		uint64_t ram_gpa, ram_len; /* the guest RAM inside the span */
 	} gigantic;
 	unsigned int next_window_id;
-	bool guest_stopped; /* before the guest's first instruction: no pause, no copy */
-	int uffd;	    /* userfaultfd with write-protect, or -1 (uffd.c) */
-	bool live;	    /* moves write-protect instead of pausing the guest */
-	uint64_t live_run;  /* the longest run a live move protects at once */
-	char live_why[160]; /* why not, when the kernel cannot */
+	bool guest_stopped;	   /* before the guest's first instruction: no pause, no copy */
+	int uffd;		   /* userfaultfd with write-protect, or -1 (uffd.c) */
+	bool live;		   /* moves write-protect instead of pausing the guest */
+	uint64_t live_run;	   /* the longest run a live move protects at once */
+	unsigned int threads;	   /* that populate and copy (parallel.c): 1 or 2 */
+	struct cma_helper *helper; /* the second one, once started */
+	char live_why[160];	   /* why not, when the kernel cannot */
 	uint64_t protected_since, last_look; /* the range under write-protect now */
 	size_t nr_waiting;		     /* writers seen waiting on it */
 	uint64_t waiting_since[UFFD_WAITING_MAX];
@@ -222,6 +225,18 @@ int block_to_memfd(struct cma_engine *e, size_t b);
 struct move block_move(const struct cma_engine *e, size_t b, const struct backing *to);
 /* The old backing of a move that took place: its pages freed. */
 void free_old_backing(const struct move *m);
+
+/* parallel.c */
+/*
+ * @fn(@arg, i, helper) for each i in [0, n), on this thread and the
+ * engine's helper thread (when it has two) at once; returns when all are
+ * done. The moving thread only.
+ */
+void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i, bool helper), void *arg,
+		size_t n);
+void helper_stop(struct cma_engine *e);
+/* 2 where the host has more than one CPU, else 1. */
+unsigned int default_threads(void);
 
 /* uffd.c */
 /* A userfaultfd with write-protect for shmem and hugetlbfs, or -1 with @why. */

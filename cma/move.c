@@ -110,6 +110,54 @@ static int populate_extent(void *arg, uint64_t at, uint64_t n)
 	return madvise(m->view + at, n, MADV_POPULATE_WRITE) ? -errno : 0;
 }
 
+#define PIECE CMA_PAGEBLOCK /* what the moving thread and its helper each take at a time */
+
+static size_t pieces_of(const struct move *m)
+{
+	return (m->len + PIECE - 1) / PIECE;
+}
+
+/* Piece @i of @m as a move of its own: the same files, views and mapping, further on. */
+static struct move piece_of(const struct move *m, size_t i)
+{
+	uint64_t at = i * PIECE;
+	struct move p = *m;
+
+	p.host += at;
+	p.len = m->len - at < PIECE ? m->len - at : PIECE;
+	p.from.off += at;
+	p.to.off += at;
+	if (p.view)
+		p.view += at;
+	if (p.src)
+		p.src += at;
+	return p;
+}
+
+/* Work on a move's pieces (split_work()); the first error stops the rest. */
+struct pieces {
+	struct cma_engine *e;
+	const struct move *m;
+	int err;
+};
+
+static void populate_piece(void *arg, size_t i, bool helper)
+{
+	struct pieces *p = arg;
+	struct move piece = piece_of(p->m, i);
+	int r;
+
+	(void)helper;
+	if (__atomic_load_n(&p->err, __ATOMIC_RELAXED))
+		return;
+	if (piece.to.page_size == CMA_PAGE)
+		r = for_each_data(&piece, populate_extent, &piece);
+	else
+		r = populate_extent(&piece, 0, piece.len);
+	if (r)
+		__atomic_store_n(&p->err, r, __ATOMIC_RELAXED);
+}
+
 /* Step @step of each block of @m, for tests that make it fail (0: go on). */
 static int injected_move(struct cma_engine *e, enum cma_step step, struct move *m)
 {
@@ -139,6 +187,7 @@ static uint64_t bad_gpa(const struct cma_engine *e, const struct move *m)
 static int populate_view(struct cma_engine *e, struct move *m)
 {
 	uint64_t gpa = bad_gpa(e, m);
+	struct pieces p = { e, m, 0 };
 	int r;
 
 	m->mapped = mapped_len(m->to.fd, m->len);
@@ -149,12 +198,10 @@ static int populate_view(struct cma_engine *e, struct move *m)
 		return cma_fail(e, "new backing for 0x%" PRIx64 ": %s; %s", gpa, strerror(errno),
 				no_memory_hint(m->to.page_size));
 	}
-	if (m->to.page_size == CMA_PAGE) {
+	if (m->to.page_size == CMA_PAGE)
 		madvise(m->view, m->len, MADV_HUGEPAGE);
-		r = for_each_data(m, populate_extent, m);
-	} else {
-		r = populate_extent(m, 0, m->len);
-	}
+	split_work(e, populate_piece, &p, pieces_of(m));
+	r = p.err;
 	if (r)
 		return cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s; %s", gpa,
 				strerror(-r), no_memory_hint(m->to.page_size));
@@ -178,11 +225,22 @@ static int populate_read_extent(void *arg, uint64_t at, uint64_t n)
  * an instruction (50 ms there). Without a view, through the guest's
  * mapping.
  */
-static void map_source(struct move *m)
+static void map_source_piece(void *arg, size_t i, bool helper)
 {
+	struct pieces *p = arg;
+	struct move piece = piece_of(p->m, i);
+
+	(void)helper;
+	for_each_data(&piece, populate_read_extent, &piece);
+}
+
+static void map_source(struct cma_engine *e, struct move *m)
+{
+	struct pieces p = { e, m, 0 };
+
 	m->src = map_aligned(m->len, PROT_READ, m->from.fd, m->from.off);
 	if (m->src)
-		for_each_data(m, populate_read_extent, m);
+		split_work(e, map_source_piece, &p, pieces_of(m));
 }
 
 static int prepare_move(struct cma_engine *e, struct move *m)
@@ -194,7 +252,7 @@ static int prepare_move(struct cma_engine *e, struct move *m)
 				strerror(-r));
 	if (populate_view(e, m))
 		return -1;
-	map_source(m);
+	map_source(e, m);
 	r = injected_move(e, CMA_STEP_POPULATE, m);
 	if (r)
 		return cma_fail(e, "populating new backing for 0x%" PRIx64 ": %s", bad_gpa(e, m),
@@ -225,6 +283,7 @@ static void copy_piece(const struct move *m, uint64_t at, uint64_t n)
 struct copy {
 	struct cma_engine *e;
 	const struct move *m;
+	bool looks; /* looks for waiting writers (the moving thread only) */
 };
 
 static int copy_extent(void *arg, uint64_t at, uint64_t len)
@@ -233,10 +292,20 @@ static int copy_extent(void *arg, uint64_t at, uint64_t len)
 
 	for (uint64_t done = 0; done < len; done += COPY_CHUNK) {
 		copy_piece(c->m, at + done, len - done < COPY_CHUNK ? len - done : COPY_CHUNK);
-		if (c->e->uffd >= 0 && c->e->live && !c->e->guest_stopped)
+		if (c->looks)
 			uffd_note_writers(c->e);
 	}
 	return 0;
+}
+
+static void copy_present_piece(void *arg, size_t i, bool helper)
+{
+	struct pieces *p = arg;
+	struct move piece = piece_of(p->m, i);
+	struct copy c = { p->e, &piece,
+			  !helper && p->e->uffd >= 0 && p->e->live && !p->e->guest_stopped };
+
+	for_each_data(&piece, copy_extent, &c);
 }
 
 /*
@@ -246,9 +315,9 @@ static int copy_extent(void *arg, uint64_t at, uint64_t len)
  */
 static void copy_present(struct cma_engine *e, const struct move *m)
 {
-	struct copy c = { e, m };
+	struct pieces p = { e, m, 0 };
 
-	for_each_data(m, copy_extent, &c);
+	split_work(e, copy_present_piece, &p, pieces_of(m));
 }
 
 /* The old backing back in place of a failed remap; nothing sane is left without it. */

@@ -27,7 +27,7 @@
  *                               pageblock move, on N 2 MiB blocks of a memfd,
  *                               no guest; nowp: without write-protect; view:
  *                               copied from a mapping of its own (move_probe.c)
- *   cmavm-bench engine-commit MIB [pause]
+ *   cmavm-bench engine-commit MIB [pause] [single]
  *                               the CMA engine's own commit and release of a
  *                               MIB huge window on a memfd, no guest, with the
  *                               time of each step (engine_probe.c)
@@ -456,6 +456,22 @@ static int uffd_probe(void)
 	return bad;
 }
 
+static int engine_commit(int argc, char **argv)
+{
+	bool live = true;
+	unsigned int threads = 2;
+
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "pause"))
+			live = false;
+		else if (!strcmp(argv[i], "single"))
+			threads = 1;
+		else
+			return 2;
+	}
+	return engine_probe_main(strtoull(argv[2], NULL, 10), 5, live, threads);
+}
+
 static int move_probe(int argc, char **argv)
 {
 	enum move_probe_mode mode = MOVE_PROBE_LIVE;
@@ -485,12 +501,11 @@ int main(int argc, char **argv)
 		return cma_load_main(argc - 1, argv + 1);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "move-probe"))
 		return move_probe(argc, argv);
-	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "engine-commit"))
-		return engine_probe_main(strtoull(argv[2], NULL, 10), 5,
-					 !(argc == 4 && !strcmp(argv[3], "pause")));
+	if (argc >= 3 && !strcmp(argv[1], "engine-commit"))
+		return engine_commit(argc, argv);
 	fprintf(stderr,
 		"usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH | "
 		"uffd-probe | cma-load BASE SIZE SECONDS [HOLD_MIB [DISK OFFSET_MIB MIB]] | "
-		"move-probe N [nowp|view] | engine-commit MIB [pause]\n");
+		"move-probe N [nowp|view] | engine-commit MIB [pause] [single]\n");
 	return 2;
 }

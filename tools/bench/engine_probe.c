@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmavm-bench engine-commit MIB [pause]: the CMA engine's own commit of a
+ * cmavm-bench engine-commit MIB [pause] [single]: the CMA engine's own commit of a
  * MIB window at huge, and its release, on a memfd mapped as cmavm maps
  * guest RAM (2 MiB aligned, transparent huge pages asked for), every page
  * of it holding data; no guest, no KVM, no devices (the engine's hooks do
@@ -8,7 +8,9 @@
  * the time goes: the engine's fault-injection hook is called at the start
  * of each step of each move, so the time between the calls is each
  * step's. Needs MIB/2 free 2 MiB huge pages. "pause": without
- * write-protect, the pausing path (with a pause that costs nothing).
+ * write-protect, the pausing path (with a pause that costs nothing);
+ * "single": one thread populates and copies (the engine's helper thread
+ * off).
  *
  *   commit_ms 12.30 ms        best of the rounds
  *   release_ms 10.10 ms
@@ -106,7 +108,7 @@ static struct cma_engine *engine_over(uint8_t *ram, uint64_t size, int memfd, bo
 	return e;
 }
 
-int engine_probe_main(uint64_t mib, unsigned int rounds, bool live)
+int engine_probe_main(uint64_t mib, unsigned int rounds, bool live, unsigned int threads)
 {
 	uint64_t size = mib << 20, best_commit = UINT64_MAX, best_release = UINT64_MAX;
 	struct steps best_steps = { 0 };
@@ -121,6 +123,7 @@ int engine_probe_main(uint64_t mib, unsigned int rounds, bool live)
 		perror("engine-commit: guest RAM");
 		return 1;
 	}
+	cma_engine_set_threads(e, threads);
 	for (unsigned int r = 0; r < rounds; r++) {
 		uint64_t t0;
 

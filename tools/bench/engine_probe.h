@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Commit and release a @mib MiB huge window @rounds times; live or paused. */
-int engine_probe_main(uint64_t mib, unsigned int rounds, bool live);
+/*
+ * Commit and release a @mib MiB huge window @rounds times; live or paused,
+ * with @threads (1 or 2) populating and copying.
+ */
+int engine_probe_main(uint64_t mib, unsigned int rounds, bool live, unsigned int threads);
 
 #endif

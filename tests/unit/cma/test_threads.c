@@ -199,6 +199,31 @@ static void test_failed_commit_uses_no_id(void **state)
 	assert_clean(f);
 }
 
+/*
+ * Two threads populate and copy a move's pieces (parallel.c): the contents
+ * come out as with one, live and paused, and the helper is one thread
+ * that lives as long as the engine.
+ */
+static void test_helper_thread_shares_the_work(void **state)
+{
+	struct fx *f = *state;
+
+	fill_standard(f);
+	for (unsigned int threads = 1; threads <= 2; threads++) {
+		cma_engine_set_threads(f->e, threads);
+		for (int live = 0; live <= 1; live++) {
+			if (cma_engine_set_live(f->e, live) && live)
+				continue;
+			f->live = live;
+			release_ok(f, commit_ok(f, P_CMA, 0, 0, CMA_HUGE));
+			release_ok(f, commit_ok(f, P_GPU, 0, 0, CMA_RESIDENT));
+			check_all(f);
+			assert_int_equal(f->e->helper != NULL, threads == 2);
+		}
+	}
+	assert_clean(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +231,7 @@ int main(void)
 		CMA_TEST(test_live_commit_holds_no_lock),
 		CMA_TEST(test_migration_holds_no_lock),
 		CMA_TEST(test_failed_commit_uses_no_id),
+		CMA_TEST(test_helper_thread_shares_the_work),
 	};
 
 	return run_cma_tests(tests);

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A second pair of hands for a move's long work. Populating new backing
+ * (the kernel zeroing huge pages) and copying are most of what a move
+ * costs; split into pieces that the moving thread and one helper thread
+ * take, one at a time, until none is left, they take about half as long
+ * on a host with a CPU to spare. The helper starts at the first use and
+ * lives as long as the engine; an engine set to one thread has none.
+ */
+#include "cma/internal.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+struct work {
+	void (*fn)(void *arg, size_t i, bool helper);
+	void *arg;
+	size_t n, next;	     /* pieces, and the next one nobody took */
+	unsigned int active; /* pieces the helper is working on */
+};
+
+struct cma_helper {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct work *work; /* on offer, or NULL */
+	bool stop;
+};
+
+static bool piece_left(const struct cma_helper *h)
+{
+	return h->work && h->work->next < h->work->n;
+}
+
+static void *helper_thread(void *arg)
+{
+	struct cma_helper *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		struct work *w;
+		size_t i;
+
+		while (!h->stop && !piece_left(h))
+			pthread_cond_wait(&h->cond, &h->lock);
+		if (h->stop)
+			break;
+		w = h->work;
+		i = w->next++;
+		w->active++;
+		pthread_mutex_unlock(&h->lock);
+		w->fn(w->arg, i, true);
+		pthread_mutex_lock(&h->lock);
+		w->active--;
+		pthread_cond_broadcast(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static struct cma_helper *helper_start(void)
+{
+	struct cma_helper *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	if (pthread_create(&h->thread, NULL, helper_thread, h)) {
+		pthread_cond_destroy(&h->cond);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void helper_stop(struct cma_engine *e)
+{
+	struct cma_helper *h = e->helper;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+	e->helper = NULL;
+}
+
+/* The helper, started now if need be; NULL: this thread does it all. */
+static struct cma_helper *helper_of(struct cma_engine *e, size_t n)
+{
+	if (n < 2 || e->threads < 2)
+		return NULL;
+	if (!e->helper)
+		e->helper = helper_start(); /* the moving thread only: no race */
+	return e->helper;
+}
+
+void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i, bool helper), void *arg,
+		size_t n)
+{
+	struct cma_helper *h = helper_of(e, n);
+	struct work w = { fn, arg, n, 0, 0 };
+
+	if (!h) {
+		for (size_t i = 0; i < n; i++)
+			fn(arg, i, false);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->work = &w;
+	pthread_cond_broadcast(&h->cond);
+	while (w.next < w.n) {
+		size_t i = w.next++;
+
+		pthread_mutex_unlock(&h->lock);
+		fn(arg, i, false);
+		pthread_mutex_lock(&h->lock);
+	}
+	while (w.active)
+		pthread_cond_wait(&h->cond, &h->lock);
+	h->work = NULL;
+	pthread_mutex_unlock(&h->lock);
+}
+
+unsigned int default_threads(void)
+{
+	return sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+}
