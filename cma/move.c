@@ -317,7 +317,13 @@ static void copy_present(struct cma_engine *e, const struct move *m)
 {
 	struct pieces p = { e, m, 0 };
 
-	split_work(e, copy_present_piece, &p, pieces_of(m));
+	if (e->uffd < 0 || !e->live || e->guest_stopped) {
+		split_work(e, copy_present_piece, &p, pieces_of(m));
+		return;
+	}
+	/* A writer waits for this copy: never for a helper starved of a CPU. */
+	for (size_t i = 0; i < pieces_of(m); i++)
+		copy_present_piece(&p, i, false);
 }
 
 /* The old backing back in place of a failed remap; nothing sane is left without it. */

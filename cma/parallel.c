@@ -6,11 +6,22 @@
  * take, one at a time, until none is left, they take about half as long
  * on a host with a CPU to spare. The helper starts at the first use and
  * lives as long as the engine; an engine set to one thread has none.
+ *
+ * Only a CPU to spare: the helper runs at the lowest priority, so that it
+ * never takes a CPU from a vCPU (with two busy copiers on a two-CPU host,
+ * a guest that should not notice a move stalled for its whole copy). A
+ * helper starved by busy vCPUs takes few pieces, and the moving thread
+ * the rest; that is why nothing a guest writer waits for is split
+ * (move.c copies a write-protected run alone).
  */
 #include "cma/internal.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#define HELPER_NICE 19
 
 struct work {
 	void (*fn)(void *arg, size_t i, bool helper);
@@ -36,6 +47,7 @@ static void *helper_thread(void *arg)
 {
 	struct cma_helper *h = arg;
 
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HELPER_NICE);
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
 		struct work *w;

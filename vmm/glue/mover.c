@@ -24,10 +24,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #define FENCE_WAIT_S  5		/* in-flight I/O into a range lands well within this */
 #define FENCE_POLL_NS 100000ULL /* how often the mover looks again meanwhile */
@@ -65,21 +62,11 @@ static void finish_job(struct vmm *m, struct mover_job *job)
 	free(job);
 }
 
-/*
- * A guest writer of a moving range waits for the mover: the mover should
- * not wait for a CPU behind busy vCPUs meanwhile. Where cmavm may
- * (CAP_SYS_NICE), it runs at a higher priority than they (and the
- * engine's helper thread, which it starts, inherits it); elsewhere at
- * theirs. It sleeps whenever no move runs.
- */
-#define MOVER_NICE -10
-
 static void *mover_thread(void *arg)
 {
 	struct vmm *m = arg;
 	struct mover_job *job;
 
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MOVER_NICE);
 	while ((job = next_job(m))) {
 		job->ret = m->mover.stopping ? -ECANCELED : job->run(m, job);
 		finish_job(m, job);
