@@ -233,6 +233,9 @@ class Session:
                 if self.log:
                     self.log.write(out)
                 return int(m[2]), out
+            if "@@host: no host shell" in self.output:
+                raise Timeout("host command '%s': the emulated host has no host shell (its "
+                              "/dev/hvc0 never opened; see the log)" % command)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Timeout("host command '%s' did not finish in %d s; cmavm's threads "
