@@ -47,6 +47,14 @@ void *load_blob(const void *blob, size_t size, struct dtb_report *rep)
 		fail(rep, "the header says the DTB is %u bytes, less than its own header", total);
 		return NULL;
 	}
+	/* libfdt's full check reads fields older versions lack (it crashed on them) */
+	if (fdt32_to_cpu(hdr.version) < 16) {
+		fail(rep,
+		     "the DTB is format version %u; the checker reads versions 16 and 17 (what dtc "
+		     "writes): convert it with 'dtc -I dtb -O dtb -o new.dtb old.dtb'",
+		     fdt32_to_cpu(hdr.version));
+		return NULL;
+	}
 	copy = malloc(total);
 	if (!copy) {
 		fail(rep, "out of memory reading a %u-byte DTB", total);
@@ -103,7 +111,7 @@ bool node_compatible(const struct ctx *c, int node, const char *compat)
 {
 	int len;
 	const char *p = prop(c, node, "compatible", &len);
-	const char *end = p + len;
+	const char *end = p ? p + len : NULL; /* no arithmetic on NULL: a node without one */
 
 	while (p && p < end) {
 		size_t l = strnlen(p, (size_t)(end - p));

@@ -79,6 +79,21 @@ static void test_unterminated_strings(void **state)
 	assert_int_equal(rep.cma.size, 1);
 }
 
+/* Versions before 16 lack fields libfdt's full check reads: refused, never read. */
+static void test_old_versions_refused(void **state)
+{
+	size_t size = dtb_builder_finish(&b);
+
+	for (uint32_t v = 1; v < 16; v++) {
+		fdt_set_version(b.blob, v);
+		assert_int_equal(dtb_check(b.blob, size, NULL, &rep), -1);
+		assert_mentions(rep.error, "format version");
+		assert_mentions(rep.error, "dtc -I dtb -O dtb");
+	}
+	fdt_set_version(b.blob, 17);
+	assert_int_equal(dtb_check(b.blob, size, NULL, &rep), 0);
+}
+
 /* ---- property reads ---- */
 
 static void test_compatible_is_case_blind(void **state)
@@ -95,8 +110,13 @@ static void test_compatible_is_case_blind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_zero_length), T(test_truncated_blob),	   T(test_garbage),
-		T(test_header_lies), T(test_unterminated_strings), T(test_compatible_is_case_blind),
+		T(test_zero_length),
+		T(test_truncated_blob),
+		T(test_garbage),
+		T(test_header_lies),
+		T(test_unterminated_strings),
+		T(test_compatible_is_case_blind),
+		T(test_old_versions_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
