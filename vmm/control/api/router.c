@@ -18,24 +18,27 @@ struct route {
 	const char *method;
 	const char *path;
 	api_handler_fn handle;
+	const char *example; /* a body it takes, for the answer to a malformed one */
 };
 
 static const struct route routes[] = {
-	{ "GET", "/v1/vm", api_get_vm },
-	{ "PUT", "/v1/vm/pause", api_put_vm_pause },
-	{ "PUT", "/v1/vm/resume", api_put_vm_resume },
-	{ "PUT", "/v1/vm/shutdown", api_put_vm_shutdown },
-	{ "GET", "/v1/balloon", api_get_balloon },
-	{ "PUT", "/v1/balloon", api_put_balloon },
-	{ "GET", "/v1/balloon/statistics", api_get_balloon_stats },
-	{ "GET", "/v1/devices", api_get_devices },
-	{ "GET", "/v1/cma/pools", api_get_cma_pools },
-	{ "GET", "/v1/cma/map", api_get_cma_map },
-	{ "GET", "/v1/cma/windows", api_get_cma_windows },
-	{ "PUT", "/v1/cma/windows", api_put_cma_windows },
-	{ "PUT", "/v1/cma/windows/release", api_put_cma_release },
-	{ "PUT", "/v1/cma/migrate", api_put_cma_migrate },
-	{ "GET", "/v1/cma/stats", api_get_cma_stats },
+	{ "GET", "/v1/vm", api_get_vm, NULL },
+	{ "PUT", "/v1/vm/pause", api_put_vm_pause, "{}" },
+	{ "PUT", "/v1/vm/resume", api_put_vm_resume, "{}" },
+	{ "PUT", "/v1/vm/shutdown", api_put_vm_shutdown, "{}" },
+	{ "GET", "/v1/balloon", api_get_balloon, NULL },
+	{ "PUT", "/v1/balloon", api_put_balloon, "{\"target_mib\": 64}" },
+	{ "GET", "/v1/balloon/statistics", api_get_balloon_stats, NULL },
+	{ "GET", "/v1/devices", api_get_devices, NULL },
+	{ "GET", "/v1/cma/pools", api_get_cma_pools, NULL },
+	{ "GET", "/v1/cma/map", api_get_cma_map, NULL },
+	{ "GET", "/v1/cma/windows", api_get_cma_windows, NULL },
+	{ "PUT", "/v1/cma/windows", api_put_cma_windows,
+	  "{\"pool\": \"linux,cma\", \"level\": \"huge\"}" },
+	{ "PUT", "/v1/cma/windows/release", api_put_cma_release, "{\"id\": 1}" },
+	{ "PUT", "/v1/cma/migrate", api_put_cma_migrate,
+	  "{\"pool\": \"linux,cma\", \"block\": 1}" },
+	{ "GET", "/v1/cma/stats", api_get_cma_stats, NULL },
 };
 
 #define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -103,26 +106,30 @@ static bool is_json_type(const char *type)
 }
 
 /*
- * The body as JSON; false with a 415 or 400 in @resp. A body without a
- * Content-Type is taken as JSON.
+ * The body as JSON; false with a 415 or 400 in @resp. A body must say it
+ * is JSON (docs/api.md): one without a Content-Type is refused too.
  */
-static bool parse_body(const struct http_request *req, json_t **body, struct http_response *resp)
+static bool parse_body(const struct http_request *req, const struct route *route, json_t **body,
+		       struct http_response *resp)
 {
 	json_error_t err;
 
-	if (*req->content_type && !is_json_type(req->content_type)) {
+	if (!is_json_type(req->content_type)) {
 		http_response_error(resp, 415,
 				    "the body is %s; the API takes application/json (curl: -H "
 				    "'Content-Type: application/json')",
-				    req->content_type);
+				    *req->content_type ? req->content_type
+						       : "sent without a Content-Type");
 		return false;
 	}
 	*body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
 	if (!*body)
-		http_response_error(resp, 400,
-				    "malformed JSON at line %d, column %d: %s; send JSON such as "
-				    "{\"target_mib\": 64}",
-				    err.line, err.column, err.text);
+		http_response_error(
+			resp, 400,
+			"malformed JSON at line %d, column %d: %s; %s %s takes JSON such "
+			"as %s",
+			err.line, err.column, err.text, route->method, route->path,
+			route->example ? route->example : "{}");
 	return *body != NULL;
 }
 
@@ -141,7 +148,7 @@ void ctl_api_handle(void *opaque, const struct http_request *req, struct http_re
 				    req->path);
 		return;
 	}
-	if (req->body_len && !parse_body(req, &body, resp))
+	if (req->body_len && !parse_body(req, route, &body, resp))
 		return;
 	route->handle(ops, body, resp);
 	json_decref(body);

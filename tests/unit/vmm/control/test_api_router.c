@@ -58,6 +58,17 @@ static void test_bad_json(void **state)
 	assert_int_equal(vm.balloon_sets, 0);
 }
 
+/* A malformed body's answer shows what that endpoint takes, not another's. */
+static void test_malformed_hint_is_the_endpoints(void **state)
+{
+	expect_error(put("/v1/cma/windows", "{\"pool\": "), 400,
+		     "PUT /v1/cma/windows takes JSON such as {\"pool\": \"linux,cma\", \"level\"");
+	expect_error(put("/v1/cma/migrate", "[1,"), 400,
+		     "PUT /v1/cma/migrate takes JSON such as {\"pool\": \"linux,cma\", \"block\"");
+	expect_error(put("/v1/balloon", "{"), 400,
+		     "PUT /v1/balloon takes JSON such as {\"target_mib\"");
+}
+
 static void test_body_on_get(void **state)
 {
 	expect_error(call("GET", "/v1/vm", "application/json", "{}"), 400,
@@ -70,6 +81,9 @@ static void test_not_json(void **state)
 			  "{\"target_mib\": 64}"),
 		     415, "Content-Type: application/json");
 	expect_error(call("PUT", "/v1/balloon", "text/plain", "64"), 415, "the body is text/plain");
+	/* docs/api.md promises 415 for a body that does not say it is JSON */
+	expect_error(call("PUT", "/v1/balloon", NULL, "{\"target_mib\": 64}"), 415,
+		     "the body is sent without a Content-Type; the API takes application/json");
 	expect_state(call("PUT", "/v1/vm/pause", "application/json; charset=utf-8", "{}"),
 		     "paused");
 	expect_state(call("PUT", "/v1/vm/resume", "Application/JSON", "{}"), "running");
@@ -96,9 +110,13 @@ static void test_cma_wrong_methods(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		API_TEST(test_unknown_path), API_TEST(test_wrong_method),
-		API_TEST(test_bad_json),     API_TEST(test_body_on_get),
-		API_TEST(test_not_json),     API_TEST(test_cma_wrong_methods),
+		API_TEST(test_unknown_path),
+		API_TEST(test_wrong_method),
+		API_TEST(test_bad_json),
+		API_TEST(test_body_on_get),
+		API_TEST(test_not_json),
+		API_TEST(test_cma_wrong_methods),
+		API_TEST(test_malformed_hint_is_the_endpoints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
