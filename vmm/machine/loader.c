@@ -42,13 +42,16 @@ int boot_file_read(const char *path, const char *what, struct boot_file *f)
 	int fd;
 
 	memset(f, 0, sizeof(*f));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer that never comes */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		pr_errno("cannot open the %s '%s'", what, path);
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		pr_err("the %s '%s' is not a regular file", what, path);
+		pr_err("the %s '%s' is not a regular file (a FIFO, device or directory); give the "
+		       "path of the file itself",
+		       what, path);
 		goto err;
 	}
 	if ((uint64_t)st.st_size > BOOT_FILE_MAX || !st.st_size) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <cmocka.h>
@@ -141,6 +142,23 @@ static void test_missing_file(void **state)
 	assert_int_equal(kernel_image_read("/nonexistent/Image", &k), -1);
 }
 
+/* A FIFO (or a directory) is refused at once: nothing waits for a writer. */
+static void test_not_a_regular_file(void **state)
+{
+	char dir[] = "/tmp/cmavm-test-XXXXXX", fifo[64];
+	struct boot_file f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* a hang fails the test instead of stopping it */
+	assert_int_equal(boot_file_read(fifo, "initrd", &f), -1);
+	assert_int_equal(boot_file_read(dir, "kernel", &f), -1);
+	alarm(0);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_gzip_image),
 		cmocka_unit_test(test_truncated_gzip_fails),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_not_a_regular_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
