@@ -151,6 +151,12 @@ uint64_t now_ns(void);
 int injected(struct cma_engine *e, enum cma_step step, size_t b);
 int find_block(const struct cma_engine *e, uint64_t gpa);
 
+/* Does a move now write-protect (only writers wait) rather than pause the guest? */
+static inline bool move_is_live(const struct cma_engine *e)
+{
+	return e->live && !e->guest_stopped; /* live implies a userfaultfd */
+}
+
 static inline uint8_t *block_host(const struct cma_engine *e, size_t b)
 {
 	return e->host + (e->blocks[b].gpa - e->gpa);
@@ -228,12 +234,11 @@ void free_old_backing(const struct move *m);
 
 /* parallel.c */
 /*
- * @fn(@arg, i, helper) for each i in [0, n), on this thread and the
- * engine's helper thread (when it has two) at once; returns when all are
- * done. The moving thread only.
+ * @fn(@arg, i) for each i in [0, n), on this thread and the engine's
+ * helper thread (when it has two) at once; returns when all are done. The
+ * moving thread only.
  */
-void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i, bool helper), void *arg,
-		size_t n);
+void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i), void *arg, size_t n);
 void helper_stop(struct cma_engine *e);
 /* 2 where the host has more than one CPU, else 1. */
 unsigned int default_threads(void);

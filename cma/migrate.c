@@ -75,7 +75,7 @@ static int migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns)
 		return -1;
 	e->stats.migrations++;
 	if (pause_ns) /* a live move pauses nobody */
-		*pause_ns = e->live && !e->guest_stopped ? 0 : e->stats.pause_ns_last;
+		*pause_ns = move_is_live(e) ? 0 : e->stats.pause_ns_last;
 	return 0;
 }
 

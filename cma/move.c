@@ -9,7 +9,7 @@
  * mapping back with nothing lost.
  *
  * What stops: where the host kernel has userfaultfd write-protect, only a
- * writer of the range, for one range at a time (uffd.c); elsewhere the
+ * writer of the range, for one run of pageblocks at a time (uffd.c); elsewhere the
  * whole guest, once for all the ranges of a commit or release. Before the
  * guest's first instruction, nothing (a boot window).
  *
@@ -141,13 +141,12 @@ struct pieces {
 	int err;
 };
 
-static void populate_piece(void *arg, size_t i, bool helper)
+static void populate_piece(void *arg, size_t i)
 {
 	struct pieces *p = arg;
 	struct move piece = piece_of(p->m, i);
 	int r;
 
-	(void)helper;
 	if (__atomic_load_n(&p->err, __ATOMIC_RELAXED))
 		return;
 	if (piece.to.page_size == CMA_PAGE)
@@ -225,12 +224,11 @@ static int populate_read_extent(void *arg, uint64_t at, uint64_t n)
  * an instruction (50 ms there). Without a view, through the guest's
  * mapping.
  */
-static void map_source_piece(void *arg, size_t i, bool helper)
+static void map_source_piece(void *arg, size_t i)
 {
 	struct pieces *p = arg;
 	struct move piece = piece_of(p->m, i);
 
-	(void)helper;
 	for_each_data(&piece, populate_read_extent, &piece);
 }
 
@@ -283,7 +281,7 @@ static void copy_piece(const struct move *m, uint64_t at, uint64_t n)
 struct copy {
 	struct cma_engine *e;
 	const struct move *m;
-	bool looks; /* looks for waiting writers (the moving thread only) */
+	bool looks; /* looks for waiting writers between chunks (live) */
 };
 
 static int copy_extent(void *arg, uint64_t at, uint64_t len)
@@ -298,12 +296,11 @@ static int copy_extent(void *arg, uint64_t at, uint64_t len)
 	return 0;
 }
 
-static void copy_present_piece(void *arg, size_t i, bool helper)
+static void copy_present_piece(void *arg, size_t i)
 {
 	struct pieces *p = arg;
 	struct move piece = piece_of(p->m, i);
-	struct copy c = { p->e, &piece,
-			  !helper && p->e->uffd >= 0 && p->e->live && !p->e->guest_stopped };
+	struct copy c = { p->e, &piece, move_is_live(p->e) };
 
 	for_each_data(&piece, copy_extent, &c);
 }
@@ -317,13 +314,13 @@ static void copy_present(struct cma_engine *e, const struct move *m)
 {
 	struct pieces p = { e, m, 0 };
 
-	if (e->uffd < 0 || !e->live || e->guest_stopped) {
+	if (!move_is_live(e)) {
 		split_work(e, copy_present_piece, &p, pieces_of(m));
 		return;
 	}
 	/* A writer waits for this copy: never for a helper starved of a CPU. */
 	for (size_t i = 0; i < pieces_of(m); i++)
-		copy_present_piece(&p, i, false);
+		copy_present_piece(&p, i);
 }
 
 /* The old backing back in place of a failed remap; nothing sane is left without it. */
@@ -369,16 +366,6 @@ static void unfence_range(struct cma_engine *e, uint8_t *host, uint64_t len)
 		e->hooks.unfence(e->hooks.opaque, e->gpa + (uint64_t)(host - e->host), len);
 }
 
-static int fence(struct cma_engine *e, const struct move *m)
-{
-	return fence_range(e, m->host, m->len);
-}
-
-static void unfence(struct cma_engine *e, const struct move *m)
-{
-	unfence_range(e, m->host, m->len);
-}
-
 /* The host span from the lowest range of @m to the end of the highest. */
 static void span_of(const struct move *m, size_t n, uint8_t **lo, uint8_t **hi)
 {
@@ -401,11 +388,11 @@ static int move_live(struct cma_engine *e, struct move *m, bool registered)
 {
 	int r;
 
-	if (fence(e, m))
+	if (fence_range(e, m->host, m->len))
 		return -1;
 	r = registered ? uffd_wp(e, m->host, m->len) : uffd_protect(e, m->host, m->len);
 	if (r) {
-		unfence(e, m);
+		unfence_range(e, m->host, m->len);
 		return cma_fail(e, "write-protecting 0x%" PRIx64 ": %s", bad_gpa(e, m),
 				strerror(-r));
 	}
@@ -414,7 +401,7 @@ static int move_live(struct cma_engine *e, struct move *m, bool registered)
 		uffd_unprotect(e, m->host, m->len);
 	else
 		uffd_wake(e, m->host, m->len);
-	unfence(e, m);
+	unfence_range(e, m->host, m->len);
 	if (r)
 		return cma_fail(e, "moving 0x%" PRIx64 " onto new backing: %s (rolled back)",
 				bad_gpa(e, m), strerror(-r));
@@ -558,13 +545,12 @@ static size_t moves_in(const size_t *parts, size_t runs)
  */
 static size_t move_unlocked(struct cma_engine *e, struct move *m, size_t n)
 {
-	bool live = e->live && !e->guest_stopped;
 	size_t done = 0, i;
 
 	for (i = 0; i < n; i++)
 		if (prepare_move(e, &m[i]))
 			break;
-	if (i == n && live) {
+	if (i == n && move_is_live(e)) {
 		done = moves_live(e, m, n);
 	} else if (i == n && !move_paused(e, m, n)) {
 		done = n;
@@ -581,7 +567,6 @@ static size_t move_unlocked(struct cma_engine *e, struct move *m, size_t n)
  */
 static size_t move_runs(struct cma_engine *e, struct move *m, size_t n)
 {
-	bool live = e->live && !e->guest_stopped;
 	struct move *runs = calloc(n, sizeof(*runs));
 	size_t *parts = calloc(n, sizeof(*parts)), nr;
 
@@ -590,7 +575,7 @@ static size_t move_runs(struct cma_engine *e, struct move *m, size_t n)
 		free(parts);
 		return move_unlocked(e, m, n); /* one move per range, then */
 	}
-	nr = coalesce(m, n, live ? e->live_run : UINT64_MAX, runs, parts);
+	nr = coalesce(m, n, move_is_live(e) ? e->live_run : UINT64_MAX, runs, parts);
 	n = moves_in(parts, move_unlocked(e, runs, nr));
 	free(runs);
 	free(parts);

@@ -24,7 +24,7 @@
 #define HELPER_NICE 19
 
 struct work {
-	void (*fn)(void *arg, size_t i, bool helper);
+	void (*fn)(void *arg, size_t i);
 	void *arg;
 	size_t n, next;	     /* pieces, and the next one nobody took */
 	unsigned int active; /* pieces the helper is working on */
@@ -61,7 +61,7 @@ static void *helper_thread(void *arg)
 		i = w->next++;
 		w->active++;
 		pthread_mutex_unlock(&h->lock);
-		w->fn(w->arg, i, true);
+		w->fn(w->arg, i);
 		pthread_mutex_lock(&h->lock);
 		w->active--;
 		pthread_cond_broadcast(&h->cond);
@@ -114,15 +114,14 @@ static struct cma_helper *helper_of(struct cma_engine *e, size_t n)
 	return e->helper;
 }
 
-void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i, bool helper), void *arg,
-		size_t n)
+void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i), void *arg, size_t n)
 {
 	struct cma_helper *h = helper_of(e, n);
 	struct work w = { fn, arg, n, 0, 0 };
 
 	if (!h) {
 		for (size_t i = 0; i < n; i++)
-			fn(arg, i, false);
+			fn(arg, i);
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
@@ -132,7 +131,7 @@ void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i, bool helpe
 		size_t i = w.next++;
 
 		pthread_mutex_unlock(&h->lock);
-		fn(arg, i, false);
+		fn(arg, i);
 		pthread_mutex_lock(&h->lock);
 	}
 	while (w.active)

@@ -26,8 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#define FENCE_WAIT_S  5		/* in-flight I/O into a range lands well within this */
-#define FENCE_POLL_NS 100000ULL /* how often the mover looks again meanwhile */
+#define FENCE_POLL_NS 100000 /* how often the mover looks again for in-flight I/O */
+#define FENCE_POLLS   50000  /* 5 s of that: in-flight I/O lands well within it */
 
 /* ---- the thread ---- */
 
@@ -150,53 +150,50 @@ static void unfence_on_loop(void *arg)
 	vmm_devices_unfence(arg);
 }
 
-static uint64_t mono_ns(void)
+/*
+ * @fn(@arg) where the devices run: on the loop thread (at once when that is
+ * this one), or here when no loop runs. Returns whether device I/O can
+ * still complete while this thread waits: a loop runs, and not here.
+ */
+static bool on_loop(struct vmm *m, void (*fn)(void *arg), void *arg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (ev_loop_call(&m->loop, fn, arg)) {
+		fn(arg);
+		return false;
+	}
+	return !ev_on_loop_thread(&m->loop);
 }
 
 /*
  * New I/O into the range is held back first, then what is in flight into
  * it is waited for: in the other order a request could start in between.
- * On the loop thread itself nothing can land meanwhile, so it only looks.
+ * Where nothing in flight can land meanwhile, it only looks.
  */
 static int vmm_fence(void *opaque, uint64_t gpa, uint64_t len)
 {
 	struct vmm *m = opaque;
 	struct fence f = { m, guest_ram_ptr(vm_ram(m->vm), gpa, len), len, 0 };
 	struct timespec poll = { 0, FENCE_POLL_NS };
-	uint64_t deadline = mono_ns() + FENCE_WAIT_S * 1000000000ULL;
+	bool can_wait;
 
 	if (!f.host)
 		return 0;
-	if (ev_on_loop_thread(&m->loop) || ev_loop_call(&m->loop, fence_on_loop, &f)) {
-		fence_on_loop(&f); /* the loop thread, or no loop: nothing else runs devices */
-		if (!f.inflight)
-			return 0;
-		vmm_devices_unfence(m);
-		return -EBUSY;
-	}
-	while (f.inflight && mono_ns() < deadline) {
+	can_wait = on_loop(m, fence_on_loop, &f);
+	for (unsigned int i = 0; f.inflight && can_wait && i < FENCE_POLLS; i++) {
 		nanosleep(&poll, NULL);
-		ev_loop_call(&m->loop, count_on_loop, &f);
+		on_loop(m, count_on_loop, &f);
 	}
 	if (!f.inflight)
 		return 0;
-	ev_loop_call(&m->loop, unfence_on_loop, m);
+	on_loop(m, unfence_on_loop, m);
 	return -EBUSY;
 }
 
 static void vmm_unfence(void *opaque, uint64_t gpa, uint64_t len)
 {
-	struct vmm *m = opaque;
-
 	(void)gpa;
 	(void)len;
-	if (ev_loop_call(&m->loop, unfence_on_loop, m))
-		vmm_devices_unfence(m);
+	on_loop(opaque, unfence_on_loop, opaque);
 }
 
 /* ---- pausing the guest ---- */
@@ -236,11 +233,8 @@ static int vmm_pause(void *opaque)
 	struct vmm *m = opaque;
 	struct pause p = { m, 0 };
 
-	if (ev_on_loop_thread(&m->loop) || ev_loop_call(&m->loop, pause_on_loop, &p)) {
-		pause_on_loop(&p);
-		return p.ret;
-	}
-	if (!p.ret)
+	/* the loop thread cannot park itself: there, device work waits anyway */
+	if (on_loop(m, pause_on_loop, &p) && !p.ret)
 		m->loop_parked = !ev_loop_park(&m->loop);
 	return p.ret;
 }
@@ -252,8 +246,7 @@ static void vmm_resume(void *opaque)
 	if (m->loop_parked)
 		ev_loop_unpark(&m->loop);
 	m->loop_parked = false;
-	if (ev_on_loop_thread(&m->loop) || ev_loop_call(&m->loop, resume_on_loop, m))
-		resume_on_loop(m);
+	on_loop(m, resume_on_loop, m);
 }
 
 void vmm_mover_hooks(struct vmm *m, struct cma_hooks *hooks)
