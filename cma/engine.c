@@ -189,6 +189,8 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 		e->windows[i].huge_fd = -1;
 	e->uffd = uffd_open(e->live_why, sizeof(e->live_why));
 	e->live = e->uffd >= 0;
+	pagemap_open();
+	helper_start_now(e);
 	return e;
 }
 

@@ -106,6 +106,14 @@ struct cma_hooks {
 	 */
 	int (*fence)(void *opaque, uint64_t gpa, uint64_t len);
 	void (*unfence)(void *opaque, uint64_t gpa, uint64_t len);
+	/*
+	 * Each thread the engine makes (its copy helper) calls this first, with
+	 * a name for it (the VMM's sandbox); non-zero ends that thread and the
+	 * engine works without it. Given this hook, the engine makes its
+	 * threads at once, from the thread that creates it: a thread that has
+	 * entered the sandbox may make none. NULL: threads start when needed.
+	 */
+	int (*thread_start)(void *opaque, const char *name);
 };
 
 enum cma_step {

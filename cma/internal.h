@@ -240,6 +240,8 @@ void free_old_backing(const struct move *m);
  */
 void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i), void *arg, size_t n);
 void helper_stop(struct cma_engine *e);
+/* With a thread_start hook: the helper, made now by the creating thread. */
+void helper_start_now(struct cma_engine *e);
 /* 2 where the host has more than one CPU, else 1. */
 unsigned int default_threads(void);
 
@@ -257,5 +259,7 @@ void uffd_unprotect(struct cma_engine *e, uint8_t *host, uint64_t len);
 
 /* pagemap.c */
 uint64_t resident_pages(const uint8_t *host, uint64_t len);
+/* Open /proc/self/pagemap for good, while cmavm may still open files. */
+void pagemap_open(void);
 
 #endif

@@ -32,16 +32,34 @@ uint64_t cma_resident_bytes(const struct cma_engine *e)
 	return resident_pages(e->host, e->size) * CMA_PAGE;
 }
 
+/*
+ * Opened once, at the first engine's creation: a sandboxed thread may not
+ * open files, and the kernel shows frame numbers by the opener's
+ * capabilities, which cmavm has given up by the time it measures. The
+ * file is of the process that opened it: a forked child opens its own.
+ */
+static int pagemap_fd = -1;
+static pid_t pagemap_pid;
+
+void pagemap_open(void)
+{
+	if (pagemap_fd >= 0 && pagemap_pid == getpid())
+		return;
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	pagemap_pid = getpid();
+}
+
 /* Page frame numbers of @n pages at @host, 0 where hidden or absent; -1 if unreadable. */
 static int read_pfns(const uint8_t *host, size_t n, uint64_t *pfn)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	off_t off = (off_t)((uintptr_t)host / CMA_PAGE * sizeof(uint64_t));
 	ssize_t want = (ssize_t)(n * sizeof(*pfn));
-	bool ok = fd >= 0 && pread(fd, pfn, (size_t)want, off) == want;
+	bool ok;
 
-	if (fd >= 0)
-		close(fd);
+	pagemap_open();
+	ok = pagemap_fd >= 0 && pread(pagemap_fd, pfn, (size_t)want, off) == want;
 	if (!ok)
 		return -1;
 	for (size_t i = 0; i < n; i++) {

@@ -4,8 +4,9 @@
  * (the kernel zeroing huge pages) and copying are most of what a move
  * costs; split into pieces that the moving thread and one helper thread
  * take, one at a time, until none is left, they take about half as long
- * on a host with a CPU to spare. The helper starts at the first use and
- * lives as long as the engine; an engine set to one thread has none.
+ * on a host with a CPU to spare. The helper starts at the first use (with
+ * the engine when it has a thread_start hook) and lives as long as the
+ * engine; an engine set to one thread has none.
  *
  * Only a CPU to spare: the helper runs at the lowest priority, so that it
  * never takes a CPU from a vCPU (with two busy copiers on a two-CPU host,
@@ -36,6 +37,8 @@ struct cma_helper {
 	pthread_cond_t cond;
 	struct work *work; /* on offer, or NULL */
 	bool stop;
+	int (*start)(void *opaque, const char *name);
+	void *opaque;
 };
 
 static bool piece_left(const struct cma_helper *h)
@@ -47,6 +50,8 @@ static void *helper_thread(void *arg)
 {
 	struct cma_helper *h = arg;
 
+	if (h->start && h->start(h->opaque, "cma-helper"))
+		return NULL; /* it takes no piece: the moving thread does them all */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HELPER_NICE);
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
@@ -70,12 +75,14 @@ static void *helper_thread(void *arg)
 	return NULL;
 }
 
-static struct cma_helper *helper_start(void)
+static struct cma_helper *helper_start(const struct cma_hooks *hooks)
 {
 	struct cma_helper *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
+	h->start = hooks->thread_start;
+	h->opaque = hooks->opaque;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	if (pthread_create(&h->thread, NULL, helper_thread, h)) {
@@ -109,9 +116,15 @@ static struct cma_helper *helper_of(struct cma_engine *e, size_t n)
 {
 	if (n < 2 || e->threads < 2)
 		return NULL;
-	if (!e->helper)
-		e->helper = helper_start(); /* the moving thread only: no race */
+	if (!e->helper && !e->hooks.thread_start)
+		e->helper = helper_start(&e->hooks); /* the moving thread only: no race */
 	return e->helper;
+}
+
+void helper_start_now(struct cma_engine *e)
+{
+	if (e->threads > 1 && e->hooks.thread_start)
+		e->helper = helper_start(&e->hooks);
 }
 
 void split_work(struct cma_engine *e, void (*fn)(void *arg, size_t i), void *arg, size_t n)

@@ -65,7 +65,8 @@ static int block_lock(struct cma_engine *e, size_t b)
 		return cma_fail(
 			e,
 			"locking 0x%" PRIx64 ": %s; the locked-memory limit is %llu KiB: "
-			"raise it (ulimit -l, LimitMEMLOCK=) or run cmavm with CAP_IPC_LOCK",
+			"raise it for the user who runs cmavm (ulimit -l, systemd's LimitMEMLOCK=, "
+			"memlock in limits.conf)",
 			e->blocks[b].gpa, strerror(err), (unsigned long long)rl.rlim_cur / 1024);
 	}
 	block_set_locked(e, b, true);

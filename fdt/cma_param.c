@@ -190,8 +190,12 @@ static char *next_arg(char *args, char **param, char **val)
 				args[i - 1] = '\0';
 		}
 	}
-	/* with i == 0, args[-1] is the opening quote itself: harmless, as in the kernel */
-	if (quoted && args[i - 1] == '"')
+	/*
+	 * With i == 0 (a lone quote ends the line) the kernel's args[i - 1]
+	 * is the opening quote itself, which nothing reads again: skip it
+	 * rather than index with size_t 0 - 1.
+	 */
+	if (quoted && i > 0 && args[i - 1] == '"')
 		args[i - 1] = '\0';
 	next = args + i;
 	if (*next)

@@ -4,7 +4,8 @@ what cmavm planned. Its `gpu` pool has a boot window: on host huge pages
 before the guest's first instruction. While the guest runs, commit a DMA
 window over its default pool on host huge pages (live where the host
 kernel can write-protect: no vCPU stops), migrate a pageblock, list the
-windows, show the engine's pauses and stalls, and draw the pageblock map.
+windows, show the engine's pauses and stalls, and draw the pageblock map;
+first, show that every cmavm thread runs in its seccomp sandbox.
 Exit status: cmavm's (0 when the guest powers off)."""
 import os
 import re
@@ -19,6 +20,8 @@ DEMO_FLAGS = ["--dma-pool", "gpu:16M,window=huge", "--dma-pool", "fw:4M:no-map",
 PLAN = re.compile(r"^cmavm: pool (\S+) at (0x[0-9a-f]+) size (\d+) MiB \(([^)]*)\)", re.M)
 GUEST = re.compile(r"^guest: dmesg: Reserved memory: created (CMA|DMA) memory pool at "
                    r"(0x[0-9a-f]+), size (\d+) MiB$", re.M)
+THREADS = ("for t in /proc/$(pidof cmavm)/task/*; do printf '%-12s %s\\n' $(cat $t/comm) "
+           "\"$(grep -E '^(Seccomp|NoNewPrivs|CapEff):' $t/status | tr -s '\\t\\n' '  ')\"; done")
 CMA_TOTAL = re.compile(r"^guest: meminfo: CmaTotal:\s+(\d+) kB$", re.M)
 
 
@@ -58,7 +61,9 @@ def show_engine(session):
     """The host CMA engine at work on the running guest: a window, the map."""
     colour = "" if sys.stdout.isatty() else "NO_COLOR=1 "
     ctl = "cmavm ctl --socket api.sock "
-    steps = [("committing a DMA window over the default pool on host huge pages",
+    steps = [("cmavm's threads, each in its own seccomp filter, with no capability left "
+              "(docs/security.md)", THREADS),
+             ("committing a DMA window over the default pool on host huge pages",
               ctl + "window commit linux,cma huge"),
              ("moving one of its pageblocks onto a new huge page", ctl + "migrate linux,cma 3"),
              ("the windows: gpu's since boot, the default pool's just now", ctl + "window list"),

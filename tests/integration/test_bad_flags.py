@@ -8,7 +8,7 @@ import common
 
 # name: (flags, what the message must say); a bad flag exits 2, a plan that
 # cannot be made exits 1.
-FLAG_ERRORS = {"bad-kind", "bad-name"}
+FLAG_ERRORS = {"bad-kind", "bad-name", "bad-seccomp"}
 CASES = {
     "unaligned-size": ("--cma 3M", "--cma 3M: size 3 MiB is not a multiple"),
     "unaligned-address": ("--dma-pool gpu:16M@0x90100000",
@@ -23,6 +23,7 @@ CASES = {
     "outside-ram": ("--dma-pool hi:8M@0x200000000", "is outside guest RAM"),
     "bad-kind": ("--dma-pool x:4M:nomap", "unknown pool kind 'nomap'"),
     "bad-name": ("--dma-pool Bad:4M", "must start with a lower-case letter"),
+    "bad-seccomp": ("--seccomp maybe", "--seccomp maybe: give on (the default), log or off"),
     "cma-on-cmdline": ("--cmdline 'console=ttyS0 cma=32M'",
                        "--cmdline has cma=, which makes the guest ignore the default pool"),
 }

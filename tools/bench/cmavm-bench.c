@@ -31,6 +31,10 @@
  *                               the CMA engine's own commit and release of a
  *                               MIB huge window on a memfd, no guest, with the
  *                               time of each step (engine_probe.c)
+ *   cmavm-bench boot-load KERNEL INITRD
+ *                               both put into fresh guest RAM (a memfd) the
+ *                               old way, through buffers of their own, and by
+ *                               cmavm's loader, straight in (load_probe.c)
  *
  * Output: one "name value unit" line per figure.
  */
@@ -56,6 +60,7 @@
 #include "tools/bench/cma_load.h"
 #include "tools/bench/engine_probe.h"
 #include "tools/bench/engine_probe.h"
+#include "tools/bench/load_probe.h"
 #include "tools/bench/move_probe.h"
 
 #define SEQ_BLOCK  (1u << 20)
@@ -503,9 +508,12 @@ int main(int argc, char **argv)
 		return move_probe(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "engine-commit"))
 		return engine_commit(argc, argv);
+	if (argc == 4 && !strcmp(argv[1], "boot-load"))
+		return load_probe_main(argv[2], argv[3], 5);
 	fprintf(stderr,
 		"usage: cmavm-bench blk PATH MIB | release MIB | memcpy MIB | unix PATH | "
 		"uffd-probe | cma-load BASE SIZE SECONDS [HOLD_MIB [DISK OFFSET_MIB MIB]] | "
-		"move-probe N [nowp|view] | engine-commit MIB [pause] [single]\n");
+		"move-probe N [nowp|view] | engine-commit MIB [pause] [single] | "
+		"boot-load KERNEL INITRD\n");
 	return 2;
 }

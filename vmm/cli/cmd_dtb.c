@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fdt/dtb_check.h"
 #include "vmm/cli/cli.h"
+#include "vmm/util/file.h"
 #include "vmm/util/log.h"
 
 /* Far above any real DTB (the guest takes 2 MiB), low enough to read whole. */
@@ -49,33 +51,30 @@ static int file_too_big(const char *path, long long size)
 /* The whole file in a malloc()ed buffer; -1 with a message on failure. */
 static int read_file(const char *path, void **data, size_t *size)
 {
-	FILE *f = fopen(path, "rb");
 	struct stat st;
+	ssize_t n = 0;
+	size_t done = 0;
 	void *buf;
+	int fd = file_open_regular(path, "DTB", &st);
 
-	if (!f) {
-		pr_errno("cannot open '%s'", path);
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		pr_err("'%s' is not a regular file", path);
-		fclose(f);
-		return -1;
-	}
 	if (st.st_size > DTB_FILE_MAX) {
-		fclose(f);
+		close(fd);
 		return file_too_big(path, (long long)st.st_size);
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	*size = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-	if (!buf || ferror(f)) {
+	while (buf && done < (size_t)st.st_size &&
+	       (n = read(fd, (char *)buf + done, (size_t)st.st_size - done)) > 0)
+		done += (size_t)n;
+	close(fd);
+	if (!buf || n < 0) {
 		pr_errno("cannot read '%s'", path);
 		free(buf);
-		fclose(f);
 		return -1;
 	}
-	fclose(f);
 	*data = buf;
+	*size = done;
 	return 0;
 }
 

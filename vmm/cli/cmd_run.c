@@ -54,6 +54,9 @@ static const char run_usage[] =
 	"                       guest memory statistics interval; 0 for none  [5]\n"
 	"  --api-socket PATH    the control socket  [$CMAVM_SOCKET or\n"
 	"                       ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
+	"  --seccomp on|log|off system call filters per thread  [on]; log: let\n"
+	"                       forbidden calls through, logged by the host kernel\n"
+	"                       (dmesg); off: none (docs/security.md)\n"
 	"  --dump-dtb FILE      write the guest's device tree to FILE\n"
 	"  --dry-run            plan and write the DTB, then stop before KVM\n"
 	"  -h, --help           this text\n"
@@ -417,6 +420,15 @@ static int flag_no_access_platform(struct vm_config *cfg, char *arg)
 	return 0;
 }
 
+static int flag_seccomp(struct vm_config *cfg, char *arg)
+{
+	if (sandbox_parse_mode(arg, &cfg->seccomp)) {
+		pr_err("--seccomp %s: give on (the default), log or off", arg);
+		return -1;
+	}
+	return 0;
+}
+
 static int flag_dry_run(struct vm_config *cfg, char *arg)
 {
 	cfg->dry_run = true;
@@ -467,6 +479,7 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->pool_align = DEFAULT_POOL_ALIGN;
 	cfg->cmdline = DEFAULT_CMDLINE;
 	cfg->access_platform = true;
+	cfg->seccomp = SANDBOX_ON;
 	cfg->stats_interval_s = DEFAULT_STATS_INTERVAL;
 	pool_parse_default(DEFAULT_CMA, &cfg->pools[0], err, sizeof(err));
 	cfg->nr_pools = 1;
@@ -501,6 +514,7 @@ static const struct run_flag {
 	{ "no-access-platform", no_argument, flag_no_access_platform, 0 },
 	{ "balloon-stats", required_argument, flag_stats_interval, 0 },
 	{ "api-socket", required_argument, NULL, TEXT(api_socket) },
+	{ "seccomp", required_argument, flag_seccomp, 0 },
 };
 
 #undef TEXT

@@ -254,6 +254,13 @@ struct ctl_ops {
  */
 void ctl_api_handle(void *ops, const struct http_request *req, struct http_response *resp);
 
+/*
+ * Before the first request, from a thread that may still open files:
+ * jansson seeds its hash function from /dev/urandom when it makes its
+ * first object, which the loop thread's sandbox would refuse.
+ */
+void ctl_api_prepare(void);
+
 /* "running", "paused", "stopping" */
 const char *ctl_vm_state_str(enum ctl_vm_state state);
 

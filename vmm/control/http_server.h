@@ -5,10 +5,11 @@
  * Owns: the UNIX socket file (created 0600, replaced when stale, removed on
  * close), accepting connections and vetting their peer (same uid as cmavm,
  * or root), parsing requests with http-parser, the limits that keep one
- * client from hurting the VMM (head 8 KiB, body 64 KiB, 32 connections),
- * keep-alive and pipelining, answers a handler gives later (deferred),
- * and turning each handler's response into bytes on the wire. Every error
- * it sends is JSON: {"error": "..."}.
+ * client from hurting the VMM (head 8 KiB, body 64 KiB, 32 connections)
+ * or locking the others out (timeouts; the oldest idle connection makes
+ * room for a new one), keep-alive and pipelining, answers a handler gives
+ * later (deferred), and turning each handler's response into bytes on the
+ * wire. Every error it sends is JSON: {"error": "..."}.
  *
  * Everything but http_server_open() and http_server_close() runs on the
  * loop thread, one callback at a time, and never blocks.
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -27,7 +29,7 @@
 
 #define HTTP_HEAD_MAX	     (8 * 1024)	 /* request line + headers; more: 431 */
 #define HTTP_BODY_MAX	     (64 * 1024) /* more: 413 */
-#define HTTP_MAX_CONNS	     32		 /* further connections get 503 */
+#define HTTP_MAX_CONNS	     32		 /* past this, see http_server_open() */
 #define HTTP_SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 /* One request, valid only during the handler call. Strings are never NULL. */
@@ -88,6 +90,34 @@ struct http_deferred *http_response_defer(struct http_response *resp);
  */
 void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
 
+/*
+ * How long a connection may keep its place, in milliseconds; time spent
+ * awaiting a deferred answer never counts. A request's head is timed from
+ * its first byte, or on a new connection from its accept; its body from
+ * the end of its head; an idle kept-alive connection from its last answer;
+ * an answer the client does not read from the last progress in sending it,
+ * the 408 or 503 that ends a connection too.
+ */
+struct http_timeouts {
+	unsigned int head_ms; /* then 408 and close */
+	unsigned int body_ms; /* then 408 and close */
+	unsigned int idle_ms; /* then closed quietly */
+	unsigned int send_ms; /* then closed */
+};
+
+#define HTTP_HEAD_TIMEOUT_MS 5000
+#define HTTP_BODY_TIMEOUT_MS 10000
+#define HTTP_IDLE_TIMEOUT_MS 60000
+#define HTTP_SEND_TIMEOUT_MS 30000
+
+/* A kind of event logged at most once per interval; the rest counted. */
+struct http_log_gate {
+	uint64_t quiet_until_ms;
+	unsigned int suppressed;
+};
+
+#define HTTP_LOG_GATES 5 /* one per enum http_expiry (vmm/control/http/internal.h) */
+
 struct http_server {
 	struct ev_loop *loop;
 	int fd;
@@ -104,6 +134,14 @@ struct http_server {
 	unsigned int nr_served;	 /* connections counted against HTTP_MAX_CONNS */
 	bool full_warned;	 /* the 503s since the last free place are logged */
 
+	/* Set by http_server_open(); change before the loop starts, or on it. */
+	struct http_timeouts timeouts;
+	struct ev_op sweep_op; /* a timer, armed while connections are open */
+	bool sweep_busy;
+	struct __kernel_timespec sweep_delay;
+	uint64_t idle_seq; /* the order in which connections fell idle */
+	struct http_log_gate log_gates[HTTP_LOG_GATES];
+
 	/* http_server_close() waits for the loop thread to let go of it all */
 	bool closing;
 	pthread_mutex_t lock;
@@ -115,8 +153,15 @@ struct http_server {
  * Listen on a new UNIX socket at @path, mode 0600 from the start, and
  * serve each request with @handler(@opaque, ...) on @loop's thread. Refuses
  * when a server already answers at @path or @path is not a socket; a stale
- * socket file is replaced. May be called before ev_loop_start() or from any
- * thread once the loop runs. Returns 0, or -1 with the error printed.
+ * socket file is replaced. With HTTP_MAX_CONNS connections served, a new
+ * one closes the connection idle the longest (no request in progress,
+ * nothing to send, no deferred answer awaited) to take its place; only
+ * when none is idle is it refused with 503. Idle is as far as the server
+ * has read: a request that reached the chosen connection just before
+ * (received, its completion not yet handled) is not served; its client
+ * gets the 503 and may send it again. May be called before
+ * ev_loop_start() or from any thread once the loop runs. Returns 0, or -1
+ * with the error printed.
  */
 int http_server_open(struct http_server *s, struct ev_loop *loop, const char *path,
 		     http_handler_fn handler, void *opaque);

@@ -177,6 +177,7 @@ int vmm_control_open(struct vmm *m)
 		path = ctl_default_socket(def, sizeof(def));
 	if (!path)
 		return -1; /* $CMAVM_SOCKET too long: ctl_default_socket() said so */
+	ctl_api_prepare();
 	if (http_server_open(&m->api, &m->loop, path, ctl_api_handle, &m->ctl_ops))
 		return -1;
 	m->api_open = true;

@@ -13,6 +13,7 @@
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
 #include "vmm/machine/vm.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/util/log.h"
 
 #include <errno.h>
@@ -131,11 +132,18 @@ static int commit_boot_windows(struct vmm *m)
 	return 0;
 }
 
+static int engine_thread_start(void *opaque, const char *name)
+{
+	(void)opaque;
+	return sandbox_enter(SANDBOX_HELPER, name);
+}
+
 int vmm_engine_create(struct vmm *m)
 {
 	const struct layout *l = &m->plan->layout;
 	const struct guest_ram *ram = vm_ram(m->vm);
-	struct cma_hooks hooks = { .progress = engine_progress };
+	struct cma_hooks hooks = { .progress = engine_progress,
+				   .thread_start = engine_thread_start };
 
 	vmm_mover_hooks(m, &hooks);
 	m->engine = cma_engine_create(ram->host, ram->gpa, ram->size, ram->memfd,

@@ -19,6 +19,7 @@
 #include "vmm/glue/glue.h"
 #include "vmm/hw/guest_ram.h"
 #include "vmm/machine/vm.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/util/log.h"
 
 #include <errno.h>
@@ -80,7 +81,7 @@ int vmm_mover_start(struct vmm *m)
 
 	pthread_mutex_init(&m->mover.lock, NULL);
 	pthread_cond_init(&m->mover.cond, NULL);
-	err = pthread_create(&m->mover.thread, NULL, mover_thread, m);
+	err = sandbox_thread_create(&m->mover.thread, SANDBOX_MOVER, "mover", mover_thread, m);
 	if (err) {
 		pr_err("starting the CMA engine's mover thread: %s", strerror(err));
 		return -1;

@@ -3,13 +3,19 @@
  * The boot sequence, top to bottom: the machine, the event loop, the CMA
  * engine over guest RAM (with the boot windows, committed while no vCPU
  * has run), the devices, the loop thread, the engine's mover thread (its
- * moves need the loop to fence device I/O), the vCPUs, and last the
- * control socket (a pause asked for through the API needs running vCPUs
- * to park). Teardown runs in the reverse order.
+ * moves need the loop to fence device I/O), the vCPUs (held before the
+ * guest's first instruction), the control socket (a pause asked for
+ * through the API needs vCPU threads to park), and last this thread's own
+ * entry into the sandbox: only then may the guest run. Each thread enters
+ * the sandbox as it starts (vmm/sandbox/sandbox.h). Teardown runs in the
+ * reverse order.
  */
 #include "vmm/glue/vmm.h"
 #include "vmm/glue/glue.h"
+#include "vmm/hw/console.h"
+#include "vmm/machine/config.h"
 #include "vmm/machine/vm.h"
+#include "vmm/sandbox/sandbox.h"
 
 #include <stdlib.h>
 
@@ -39,6 +45,10 @@ int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 		return 1;
 	m->cfg = cfg;
 	m->plan = plan;
+	sandbox_prepare();
+	sandbox_on_violation(console_restore);
+	if (sandbox_set_mode(cfg->seccomp))
+		goto out;
 	m->vm = vm_create(cfg, plan);
 	if (!m->vm || ev_loop_init(&m->loop, LOOP_ENTRIES))
 		goto out;
@@ -47,10 +57,11 @@ int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 	    vmm_mover_start(m))
 		goto out;
 	vmm_engine_guest_starts(m);
-	if (vm_start(m->vm) || vmm_control_open(m)) {
+	if (vm_start(m->vm) || vmm_control_open(m) || sandbox_enter(SANDBOX_MAIN, "cmavm")) {
 		vm_stop(m->vm, 1);
 		goto out;
 	}
+	vm_release(m->vm);
 	code = vm_wait(m->vm);
 out:
 	teardown(m);

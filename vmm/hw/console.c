@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "vmm/hw/console.h"
+#include "vmm/hw/console_out.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/util/log.h"
 #include "vmm/hw/uart_16550.h"
 
@@ -20,8 +22,7 @@ static struct {
 	bool raw;
 	pthread_t thread;
 	bool started;
-	int stop_fd;		/* eventfd: the stdin thread must end */
-	volatile bool stopping; /* no more retries on a blocked stdout */
+	int stop_fd; /* eventfd: the stdin thread must end */
 } con = { .stop_fd = -1 };
 
 void console_restore(void)
@@ -107,14 +108,15 @@ int console_start(struct uart_16550 *uart, void (*quit)(void *opaque), void *opa
 	con.uart = uart;
 	con.quit = quit;
 	con.opaque = opaque;
-	con.stopping = false;
+	if (console_out_start(uart, STDOUT_FILENO))
+		return -1;
 	con.stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (con.stop_fd < 0) {
 		pr_errno("eventfd for the console");
 		return -1;
 	}
 	enter_raw_mode();
-	err = pthread_create(&con.thread, NULL, stdin_thread, NULL);
+	err = sandbox_thread_create(&con.thread, SANDBOX_CONSOLE, "console", stdin_thread, NULL);
 	if (err) {
 		errno = err;
 		pr_errno("starting the console thread");
@@ -126,7 +128,6 @@ int console_start(struct uart_16550 *uart, void (*quit)(void *opaque), void *opa
 
 void console_stop(void)
 {
-	con.stopping = true;
 	if (con.started) {
 		eventfd_write(con.stop_fd, 1);
 		uart_16550_shutdown(con.uart); /* wakes a stdin thread waiting for FIFO room */
@@ -136,22 +137,6 @@ void console_stop(void)
 	if (con.stop_fd >= 0)
 		close(con.stop_fd);
 	con.stop_fd = -1;
+	console_out_stop(); /* the last output while the terminal is still raw */
 	console_restore();
-}
-
-/*
- * A reader that stops reading must not wedge the vCPU that writes: give up
- * on a closed stdout (EPIPE) and, once the VM is stopping, on a full one.
- */
-void console_tx(void *opaque, uint8_t byte)
-{
-	struct pollfd out = { .fd = STDOUT_FILENO, .events = POLLOUT };
-
-	(void)opaque;
-	while (write(STDOUT_FILENO, &byte, 1) < 0 && !con.stopping) {
-		if (errno == EAGAIN)
-			poll(&out, 1, 100);
-		else if (errno != EINTR)
-			break;
-	}
 }

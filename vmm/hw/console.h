@@ -6,10 +6,12 @@
  * exit path), the thread that feeds typed bytes to the UART, and the
  * escape sequence Ctrl-a x that ends the VM from a terminal. When stdin is
  * not a terminal (a pipe, a test harness) bytes pass through untouched.
+ * The guest's output goes to stdout through console_out.h, in runs.
  */
 #ifndef VMM_HW_CONSOLE_H
 #define VMM_HW_CONSOLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct uart_16550;
@@ -22,7 +24,10 @@ int console_start(struct uart_16550 *uart, void (*quit)(void *opaque), void *opa
 void console_stop(void);
 void console_restore(void);
 
-/* UART transmit callback: one byte to stdout. */
-void console_tx(void *opaque, uint8_t byte);
+/*
+ * UART transmit callback: one byte towards stdout (console_out.h says how);
+ * false while the output is backed up (THR shows busy until it drains).
+ */
+bool console_tx(void *opaque, uint8_t byte);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "vmm/hw/event_loop.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/util/log.h"
 
 #include <errno.h>
@@ -168,7 +169,7 @@ int ev_loop_start(struct ev_loop *loop)
 	int err;
 
 	loop->running = true;
-	err = pthread_create(&loop->thread, NULL, loop_thread, loop);
+	err = sandbox_thread_create(&loop->thread, SANDBOX_LOOP, "loop", loop_thread, loop);
 	if (err) {
 		loop->running = false;
 		errno = err;

@@ -89,9 +89,9 @@ static void write_thr(struct uart_16550 *u, uint8_t c)
 			u->rx_len++;
 		}
 	} else if (u->ops.tx) {
-		u->ops.tx(u->ops.opaque, c);
+		u->tx_busy = !u->ops.tx(u->ops.opaque, c);
 	}
-	u->thre_pending = true;
+	u->thre_pending = !u->tx_busy;
 }
 
 static void write_reg(struct uart_16550 *u, unsigned int reg, uint8_t v)
@@ -112,7 +112,7 @@ static void write_reg(struct uart_16550 *u, unsigned int reg, uint8_t v)
 		}
 		/* Enabling THRI while the transmitter is empty raises it at once. */
 		if ((v & IER_THRI) && !(u->ier & IER_THRI))
-			u->thre_pending = true;
+			u->thre_pending = !u->tx_busy;
 		u->ier = v & 0x0f;
 		break;
 	case UART_IIR_FCR:
@@ -168,7 +168,7 @@ static uint8_t read_reg(struct uart_16550 *u, unsigned int reg)
 	case UART_MCR:
 		return u->mcr;
 	case UART_LSR:
-		return LSR_THRE | LSR_TEMT | (u->rx_len ? LSR_DR : 0);
+		return (u->tx_busy ? 0 : LSR_THRE | LSR_TEMT) | (u->rx_len ? LSR_DR : 0);
 	case UART_MSR:
 		return read_msr(u);
 	case UART_SCR:
@@ -220,6 +220,17 @@ void uart_16550_shutdown(struct uart_16550 *u)
 	pthread_mutex_lock(&u->lock);
 	u->shut = true;
 	pthread_cond_broadcast(&u->rx_space);
+	pthread_mutex_unlock(&u->lock);
+}
+
+void uart_16550_tx_ready(struct uart_16550 *u)
+{
+	pthread_mutex_lock(&u->lock);
+	if (u->tx_busy) {
+		u->tx_busy = false;
+		u->thre_pending = true;
+		update_irq(u);
+	}
 	pthread_mutex_unlock(&u->lock);
 }
 

@@ -6,8 +6,11 @@
  * and the interrupt line, which follows the 16550's priority rules
  * (line status, received data, transmitter empty). Transmission is
  * instant: a byte written to THR is handed to the output callback at once,
- * so the transmitter is always empty and THRE re-arms on every write, as
- * Linux's 8250 driver expects.
+ * so the transmitter is empty and THRE re-arms on every write, as Linux's
+ * 8250 driver expects; unless the host side says it has no room for more,
+ * then THR shows busy (no THRE in LSR, no THRE interrupt) until it has:
+ * the flow control a real line gives, so that a slow reader of the
+ * console slows the guest's output instead of losing it.
  */
 #ifndef VMM_HW_UART_16550_H
 #define VMM_HW_UART_16550_H
@@ -21,7 +24,8 @@
 
 struct uart_16550_ops {
 	void (*set_irq)(void *opaque, int level);
-	void (*tx)(void *opaque, uint8_t byte);
+	/* false: no room for more yet; THR stays busy until uart_16550_tx_ready() */
+	bool (*tx)(void *opaque, uint8_t byte);
 	void *opaque;
 };
 
@@ -32,6 +36,7 @@ struct uart_16550 {
 
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thre_pending; /* THR empty interrupt not yet acknowledged */
+	bool tx_busy;	   /* the host side had no room: THR not empty */
 	int irq_level;
 
 	bool shut;		 /* no more input: receive() returns at once */
@@ -55,5 +60,8 @@ size_t uart_16550_receive(struct uart_16550 *u, const uint8_t *buf, size_t n);
 
 /* Stop taking input: wakes and returns a receive() blocked on a full FIFO. */
 void uart_16550_shutdown(struct uart_16550 *u);
+
+/* The host side has room again: THR empty, and its interrupt if enabled. */
+void uart_16550_tx_ready(struct uart_16550 *u);
 
 #endif

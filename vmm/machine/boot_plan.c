@@ -14,16 +14,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #define RNG_SEED_BYTES 64
 
-static int load_files(const struct vm_config *cfg, struct boot_plan *plan)
+/* Sizes and the Image header only: the files are read once guest RAM exists. */
+static int probe_files(const struct vm_config *cfg, struct boot_plan *plan)
 {
-	if (kernel_image_read(cfg->kernel, &plan->kernel))
+	if (kernel_image_probe(cfg->kernel, &plan->kernel))
 		return -1;
-	if (cfg->initrd && boot_file_read(cfg->initrd, "initrd", &plan->initrd))
+	if (cfg->initrd && boot_file_probe(cfg->initrd, "initrd", &plan->initrd))
 		return -1;
 	return 0;
 }
@@ -142,6 +144,35 @@ static int plan_layout(const struct vm_config *cfg, struct boot_plan *plan)
 	return 0;
 }
 
+/*
+ * Written in a scratch mapping as large as a DTB may be (libfdt clears all
+ * of it), kept at its own size: a few KiB for the run, not 64.
+ */
+static int dt_write_exact(const struct dt_machine *m, struct boot_plan *plan)
+{
+	uint8_t *buf = mmap(NULL, BOOT_PLAN_DTB_MAX, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char err[256];
+	int ret = -1;
+
+	if (buf == MAP_FAILED) {
+		pr_errno("memory to write the device tree in");
+		return -1;
+	}
+	if (dt_write(m, buf, BOOT_PLAN_DTB_MAX, err, sizeof(err))) {
+		pr_err("%s", err);
+	} else {
+		plan->dtb_size = fdt_totalsize(buf);
+		plan->dtb = malloc(plan->dtb_size);
+		if (plan->dtb) {
+			memcpy(plan->dtb, buf, plan->dtb_size);
+			ret = 0;
+		}
+	}
+	munmap(buf, BOOT_PLAN_DTB_MAX);
+	return ret;
+}
+
 static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	uint8_t seed[RNG_SEED_BYTES];
@@ -157,7 +188,6 @@ static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 		.nr_virtio = plan->nr_virtio,
 	};
 	struct dt_virtio dt_virtio[MMAP_VIRTIO_MAX];
-	char err[256];
 
 	for (size_t i = 0; i < plan->nr_virtio; i++)
 		dt_virtio[i] = plan->virtio[i].dt;
@@ -166,12 +196,7 @@ static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 		m.rng_seed = seed;
 		m.rng_seed_len = sizeof(seed);
 	}
-	if (dt_write(&m, plan->dtb, sizeof(plan->dtb), err, sizeof(err))) {
-		pr_err("%s", err);
-		return -1;
-	}
-	plan->dtb_size = fdt_totalsize(plan->dtb);
-	return 0;
+	return dt_write_exact(&m, plan);
 }
 
 /* The planner and the checker encode the same rules twice, on purpose. */
@@ -195,7 +220,7 @@ static int check_dtb(struct boot_plan *plan)
 int boot_plan_build(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
-	if (load_files(cfg, plan) || make_bootargs(cfg, plan) || plan_layout(cfg, plan) ||
+	if (probe_files(cfg, plan) || make_bootargs(cfg, plan) || plan_layout(cfg, plan) ||
 	    plan_devices(cfg, plan) || write_dtb(cfg, plan) || check_dtb(plan))
 		return -1;
 	return 0;
@@ -293,8 +318,23 @@ int boot_plan_dump_dtb(const struct boot_plan *plan, const char *path)
 	return 0;
 }
 
+/* Each straight into its place in guest RAM: no copy is made or kept. */
+int boot_plan_load(const struct boot_plan *plan, const struct guest_ram *ram)
+{
+	const struct layout *l = &plan->layout;
+
+	if (kernel_image_load(&plan->kernel, ram, l->kernel.base, l->kernel.size) ||
+	    guest_ram_load(ram, l->dtb.base, plan->dtb, plan->dtb_size, "device tree"))
+		return -1;
+	if (l->initrd.size && boot_file_load(&plan->initrd, ram, l->initrd.base, l->initrd.size))
+		return -1;
+	return 0;
+}
+
 void boot_plan_free(struct boot_plan *plan)
 {
 	boot_file_free(&plan->kernel.file);
 	boot_file_free(&plan->initrd);
+	free(plan->dtb);
+	plan->dtb = NULL;
 }

@@ -2,9 +2,11 @@
 /*
  * The boot plan: everything decided before a VM exists.
  *
- * Owns: loading the kernel and initrd files, the final kernel command
- * line, the memory layout, and the DTB, which is checked by the same rules
- * as `cmavm dtb check` before any guest may see it. The plan is printed
+ * Owns: checking the kernel and initrd files (their sizes and the Image
+ * header decide the layout), the final kernel command line, the memory
+ * layout, and the DTB, which is checked by the same rules as `cmavm dtb
+ * check` before any guest may see it; and, once guest RAM exists, putting
+ * the kernel, initrd and DTB where the layout says. The plan is printed
  * for the operator with the reason for each pool's place; it is the same
  * on every host, so `--dry-run` shows it without KVM.
  */
@@ -21,6 +23,7 @@
 
 #define BOOT_PLAN_DTB_MAX (64 * 1024)
 
+struct guest_ram;
 struct vm_config;
 
 enum virtio_slot_kind {
@@ -44,13 +47,15 @@ struct boot_plan {
 	const char *bootargs_note; /* why cmavm changed the command line, or NULL */
 	size_t nr_virtio;
 	struct virtio_slot virtio[MMAP_VIRTIO_MAX];
-	uint8_t dtb[BOOT_PLAN_DTB_MAX];
+	uint8_t *dtb; /* dtb_size bytes (at most BOOT_PLAN_DTB_MAX) */
 	size_t dtb_size;
 };
 
 int boot_plan_build(const struct vm_config *cfg, struct boot_plan *plan);
 void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan);
 int boot_plan_dump_dtb(const struct boot_plan *plan, const char *path);
+/* Kernel, initrd and DTB into @ram at their planned places. 0, or -1 said why. */
+int boot_plan_load(const struct boot_plan *plan, const struct guest_ram *ram);
 void boot_plan_free(struct boot_plan *plan);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "cma/engine.h"
 #include "cma/pool.h"
+#include "vmm/sandbox/sandbox.h"
 
 #define DEFAULT_MEMORY	       (512ULL << 20)
 #define DEFAULT_CPUS	       2
@@ -56,6 +57,7 @@ struct vm_config {
 	bool dry_run;
 	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM (default) */
 	const char *api_socket;
+	enum sandbox_mode seccomp; /* --seccomp: on unless turned off for debugging */
 	unsigned int stats_interval_s;
 	size_t nr_disks;
 	struct disk_config disks[MAX_DISKS];

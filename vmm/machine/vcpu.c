@@ -2,9 +2,11 @@
 #include "vmm/machine/vcpu.h"
 #include "vmm/hw/mmio_bus.h"
 #include "vmm/machine/kvm.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/util/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stddef.h>
@@ -185,10 +187,12 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v)
 {
+	char name[16];
 	int err;
 
 	install_kick_handler();
-	err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	err = sandbox_thread_create(&v->thread, SANDBOX_VCPU, name, vcpu_thread, v);
 	if (err) {
 		errno = err;
 		pr_errno("starting the thread of vCPU %u", v->id);

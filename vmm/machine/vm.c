@@ -15,6 +15,7 @@
 #include "vmm/machine/kvm.h"
 #include "vmm/machine/memory_map.h"
 #include "vmm/machine/vcpu.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/util/log.h"
 
 #include <errno.h>
@@ -45,6 +46,7 @@ struct vm {
 	pthread_cond_t stop_cond;
 	pthread_cond_t pause_cond;
 	bool stopping;
+	bool held; /* vCPUs wait before their first KVM_RUN until vm_release() */
 	bool pause_requested;
 	bool paused;
 	unsigned int parked; /* vCPUs waiting in vcpu_checkpoint() */
@@ -63,16 +65,21 @@ void vm_stop(struct vm *vm, int exit_code)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-/* A vCPU, before each KVM_RUN: park while the machine is paused. */
+static bool must_park(const struct vm *vm)
+{
+	return (vm->held || vm->pause_requested) && !vm->stopping;
+}
+
+/* A vCPU, before each KVM_RUN: park while the machine is held or paused. */
 static void vcpu_checkpoint(void *opaque)
 {
 	struct vm *vm = opaque;
 
 	pthread_mutex_lock(&vm->lock);
-	if (vm->pause_requested && !vm->stopping) {
+	if (must_park(vm)) {
 		vm->parked++;
 		pthread_cond_broadcast(&vm->pause_cond);
-		while (vm->pause_requested && !vm->stopping)
+		while (must_park(vm))
 			pthread_cond_wait(&vm->pause_cond, &vm->lock);
 		vm->parked--;
 	}
@@ -200,18 +207,10 @@ static int add_console_uart(struct vm *vm)
 	return mmio_bus_add(&vm->bus, &uart);
 }
 
+/* Read (or inflated) from the files straight into guest RAM, once it is mapped. */
 static int load_guest(struct vm *vm, const struct boot_plan *plan)
 {
-	const struct layout *l = &plan->layout;
-
-	if (guest_ram_load(&vm->ram, l->kernel.base, plan->kernel.file.data, plan->kernel.file.size,
-			   "kernel") ||
-	    guest_ram_load(&vm->ram, l->dtb.base, plan->dtb, plan->dtb_size, "device tree"))
-		return -1;
-	if (l->initrd.size && guest_ram_load(&vm->ram, l->initrd.base, plan->initrd.data,
-					     plan->initrd.size, "initrd"))
-		return -1;
-	return 0;
+	return boot_plan_load(plan, &vm->ram);
 }
 
 static int check_cpus(struct vm *vm, unsigned int cpus)
@@ -342,17 +341,27 @@ struct timespec vm_started(const struct vm *vm)
 
 int vm_start(struct vm *vm)
 {
-	if (pthread_create(&vm->signal_thread, NULL, signal_thread, vm))
+	if (sandbox_thread_create(&vm->signal_thread, SANDBOX_SIGNALS, "signals", signal_thread,
+				  vm))
 		return -1;
 	vm->signal_thread_started = true;
 	vm->console_started = true; /* even half started, it is stopped at halt */
 	if (console_start(&vm->uart, quit_from_console, vm))
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	vm->held = true;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(&vm->vcpus[i]))
 			return -1;
 	return 0;
+}
+
+void vm_release(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	vm->held = false;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 int vm_wait(struct vm *vm)

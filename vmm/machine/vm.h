@@ -48,11 +48,16 @@ const struct guest_ram *vm_ram(const struct vm *vm);
 /* The KVM VM file descriptor, for devices' ioeventfds and irqfds. */
 int vm_kvm_fd(const struct vm *vm);
 unsigned int vm_nr_vcpus(const struct vm *vm);
-/* CLOCK_MONOTONIC when the vCPUs started. */
+/* CLOCK_MONOTONIC when the vCPUs were released. */
 struct timespec vm_started(const struct vm *vm);
 
-/* Start the signal thread, the console and the vCPUs. */
+/*
+ * Start the signal thread, the console and the vCPUs; the vCPUs wait
+ * before the guest's first instruction until vm_release(), so that every
+ * thread is in the sandbox first. A pause meanwhile finds them parked.
+ */
 int vm_start(struct vm *vm);
+void vm_release(struct vm *vm);
 /* Wait for the first stop request; returns its exit code. */
 int vm_wait(struct vm *vm);
 /* End the vCPU, console and signal threads (the guest runs no more). */

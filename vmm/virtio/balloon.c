@@ -7,6 +7,13 @@
  *
  * Statistics: the driver parks one buffer on the stats queue; holding it
  * and giving it back every stats_interval_s asks for fresh numbers.
+ *
+ * The queues carry no status to fail a request with, so a chain laid out
+ * against 5.5.6 breaks its queue (DEVICE_NEEDS_RESET) before anything is
+ * given back: page numbers and statistics are device-readable, reported
+ * free pages device-writable (the device discards them, which is writing),
+ * a page number array holds whole 32-bit numbers, and there is at most one
+ * statistics buffer at a time.
  */
 #include "vmm/virtio/devices.h"
 #include "vmm/hw/event_loop.h"
@@ -125,6 +132,32 @@ static void discard_run(struct virtio_device *dev, uint64_t gpa, uint64_t len, b
 	b->n.bad_pages += len / BALLOON_PAGE ? len / BALLOON_PAGE : 1;
 }
 
+/* Is every buffer of @chain on the side 5.5.6 gives @what? Else the queue breaks. */
+static bool on_side(struct virtqueue *vq, const struct vq_chain *chain, bool writable,
+		    const char *what)
+{
+	unsigned int wrong = writable ? chain->nr_out : chain->nr - chain->nr_out;
+
+	if (!wrong)
+		return true;
+	vq_fail(vq, "chain from head %u: %u device-%s buffer(s), but %s are device-%s (5.5.6)",
+		chain->head, wrong, writable ? "readable" : "writable", what,
+		writable ? "writable" : "readable");
+	return false;
+}
+
+/* Inflate and deflate: a device-readable array of whole le32 page numbers (5.5.6). */
+static bool pfn_array_ok(struct virtqueue *vq, const struct vq_chain *chain)
+{
+	if (!on_side(vq, chain, false, "page numbers"))
+		return false;
+	if (!(chain->out_len % PFN_BYTES))
+		return true;
+	vq_fail(vq, "chain from head %u: %llu bytes is not a whole number of 32-bit page numbers",
+		chain->head, (unsigned long long)chain->out_len);
+	return false;
+}
+
 /* Page number @i of an inflate or deflate buffer, as an address; false past its end. */
 static bool pfn_gpa(const struct vq_chain *chain, uint64_t i, uint64_t *gpa)
 {
@@ -143,7 +176,8 @@ static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct v
 	struct balloon *b = to_balloon(dev);
 	uint64_t run_start = 0, run_len = 0, gpa;
 
-	(void)vq;
+	if (!pfn_array_ok(vq, chain))
+		return -1;
 	/*
 	 * Linux sends at most 256 page numbers a buffer (VIRTIO_BALLOON_ARRAY_PFNS_MAX);
 	 * a chain of gigabytes of them would hold the loop thread for minutes.
@@ -177,7 +211,8 @@ static int64_t deflate(struct virtio_device *dev, struct virtqueue *vq, struct v
 	struct balloon *b = to_balloon(dev);
 	uint64_t gpa;
 
-	(void)vq;
+	if (!pfn_array_ok(vq, chain))
+		return -1;
 	b->n.deflated_pages += chain->out_len / PFN_BYTES;
 	for (uint64_t i = 0; b->memory.deflated && pfn_gpa(chain, i, &gpa); i++)
 		b->memory.deflated(b->memory.opaque, gpa, BALLOON_PAGE);
@@ -189,7 +224,8 @@ static int64_t report(struct virtio_device *dev, struct virtqueue *vq, struct vq
 {
 	struct balloon *b = to_balloon(dev);
 
-	(void)vq;
+	if (!on_side(vq, chain, true, "reported free pages"))
+		return -1;
 	for (unsigned int i = 0; i < chain->nr; i++) {
 		discard_run(dev, chain->buf[i].gpa, chain->buf[i].len, true);
 		b->n.reported_bytes += chain->buf[i].len;
@@ -266,9 +302,14 @@ static int64_t stats(struct virtio_device *dev, struct virtqueue *vq, struct vq_
 {
 	struct balloon *b = to_balloon(dev);
 
-	(void)vq;
-	/* One buffer is held at a time; a second one means the driver gave up the first. */
-	give_back_stats_buffer(dev);
+	if (!on_side(vq, chain, false, "statistics"))
+		return -1;
+	/* 5.5.6.3.1: at most one buffer at a time, and the device still holds the last one. */
+	if (b->stats_held)
+		return vq_fail(vq,
+			       "chain from head %u: a second statistics buffer while the device "
+			       "holds one (5.5.6.3.1)",
+			       chain->head);
 	parse_stats(b, chain);
 	b->stats_held = true;
 	b->stats_head = chain->head;
@@ -323,6 +364,15 @@ static void balloon_config_write(struct virtio_device *dev, uint32_t offset, con
 	}
 }
 
+/* The statistics buffer the device holds goes back with its queue, unanswered. */
+static void balloon_queue_stop(struct virtio_device *dev, unsigned int q)
+{
+	struct balloon *b = to_balloon(dev);
+
+	if ((int)q == b->q_stats)
+		b->stats_held = false;
+}
+
 static void balloon_reset(struct virtio_device *dev)
 {
 	struct balloon *b = to_balloon(dev);
@@ -360,6 +410,7 @@ static const struct virtio_device_ops balloon_ops = {
 	.config_write = balloon_config_write,
 	.queue_notify = balloon_notify,
 	.start = balloon_start,
+	.queue_stop = balloon_queue_stop,
 	.reset = balloon_reset,
 	.counters = balloon_counters,
 };

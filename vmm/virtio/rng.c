@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * virtio-rng (virtio 1.2, 5.4): every device-writable buffer the driver
- * offers is filled from the host's getrandom().
+ * offers is filled from the host's getrandom(). A device-readable buffer
+ * the driver MUST NOT offer (5.4.6.1), and the device has no answer for
+ * it but an empty one, which it MUST NOT give (5.4.6.2): the queue breaks.
  */
 #include "vmm/virtio/devices.h"
 #include "vmm/util/log.h"
@@ -41,7 +43,11 @@ static int64_t rng_request(struct virtio_device *dev, struct virtqueue *vq, stru
 	struct rng *rng = dev->priv;
 	uint64_t written = 0;
 
-	(void)vq;
+	if (chain->nr_out)
+		return vq_fail(vq,
+			       "chain from head %u: %u device-readable buffer(s); an entropy "
+			       "request has only device-writable ones (5.4.6.1)",
+			       chain->head, chain->nr_out);
 	for (unsigned int i = chain->nr_out; i < chain->nr && written < RNG_MAX_REQUEST; i++) {
 		struct vq_buf *b = &chain->buf[i];
 		uint64_t len =

@@ -12,7 +12,9 @@
  *
  * Locking: @lock guards the whole device. Transport calls come from vCPU
  * threads and take it; device callbacks (queue_notify, completions) run
- * on the event loop thread and take it too.
+ * on the event loop thread and take it too. A reset or QueueReady = 0
+ * waits for the device's I/O with it dropped (@quiescing): register
+ * writes that would change the device's state are refused until then.
  */
 #ifndef VMM_VIRTIO_VIRTIO_H
 #define VMM_VIRTIO_VIRTIO_H
@@ -84,7 +86,16 @@ struct virtio_device_ops {
 	void (*queue_notify)(struct virtio_device *dev, unsigned int q);
 	/* The driver set DRIVER_OK (device lock held). */
 	void (*start)(struct virtio_device *dev);
-	/* The driver reset the device: drop every request (device lock held). */
+	/*
+	 * The driver took queue @q back: QueueReady = 0, or a reset, which
+	 * takes every queue back before ops->reset. The queue is disabled
+	 * and its generation has moved on already, so nothing taken from it
+	 * may answer any more. Return once none of its requests can still
+	 * write guest memory; may wait with the device lock dropped (the
+	 * driver's register writes are refused meanwhile). Lock held.
+	 */
+	void (*queue_stop)(struct virtio_device *dev, unsigned int q);
+	/* The driver reset the device: forget its state (device lock held). */
 	void (*reset)(struct virtio_device *dev);
 	/*
 	 * Requests whose I/O is still under way and may write [host, host +
@@ -124,12 +135,20 @@ struct virtio_device {
 
 	uint64_t features_offered;
 	uint64_t features_acked;
+	bool features_unoffered_high; /* a nonzero write to a feature word past the second */
 	uint32_t status;
 	uint32_t interrupt_status;
 	uint32_t config_generation;
 	unsigned int queue_sel;
 	uint32_t device_features_sel, driver_features_sel;
-	unsigned int generation; /* bumped on reset: stale completions are dropped */
+	/* Bumped as a reset begins; each queue has its own too (vq->generation). */
+	unsigned int generation;
+	/*
+	 * A reset or a queue stop waits for the device's I/O with the lock
+	 * dropped: the driver's writes to status, features and queue
+	 * registers are refused until it ends.
+	 */
+	bool quiescing;
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];
 	char queue_names[VIRTIO_MAX_QUEUES][48];
 	void *priv;		/* the device file's own state */
@@ -182,7 +201,10 @@ bool virtio_running(const struct virtio_device *dev);
 /*
  * Take every available chain of @vq and hand it to @handle, which returns
  * the bytes it wrote (pushed at once) or -1 to keep the chain (it will
- * push it later, e.g. when its I/O completes). Re-enables driver
+ * push it later, e.g. when its I/O completes). A chain the device cannot
+ * answer within its protocol (a buffer on the wrong side, no status byte
+ * to write an error into) @handle refuses with vq_fail(): nothing is
+ * pushed and the queue breaks as for a malformed ring. Re-enables driver
  * notifications once the ring is empty and looks again, so that no kick is
  * lost; interrupts the driver if it wants one; breaks the queue on a
  * malformed chain. Lock held.

@@ -36,17 +36,29 @@ static uint64_t desc_bytes(uint16_t size)
 	return (uint64_t)sizeof(struct vring_desc) * size;
 }
 
-/* flags, idx, ring[size], used_event */
-static uint64_t avail_bytes(uint16_t size)
+/*
+ * The event fields (used_event after the available ring, avail_event after
+ * the used ring) exist only with VIRTIO_RING_F_EVENT_IDX (2.7.6, 2.7.8):
+ * without it the rings are two bytes shorter, and may end right at the end
+ * of RAM.
+ */
+static uint64_t event_field_bytes(const struct virtqueue *vq)
 {
-	return sizeof(struct vring_avail) + sizeof(__virtio16) * ((uint64_t)size + 1);
+	return vq->event_idx ? sizeof(__virtio16) : 0;
+}
+
+/* flags, idx, ring[size], used_event */
+static uint64_t avail_bytes(const struct virtqueue *vq)
+{
+	return sizeof(struct vring_avail) + sizeof(__virtio16) * (uint64_t)vq->size +
+	       event_field_bytes(vq);
 }
 
 /* flags, idx, ring[size], avail_event */
-static uint64_t used_bytes(uint16_t size)
+static uint64_t used_bytes(const struct virtqueue *vq)
 {
-	return sizeof(struct vring_used) + sizeof(struct vring_used_elem) * (uint64_t)size +
-	       sizeof(__virtio16);
+	return sizeof(struct vring_used) + sizeof(struct vring_used_elem) * (uint64_t)vq->size +
+	       event_field_bytes(vq);
 }
 
 static struct vring_avail *avail_ring(const struct virtqueue *vq)
@@ -102,9 +114,7 @@ static void read_desc(const void *table, unsigned int i, struct vring_desc *d)
 	d->next = le16toh(raw.next);
 }
 
-/* Mark @vq broken, keeping the first reason; returns -1 for the caller to pass on. */
-static int __attribute__((format(printf, 2, 3)))
-vq_break(struct virtqueue *vq, const char *fmt, ...)
+int vq_fail(struct virtqueue *vq, const char *fmt, ...)
 {
 	size_t room = sizeof(vq->broken_reason);
 	va_list ap;
@@ -133,12 +143,12 @@ static const char *guest_range(const struct virtqueue *vq, uint64_t gpa, uint64_
 static int check_size(struct virtqueue *vq)
 {
 	if (vq->size == 0)
-		return vq_break(vq, "queue size 0");
+		return vq_fail(vq, "queue size 0");
 	if (vq->size & (vq->size - 1))
-		return vq_break(vq, "queue size %u is not a power of 2 (2.7)", vq->size);
+		return vq_fail(vq, "queue size %u is not a power of 2 (2.7)", vq->size);
 	if (vq->size > VQ_MAX_SIZE)
-		return vq_break(vq, "queue size %u is larger than the maximum %d", vq->size,
-				VQ_MAX_SIZE);
+		return vq_fail(vq, "queue size %u is larger than the maximum %d", vq->size,
+			       VQ_MAX_SIZE);
 	return 0;
 }
 
@@ -149,12 +159,12 @@ static int map_part(struct virtqueue *vq, const char *part, uint64_t gpa, uint64
 	const char *problem;
 
 	if (gpa & (align - 1))
-		return vq_break(vq, "%s at %#llx is not %llu-byte aligned (2.7)", part,
-				(unsigned long long)gpa, (unsigned long long)align);
+		return vq_fail(vq, "%s at %#llx is not %llu-byte aligned (2.7)", part,
+			       (unsigned long long)gpa, (unsigned long long)align);
 	problem = guest_range(vq, gpa, len, host);
 	if (problem)
-		return vq_break(vq, "%s at %#llx (%llu bytes) %s", part, (unsigned long long)gpa,
-				(unsigned long long)len, problem);
+		return vq_fail(vq, "%s at %#llx (%llu bytes) %s", part, (unsigned long long)gpa,
+			       (unsigned long long)len, problem);
 	return 0;
 }
 
@@ -176,13 +186,13 @@ int vq_enable(struct virtqueue *vq)
 		return -1;
 	clear_device_state(vq);
 	if (!vq->ram)
-		return vq_break(vq, "no guest RAM to map the rings from");
+		return vq_fail(vq, "no guest RAM to map the rings from");
 	if (check_size(vq) ||
 	    map_part(vq, "descriptor table", vq->desc_gpa, desc_bytes(vq->size),
 		     VRING_DESC_ALIGN_SIZE, &vq->desc) ||
-	    map_part(vq, "available ring", vq->avail_gpa, avail_bytes(vq->size),
-		     VRING_AVAIL_ALIGN_SIZE, &vq->avail) ||
-	    map_part(vq, "used ring", vq->used_gpa, used_bytes(vq->size), VRING_USED_ALIGN_SIZE,
+	    map_part(vq, "available ring", vq->avail_gpa, avail_bytes(vq), VRING_AVAIL_ALIGN_SIZE,
+		     &vq->avail) ||
+	    map_part(vq, "used ring", vq->used_gpa, used_bytes(vq), VRING_USED_ALIGN_SIZE,
 		     &vq->used))
 		return -1;
 	vq->enabled = true;
@@ -192,6 +202,7 @@ int vq_enable(struct virtqueue *vq)
 void vq_reset(struct virtqueue *vq)
 {
 	clear_device_state(vq);
+	vq->generation++;
 	vq->broken = false;
 	vq->broken_reason[0] = '\0';
 }
@@ -217,25 +228,25 @@ static int add_buf(struct virtqueue *vq, struct vq_chain *chain, const struct vr
 
 	/* 2.7.4.1: a device may have a reasonable limit on buffers per chain. */
 	if (chain->nr == VQ_CHAIN_MAX)
-		return vq_break(vq, "chain from head %u has more than %d buffers", chain->head,
-				VQ_CHAIN_MAX);
+		return vq_fail(vq, "chain from head %u has more than %d buffers", chain->head,
+			       VQ_CHAIN_MAX);
 	if (d->len == 0)
-		return vq_break(vq, "chain from head %u: zero-length buffer at %#llx", chain->head,
-				(unsigned long long)d->addr);
+		return vq_fail(vq, "chain from head %u: zero-length buffer at %#llx", chain->head,
+			       (unsigned long long)d->addr);
 	/* 2.7.4.2: device-writable buffers come after all device-readable ones. */
 	if (!writes && chain->nr > chain->nr_out)
-		return vq_break(vq,
-				"chain from head %u: device-readable buffer %#llx after a "
-				"device-writable one (2.7.4.2)",
-				chain->head, (unsigned long long)d->addr);
+		return vq_fail(vq,
+			       "chain from head %u: device-readable buffer %#llx after a "
+			       "device-writable one (2.7.4.2)",
+			       chain->head, (unsigned long long)d->addr);
 	problem = guest_range(vq, d->addr, d->len, &host);
 	if (problem)
-		return vq_break(vq, "chain from head %u: buffer %#llx+%#x %s", chain->head,
-				(unsigned long long)d->addr, d->len, problem);
+		return vq_fail(vq, "chain from head %u: buffer %#llx+%#x %s", chain->head,
+			       (unsigned long long)d->addr, d->len, problem);
 	/* 2.7.5.2: no chain longer than 2^32 bytes; the used len is 32 bits. */
 	if (chain->out_len + chain->in_len + d->len > UINT32_MAX)
-		return vq_break(vq, "chain from head %u is longer than 4 GiB in total (2.7.5.2)",
-				chain->head);
+		return vq_fail(vq, "chain from head %u is longer than 4 GiB in total (2.7.5.2)",
+			       chain->head);
 
 	b = &chain->buf[chain->nr++];
 	b->gpa = d->addr;
@@ -259,27 +270,27 @@ static const void *map_indirect(struct virtqueue *vq, struct vq_chain *chain, ui
 	void *table;
 
 	if (d->flags & VRING_DESC_F_NEXT) {
-		vq_break(vq,
-			 "chain from head %u: descriptor %u has both INDIRECT and NEXT (2.7.5.3.1)",
-			 chain->head, i);
+		vq_fail(vq,
+			"chain from head %u: descriptor %u has both INDIRECT and NEXT (2.7.5.3.1)",
+			chain->head, i);
 		return NULL;
 	}
 	if (d->len == 0 || d->len % sizeof(struct vring_desc)) {
-		vq_break(vq,
-			 "chain from head %u: indirect table length %u is not a positive "
-			 "multiple of 16",
-			 chain->head, d->len);
+		vq_fail(vq,
+			"chain from head %u: indirect table length %u is not a positive "
+			"multiple of 16",
+			chain->head, d->len);
 		return NULL;
 	}
 	if (d->len / sizeof(struct vring_desc) > VQ_CHAIN_MAX) {
-		vq_break(vq, "chain from head %u: indirect table length %u is more than %d entries",
-			 chain->head, d->len, VQ_CHAIN_MAX);
+		vq_fail(vq, "chain from head %u: indirect table length %u is more than %d entries",
+			chain->head, d->len, VQ_CHAIN_MAX);
 		return NULL;
 	}
 	problem = guest_range(vq, d->addr, d->len, &table);
 	if (problem) {
-		vq_break(vq, "chain from head %u: indirect table %#llx+%#x %s", chain->head,
-			 (unsigned long long)d->addr, d->len, problem);
+		vq_fail(vq, "chain from head %u: indirect table %#llx+%#x %s", chain->head,
+			(unsigned long long)d->addr, d->len, problem);
 		return NULL;
 	}
 	*entries = d->len / sizeof(struct vring_desc);
@@ -302,25 +313,25 @@ static int read_indirect(struct virtqueue *vq, struct vq_chain *chain, uint16_t 
 		return -1;
 	for (visited = 1;; visited++) {
 		if (visited > entries)
-			return vq_break(vq,
-					"chain from head %u: indirect table loops (more than %u "
-					"descriptors)",
-					chain->head, entries);
+			return vq_fail(vq,
+				       "chain from head %u: indirect table loops (more than %u "
+				       "descriptors)",
+				       chain->head, entries);
 		read_desc(table, j, &d);
 		if (d.flags & VRING_DESC_F_INDIRECT)
-			return vq_break(vq,
-					"chain from head %u: nested indirect table in indirect "
-					"descriptor %u (2.7.5.3.1)",
-					chain->head, j);
+			return vq_fail(vq,
+				       "chain from head %u: nested indirect table in indirect "
+				       "descriptor %u (2.7.5.3.1)",
+				       chain->head, j);
 		if (add_buf(vq, chain, &d))
 			return -1;
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 0;
 		if (d.next >= entries)
-			return vq_break(vq,
-					"chain from head %u: indirect descriptor %u: next %u is "
-					"outside the table of %u",
-					chain->head, j, d.next, entries);
+			return vq_fail(vq,
+				       "chain from head %u: indirect descriptor %u: next %u is "
+				       "outside the table of %u",
+				       chain->head, j, d.next, entries);
 		j = d.next;
 	}
 }
@@ -339,11 +350,16 @@ static int read_chain(struct virtqueue *vq, uint16_t head, struct vq_chain *chai
 	chain_init(chain, head);
 	for (visited = 1;; visited++) {
 		if (visited > vq->size)
-			return vq_break(vq,
-					"chain from head %u loops (more than %u descriptors, the "
-					"queue size)",
-					head, vq->size);
+			return vq_fail(vq,
+				       "chain from head %u loops (more than %u descriptors, the "
+				       "queue size)",
+				       head, vq->size);
 		read_desc(vq->desc, i, &d);
+		if ((d.flags & VRING_DESC_F_INDIRECT) && !vq->indirect)
+			return vq_fail(vq,
+				       "chain from head %u: descriptor %u is INDIRECT, but "
+				       "VIRTIO_F_INDIRECT_DESC was not negotiated (2.7.5.3.1)",
+				       head, i);
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return read_indirect(vq, chain, i, &d);
 		if (add_buf(vq, chain, &d))
@@ -351,10 +367,10 @@ static int read_chain(struct virtqueue *vq, uint16_t head, struct vq_chain *chai
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 0;
 		if (d.next >= vq->size)
-			return vq_break(vq,
-					"chain from head %u: descriptor %u: next %u is not below "
-					"the queue size %u",
-					head, i, d.next, vq->size);
+			return vq_fail(vq,
+				       "chain from head %u: descriptor %u: next %u is not below "
+				       "the queue size %u",
+				       head, i, d.next, vq->size);
 		i = d.next;
 	}
 }
@@ -373,10 +389,10 @@ static int avail_pending(struct virtqueue *vq)
 	idx = le16toh(__atomic_load_n(&avail_ring(vq)->idx, __ATOMIC_ACQUIRE));
 	pending = idx - vq->last_avail;
 	if (pending > vq->size)
-		return vq_break(vq,
-				"avail->idx %u is %u entries past the %u taken, more than the "
-				"queue size %u",
-				idx, pending, vq->last_avail, vq->size);
+		return vq_fail(vq,
+			       "avail->idx %u is %u entries past the %u taken, more than the "
+			       "queue size %u",
+			       idx, pending, vq->last_avail, vq->size);
 	return pending;
 }
 
@@ -422,8 +438,8 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	slot = vq->last_avail & (vq->size - 1);
 	head = load_le16(&avail_ring(vq)->ring[slot]);
 	if (head >= vq->size)
-		return vq_break(vq, "avail ring entry %u: head %u is not below the queue size %u",
-				vq->last_avail, head, vq->size);
+		return vq_fail(vq, "avail ring entry %u: head %u is not below the queue size %u",
+			       vq->last_avail, head, vq->size);
 	if (read_chain(vq, head, chain))
 		return -1;
 	vq->last_avail++;

@@ -48,10 +48,16 @@ struct virtqueue {
 	const char *name; /* "virtio-blk queue 0", for messages */
 	uint16_t size;	  /* QueueNum */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated: the rings have event fields */
+	bool indirect;	/* VIRTIO_RING_F_INDIRECT_DESC negotiated: else INDIRECT breaks the queue */
 
 	/* device-side state */
 	bool enabled;
+	/*
+	 * Moved on by vq_reset(): a chain taken before belongs to rings the
+	 * driver has taken back, and its answer must not reach the new ones.
+	 */
+	unsigned int generation;
 	bool broken;
 	char broken_reason[160];
 	uint16_t last_avail;	 /* next available-ring entry to take */
@@ -71,8 +77,19 @@ struct virtqueue {
  * broken queue stays broken (vq_enable fails) until vq_reset().
  */
 int vq_enable(struct virtqueue *vq);
-/* Back to the state before vq_enable; the transport-set fields are kept. */
+/*
+ * Back to the state before vq_enable, and a new generation; the
+ * transport-set fields are kept.
+ */
 void vq_reset(struct virtqueue *vq);
+
+/*
+ * Mark @vq broken because of what the guest wrote, keeping the first
+ * reason (printf-style, "queue name: " put in front); returns -1 for the
+ * caller to pass on. For a device that finds a chain it cannot answer
+ * within its protocol (a buffer on the wrong side, no status byte).
+ */
+int vq_fail(struct virtqueue *vq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Take the next available chain. Returns 1 with @chain filled, 0 when the

@@ -342,6 +342,18 @@ static void test_cmdline_lone_quote(void **state)
 	assert_int_equal(p.size, 4 * SZ_1M);
 }
 
+/* A quote that ends the line opens an empty last argument: what came before stands. */
+static void test_cmdline_quote_ends_line(void **state)
+{
+	from("cma=4M \"");
+	assert_true(p.present);
+	assert_int_equal(p.size, 4 * SZ_1M);
+	assert_int_equal(p.nr_values, 1);
+	from("cma=4M@0x90000000 \"");
+	assert_true(p.fixed);
+	assert_int_equal(p.base, 0x90000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_cmdline_empty_value),
 		cmocka_unit_test(test_cmdline_truncated),
 		cmocka_unit_test(test_cmdline_lone_quote),
+		cmocka_unit_test(test_cmdline_quote_ends_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,11 @@
 
 #include "cma/size.h"
 
+void ctl_api_prepare(void)
+{
+	json_object_seed(0);
+}
+
 uint64_t api_seconds_since(const struct timespec *then)
 {
 	struct timespec now;

@@ -7,11 +7,12 @@
  * then send every queued response, then recv again (or close). Requests
  * pipelined in one recv are thus answered in order without any queueing
  * beyond one output buffer, and a client that never reads its answers
- * only stalls itself. A handler that defers its answer stops the parsing
- * until the answer comes (http_deferred_answer()): what the client sent
- * after that request waits in the input buffer, so answers keep their
- * order; meanwhile the connection has nothing in flight, and notices a
- * peer that left only when it sends the answer.
+ * only stalls itself (until its send times out: timeouts.c). A handler
+ * that defers its answer stops the parsing until the answer comes
+ * (http_deferred_answer()): what the client sent after that request
+ * waits in the input buffer, so answers keep their order; meanwhile the
+ * connection has nothing in flight, so no deadline, and notices a peer
+ * that left only when it sends the answer.
  *
  * http-parser pauses at the end of each head and of each message, so that
  * the limits, 100-continue and the handler run between two calls of
@@ -158,6 +159,7 @@ static void head_done(struct http_conn *c)
 	const http_parser *p = &c->parser;
 
 	c->in_body = true;
+	c->body_start_ms = http_now_ms();
 	if (c->head_bytes + 1 > HTTP_HEAD_MAX)
 		http_refuse_head_too_big(c);
 	else if (p->http_major != 1) /* http-parser takes any digit */
@@ -243,6 +245,7 @@ static void message_done(struct http_conn *c)
 	}
 	c->in_body = false;
 	c->head_bytes = 0;
+	c->had_request = true;
 }
 
 static bool out_pending(const struct http_conn *c)
@@ -261,6 +264,9 @@ static void conn_parse(struct http_conn *c)
 		enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
 
 		c->in_off += n;
+		/* a head's clock starts at its first byte; a new connection's, at its accept */
+		if (in_head && !c->head_bytes && n && c->had_request)
+			c->head_start_ms = http_now_ms();
 		if (in_head)
 			c->head_bytes += n;
 		if (c->close_after_send) /* a callback refused the request */
@@ -354,6 +360,14 @@ static void recv_done(struct ev_op *op, int res, unsigned int flags)
 	struct http_conn *c = container_of(op, struct http_conn, recv_op);
 
 	c->busy = NULL;
+	if (res > 0 && c->expired == EXPIRED_IDLE)
+		c->expired = EXPIRY_NONE; /* used after all, before the cancel: serve it */
+	/* cancelled (-ECANCELED, or -EINTR once in io-wq), or data just too late */
+	if (c->expired && res != 0) {
+		http_conn_end_expired(c, res > 0 || c->in_body || c->head_bytes);
+		http_conn_next(c); /* its last words, then close */
+		return;
+	}
 	if (res <= 0) { /* the peer is gone (0), mid-request or not, or cancelled */
 		conn_close(c);
 		return;
@@ -373,6 +387,7 @@ static void start_recv(struct http_conn *c)
 	}
 	io_uring_prep_recv(sqe, c->fd, c->in, RECV_CHUNK, 0);
 	c->busy = &c->recv_op;
+	http_conn_recv_deadline(c);
 }
 
 static void send_done(struct ev_op *op, int res, unsigned int flags)
@@ -380,7 +395,10 @@ static void send_done(struct ev_op *op, int res, unsigned int flags)
 	struct http_conn *c = container_of(op, struct http_conn, send_op);
 
 	c->busy = NULL;
-	if (res <= 0) { /* EPIPE, ECONNRESET: the peer left without its answer */
+	/* EPIPE, ECONNRESET: the peer left without its answer; or it read none in time */
+	if (res <= 0 || c->expired) {
+		if (c->expired)
+			http_conn_end_expired(c, false); /* logged; nothing more is sent */
 		conn_close(c);
 		return;
 	}
@@ -403,6 +421,7 @@ static void start_send(struct http_conn *c)
 	io_uring_prep_send(sqe, c->fd, c->out.data + c->out_sent, strbuf_len(&c->out) - c->out_sent,
 			   MSG_NOSIGNAL);
 	c->busy = &c->send_op;
+	http_conn_send_deadline(c);
 }
 
 void http_conn_next(struct http_conn *c)
@@ -478,6 +497,7 @@ struct http_conn *http_conn_new(struct http_server *s, int fd)
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	c->after_value = true;
+	c->head_start_ms = http_now_ms();
 	strbuf_init(&c->url, HTTP_HEAD_MAX);
 	strbuf_init(&c->content_type, HTTP_HEAD_MAX);
 	strbuf_init(&c->expect, HTTP_HEAD_MAX);

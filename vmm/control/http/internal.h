@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Private to vmm/control/http/connection.c, response.c and socket.c: the
- * connection they share and the calls between them. Everyone else goes
- * through vmm/control/http_server.h.
+ * Private to vmm/control/http/connection.c, response.c, socket.c and
+ * timeouts.c: the connection they share and the calls between them.
+ * Everyone else goes through vmm/control/http_server.h.
  *
  * A connection has at most one io_uring operation in flight: recv, then
  * parse everything received, answering each complete request in order,
  * then send every queued response, then recv again (or close). A request
  * whose answer is deferred stops the parsing: until the answer comes, the
  * connection sends what it had queued and then has nothing in flight.
+ *
+ * Each recv and send has a deadline; one timer per server (timeouts.c)
+ * looks at them now and then, and cancels the operation of a connection
+ * past its own, marking it expired (left unmarked if no cancel could be
+ * queued: the next look tries again). The cancelled operation's
+ * completion, like any other, then decides what is sent (408, 503 or
+ * nothing) before the close, and logs why; the mark is then gone, so that
+ * last answer has its send deadline like any other. A connection with
+ * nothing in flight (awaiting its deferred answer) has no deadline and
+ * never expires.
  */
 #ifndef VMM_CONTROL_HTTP_INTERNAL_H
 #define VMM_CONTROL_HTTP_INTERNAL_H
@@ -26,6 +36,17 @@
 
 enum wanted_header { HDR_OTHER, HDR_CONTENT_TYPE, HDR_EXPECT };
 enum pause_point { PAUSED_AT_HEAD, PAUSED_AT_MESSAGE };
+
+/* Why the server ends a connection that the client did not end. */
+enum http_expiry {
+	EXPIRY_NONE,
+	EXPIRED_HEAD,	 /* no whole request head in time: 408 */
+	EXPIRED_BODY,	 /* no whole body in time: 408 */
+	EXPIRED_IDLE,	 /* kept alive, unused: closed quietly */
+	EXPIRED_SEND,	 /* the client does not read its answer: closed */
+	EXPIRY_DISPLACED /* the oldest idle, closed to admit a new connection */
+};
+_Static_assert(EXPIRY_DISPLACED == HTTP_LOG_GATES, "one log gate per kind of expiry");
 
 /*
  * An answer the handler gives later. It outlives its connection when that
@@ -67,6 +88,14 @@ struct http_conn {
 
 	bool in_handler;		/* the handler runs for this connection */
 	struct http_deferred *deferred; /* the answer the last request awaits */
+
+	/* timeouts.c's: CLOCK_MONOTONIC milliseconds */
+	bool had_request;	  /* a request has completed on this connection */
+	uint64_t head_start_ms;	  /* the request head's first byte (or the accept) */
+	uint64_t body_start_ms;	  /* the end of the request head */
+	uint64_t deadline_ms;	  /* for the recv or send in flight */
+	uint64_t idle_seq;	  /* when it last fell idle, in the server's order */
+	enum http_expiry expired; /* its operation is being cancelled, and why */
 };
 
 /* ---- connection.c ---- */
@@ -96,8 +125,35 @@ void http_refuse_malformed(struct http_conn *c, enum http_errno err);
 void http_refuse_head_too_big(struct http_conn *c);
 void http_refuse_body_too_big(struct http_conn *c);
 
+/* ---- timeouts.c ---- */
+
+uint64_t http_now_ms(void);
+/* @c starts a recv, or a send: its deadline for it. */
+void http_conn_recv_deadline(struct http_conn *c);
+void http_conn_send_deadline(struct http_conn *c);
+/* Watch the deadlines while @s has connections; loop thread. */
+void http_sweep_arm(struct http_server *s);
+/*
+ * @s serves HTTP_MAX_CONNS: end the connection idle the longest, counting
+ * it out at once. False when none is idle (or its recv cannot be cancelled).
+ */
+bool http_make_room(struct http_server *s);
+/*
+ * @c's operation, cancelled as @c->expired, has completed: log why @c
+ * ends, queue what its client is told (@request_came: bytes of a request
+ * were received; a connection idle between requests is closed without a
+ * word, as HTTP allows), and mark @c to close once that is sent. Clears
+ * @c->expired: that last send is timed like any other.
+ */
+void http_conn_end_expired(struct http_conn *c, bool request_came);
+
 /* ---- socket.c ---- */
 
+/*
+ * Cancel @op, one of @s's, if it is still in flight; it completes as usual.
+ * False when no SQE could be had for the cancel (the ring is in trouble).
+ */
+bool http_cancel(struct http_server *s, struct ev_op *op);
 /* Wake http_server_close() once nothing of @s is in flight. */
 void http_server_note_drained(struct http_server *s);
 

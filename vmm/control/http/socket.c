@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The control socket's file and its listener: created 0600, a stale one
- * replaced, connections accepted (with a pause when out of descriptors)
- * and their peer vetted, and at the end drained and removed.
+ * replaced, connections accepted (with a pause when out of descriptors),
+ * their peer vetted and, all places taken, a place made or refused, and at
+ * the end drained and removed.
  */
 #include "vmm/control/http/internal.h"
 #include "vmm/util/log.h"
@@ -51,17 +52,20 @@ static void refuse_peer(struct http_conn *c, const struct ucred *cred)
 		    allowed_users(who, sizeof(who)), cred->uid);
 }
 
+/* Every place is taken by a connection in the middle of something. */
 static void refuse_when_full(struct http_conn *c)
 {
 	struct http_server *s = c->srv;
 
 	if (!s->full_warned) /* once, not once per client retrying */
-		pr_warn("control socket %s: %d connections are open; refusing more with 503 "
-			"until one closes",
+		pr_warn("control socket %s: %d connections are open and none is idle; refusing "
+			"more with 503 until one is",
 			s->path, HTTP_MAX_CONNS);
 	s->full_warned = true;
 	http_refuse(c, 503,
-		    "cmavm serves at most %d API connections at once; close idle ones and retry",
+		    "cmavm serves at most %d API connections at once and none is idle: each is "
+		    "receiving a request, sending an answer or awaiting a long command's; retry "
+		    "in a few seconds, or end connections you hold open",
 		    HTTP_MAX_CONNS);
 }
 
@@ -83,12 +87,13 @@ static void admit(struct http_server *s, int fd)
 			    "cmavm cannot tell who you are, so it will not take orders from you");
 	} else if (!peer_allowed(&cred)) {
 		refuse_peer(c, &cred);
-	} else if (s->nr_served >= HTTP_MAX_CONNS) {
+	} else if (s->nr_served >= HTTP_MAX_CONNS && !http_make_room(s)) {
 		refuse_when_full(c);
 	} else if (http_conn_serve(c)) {
 		http_refuse(c, 503, "cmavm is out of memory; retry later");
 	}
 	http_conn_next(c);
+	http_sweep_arm(s);
 }
 
 /* ---- accepting ---- */
@@ -290,6 +295,12 @@ static void server_init(struct http_server *s, struct ev_loop *loop, http_handle
 	s->opaque = opaque;
 	s->accept_op.done = accept_done;
 	s->retry_op.done = retry_done;
+	s->timeouts = (struct http_timeouts){
+		.head_ms = HTTP_HEAD_TIMEOUT_MS,
+		.body_ms = HTTP_BODY_TIMEOUT_MS,
+		.idle_ms = HTTP_IDLE_TIMEOUT_MS,
+		.send_ms = HTTP_SEND_TIMEOUT_MS,
+	};
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->drained_cond, NULL);
 }
@@ -323,7 +334,7 @@ int http_server_open(struct http_server *s, struct ev_loop *loop, const char *pa
 
 void http_server_note_drained(struct http_server *s)
 {
-	if (!s->closing || s->conns || s->accept_busy)
+	if (!s->closing || s->conns || s->accept_busy || s->sweep_busy)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->drained = true;
@@ -331,12 +342,14 @@ void http_server_note_drained(struct http_server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void cancel(struct http_server *s, struct ev_op *op)
+bool http_cancel(struct http_server *s, struct ev_op *op)
 {
 	struct io_uring_sqe *sqe = ev_sqe(s->loop, &cancel_op);
 
-	if (sqe)
-		io_uring_prep_cancel(sqe, op, 0);
+	if (!sqe)
+		return false;
+	io_uring_prep_cancel(sqe, op, 0);
+	return true;
 }
 
 /*
@@ -351,10 +364,12 @@ static void begin_closing(void *arg)
 
 	s->closing = true;
 	if (s->accept_busy)
-		cancel(s, s->accept_busy);
+		http_cancel(s, s->accept_busy);
+	if (s->sweep_busy)
+		http_cancel(s, &s->sweep_op);
 	for (c = s->conns; c; c = c->next)
 		if (c->busy == &c->recv_op)
-			cancel(s, c->busy);
+			http_cancel(s, c->busy);
 	http_server_note_drained(s);
 }
 
@@ -370,7 +385,7 @@ static void give_up(void *arg)
 	for (c = s->conns; c; c = next) {
 		next = c->next; /* @c may be freed at once */
 		if (c->busy == &c->send_op)
-			cancel(s, c->busy);
+			http_cancel(s, c->busy);
 		else
 			http_conn_give_up(c);
 	}

@@ -19,12 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "http_harness.h"
+#include "vmm/control/http/internal.h"
 
 const char get_vm[] = "GET /v1/vm?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -161,11 +164,99 @@ unsigned int connections_served(struct fixture *f)
 	return sc.n;
 }
 
+void wait_served(struct fixture *f, unsigned int n)
+{
+	int tries;
+
+	for (tries = 0; tries < 5000 && connections_served(f) != n; tries++)
+		usleep(1000);
+	assert_int_equal(connections_served(f), n);
+}
+
+/* The server's own view: what its connections have received. */
+static void count_mid_request(void *arg)
+{
+	struct served_count *sc = arg;
+	const struct http_conn *c;
+
+	sc->n = 0;
+	for (c = sc->srv->conns; c; c = c->next)
+		sc->n += c->in_body || c->head_bytes;
+}
+
+void wait_mid_request(struct fixture *f, unsigned int n)
+{
+	struct served_count sc = { &f->srv, 0 };
+	int tries;
+
+	for (tries = 0; tries < 5000; tries++) {
+		assert_int_equal(ev_loop_call(&f->loop, count_mid_request, &sc), 0);
+		if (sc.n == n)
+			return;
+		usleep(1000);
+	}
+	fail_msg("%u connections have part of a request in, not %u", sc.n, n);
+}
+
 bool nothing_sent(struct client *c, int ms)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 
 	return c->len == 0 && poll(&p, 1, ms) == 0;
+}
+
+struct timeouts_for {
+	struct http_server *srv;
+	struct http_timeouts t;
+};
+
+static void write_timeouts(void *arg)
+{
+	struct timeouts_for *tf = arg;
+
+	tf->srv->timeouts = tf->t;
+}
+
+void set_timeouts(struct fixture *f, unsigned int head_ms, unsigned int body_ms,
+		  unsigned int idle_ms, unsigned int send_ms)
+{
+	struct timeouts_for tf = { &f->srv, { head_ms, body_ms, idle_ms, send_ms } };
+
+	assert_int_equal(ev_loop_call(&f->loop, write_timeouts, &tf), 0);
+}
+
+struct buffer_state {
+	struct http_server *srv;
+	bool full;
+};
+
+/* The socket of the newest connection takes no more until its client reads. */
+static void check_send_buffer(void *arg)
+{
+	struct buffer_state *bs = arg;
+	int queued = 0, size = 0;
+	socklen_t len = sizeof(size);
+
+	assert_non_null(bs->srv->conns);
+	assert_int_equal(ioctl(bs->srv->conns->fd, SIOCOUTQ, &queued), 0);
+	assert_int_equal(getsockopt(bs->srv->conns->fd, SOL_SOCKET, SO_SNDBUF, &size, &len), 0);
+	bs->full = queued >= size;
+}
+
+bool send_buffer_full(struct fixture *f)
+{
+	struct buffer_state bs = { &f->srv, false };
+
+	assert_int_equal(ev_loop_call(&f->loop, check_send_buffer, &bs), 0);
+	return bs.full;
+}
+
+double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 void echo_handler(void *opaque, const struct http_request *req, struct http_response *resp)
@@ -181,7 +272,7 @@ void echo_handler(void *opaque, const struct http_request *req, struct http_resp
 
 /* ---- the fixture ---- */
 
-struct fixture *fixture_open(http_handler_fn handler, void *opaque)
+static struct fixture *fixture_new(http_handler_fn handler, void *opaque)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -190,6 +281,13 @@ struct fixture *fixture_open(http_handler_fn handler, void *opaque)
 	snprintf(f->path, sizeof(f->path), "%s/api.sock", f->dir);
 	assert_int_equal(ev_loop_init(&f->loop, 256), 0);
 	assert_int_equal(http_server_open(&f->srv, &f->loop, f->path, handler, opaque), 0);
+	return f;
+}
+
+struct fixture *fixture_open(http_handler_fn handler, void *opaque)
+{
+	struct fixture *f = fixture_new(handler, opaque);
+
 	assert_int_equal(ev_loop_start(&f->loop), 0);
 	return f;
 }
@@ -207,6 +305,13 @@ int start_server(void **state)
 {
 	memset(&deferred, 0, sizeof(deferred));
 	*state = fixture_open(echo_handler, NULL);
+	return 0;
+}
+
+int start_server_stopped(void **state)
+{
+	memset(&deferred, 0, sizeof(deferred));
+	*state = fixture_new(echo_handler, NULL);
 	return 0;
 }
 

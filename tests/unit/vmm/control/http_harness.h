@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Shared by the HTTP server's tests (test_http_connection.c,
- * test_http_response.c, test_http_socket.c): a server on a real event
+ * Shared by the HTTP server's tests (test_http_*.c) and the API's
+ * through it (test_api_pending.c): a server on a real event
  * loop with a handler that echoes each request back as JSON, and a
  * blocking client that reads one response at a time with http-parser.
  */
@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "vmm/control/http_server.h"
 #include "vmm/hw/event_loop.h"
@@ -45,6 +46,12 @@ void fixture_close(struct fixture *f);
 /* cmocka setup and teardown: fixture_open() with echo_handler, and its end. */
 int start_server(void **state);
 int stop_server(void **state);
+/*
+ * The same server with its loop never started: the test plays the loop
+ * thread, calling the server's functions and completions itself, and the
+ * kernel's completions are never seen. stop_server() ends it too.
+ */
+int start_server_stopped(void **state);
 
 /* How many requests echo_handler has seen since start_server(). */
 unsigned int requests_handled(struct fixture *f);
@@ -58,8 +65,23 @@ void wait_deferred(struct fixture *f, unsigned int n);
 void answer_deferred(struct fixture *f);
 /* How many connections the server serves (HTTP_MAX_CONNS counts them). */
 unsigned int connections_served(struct fixture *f);
+/* Wait (up to 5 s) until the server serves @n connections. */
+void wait_served(struct fixture *f, unsigned int n);
+/* Wait (up to 5 s) until @n connections have part of a request in. */
+void wait_mid_request(struct fixture *f, unsigned int n);
 /* Whether the server sends nothing within @ms milliseconds. */
 bool nothing_sent(struct client *c, int ms);
+/*
+ * Whether the server's socket of its newest connection holds all it may
+ * (SIOCOUTQ, what its client has not read, reaches SO_SNDBUF): the next
+ * send waits until the client reads.
+ */
+bool send_buffer_full(struct fixture *f);
+/* The server's timeouts from now on (the loop thread's, set there). */
+void set_timeouts(struct fixture *f, unsigned int head_ms, unsigned int body_ms,
+		  unsigned int idle_ms, unsigned int send_ms);
+/* Seconds of CLOCK_MONOTONIC since @t0. */
+double seconds_since(const struct timespec *t0);
 
 #define SERVER_TEST(fn) cmocka_unit_test_setup_teardown(fn, start_server, stop_server)
 

@@ -139,16 +139,6 @@ static void test_connection_close_after_the_answer(void **state)
 	client_close(c);
 }
 
-/* Wait (up to 5 s) until the server serves @n connections. */
-static void wait_served(struct fixture *f, unsigned int n)
-{
-	int tries;
-
-	for (tries = 0; tries < 5000 && connections_served(f) != n; tries++)
-		usleep(1000);
-	assert_int_equal(connections_served(f), n);
-}
-
 static void test_answer_after_the_peer_left(void **state)
 {
 	struct fixture *f = *state;
@@ -206,14 +196,6 @@ static void test_close_waits_for_the_answer(void **state)
 	assert_true(server_closed(c));
 	assert_int_equal(pthread_join(closer, NULL), 0);
 	client_close(c);
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static void test_answer_after_close(void **state)

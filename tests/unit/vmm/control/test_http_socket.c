@@ -2,7 +2,8 @@
 /*
  * The HTTP server's socket (vmm/control/http/socket.c): the file made
  * 0600, a live server or a non-socket left alone, a stale socket replaced,
- * peers vetted, the connection limit, and closing: answers under way
+ * peers vetted, the connection limit when no connection is idle (idle ones
+ * make room: test_http_timeouts.c), and closing: answers under way
  * finished, idle connections ended, the file removed only if it is ours.
  * A real event loop, spoken to through plain sockets (http_harness.h).
  */
@@ -24,6 +25,15 @@
 
 #include "http_harness.h"
 
+/* A connection in the middle of its request: never displaced. */
+static struct client *busy_client(const char *path)
+{
+	struct client *c = client_open(path);
+
+	send_str(c, "GET /v1/vm HTTP/1.1\r\n");
+	return c;
+}
+
 static void test_connection_limit(void **state)
 {
 	struct fixture *f = *state;
@@ -31,9 +41,10 @@ static void test_connection_limit(void **state)
 	int i, tries;
 
 	for (i = 0; i < HTTP_MAX_CONNS; i++)
-		c[i] = served_client(f->path);
+		c[i] = busy_client(f->path);
+	wait_mid_request(f, HTTP_MAX_CONNS); /* none idle */
 	extra = client_open(f->path);
-	expect_response(extra, 503, "at most 32");
+	expect_response(extra, 503, "at most 32 API connections at once and none is idle");
 	assert_true(server_closed(extra));
 	client_close(extra);
 
@@ -52,8 +63,11 @@ static void test_connection_limit(void **state)
 		usleep(10 * 1000);
 	}
 	assert_true(tries < 100);
-	for (i = 1; i < HTTP_MAX_CONNS; i++)
+	for (i = 1; i < HTTP_MAX_CONNS; i++) { /* each still served */
+		send_str(c[i], "\r\n");
+		expect_response(c[i], 200, "/v1/vm");
 		client_close(c[i]);
+	}
 }
 
 static void test_socket_mode(void **state)

@@ -25,6 +25,7 @@ static struct uart_16550 uart;
 static int irq_level, irq_edges;
 static uint8_t sent[8192];
 static size_t nr_sent;
+static bool host_full; /* what tx() tells the UART */
 
 static void set_irq(void *opaque, int level)
 {
@@ -32,9 +33,10 @@ static void set_irq(void *opaque, int level)
 	irq_edges++;
 }
 
-static void tx(void *opaque, uint8_t c)
+static bool tx(void *opaque, uint8_t c)
 {
 	sent[nr_sent++ % sizeof(sent)] = c;
+	return !host_full;
 }
 
 static int setup(void **state)
@@ -43,6 +45,7 @@ static int setup(void **state)
 
 	irq_level = irq_edges = 0;
 	nr_sent = 0;
+	host_full = false;
 	uart_16550_init(&uart, &ops);
 	return 0;
 }
@@ -89,6 +92,32 @@ static void test_thre_interrupt_cycle(void **state)
 	assert_int_equal(irq_level, 0);
 	wr(IER, 0x02);
 	assert_int_equal(irq_level, 1);
+}
+
+/* No room on the host side: THR busy until it has room, then THRE and its interrupt. */
+static void test_full_host_side_holds_thre(void **state)
+{
+	wr(IER, 0x02);
+	assert_int_equal(rd(IIR) & 0x0f, 0x02);
+	host_full = true;
+	wr(THR, 'a');
+	assert_int_equal(nr_sent, 1);
+	assert_int_equal(rd(LSR) & 0x60, 0); /* neither THRE nor TEMT */
+	assert_int_equal(irq_level, 0);
+	assert_int_equal(rd(IIR) & 0x0f, 0x01);
+	wr(IER, 0x00);
+	wr(IER, 0x02); /* re-enabling THRI while busy raises nothing */
+	assert_int_equal(irq_level, 0);
+	host_full = false;
+	uart_16550_tx_ready(&uart);
+	assert_int_equal(rd(LSR) & 0x60, 0x60);
+	assert_int_equal(irq_level, 1);
+	assert_int_equal(rd(IIR) & 0x0f, 0x02);
+	uart_16550_tx_ready(&uart); /* when not busy: nothing to re-arm */
+	assert_int_equal(irq_level, 0);
+	wr(THR, 'b');
+	assert_int_equal(irq_level, 1);
+	assert_memory_equal(sent, "ab", 2);
 }
 
 static void test_receive(void **state)
@@ -200,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thre_interrupt_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_host_side_holds_thre, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_has_priority_over_thre, setup,
 						teardown),

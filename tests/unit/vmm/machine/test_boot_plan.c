@@ -17,11 +17,13 @@
 #include "cma/size.h"
 #include "tests/unit/lib/capture.h"
 #include "fdt/dtb_check.h"
+#include "vmm/hw/guest_ram.h"
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
 
 #define KERNEL_FILE_SIZE  (2 * 1024 * 1024)
 #define KERNEL_IMAGE_SIZE (0x2010000ULL) /* as Debian's 6.1 arm64 kernel says */
+#define INITRD		  "070701 an initramfs, as far as the plan cares"
 
 struct fixture {
 	char kernel[64];
@@ -43,7 +45,7 @@ static void write_temp(char path[64], const void *data, size_t len)
 }
 
 /* An arm64 Image header (booting.rst): text_offset 0, image_size, magic. */
-static void write_kernel(char path[64])
+static uint8_t *kernel_bytes(void)
 {
 	uint8_t *img = calloc(1, KERNEL_FILE_SIZE);
 	uint64_t image_size = KERNEL_IMAGE_SIZE, flags = 0;
@@ -52,6 +54,15 @@ static void write_kernel(char path[64])
 	memcpy(img + 16, &image_size, 8);
 	memcpy(img + 24, &flags, 8);
 	memcpy(img + 56, &magic, 4);
+	for (size_t i = 64; i < KERNEL_FILE_SIZE; i++)
+		img[i] = (uint8_t)(i * 13);
+	return img;
+}
+
+static void write_kernel(char path[64])
+{
+	uint8_t *img = kernel_bytes();
+
 	write_temp(path, img, KERNEL_FILE_SIZE);
 	free(img);
 }
@@ -70,10 +81,9 @@ static void add_pool(struct vm_config *cfg, const char *flag, bool is_default)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	static const char initrd[] = "070701 an initramfs, as far as the plan cares";
 
 	write_kernel(f->kernel);
-	write_temp(f->initrd, initrd, sizeof(initrd));
+	write_temp(f->initrd, INITRD, sizeof(INITRD));
 	strcpy(f->dtb, "/tmp/cmavm-plan-dtb-XXXXXX");
 	close(mkstemp(f->dtb));
 	f->cfg = (struct vm_config){
@@ -229,7 +239,7 @@ static void test_cmdline_the_guest_would_cut_is_refused(void **state)
 	free(longer);
 }
 
-static void test_initrd_is_read_and_placed_after_the_kernel(void **state)
+static void test_initrd_is_placed_after_the_kernel(void **state)
 {
 	struct fixture *f = *state;
 	const struct layout *l = &f->plan.layout;
@@ -237,11 +247,33 @@ static void test_initrd_is_read_and_placed_after_the_kernel(void **state)
 	f->cfg.initrd = f->initrd;
 	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), 0);
 	assert_int_equal(f->plan.initrd.size, l->initrd.size);
-	assert_memory_equal(f->plan.initrd.data, "070701", 6);
+	assert_int_equal(f->plan.initrd.size, sizeof(INITRD));
 	assert_true(l->initrd.base >= region_end(&l->kernel));
 	assert_true(l->initrd.base >= l->kernel.base + KERNEL_IMAGE_SIZE);
 	assert_false(regions_overlap(&l->initrd, &l->dtb));
 	assert_false(regions_overlap(&l->initrd, &l->pools[0].r));
+}
+
+/* Once RAM exists, each blob lands where the plan (and the DTB) say. */
+static void test_load_puts_each_file_at_its_place(void **state)
+{
+	struct fixture *f = *state;
+	const struct layout *l = &f->plan.layout;
+	struct guest_ram ram = { .memfd = -1, .gpa = MMAP_RAM_BASE, .size = DEFAULT_MEMORY };
+	uint8_t *img = kernel_bytes();
+
+	ram.host = calloc(1, DEFAULT_MEMORY);
+	f->cfg.initrd = f->initrd;
+	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), 0);
+	assert_int_equal(boot_plan_load(&f->plan, &ram), 0);
+	assert_memory_equal(ram.host + (l->kernel.base - MMAP_RAM_BASE), img, KERNEL_FILE_SIZE);
+	assert_memory_equal(ram.host + (l->initrd.base - MMAP_RAM_BASE), INITRD, sizeof(INITRD));
+	assert_memory_equal(ram.host + (l->dtb.base - MMAP_RAM_BASE), f->plan.dtb,
+			    f->plan.dtb_size);
+	ram.size = l->initrd.base - MMAP_RAM_BASE; /* RAM too small: refused, not overrun */
+	assert_int_equal(boot_plan_load(&f->plan, &ram), -1);
+	free(ram.host);
+	free(img);
 }
 
 static void test_missing_kernel_fails(void **state)
@@ -322,8 +354,10 @@ int main(void)
 			test_cma_on_the_cmdline_conflicts_with_a_default_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cmdline_the_guest_would_cut_is_refused, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_initrd_is_read_and_placed_after_the_kernel,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initrd_is_placed_after_the_kernel, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_load_puts_each_file_at_its_place, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_kernel_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_printed_for_the_operator, setup,
 						teardown),

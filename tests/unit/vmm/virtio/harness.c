@@ -220,7 +220,7 @@ bool negotiate(struct tdev *t, uint64_t features)
 	return rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK;
 }
 
-static void setup_queue(struct tdev *t, unsigned int q)
+void setup_queue(struct tdev *t, unsigned int q)
 {
 	struct tqueue *tq = &t->q[q];
 

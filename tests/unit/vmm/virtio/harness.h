@@ -106,6 +106,11 @@ uint32_t take_interrupt(struct tdev *t);
 void reset(struct tdev *t);
 /* Up to FEATURES_OK; true if the device accepted the features. */
 bool negotiate(struct tdev *t, uint64_t features);
+/*
+ * Queue @q, not ready: its rings at their place in @t's region, emptied,
+ * its registers written, then QueueReady = 1 (which must read back 1).
+ */
+void setup_queue(struct tdev *t, unsigned int q);
 /* The whole handshake with VERSION_1 | @want (those the device offers); all queues live. */
 void handshake(struct tdev *t, uint64_t want);
 

@@ -45,6 +45,13 @@ static void send_pfns(struct tdev *t, unsigned int q, const uint64_t *gpas, unsi
 	assert_int_equal(request(t, q, &b, 1), 0);
 }
 
+static void assert_needs_reset(struct tdev *t)
+{
+	assert_true(wait_status(t, VIRTIO_CONFIG_S_NEEDS_RESET));
+	assert_true(wait_irq(t));
+	assert_true(take_interrupt(t) & VIRTIO_MMIO_INT_CONFIG);
+}
+
 static const uint64_t balloon_features = BIT_ULL(VIRTIO_BALLOON_F_STATS_VQ) |
 					 BIT_ULL(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
 					 BIT_ULL(VIRTIO_BALLOON_F_REPORTING);
@@ -87,16 +94,60 @@ static void test_balloon_inflate_deflate(void **state)
 	assert_int_equal(counter(t, "deflated_pages"), 2);
 	memset(hp(balloon_page(1)), 1, PAGE);
 	assert_true(all_bytes(hp(balloon_page(1)), 1, PAGE));
-	/* A partial PFN (not a multiple of 4 bytes) is ignored. */
+	/*
+	 * A partial page number (not a multiple of 4 bytes) is no array of
+	 * 32-bit numbers (5.5.6): the queue breaks, and not even the whole
+	 * number before it is given back.
+	 */
 	{
 		uint64_t buf = galloc(t, 6);
 		struct tbuf b = { buf, 6, false };
 
 		put32(buf, (uint32_t)(balloon_page(5) >> 12));
-		assert_int_equal(request(t, BQ_INFLATE, &b, 1), 0);
+		submit(t, BQ_INFLATE, &b, 1);
 	}
-	assert_int_equal(counter(t, "inflated_pages"), 8);
-	assert_true(all_bytes(hp(balloon_page(5)), 0, PAGE));
+	assert_needs_reset(t);
+	assert_int_equal(used_idx(t, BQ_INFLATE), 2);
+	assert_int_equal(counter(t, "inflated_pages"), 7);
+	assert_true(all_bytes(hp(balloon_page(5)), 0x35, PAGE));
+}
+
+/*
+ * 5.5.6: page numbers and statistics are device-readable; reported free
+ * pages device-writable (discarding them writes them). A chain on the
+ * wrong side breaks its queue before a page is given back.
+ */
+static void test_balloon_wrong_sides(void **state)
+{
+	struct tdev *t = add_balloon(0);
+	uint64_t pfns;
+
+	(void)state;
+	for (unsigned int q = BQ_INFLATE; q <= BQ_REPORTING; q++) {
+		handshake(t, balloon_features);
+		fill_pages(0, 2);
+		pfns = galloc(t, 4);
+		put32(pfns, (uint32_t)(balloon_page(0) >> 12));
+		{
+			struct tbuf inflate = { pfns, 4, true },
+				    report = { balloon_page(1), PAGE, false };
+			struct tbuf stats[2] = { { galloc(t, 10), 10, false },
+						 { galloc(t, 10), 10, true } };
+
+			if (q == BQ_REPORTING)
+				submit(t, q, &report, 1);
+			else if (q == BQ_STATS)
+				submit(t, q, stats, 2);
+			else
+				submit(t, q, &inflate, 1);
+		}
+		assert_needs_reset(t);
+		assert_int_equal(used_idx(t, q), 0);
+		assert_true(all_bytes(hp(balloon_page(0)), 0x30, PAGE));
+		assert_true(all_bytes(hp(balloon_page(1)), 0x31, PAGE));
+	}
+	assert_int_equal(counter(t, "inflated_pages") + counter(t, "deflated_pages"), 0);
+	assert_int_equal(counter(t, "reported_ranges") + counter(t, "stats_updates"), 0);
 }
 
 static bool get_stats(struct tdev *t, struct balloon_stats *s)
@@ -180,6 +231,12 @@ static void test_balloon_stats(void **state)
 		assert_true(now_ms() < end);
 		sleep_ms(1);
 	}
+	/* 5.5.6.3.1: one buffer at a time; a second while the first is held needs a reset. */
+	send_stats(t, 5, 6);
+	assert_needs_reset(t);
+	assert_int_equal(counter(t, "stats_updates"), 3);
+	assert_true(get_stats(t, &s));
+	assert_int_equal(s.value[VIRTIO_BALLOON_S_MEMFREE], 1);
 	handshake(t, balloon_features);
 	head = send_stats(t, 3, 4);
 	assert_int_equal(next_used(t, BQ_STATS, head), 0);
@@ -225,6 +282,35 @@ static void test_balloon_stats_interval(void **state)
 	assert_int_equal(info.stats_interval_s, 1);
 }
 
+/*
+ * QueueReady = 0 on the statistics queue (the driver deleting its queues)
+ * takes the held buffer back with it, unanswered: set up again, the queue
+ * takes a new buffer as the first (5.5.6.3.1 is kept), and only that one
+ * ever comes back.
+ */
+static void test_balloon_stats_queue_stopped(void **state)
+{
+	struct tdev *t = add_balloon(0);
+	struct interval_call c = { t, 1 };
+	uint16_t head;
+
+	(void)state;
+	handshake(t, balloon_features);
+	send_stats(t, 10, 20);
+	assert_false(wait_used(t, BQ_STATS, 1, 100));
+	assert_int_equal(counter(t, "stats_updates"), 1);
+	wr(t, VIRTIO_MMIO_QUEUE_SEL, BQ_STATS);
+	wr(t, VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(rd(t, VIRTIO_MMIO_QUEUE_READY), 0);
+	setup_queue(t, BQ_STATS);
+	head = send_stats(t, 30, 40);
+	loop_sync();
+	assert_int_equal(counter(t, "stats_updates"), 2);
+	assert_false(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_int_equal(ev_loop_call(&loop, set_interval, &c), 0);
+	assert_int_equal(next_used(t, BQ_STATS, head), 0);
+}
+
 static void test_balloon_reporting(void **state)
 {
 	struct tdev *t = add_balloon(0);
@@ -256,6 +342,11 @@ static void test_balloon_config(void **state)
 	assert_int_equal(irq_edges(t), 0);
 	assert_int_equal(rd(t, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	assert_int_equal(cfg_read32(t, 0), 1024);
+	/* 3.1.1: until FEATURES_OK the driver may read the config, not write it. */
+	reset(t);
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	cfg_write32(t, 4, 77);
+	assert_int_equal(cfg_read32(t, 4), 0);
 
 	handshake(t, balloon_features);
 	gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
@@ -287,8 +378,12 @@ static void test_balloon_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_balloon_inflate_deflate), T(test_balloon_stats),
-		T(test_balloon_stats_interval),	 T(test_balloon_reporting),
+		T(test_balloon_inflate_deflate),
+		T(test_balloon_wrong_sides),
+		T(test_balloon_stats),
+		T(test_balloon_stats_interval),
+		T(test_balloon_stats_queue_stopped),
+		T(test_balloon_reporting),
 		T(test_balloon_config),
 	};
 

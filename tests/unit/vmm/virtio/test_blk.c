@@ -14,6 +14,8 @@
 #include <string.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -45,6 +47,21 @@ static void test_blk_config(void **state)
 	cfg_read(t, 58, &lo, 4);
 	assert_int_equal(lo, 0);
 	assert_int_equal(cfg_read32(t, 0x100 - 4), 0);
+	/* 1- and 2-byte reads (the driver's cread8/16) see what 4-byte ones do, at any offset. */
+	{
+		uint8_t whole[60], piece[2];
+
+		for (uint32_t off = 0; off < sizeof(whole); off += 4)
+			cfg_read(t, off, whole + off, 4);
+		assert_int_equal(le32toh(*(uint32_t *)(whole + 20)), SECTOR);
+		for (uint32_t len = 1; len <= 2; len++) {
+			for (uint32_t off = 0; off + len <= sizeof(whole); off++) {
+				memset(piece, 0xee, sizeof(piece));
+				cfg_read(t, off, piece, len);
+				assert_memory_equal(piece, whole + off, len);
+			}
+		}
+	}
 
 	/* The image is locked: a second writer is refused. */
 	{
@@ -177,7 +194,14 @@ static void test_blk_discard_write_zeroes(void **state)
 	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, UINT64_MAX - 3, 8, 0),
 			 VIRTIO_BLK_S_IOERR);
 	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_DISCARD, 40, 0, 0), VIRTIO_BLK_S_IOERR);
+	/* Not one whole segment (max_discard_seg is 1): the driver's error */
 	assert_int_equal(blk_req(t, VIRTIO_BLK_T_DISCARD, 0, data, 8, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_WRITE_ZEROES, 0, data, 32, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	/* 5.2.6.2: a write zeroes flag the device does not know is UNSUPP. */
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, 40, 8, 2), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, 40, 8, 1u << 31),
 			 VIRTIO_BLK_S_UNSUPP);
 	read_image(images[0], after);
 	assert_memory_equal(after, before, IMAGE_SIZE);
@@ -224,9 +248,9 @@ static void test_blk_readonly(void **state)
 	memset(data, 0x42, sizeof(data));
 	assert_int_equal(blk_req(t, VIRTIO_BLK_T_OUT, 3, data, SECTOR, false, NULL),
 			 VIRTIO_BLK_S_IOERR);
-	/* A driver that ignores RO gets nowhere with discard or write zeroes either. */
-	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_DISCARD, 8, 8, 0), VIRTIO_BLK_S_IOERR);
-	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, 8, 8, 1), VIRTIO_BLK_S_IOERR);
+	/* Discard and write zeroes are not even offered: unsupported. */
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_DISCARD, 8, 8, 0), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, 8, 8, 1), VIRTIO_BLK_S_UNSUPP);
 	read_image(images[0], after);
 	assert_memory_equal(after, before, IMAGE_SIZE);
 	assert_int_equal(blk_req(t, VIRTIO_BLK_T_IN, 3, data, SECTOR, true, NULL), VIRTIO_BLK_S_OK);
@@ -245,8 +269,21 @@ static void test_blk_readonly(void **state)
 	}
 }
 
-/* Requests without a header or a status byte come back unanswered, length 0. */
-static void test_blk_malformed(void **state)
+/* The status byte a request was answered with, or 0xff if none; checks the used length. */
+static uint8_t answer(struct tdev *t, const struct tbuf *b, unsigned int n, uint32_t used_len)
+{
+	uint64_t status = b[n - 1].gpa + b[n - 1].len - 1;
+
+	*(uint8_t *)hp(status) = 0xff;
+	assert_int_equal(request(t, 0, b, n), used_len);
+	return *(uint8_t *)hp(status);
+}
+
+/*
+ * A header shorter than 16 device-readable bytes is the driver's error:
+ * IOERR in the status byte, which is there (5.2.6), and nothing read.
+ */
+static void test_blk_short_header(void **state)
 {
 	static uint8_t before[IMAGE_SIZE], after[IMAGE_SIZE];
 	struct tdev *t = add_blk(make_image(0), false);
@@ -256,66 +293,286 @@ static void test_blk_malformed(void **state)
 	(void)state;
 	handshake(t, 0);
 	read_image(images[0], before);
-
-	/*
-	 * An 8-byte header (a read of sector 3, cut short). The header is the
-	 * first 16 readable bytes whatever the descriptors (2.6.4), so short
-	 * means fewer than 16 readable bytes in all.
-	 */
+	/* The header is the first 16 readable bytes whatever the descriptors (2.6.4). */
 	hdr = blk_header(t, VIRTIO_BLK_T_IN, 3);
 	data = galloc(t, SECTOR);
 	status = galloc(t, 1);
 	memset(hp(data), 0x99, SECTOR);
-	*(uint8_t *)hp(status) = 0xff;
 	{
 		struct tbuf b[3] = { { hdr, 8, false },
 				     { data, SECTOR, true },
 				     { status, 1, true } };
 
-		assert_int_equal(request(t, 0, b, 3), 0);
+		assert_int_equal(answer(t, b, 3, 1), VIRTIO_BLK_S_IOERR);
 	}
-	assert_int_equal(*(uint8_t *)hp(status), 0xff);
-	assert_true(all_bytes(hp(data), 0x99, SECTOR));
-	/* The header split 8 + 4 is still short. */
 	{
 		struct tbuf b[3] = { { hdr, 8, false },
 				     { hdr + 8, 4, false },
 				     { status, 1, true } };
 
-		assert_int_equal(request(t, 0, b, 3), 0);
+		assert_int_equal(answer(t, b, 3, 1), VIRTIO_BLK_S_IOERR);
 	}
-	/* No status byte: nothing device-writable at all */
-	{
-		struct tbuf b[2] = { { blk_header(t, VIRTIO_BLK_T_OUT, 3), 16, false },
-				     { data, SECTOR, false } };
-
-		assert_int_equal(request(t, 0, b, 2), 0);
-	}
-	/* A read without a status byte does not read. */
-	{
-		uint64_t h = blk_header(t, VIRTIO_BLK_T_IN, 3);
-		struct tbuf b[2] = { { h, 16, false }, { data, SECTOR, false } };
-
-		assert_int_equal(request(t, 0, b, 2), 0);
-		assert_true(all_bytes(hp(data), 0x99, SECTOR));
-	}
-	/* Only device-writable buffers: no header to read */
+	/* Only device-writable buffers: the header is on the wrong side. */
 	{
 		struct tbuf b[2] = { { data, SECTOR, true }, { status, 1, true } };
 
-		assert_int_equal(request(t, 0, b, 2), 0);
-		assert_true(all_bytes(hp(data), 0x99, SECTOR));
-		assert_int_equal(*(uint8_t *)hp(status), 0xff);
+		assert_int_equal(answer(t, b, 2, 1), VIRTIO_BLK_S_IOERR);
 	}
+	assert_true(all_bytes(hp(data), 0x99, SECTOR));
 	read_image(images[0], after);
 	assert_memory_equal(after, before, IMAGE_SIZE);
-	assert_int_equal(counter(t, "writes"), 0);
 	assert_int_equal(counter(t, "reads"), 0);
-	assert_int_equal(counter(t, "errors"), 5);
-	/* The queue is not broken: a good request works. */
+	assert_int_equal(counter(t, "errors"), 3);
+	assert_int_equal(counter(t, "bad_requests"), 3);
 	assert_false(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_int_equal(blk_req(t, VIRTIO_BLK_T_IN, 3, buf, SECTOR, true, NULL), VIRTIO_BLK_S_OK);
 	assert_memory_equal(buf, before + 3 * SECTOR, SECTOR);
+}
+
+/*
+ * No device-writable status byte at the end: no answer fits (5.2.6), so
+ * the device needs a reset, and reads and writes nothing.
+ */
+static void test_blk_no_status_byte(void **state)
+{
+	static uint8_t before[IMAGE_SIZE], after[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	uint64_t data;
+	uint8_t buf[SECTOR];
+
+	(void)state;
+	read_image(images[0], before);
+	for (uint32_t type = VIRTIO_BLK_T_IN; type <= VIRTIO_BLK_T_OUT; type++) {
+		handshake(t, 0);
+		data = galloc(t, SECTOR);
+		memset(hp(data), 0x99, SECTOR);
+		{
+			struct tbuf b[2] = { { blk_header(t, type, 3), 16, false },
+					     { data, SECTOR, false } };
+
+			submit(t, 0, b, 2);
+		}
+		assert_true(wait_status(t, VIRTIO_CONFIG_S_NEEDS_RESET));
+		assert_true(wait_irq(t));
+		assert_int_equal(take_interrupt(t), VIRTIO_MMIO_INT_CONFIG);
+		assert_int_equal(used_idx(t, 0), 0);
+		assert_true(all_bytes(hp(data), 0x99, SECTOR));
+	}
+	read_image(images[0], after);
+	assert_memory_equal(after, before, IMAGE_SIZE);
+	assert_int_equal(counter(t, "writes") + counter(t, "reads"), 0);
+	handshake(t, 0);
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_IN, 3, buf, SECTOR, true, NULL), VIRTIO_BLK_S_OK);
+	assert_memory_equal(buf, before + 3 * SECTOR, SECTOR);
+}
+
+/*
+ * The outside attack: a write whose data lies in device-writable buffers
+ * (and its mirror images). Data on the wrong side is the driver's error,
+ * IOERR, with only the status byte written: the image and guest memory
+ * stay as they were.
+ */
+static void test_blk_data_on_wrong_side(void **state)
+{
+	static uint8_t before[IMAGE_SIZE], after[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	uint64_t d1, d2;
+
+	(void)state;
+	handshake(t, BIT_ULL(VIRTIO_BLK_F_DISCARD));
+	read_image(images[0], before);
+	d1 = galloc(t, SECTOR);
+	d2 = galloc(t, SECTOR);
+	memset(hp(d1), 0x42, SECTOR);
+	memset(hp(d2), 0x43, SECTOR);
+	{
+		/* OUT, data device-writable */
+		struct tbuf b[3] = { { blk_header(t, VIRTIO_BLK_T_OUT, 3), 16, false },
+				     { d1, SECTOR, true },
+				     { galloc(t, 1), 1, true } };
+
+		assert_int_equal(answer(t, b, 3, 1), VIRTIO_BLK_S_IOERR);
+	}
+	{
+		/* OUT, half the data on each side */
+		struct tbuf b[4] = { { blk_header(t, VIRTIO_BLK_T_OUT, 3), 16, false },
+				     { d1, SECTOR, false },
+				     { d2, SECTOR, true },
+				     { galloc(t, 1), 1, true } };
+
+		assert_int_equal(answer(t, b, 4, 1), VIRTIO_BLK_S_IOERR);
+	}
+	{
+		/* IN, data device-readable: the device must not write it */
+		struct tbuf b[3] = { { blk_header(t, VIRTIO_BLK_T_IN, 3), 16, false },
+				     { d1, SECTOR, false },
+				     { galloc(t, 1), 1, true } };
+
+		assert_int_equal(answer(t, b, 3, 1), VIRTIO_BLK_S_IOERR);
+	}
+	{
+		/* GET_ID into a device-readable buffer, and into 8 bytes (5.2.6.1: 20) */
+		struct tbuf b[3] = { { blk_header(t, VIRTIO_BLK_T_GET_ID, 0), 16, false },
+				     { d1, 20, false },
+				     { galloc(t, 1), 1, true } };
+		struct tbuf c[3] = { { blk_header(t, VIRTIO_BLK_T_GET_ID, 0), 16, false },
+				     { d2, 8, true },
+				     { galloc(t, 1), 1, true } };
+
+		assert_int_equal(answer(t, b, 3, 1), VIRTIO_BLK_S_IOERR);
+		assert_int_equal(answer(t, c, 3, 1), VIRTIO_BLK_S_IOERR);
+	}
+	{
+		/* A discard segment in a device-writable buffer */
+		struct tbuf b[3] = { { blk_header(t, VIRTIO_BLK_T_DISCARD, 0), 16, false },
+				     { d1, 16, true },
+				     { galloc(t, 1), 1, true } };
+
+		put64(d1, 0);
+		put32(d1 + 8, 8);
+		put32(d1 + 12, 0);
+		assert_int_equal(answer(t, b, 3, 1), VIRTIO_BLK_S_IOERR);
+		memset(hp(d1), 0x42, 16);
+	}
+	assert_true(all_bytes(hp(d1), 0x42, SECTOR));
+	assert_true(all_bytes(hp(d2), 0x43, SECTOR));
+	read_image(images[0], after);
+	assert_memory_equal(after, before, IMAGE_SIZE);
+	assert_int_equal(counter(t, "writes") + counter(t, "reads") + counter(t, "get_ids"), 0);
+	assert_int_equal(counter(t, "discards"), 0);
+	assert_int_equal(counter(t, "bad_requests"), 6);
+	assert_int_equal(counter(t, "errors"), 6);
+	assert_false(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/*
+ * DISCARD and WRITE_ZEROES need their features negotiated, or they are
+ * UNSUPP (5.2.3); GET_ID has no feature bit. FLUSH is answered OK either
+ * way: without its feature the device is writethrough, every answered
+ * write stable already (5.2.6.2), and the flush has nothing to do. A flush
+ * names sector 0 (5.2.6.1, the driver's MUST): another is the driver's
+ * error, counted, but the flush is done all the same.
+ */
+static void test_blk_requests_need_features(void **state)
+{
+	static uint8_t before[IMAGE_SIZE], after[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	char id[20];
+	uint32_t used;
+
+	(void)state;
+	handshake(t, 0);
+	read_image(images[0], before);
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_DISCARD, 8, 8, 0), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, 8, 8, 0), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_GET_ID, 0, id, sizeof(id), true, NULL),
+			 VIRTIO_BLK_S_OK);
+	read_image(images[0], after);
+	assert_memory_equal(after, before, IMAGE_SIZE);
+	assert_int_equal(counter(t, "unsupported"), 2);
+	assert_int_equal(counter(t, "flushes"), 1);
+	assert_int_equal(counter(t, "discards") + counter(t, "write_zeroes"), 0);
+	assert_int_equal(counter(t, "bad_requests") + counter(t, "errors"), 0);
+
+	handshake(t, BIT_ULL(VIRTIO_BLK_F_FLUSH));
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_FLUSH, 1, NULL, 0, false, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+	assert_int_equal(counter(t, "bad_requests"), 1);
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(counter(t, "flushes"), 3);
+	assert_int_equal(counter(t, "bad_requests"), 1);
+	assert_int_equal(counter(t, "errors"), 0);
+	assert_false(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/*
+ * 5.2.6.2: when FLUSH is offered but not negotiated the driver may assume
+ * a writethrough cache: a write is stable when answered. Each write,
+ * discard and write zeroes then ends in an fdatasync; with FLUSH none does.
+ */
+static void test_blk_writethrough(void **state)
+{
+	static uint8_t before[IMAGE_SIZE], after[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	uint8_t data[2 * SECTOR];
+
+	(void)state;
+	read_image(images[0], before);
+	memset(data, 0x3c, sizeof(data));
+	handshake(t, BIT_ULL(VIRTIO_BLK_F_DISCARD) | BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES));
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_OUT, 10, data, sizeof(data), false, NULL),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(counter(t, "writethrough_syncs"), 1);
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, 20, 2, 0), VIRTIO_BLK_S_OK);
+	assert_int_equal(counter(t, "writethrough_syncs"), 2);
+	/* Reads and refused writes need none. */
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_IN, 10, data, SECTOR, true, NULL),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(
+		blk_req(t, VIRTIO_BLK_T_OUT, IMAGE_SIZE / SECTOR, data, SECTOR, false, NULL),
+		VIRTIO_BLK_S_IOERR);
+	assert_int_equal(counter(t, "writethrough_syncs"), 2);
+
+	handshake(t, BIT_ULL(VIRTIO_BLK_F_FLUSH) | BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES));
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_OUT, 12, data, SECTOR, false, NULL),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(blk_segment(t, VIRTIO_BLK_T_WRITE_ZEROES, 30, 2, 0), VIRTIO_BLK_S_OK);
+	assert_int_equal(counter(t, "writethrough_syncs"), 2);
+	memset(before + 10 * SECTOR, 0x3c, 3 * SECTOR);
+	memset(before + 20 * SECTOR, 0, 2 * SECTOR);
+	memset(before + 30 * SECTOR, 0, 2 * SECTOR);
+	read_image(images[0], after);
+	assert_memory_equal(after, before, IMAGE_SIZE);
+}
+
+/* virtio_blk_create() on @path: its result, and how long it took (ms). */
+static int create_on(const char *path, bool readonly, uint64_t *ms)
+{
+	struct virtio_device dev;
+	struct virtio_env e = env();
+	struct blk_options o = { .path = path, .readonly = readonly, .index = 3 };
+	uint64_t start = now_ms();
+	int ret;
+
+	memset(&dev, 0, sizeof(dev));
+	alarm(10); /* a blocking open would hang here: SIGALRM fails the test instead */
+	ret = virtio_blk_create(&dev, &e, &o);
+	alarm(0);
+	*ms = now_ms() - start;
+	if (!ret)
+		virtio_destroy(&dev);
+	return ret;
+}
+
+/*
+ * --disk takes a regular file or a block device. A FIFO (whose open would
+ * wait for a writer), a directory or a character device is refused at
+ * once, read-only or not.
+ */
+static void test_blk_disk_kinds(void **state)
+{
+	char fifo[] = "/tmp/test_virtio_blk_fifo.XXXXXX", dir[] = "/tmp/test_virtio_blk_dir.XXXXXX";
+	const char *refused[] = { fifo, dir, "/dev/null", "/dev/zero" };
+	uint64_t ms;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(fifo));
+	assert_int_equal(rmdir(fifo), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	for (unsigned int i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		for (unsigned int ro = 0; ro < 2; ro++) {
+			assert_int_equal(create_on(refused[i], ro, &ms), -1);
+			assert_true(ms < 1000);
+		}
+	}
+	unlink(fifo);
+	rmdir(dir);
+	assert_int_equal(create_on("/tmp/test_virtio_blk_no_such_file", false, &ms), -1);
+	assert_int_equal(create_on(make_image(0), false, &ms), 0);
+	assert_int_equal(create_on(images[0], true, &ms), 0);
 }
 
 /* Any framing (2.6.4): header, data and status split across descriptors, or indirect. */
@@ -461,7 +718,57 @@ static void drop_cache(const char *path)
 	close(fd);
 }
 
-/* 3.3.1: a reset with I/O in flight completes only once no request can touch guest memory. */
+/* Give the loop time to do what it would; the used ring must stay at @used. */
+static void assert_quiet(struct tdev *t, uint16_t used)
+{
+	loop_sync();
+	sleep_ms(5);
+	loop_sync();
+	assert_int_equal(used_idx(t, 0), used);
+}
+
+/* A vCPU taking the queue back: a device reset, or QueueReady = 0 (@queue_only). */
+struct resetter {
+	struct tdev *t;
+	bool queue_only;
+	bool done;
+};
+
+static void *reset_thread(void *arg)
+{
+	struct resetter *r = arg;
+
+	if (r->queue_only) {
+		wr(r->t, VIRTIO_MMIO_QUEUE_SEL, 0);
+		wr(r->t, VIRTIO_MMIO_QUEUE_READY, 0);
+	} else {
+		wr(r->t, VIRTIO_MMIO_STATUS, 0);
+	}
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Take the queue back as the driver does: a reset, or (4.2.2) QueueReady
+ * = 0 on the live device, which reads back 0 and needs no reset.
+ */
+static void take_back(struct tdev *t, bool queue_only)
+{
+	if (!queue_only) {
+		reset(t);
+		return;
+	}
+	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(t, VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(rd(t, VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_false(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/*
+ * 3.3.1: a reset with I/O in flight completes only once no request can
+ * touch guest memory; so does QueueReady = 0, after which the driver frees
+ * the rings (Linux's vm_del_vq()).
+ */
 static void test_blk_reset_inflight(void **state)
 {
 	static uint8_t before[IMAGE_SIZE];
@@ -474,7 +781,7 @@ static void test_blk_reset_inflight(void **state)
 		uint64_t bufs[4]; /* 4 reads of 3 descriptors and a flush of 2: 14 of 16 */
 		uint16_t used_after;
 
-		handshake(t, 0);
+		handshake(t, BIT_ULL(VIRTIO_BLK_F_FLUSH));
 		drop_cache(images[0]);
 		for (unsigned int i = 0; i < 4; i++) {
 			struct tbuf b[3];
@@ -492,13 +799,12 @@ static void test_blk_reset_inflight(void **state)
 
 			offer(t, 0, build_chain(t, 0, b, 2), true);
 		}
-		/* Reset at once, once the loop has taken the requests, or after the first is done.
-		 */
+		/* Take back at once, once the loop has the requests, or after the first is done. */
 		if (round % 3 == 1)
 			loop_sync();
 		else if (round % 3 == 2)
 			wait_used(t, 0, 1, TIMEOUT_MS);
-		reset(t);
+		take_back(t, round / 3 % 2);
 		/* From here on, nothing may write the rings or the buffers. */
 		used_after = used_idx(t, 0);
 		for (unsigned int i = 0; i < 4; i++)
@@ -516,6 +822,90 @@ static void test_blk_reset_inflight(void **state)
 	assert_int_equal(blk_req(t, VIRTIO_BLK_T_IN, 1, data, SECTOR, true, NULL), VIRTIO_BLK_S_OK);
 	assert_memory_equal(data, before + SECTOR, SECTOR);
 	assert_int_equal(counter(t, "errors"), 0);
+}
+
+/* The taker's write is under way: the queue is taken back, its I/O waited for. */
+static bool taken_back(struct tdev *t, bool queue_only)
+{
+	uint64_t end = now_ms() + TIMEOUT_MS;
+
+	while (rd(t, queue_only ? VIRTIO_MMIO_QUEUE_READY : VIRTIO_MMIO_STATUS)) {
+		if (now_ms() > end)
+			return false;
+		sleep_ms(1);
+	}
+	return true;
+}
+
+/* A write without FLUSH negotiated (written through), offered without a kick. */
+static uint64_t offer_write(struct tdev *t)
+{
+	uint64_t status = galloc(t, 1);
+	struct tbuf b[3] = { { blk_header(t, VIRTIO_BLK_T_OUT, 5), 16, false },
+			     { galloc(t, SECTOR), SECTOR, false },
+			     { status, 1, true } };
+
+	memset(hp(b[1].gpa), 0x6b, SECTOR);
+	*(uint8_t *)hp(status) = 0xff;
+	offer(t, 0, build_chain(t, 0, b, 3), false);
+	return status;
+}
+
+/*
+ * The queue is taken back while its write is in flight, and the write
+ * completes while the vCPU waits for it. That completion is stale at once:
+ * it neither answers (status byte, used ring) nor goes on (no fdatasync
+ * after it), and the driver's writes meanwhile (another vCPU setting the
+ * device up again) are refused, so no queue comes back under it.
+ */
+static void take_back_during_write(struct tdev *t, bool queue_only)
+{
+	struct resetter r = { .t = t, .queue_only = queue_only };
+	uint32_t live = rd(t, VIRTIO_MMIO_STATUS), status_seen, ready_seen;
+	uint64_t status = offer_write(t);
+	pthread_t thread;
+	bool taken;
+
+	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(ev_loop_park(&loop), 0);
+	/* Taken here, the loop parked: the write's SQE waits unsubmitted. */
+	virtio_notify_queue(&t->dev, 0);
+	assert_int_equal(pthread_create(&thread, NULL, reset_thread, &r), 0);
+	taken = taken_back(t, queue_only);
+	wr(t, VIRTIO_MMIO_STATUS, queue_only ? 0 : VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	status_seen = rd(t, VIRTIO_MMIO_STATUS);
+	ready_seen = rd(t, VIRTIO_MMIO_QUEUE_READY);
+	/* The write may complete now; the taker returns once it has. */
+	ev_loop_unpark(&loop);
+	pthread_join(thread, NULL);
+	assert_true(taken);
+	assert_int_equal(status_seen, queue_only ? live : 0);
+	assert_int_equal(ready_seen, 0);
+	assert_true(r.done);
+	assert_quiet(t, 0);
+	assert_int_equal(*(uint8_t *)hp(status), 0xff);
+	assert_int_equal(rd(t, VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_int_equal(counter(t, "writethrough_syncs"), 0);
+}
+
+static void test_blk_take_back_during_write(void **state)
+{
+	static uint8_t image[IMAGE_SIZE];
+	struct tdev *t = add_blk(make_image(0), false);
+	uint8_t data[SECTOR];
+
+	(void)state;
+	read_image(images[0], image);
+	for (unsigned int queue_only = 0; queue_only < 2; queue_only++) {
+		handshake(t, 0);
+		take_back_during_write(t, queue_only);
+	}
+	handshake(t, 0);
+	assert_int_equal(blk_req(t, VIRTIO_BLK_T_IN, 1, data, SECTOR, true, NULL), VIRTIO_BLK_S_OK);
+	assert_memory_equal(data, image + SECTOR, SECTOR);
+	assert_int_equal(counter(t, "writes"), 2);
+	assert_int_equal(counter(t, "errors") + counter(t, "writethrough_syncs"), 0);
 }
 
 /* ---- the fence: the mover's side, under the device lock as the glue takes it ---- */
@@ -590,15 +980,6 @@ static struct pending read_one(struct tdev *t, uint64_t sector, uint64_t gpa, ui
 	struct tbuf b = { gpa, len, true };
 
 	return read_into(t, sector, &b, 1);
-}
-
-/* Give the loop time to do what it would; the used ring must stay at @used. */
-static void assert_quiet(struct tdev *t, uint16_t used)
-{
-	loop_sync();
-	sleep_ms(5);
-	loop_sync();
-	assert_int_equal(used_idx(t, 0), used);
 }
 
 static void assert_untouched(const struct pending *p)
@@ -738,20 +1119,6 @@ static void test_blk_unfence_off_loop(void **state)
 	assert_quiet(t, 1);
 }
 
-struct resetter {
-	struct tdev *t;
-	bool done;
-};
-
-static void *reset_thread(void *arg)
-{
-	struct resetter *r = arg;
-
-	wr(r->t, VIRTIO_MMIO_STATUS, 0);
-	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /* A vCPU's reset must not wait for the fence to come down: the mover may take long. */
 static void reset_while_fenced(struct tdev *t)
 {
@@ -836,10 +1203,16 @@ int main(void)
 		T(test_blk_discard_write_zeroes),
 		T(test_blk_write_zeroes_on_tmpfs),
 		T(test_blk_readonly),
-		T(test_blk_malformed),
+		T(test_blk_short_header),
+		T(test_blk_no_status_byte),
+		T(test_blk_data_on_wrong_side),
+		T(test_blk_requests_need_features),
+		T(test_blk_writethrough),
+		T(test_blk_disk_kinds),
 		T(test_blk_split),
 		T(test_blk_batch),
 		T(test_blk_reset_inflight),
+		T(test_blk_take_back_during_write),
 		T(test_blk_fence_holds_reads),
 		T(test_blk_unfence_off_loop),
 		T(test_blk_fence_reset),

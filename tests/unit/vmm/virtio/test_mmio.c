@@ -73,16 +73,28 @@ static void test_queue_registers(void **state)
 	/* Queue 0 kept its own. */
 	assert_int_equal(queue_gpa(t, &t->dev.vq[0].desc_gpa), 0);
 
-	/* Once the queue is ready its size and addresses stay as they were. */
+	/*
+	 * Once the queue is ready its size and addresses are not the driver's
+	 * to write (4.2.2): they stay as they were, and the device, whose
+	 * rings the driver now believes elsewhere, needs a reset.
+	 */
+	for (unsigned int i = 0; i < 3; i++) {
+		static const uint64_t reg[3] = { VIRTIO_MMIO_QUEUE_NUM, VIRTIO_MMIO_QUEUE_DESC_LOW,
+						 VIRTIO_MMIO_QUEUE_USED_HIGH };
+
+		handshake(t, 0);
+		wr(t, VIRTIO_MMIO_QUEUE_SEL, 1);
+		assert_int_equal(rd(t, VIRTIO_MMIO_QUEUE_READY), 1);
+		wr(t, reg[i], i == 0 ? 4 : 0x5);
+		assert_int_equal(queue_gpa(t, &vq->desc_gpa), t->q[1].desc);
+		assert_int_equal(queue_gpa(t, &vq->used_gpa), t->q[1].used);
+		assert_int_equal(vq->size, QSIZE);
+		assert_true(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+		assert_true(irq_edges(t) > 0);
+		assert_int_equal(rd(t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+		assert_true(strstr(vq->broken_reason, "written while the queue is ready"));
+	}
 	handshake(t, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 1);
-	assert_int_equal(rd(t, VIRTIO_MMIO_QUEUE_READY), 1);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, 4);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_USED_HIGH, 0x5);
-	assert_int_equal(queue_gpa(t, &vq->desc_gpa), t->q[1].desc);
-	assert_int_equal(queue_gpa(t, &vq->used_gpa), t->q[1].used);
-	assert_int_equal(vq->size, QSIZE);
 
 	/* A queue the device does not have: no size, never ready, writes go nowhere. */
 	wr(t, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_MAX_QUEUES + 1);

@@ -140,6 +140,7 @@ static void setup_queue(uint16_t size, bool event_idx)
 	vq.avail_gpa = gpa_of(AVAIL_OFF);
 	vq.used_gpa = gpa_of(USED_OFF);
 	vq.event_idx = event_idx;
+	vq.indirect = true; /* as if VIRTIO_F_INDIRECT_DESC was negotiated */
 	drv_avail_idx = 0;
 }
 
@@ -285,6 +286,63 @@ static void test_direct_then_indirect(void **state)
 	assert_int_equal(chain.nr_out, 1);
 	assert_buf(0, data(0), 8, false);
 	assert_buf(1, data(1), 32, true);
+}
+
+/* 2.7.5.3.1: without VIRTIO_F_INDIRECT_DESC negotiated, INDIRECT is the driver's error. */
+static void test_indirect_not_negotiated(void **state)
+{
+	uint64_t t = indirect_table(0);
+
+	vq.indirect = false;
+	desc(0, data(0), 8, 0, 0);
+	offer(0);
+	assert_int_equal(vq_pop(&vq, &chain), 1); /* direct chains still go */
+	write_desc(t, 0, data(1), 32, F_WRITE, 0);
+	desc(1, data(0), 8, F_NEXT, 2);
+	desc(2, t, 16, F_INDIRECT, 0);
+	offer(1);
+	assert_broken("descriptor 2 is INDIRECT, but VIRTIO_F_INDIRECT_DESC was not negotiated");
+	assert_int_equal(vq.last_avail, 1);
+}
+
+/*
+ * Without EVENT_IDX the event fields are not the device's (2.7.7.2,
+ * 2.7.10): it neither writes avail_event, whatever it does with
+ * notifications, nor reads used_event, which would have held back the
+ * interrupt here.
+ */
+static void test_no_event_fields_without_event_idx(void **state)
+{
+	*used_field(4 + 8 * 16) = htole16(0xbeef); /* where avail_event would be */
+	set_used_event(5);
+	for (unsigned int i = 0; i < 3; i++) {
+		desc(i, data(i), 8, F_WRITE, 0);
+		offer(i);
+		vq_notifications(&vq, false);
+		assert_int_equal(vq_pop(&vq, &chain), 1);
+		vq_notifications(&vq, true);
+		assert_int_equal(vq_pop(&vq, &chain), 0);
+		vq_push(&vq, chain.head, 8);
+		assert_true(vq_should_notify(&vq));
+	}
+	assert_int_equal(le16toh(*used_field(4 + 8 * 16)), 0xbeef);
+	assert_int_equal(used_flags(), 0);
+}
+
+/* A device that cannot answer a chain breaks the queue itself: first reason kept. */
+static void test_vq_fail(void **state)
+{
+	desc(0, data(0), 8, 0, 0);
+	offer(0);
+	assert_int_equal(vq_pop(&vq, &chain), 1);
+	assert_int_equal(vq_fail(&vq, "chain from head %u: no status byte", chain.head), -1);
+	assert_int_equal(vq_fail(&vq, "a second reason"), -1);
+	assert_string_equal(vq.broken_reason, "test queue 0: chain from head 0: no status byte");
+	desc(1, data(1), 8, 0, 0);
+	offer(1);
+	assert_broken("no status byte");
+	vq_push(&vq, 0, 0);
+	assert_int_equal(used_idx(), 0);
 }
 
 static void test_index_wrap(void **state)
@@ -723,15 +781,39 @@ static void test_enable_used_misaligned(void **state)
 static void test_enable_ring_outside_ram(void **state)
 {
 	setup_queue(16, false);
-	vq.used_gpa = RAM_END - 128; /* the used ring needs 134 bytes */
-	assert_enable_refused("used ring at 0x81ffff80 (134 bytes) is not inside guest RAM");
+	vq.used_gpa = RAM_END - 128; /* the used ring needs 132 bytes */
+	assert_enable_refused("used ring at 0x81ffff80 (132 bytes) is not inside guest RAM");
 }
 
 static void test_enable_ring_below_ram(void **state)
 {
 	setup_queue(16, false);
 	vq.avail_gpa = 0x1000;
-	assert_enable_refused("available ring at 0x1000 (38 bytes) is not inside guest RAM");
+	assert_enable_refused("available ring at 0x1000 (36 bytes) is not inside guest RAM");
+}
+
+/*
+ * used_event and avail_event exist only with EVENT_IDX (2.7.6, 2.7.8):
+ * without it, rings that end exactly at the end of RAM are whole; with
+ * it, the same rings lack their last two bytes.
+ */
+static void test_enable_rings_at_ram_end(void **state)
+{
+	setup_queue(16, false);
+	vq.avail_gpa = RAM_END - 36;
+	vq.used_gpa = RAM_END - 4096;
+	assert_int_equal(vq_enable(&vq), 0);
+	vq_reset(&vq);
+	vq.used_gpa = RAM_END - 132;
+	vq.avail_gpa = gpa_of(AVAIL_OFF);
+	assert_int_equal(vq_enable(&vq), 0);
+
+	setup_queue(16, true);
+	vq.used_gpa = RAM_END - 132;
+	assert_enable_refused("used ring at 0x81ffff7c (134 bytes) is not inside guest RAM");
+	setup_queue(16, true);
+	vq.avail_gpa = RAM_END - 36;
+	assert_enable_refused("available ring at 0x81ffffdc (38 bytes) is not inside guest RAM");
 }
 
 static void test_enable_ring_wraps(void **state)
@@ -939,6 +1021,9 @@ int main(void)
 		T(test_out_in_chain),
 		T(test_indirect_chain),
 		T(test_direct_then_indirect),
+		T(test_indirect_not_negotiated),
+		T(test_vq_fail),
+		T(test_no_event_fields_without_event_idx),
 		T(test_index_wrap),
 		T(test_used_ring_after_push),
 		T(test_notify_flags),
@@ -978,6 +1063,7 @@ int main(void)
 		T(test_enable_used_misaligned),
 		T(test_enable_ring_outside_ram),
 		T(test_enable_ring_below_ram),
+		T(test_enable_rings_at_ram_end),
 		T(test_enable_ring_wraps),
 		T(test_fuzz),
 	};

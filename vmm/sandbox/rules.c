@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What each thread kind may do once the machine is built: the system calls
+ * its own code makes, and those glibc makes for it (malloc's mmap, brk and
+ * madvise; mutexes' futex; the log line's write). Names absent on the
+ * building architecture (poll on arm64, ppoll's older twins) are skipped
+ * when the filter is built, so one list serves arm64 and x86-64 (where the
+ * unit tests run).
+ *
+ * Nothing here opens a file, makes a socket, a process or an executable
+ * mapping: what a thread needs of those it got before entering (the KVM,
+ * disk and pagemap descriptors, the listening socket, its own thread).
+ * mmap and mprotect are allowed only without PROT_EXEC, and every kind may
+ * give the terminal back (ioctl TCSETS, TCGETS on fd 0) before it ends cmavm
+ * (seccomp.c).
+ *
+ * To find what a thread needs after a change: run with --seccomp log and
+ * read the kernel's log (dmesg: "audit: type=1326 ... syscall=N"), or run
+ * as usual and read the line a violation prints (docs/security.md).
+ */
+#include "vmm/sandbox/internal.h"
+
+#include <linux/kvm.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *const sandbox_common_calls[] = {
+	"futex",	  "write",	     "exit",	      "exit_group",	 "rt_sigreturn",
+	"rt_sigprocmask", "restart_syscall", "clock_gettime", "clock_nanosleep", "nanosleep",
+	"gettid",	  "getpid",	     "tgkill",	      "sched_yield",	 "brk",
+	"munmap",	  "mremap",	     "madvise",	      "getrandom",	 NULL,
+	/* mmap and mprotect: added by seccomp.c, without PROT_EXEC */
+};
+
+/* KVM_RUN, and the UART's interrupt line raised by its MMIO exits. */
+static const char *const vcpu_calls[] = { "poll", "ppoll", "read", "close", NULL };
+static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
+
+/*
+ * io_uring does the devices' and the control socket's I/O; the loop
+ * itself reads its eventfds, raises interrupts, hands guest pages back
+ * (balloon: madvise, fallocate), checks a client's uid, measures host
+ * memory for the API (mincore, pread of the pagemap opened at setup) and
+ * kicks vCPUs to pause them (tgkill).
+ */
+static const char *const loop_calls[] = {
+	"io_uring_enter", "read",	"readv",    "writev",	  "pread64",
+	"close",	  "fallocate",	"mincore",  "getsockopt", "geteuid",
+	"fstat",	  "newfstatat", "eventfd2", "shutdown",	  NULL,
+};
+static const unsigned long loop_ioctls[] = { KVM_IRQ_LINE };
+
+/*
+ * Moves: new backing (memfd_create, ftruncate, fallocate), mapped over the
+ * old in place (mmap MAP_FIXED), populated, locked, write-protected with
+ * the userfaultfd opened at setup; measuring (mincore, pagemap).
+ */
+static const char *const mover_calls[] = {
+	"memfd_create", "ftruncate",  "fallocate", "fcntl", "close", "mlock",	  "mlock2",
+	"munlock",	"mincore",    "pread64",   "read",  "lseek", "getrlimit", "prlimit64",
+	"fstat",	"newfstatat", "poll",	   "ppoll", NULL,
+};
+static const unsigned long mover_ioctls[] = {
+	UFFDIO_REGISTER,
+	UFFDIO_UNREGISTER,
+	UFFDIO_WRITEPROTECT,
+	UFFDIO_WAKE,
+};
+
+/* Populates and copies for the mover, at the lowest priority. */
+static const char *const helper_calls[] = { "setpriority", NULL };
+
+/* The terminal into the UART: its interrupt, the stop eventfd. */
+static const char *const console_calls[] = { "read", "poll", "ppoll", NULL };
+static const unsigned long console_ioctls[] = { KVM_IRQ_LINE };
+
+static const char *const signals_calls[] = { "rt_sigtimedwait", NULL };
+
+/*
+ * Waits for the stop, then takes everything down: joins threads (kicking
+ * vCPUs out of KVM_RUN), closes descriptors, unmaps guest RAM, removes
+ * the control socket, gives the terminal back.
+ */
+static const char *const main_calls[] = {
+	"close",      "munlock", "io_uring_enter", "io_uring_register", "lstat",
+	"newfstatat", "fstat",	 "unlink",	   "unlinkat",		"read",
+	NULL,
+};
+
+static const struct sandbox_rules rules[NR_SANDBOX_KINDS] = {
+	[SANDBOX_MAIN] = { main_calls, NULL, NULL, 0 },
+	[SANDBOX_VCPU] = { vcpu_calls, NULL, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls) },
+	[SANDBOX_LOOP] = { loop_calls, NULL, loop_ioctls, ARRAY_SIZE(loop_ioctls) },
+	[SANDBOX_MOVER] = { mover_calls, NULL, mover_ioctls, ARRAY_SIZE(mover_ioctls) },
+	[SANDBOX_HELPER] = { mover_calls, helper_calls, mover_ioctls, ARRAY_SIZE(mover_ioctls) },
+	[SANDBOX_CONSOLE] = { console_calls, NULL, console_ioctls, ARRAY_SIZE(console_ioctls) },
+	[SANDBOX_SIGNALS] = { signals_calls, NULL, NULL, 0 },
+};
+
+const struct sandbox_rules *sandbox_rules_of(enum sandbox_kind kind)
+{
+	return &rules[kind];
+}
