@@ -7,7 +7,8 @@
   /proc, while the guest uses its disk, the balloon and a window commit;
 - a call outside a thread's filter ends cmavm with status 159 and one
   line naming the thread and the call, for every thread kind
-  (CMAVM_SECCOMP_PROBE=KIND makes that kind's thread open /etc/passwd);
+  (CMAVM_SECCOMP_PROBE=KIND makes that kind's thread open /etc/passwd),
+  and for `cmavm dtb check`, which judges a DTB inside its own filter;
 - an unprivileged user who may open /dev/kvm and /dev/userfaultfd boots
   the demo guest with its pools, a boot window on huge pages and a
   window committed live through the API, and is told how to raise its
@@ -30,6 +31,10 @@ for k in %(kinds)s; do
     CMAVM_SECCOMP_PROBE=$k cmavm run %(demo)s --cmdline "%(g)s" </dev/null
     echo "@@probe-exit $k $?"
 done
+cmavm run %(demo)s --dry-run --dump-dtb g.dtb >/dev/null 2>&1
+echo "@@check"; cmavm dtb check g.dtb; echo "@@check-exit $?"
+echo "@@probe check"; CMAVM_SECCOMP_PROBE=check cmavm dtb check g.dtb
+echo "@@probe-exit check $?"
 echo "@@step root"
 cmavm run %(demo)s --cmdline "%(g)s cmavm.mode=shell"
 echo "@@cmavm-exit=$?"
@@ -95,7 +100,7 @@ class Sandbox(common.unittest.TestCase):
         self.assertEqual(self.root_commit[0], 0, self.root_commit[1])
 
     def test_a_forbidden_call_ends_cmavm_naming_thread_and_call(self):
-        for kind in KINDS:
+        for kind in KINDS + ["check"]:
             with self.subTest(kind=kind):
                 m = re.search(r"(?ms)^@@probe %s$(.*?)^@@probe-exit %s (\d+)" % (kind, kind),
                               self.out)
@@ -105,6 +110,11 @@ class Sandbox(common.unittest.TestCase):
                                  r"system call openat \(\d+\) at 0x[0-9a-f]+, which its seccomp "
                                  r"filter forbids" % kind)
                 self.assertNotIn("guest: up", m[1])
+
+    def test_dtb_check_judges_inside_its_filter(self):
+        m = re.search(r"(?ms)^@@check$(.*?)^@@check-exit (\d+)", self.out)
+        self.assertEqual(int(m[2]), 0, m[1])
+        self.assertIn("summary: OK, 3 regions: 2 CMA, 1 coherent", m[1])
 
     def test_unprivileged_user_boots_the_demo_guest(self):
         text = self.out[self.out.index("@@step user"):]

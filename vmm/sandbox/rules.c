@@ -79,6 +79,14 @@ static const unsigned long console_ioctls[] = { KVM_IRQ_LINE };
 static const char *const signals_calls[] = { "rt_sigtimedwait", NULL };
 
 /*
+ * `cmavm dtb check` judges a DTB someone else may have written, once it is
+ * read: printing (stdio looks at stdout first: fstat, TCGETS) and
+ * qsort (sysinfo, for the memory it may use) are all it does.
+ */
+static const char *const check_calls[] = { "fstat", "newfstatat", "sysinfo", NULL };
+static const unsigned long check_ioctls[] = { TCGETS };
+
+/*
  * Waits for the stop, then takes everything down: joins threads (kicking
  * vCPUs out of KVM_RUN), closes descriptors, unmaps guest RAM, removes
  * the control socket, gives the terminal back.
@@ -97,6 +105,7 @@ static const struct sandbox_rules rules[NR_SANDBOX_KINDS] = {
 	[SANDBOX_HELPER] = { mover_calls, helper_calls, mover_ioctls, ARRAY_SIZE(mover_ioctls) },
 	[SANDBOX_CONSOLE] = { console_calls, NULL, console_ioctls, ARRAY_SIZE(console_ioctls) },
 	[SANDBOX_SIGNALS] = { signals_calls, NULL, NULL, 0 },
+	[SANDBOX_CHECK] = { check_calls, NULL, check_ioctls, ARRAY_SIZE(check_ioctls) },
 };
 
 const struct sandbox_rules *sandbox_rules_of(enum sandbox_kind kind)

@@ -29,6 +29,7 @@ enum sandbox_kind {
 	SANDBOX_HELPER,	 /* the CMA engine's copy helper: a subset of the mover's */
 	SANDBOX_CONSOLE, /* reads the terminal into the UART */
 	SANDBOX_SIGNALS, /* waits for SIGINT, SIGTERM, SIGHUP */
+	SANDBOX_CHECK,	 /* cmavm dtb check, once the file is read: judge and print */
 	NR_SANDBOX_KINDS,
 };
 

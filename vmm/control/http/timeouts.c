@@ -103,10 +103,12 @@ static const struct expiry_text expiry_texts[] = {
 	[EXPIRED_BODY] = { TIMEOUT(body_ms), 408,
 			   "answered 408 to a client whose request body took over %s",
 			   "the request body did not all arrive within %s of the headers; send "
-			   "the body whole, at once, as long as Content-Length says" },
-	[EXPIRED_IDLE] = { TIMEOUT(idle_ms), 0, "closed a connection unused for %s" },
+			   "the body whole, at once, as long as Content-Length says",
+			   NULL },
+	[EXPIRED_IDLE] = { TIMEOUT(idle_ms), 0, "closed a connection unused for %s", NULL, NULL },
 	[EXPIRED_SEND] = { TIMEOUT(send_ms), 0,
-			   "closed a connection whose client did not read its answer for %s" },
+			   "closed a connection whose client did not read its answer for %s", NULL,
+			   NULL },
 	[EXPIRY_DISPLACED] = { NO_TIMEOUT, 503,
 			       MAX_CONNS " connections open: closed the one idle the longest "
 					 "to admit a new one",
