@@ -512,9 +512,9 @@ static size_t coalesce(const struct move *m, size_t n, uint64_t cap, struct move
 	size_t r = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct move *run = &runs[r - 1];
+		struct move *run = r ? &runs[r - 1] : NULL;
 
-		if (r && continues(run, &m[i]) && run->len + m[i].len <= cap) {
+		if (run && continues(run, &m[i]) && run->len + m[i].len <= cap) {
 			run->len += m[i].len;
 			run->nblocks = (run->nblocks ? run->nblocks : 1) +
 				       (m[i].nblocks ? m[i].nblocks : 1);

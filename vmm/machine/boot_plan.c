@@ -200,16 +200,28 @@ static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 }
 
 /* The planner and the checker encode the same rules twice, on purpose. */
-static int check_dtb(struct boot_plan *plan)
+/*
+ * cmavm's own DTB must pass; the one thing in it cmavm does not choose is a
+ * cma= the operator put on --cmdline (allowed with --cma 0), and the guest
+ * may refuse that (a base outside RAM): then the flag is at fault.
+ */
+static int check_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	struct dtb_report *rep = calloc(1, sizeof(*rep));
+	struct cma_param cma;
 	int ret = 0;
 
 	if (!rep)
 		return -1;
+	cma_param_from_cmdline(cfg->cmdline, &cma);
 	if (dtb_check(plan->dtb, plan->dtb_size, NULL, rep) || dtb_report_rejects(rep)) {
-		pr_err("internal error: the guest would reject the device tree cmavm wrote; "
-		       "please report this with the output below");
+		if (cma.present)
+			pr_err("--cmdline: the guest would refuse its cma=%s (see below); fix it, "
+			       "or drop it and give the pool with --cma",
+			       cma.value);
+		else
+			pr_err("internal error: the guest would reject the device tree cmavm "
+			       "wrote; please report this with the output below");
 		dtb_report_print(rep, stderr);
 		ret = -1;
 	}
@@ -221,7 +233,7 @@ int boot_plan_build(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
 	if (probe_files(cfg, plan) || make_bootargs(cfg, plan) || plan_layout(cfg, plan) ||
-	    plan_devices(cfg, plan) || write_dtb(cfg, plan) || check_dtb(plan))
+	    plan_devices(cfg, plan) || write_dtb(cfg, plan) || check_dtb(cfg, plan))
 		return -1;
 	return 0;
 }

@@ -7,7 +7,12 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CLANG_SANITIZER 1 /* clang says so this way, gcc with __SANITIZE_*__ */
+#endif
+#endif
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && !defined(CLANG_SANITIZER)
 #define WATCH_FREE 1
 /*
  * free() watched, to see cma_engine_destroy() free what the caller can no

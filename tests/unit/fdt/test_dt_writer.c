@@ -110,8 +110,8 @@ static void assert_reg(const char *path, uint64_t base, uint64_t size)
 	const fdt64_t *v = prop(path, "reg", &len);
 
 	assert_int_equal(len, 16);
-	assert_int_equal(fdt64_to_cpu(v[0]), base);
-	assert_int_equal(fdt64_to_cpu(v[1]), size);
+	assert_int_equal(fdt64_ld(&v[0]), base);
+	assert_int_equal(fdt64_ld(&v[1]), size);
 }
 
 static bool has_prop(const char *path, const char *name)
@@ -139,9 +139,9 @@ static void test_chosen(void **state)
 	assert_str("/chosen", "stdout-path", "/uart@9000000");
 	v = prop("/chosen", "linux,initrd-start", &len);
 	assert_int_equal(len, 8);
-	assert_int_equal(fdt64_to_cpu(*v), layout.initrd.base);
+	assert_int_equal(fdt64_ld(v), layout.initrd.base);
 	v = prop("/chosen", "linux,initrd-end", &len);
-	assert_int_equal(fdt64_to_cpu(*v), layout.initrd.base + 3 * SZ_1M);
+	assert_int_equal(fdt64_ld(v), layout.initrd.base + 3 * SZ_1M);
 	prop("/chosen", "rng-seed", &len);
 	assert_int_equal(len, 8);
 }
@@ -192,9 +192,9 @@ static void test_timer_gic_uart(void **state)
 	assert_int_equal(prop_u32("/intc@8000000", "phandle"), DT_PHANDLE_GIC);
 	reg = prop("/intc@8000000", "reg", &len);
 	assert_int_equal(len, 32);
-	assert_int_equal(fdt64_to_cpu(reg[0]), 0x08000000);
-	assert_int_equal(fdt64_to_cpu(reg[2]), 0x08010000);
-	assert_int_equal(fdt64_to_cpu(reg[3]), 4 * 0x20000);
+	assert_int_equal(fdt64_ld(&reg[0]), 0x08000000);
+	assert_int_equal(fdt64_ld(&reg[2]), 0x08010000);
+	assert_int_equal(fdt64_ld(&reg[3]), 4 * 0x20000);
 
 	assert_str("/uart@9000000", "compatible", "ns16550a");
 	assert_reg("/uart@9000000", 0x09000000, 0x1000);

@@ -90,7 +90,8 @@ static char *body_text(struct http_response *resp, size_t *len)
 
 void http_queue_response(struct http_conn *c, struct http_response *resp, bool keep_alive)
 {
-	bool head_only = c->parser.method == HTTP_HEAD;
+	/* http-parser guesses HEAD from a first 'H' it then refuses: not a HEAD */
+	bool head_only = c->parser.method == HTTP_HEAD && HTTP_PARSER_ERRNO(&c->parser) == HPE_OK;
 	size_t len;
 	char *text;
 	int err;

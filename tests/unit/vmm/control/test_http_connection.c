@@ -182,6 +182,21 @@ static void test_garbage(void **state)
 	client_close(c);
 }
 
+/*
+ * Found by the http_api fuzz target: http-parser takes a refused request's
+ * first 'H' for HEAD; the 400 must still carry the body it announces.
+ */
+static void test_refused_request_starting_with_h(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_open(f->path);
+
+	send_str(c, "Hx / HTTP/1.1\r\n\r\n");
+	expect_response(c, 400, "HPE_INVALID_METHOD");
+	assert_true(server_closed(c));
+	client_close(c);
+}
+
 static void test_bad_version(void **state)
 {
 	struct fixture *f = *state;
@@ -251,6 +266,7 @@ int main(void)
 		SERVER_TEST(test_body_too_big),
 		SERVER_TEST(test_chunked_body_too_big),
 		SERVER_TEST(test_garbage),
+		SERVER_TEST(test_refused_request_starting_with_h),
 		SERVER_TEST(test_bad_version),
 		SERVER_TEST(test_connection_close),
 		SERVER_TEST(test_http10),

@@ -224,6 +224,23 @@ static void test_cma_on_the_cmdline_conflicts_with_a_default_pool(void **state)
 	assert_string_equal(f->plan.bootargs, "console=ttyS0 cma=32M");
 }
 
+/* Found by the layout fuzz target: the flag's fault, not an internal error. */
+static void test_cma_the_guest_refuses_blames_the_cmdline(void **state)
+{
+	struct fixture *f = *state;
+	struct capture cap;
+	const char *text;
+
+	f->cfg.nr_pools = 0;
+	f->cfg.cmdline = "console=ttyS0 cma=32M@0x840";
+	capture_start(&cap, stderr);
+	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), -1);
+	text = captured(&cap, stderr);
+	assert_non_null(strstr(text, "cmavm: error: --cmdline: the guest would refuse its "
+				     "cma=32M@0x840 (see below); fix it"));
+	assert_null(strstr(text, "internal error"));
+}
+
 static void test_cmdline_the_guest_would_cut_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -352,6 +369,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_default_pool_adds_cma_0, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_cma_on_the_cmdline_conflicts_with_a_default_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cma_the_guest_refuses_blames_the_cmdline,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cmdline_the_guest_would_cut_is_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_initrd_is_placed_after_the_kernel, setup,
