@@ -49,6 +49,12 @@ int size_parse(const char *text, uint64_t *out, char *err, size_t errlen)
 			snprintf(err, errlen, "'%s' has no hex digits after 0x", text);
 			return -1;
 		}
+		/* strtoull() in base 16 would take a second "0x" as well */
+		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+			snprintf(err, errlen, "'%s' has 0x twice; write one, like 0x80000000",
+				 text);
+			return -1;
+		}
 	}
 	errno = 0;
 	n = strtoull(p, &end, base);

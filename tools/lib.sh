@@ -17,6 +17,11 @@ else
 	BUILD_VMM=$ROOT/build-arm64
 fi
 
+# Sanitizer builds, made only when asked for (tools/build asan fuzz; tools/test):
+# the unit tests under ASan and UBSan (gcc), the libFuzzer targets (clang).
+BUILD_ASAN=$ROOT/build-asan
+BUILD_FUZZ=$ROOT/build-fuzz
+
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -17,12 +17,6 @@
  * Beyond the sanitizers: the boot plan refuses with an "internal error"
  * (quiet_log.c aborts) when the DTB its own layout produced is one the
  * checker rejects: planner and checker must agree.
- *
- * Known, reported, and worked around until fixed: a --cmdline with a cma=
- * the guest refuses (cma=32M@0x840: a base outside RAM) makes the boot
- * plan's check fail with that same "internal error", though the fault is
- * the operator's; a --cmdline with cma in it is dropped here
- * (docs/fuzzing.md, "Found").
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -33,7 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fdt/cma_param.h"
 #include "vmm/cli/commands.h"
 
 #define ARGS_MAX     64
@@ -131,43 +124,6 @@ static bool directive(const char *line, const char **initrd_arg)
 	return false;
 }
 
-/* Is @arg --cmdline or what getopt_long() takes for it ("--cmd" on)? @value: "=..." */
-static bool is_cmdline_flag(const char *arg, const char **value)
-{
-	size_t len;
-
-	if (strncmp(arg, "--", 2))
-		return false;
-	len = strcspn(arg + 2, "=");
-	if (len < 3 || len > 7 || strncmp(arg + 2, "cmdline", len))
-		return false;
-	*value = arg[2 + len] ? arg + 3 + len : NULL;
-	return true;
-}
-
-/* The workaround above: drop each --cmdline whose value has a cma the kernel reads. */
-static int drop_cmdline_cma(int argc, char **argv)
-{
-	struct cma_param p;
-	const char *value;
-	int out = 0;
-
-	for (int i = 0; i < argc; i++) {
-		bool flag = is_cmdline_flag(argv[i], &value), separate = flag && !value;
-
-		if (separate)
-			value = i + 1 < argc ? argv[i + 1] : "";
-		cma_param_from_cmdline(flag ? value : "", &p);
-		if (flag && (p.present || p.nr_bare || p.after_dashes)) {
-			i += separate;
-			continue;
-		}
-		argv[out++] = argv[i];
-	}
-	argv[out] = NULL;
-	return out;
-}
-
 /* Getopt keeps where it was in the last argv: start it afresh on this one. */
 static void reset_getopt(void)
 {
@@ -203,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		argv[argc++] = "--initrd";
 		argv[argc++] = (char *)initrd_arg;
 	}
-	argc = drop_cmdline_cma(argc, argv);
+	argv[argc] = NULL;
 	reset_getopt();
 	cmd_run(argc, argv);
 	free(text);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,9 @@
  * Locks: a vCPU calls console_tx() with the UART's lock held and takes
  * out.lock; the writer never holds out.lock when it takes the UART's.
  */
+/* Unused elsewhere in cmavm; its default action is to ignore it. */
+#define SIG_WRITER_WAKE SIGURG
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* the writer: a run is ready, or the stop */
@@ -24,12 +28,13 @@ static struct {
 	int fd;
 	uint8_t ring[CONSOLE_OUT_RING];
 	size_t head, len;
-	size_t newlines;   /* in the ring: each ends a run */
-	bool running;	   /* the writer takes bytes; else they go out at once */
-	bool stop;	   /* the writer ends once the ring is empty */
-	bool writer_waits; /* and must be woken by whoever gives it a run */
-	bool told_busy;	   /* the UART shows THR busy until we say there is room */
-	bool dropping;	   /* the ring stayed full: drop until the writer moves */
+	size_t newlines;	       /* in the ring: each ends a run */
+	bool running;		       /* the writer takes bytes; else they go out at once */
+	bool stop;		       /* the writer ends once the ring is empty */
+	volatile sig_atomic_t give_up; /* past the stop's deadline: write no more */
+	bool writer_waits;	       /* and must be woken by whoever gives it a run */
+	bool told_busy;		       /* the UART shows THR busy until we say there is room */
+	bool dropping;		       /* the ring stayed full: drop until the writer moves */
 	uint64_t dropped;
 	pthread_t thread;
 } out = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
@@ -139,22 +144,19 @@ static void wait_for_run(void)
 }
 
 /*
- * All of it, or what a reader takes before it goes away (EPIPE). Only
- * here, outside every lock, may the stop cancel a writer that waits on a
- * reader that takes nothing.
+ * All of it, or what a reader takes before it goes away (EPIPE), or until
+ * the stop gives up on a reader that takes nothing: its signal
+ * (SIG_WRITER_WAKE, no SA_RESTART) ends a write() that waits.
  */
 static void write_all(const uint8_t *p, size_t n)
 {
 	struct pollfd pfd = { .fd = out.fd, .events = POLLOUT };
 
-	while (n) {
-		ssize_t w;
+	while (n && !out.give_up) {
+		ssize_t w = write(out.fd, p, n);
 
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		w = write(out.fd, p, n);
 		if (w < 0 && errno == EAGAIN) /* a non-blocking stdout */
 			poll(&pfd, 1, 100);
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w <= 0)
@@ -192,7 +194,6 @@ static void write_run(void)
 static void *writer_thread(void *arg)
 {
 	(void)arg;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&out.lock);
 	for (;;) {
 		wait_for_run();
@@ -217,17 +218,26 @@ static void init_conds(void)
 	pthread_condattr_destroy(&attr);
 }
 
+static void on_writer_wake(int sig)
+{
+	(void)sig; /* only to end the write() it interrupts */
+}
+
 int console_out_start(struct uart_16550 *uart, int fd)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct sigaction wake = { .sa_handler = on_writer_wake }; /* no SA_RESTART */
 	int err;
 
 	pthread_once(&once, init_conds);
+	sigemptyset(&wake.sa_mask);
+	sigaction(SIG_WRITER_WAKE, &wake, NULL);
 	pthread_mutex_lock(&out.lock);
 	out.uart = uart;
 	out.fd = fd;
 	out.head = out.len = out.newlines = 0;
 	out.stop = out.dropping = out.told_busy = false;
+	out.give_up = 0;
 	out.dropped = 0;
 	out.running = true;
 	pthread_mutex_unlock(&out.lock);
@@ -244,15 +254,21 @@ int console_out_start(struct uart_16550 *uart, int fd)
 	return 0;
 }
 
-/* Wait for the writer's last run; past the deadline, cancel its write(). */
+/*
+ * Wait for the writer's last run; past the deadline, interrupt its write()
+ * until it ends (a signal may land just before the write begins).
+ */
 static void end_writer(void)
 {
 	struct timespec deadline = ms_from_now(CLOCK_REALTIME, CONSOLE_OUT_EXIT_MS);
 
 	if (!pthread_timedjoin_np(out.thread, NULL, &deadline))
 		return;
-	pthread_cancel(out.thread);
-	pthread_join(out.thread, NULL);
+	out.give_up = 1;
+	do {
+		pthread_kill(out.thread, SIG_WRITER_WAKE);
+		deadline = ms_from_now(CLOCK_REALTIME, 10);
+	} while (pthread_timedjoin_np(out.thread, NULL, &deadline));
 }
 
 void console_out_stop(void)
@@ -271,7 +287,7 @@ void console_out_stop(void)
 	end_writer();
 	pthread_mutex_lock(&out.lock);
 	out.running = false;
-	out.dropped += out.len; /* left by a cancelled writer */
+	out.dropped += out.len; /* left by a writer given up on */
 	out.len = 0;
 	dropped = out.dropped;
 	was_busy = out.told_busy;

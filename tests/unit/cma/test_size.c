@@ -58,6 +58,10 @@ static void test_rejects(void **state)
 	assert_non_null(strstr(parse_err("16777216T"), "too large"));
 	assert_non_null(strstr(parse_err("0x"), "no hex digits"));
 	assert_non_null(strstr(parse_err("0x-5"), "no hex digits"));
+	assert_non_null(strstr(parse_err("0x0x10"), "0x twice"));
+	assert_non_null(strstr(parse_err("0X0x10M"), "0x twice"));
+	assert_int_equal(parse_ok("0x0"), 0); /* a 0 after 0x is a digit */
+	assert_int_equal(parse_ok("0x00010"), 16);
 }
 
 static void test_str(void **state)

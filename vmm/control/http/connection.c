@@ -42,6 +42,7 @@ static void request_reset(struct http_conn *c)
 	c->field_len = 0;
 	c->after_value = true;
 	c->header = HDR_OTHER;
+	c->head_request = false;
 }
 
 /* Keep one piece of the request; one past its buffer's limit refuses it. */
@@ -68,6 +69,11 @@ static int on_url(http_parser *p, const char *at, size_t n)
 {
 	struct http_conn *c = p->data;
 
+	/*
+	 * The method is whole once the URL starts: only now is a HEAD one the
+	 * client will frame its answer by (a refused "Hx" looked like HEAD).
+	 */
+	c->head_request = p->method == HTTP_HEAD;
 	return collect(c, &c->url, at, n);
 }
 

@@ -86,6 +86,7 @@ struct http_conn {
 	size_t out_sent;
 	bool close_after_send;
 
+	bool head_request;		/* the method read whole is HEAD: answers carry no body */
 	bool in_handler;		/* the handler runs for this connection */
 	struct http_deferred *deferred; /* the answer the last request awaits */
 

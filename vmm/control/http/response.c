@@ -90,8 +90,7 @@ static char *body_text(struct http_response *resp, size_t *len)
 
 void http_queue_response(struct http_conn *c, struct http_response *resp, bool keep_alive)
 {
-	/* http-parser guesses HEAD from a first 'H' it then refuses: not a HEAD */
-	bool head_only = c->parser.method == HTTP_HEAD && HTTP_PARSER_ERRNO(&c->parser) == HPE_OK;
+	bool head_only = c->head_request;
 	size_t len;
 	char *text;
 	int err;
@@ -101,6 +100,7 @@ void http_queue_response(struct http_conn *c, struct http_response *resp, bool k
 		http_response_error(resp, 500,
 				    "internal error: cmavm's API produced no valid answer");
 	}
+	c->head_request = false; /* one answer per request */
 	text = body_text(resp, &len);
 	err = queue_head(c, resp, len, keep_alive);
 	if (!err && text && !head_only)

@@ -229,7 +229,7 @@ static void test_cma_the_guest_refuses_blames_the_cmdline(void **state)
 {
 	struct fixture *f = *state;
 	struct capture cap;
-	const char *text;
+	char *text;
 
 	f->cfg.nr_pools = 0;
 	f->cfg.cmdline = "console=ttyS0 cma=32M@0x840";
@@ -239,6 +239,7 @@ static void test_cma_the_guest_refuses_blames_the_cmdline(void **state)
 	assert_non_null(strstr(text, "cmavm: error: --cmdline: the guest would refuse its "
 				     "cma=32M@0x840 (see below); fix it"));
 	assert_null(strstr(text, "internal error"));
+	free(text);
 }
 
 static void test_cmdline_the_guest_would_cut_is_refused(void **state)
