@@ -20,19 +20,6 @@ void inline_loop_init(struct ev_loop *loop)
 	loop->thread = pthread_self();
 }
 
-/* As vmm/hw/event_loop.c's own loop does with each completion. */
-static void dispatch(struct ev_loop *loop, struct io_uring_cqe *cqe)
-{
-	struct ev_op *op = io_uring_cqe_get_data(cqe);
-	struct io_uring_cqe seen = *cqe;
-
-	/* A multishot request stays in flight while IORING_CQE_F_MORE is set. */
-	loop->inflight -= !(seen.flags & IORING_CQE_F_MORE);
-	io_uring_cqe_seen(&loop->ring, cqe);
-	if (op && op->done)
-		op->done(op, seen.res, seen.flags);
-}
-
 unsigned int inline_loop_run_ready(struct ev_loop *loop)
 {
 	struct io_uring_cqe *cqe;
@@ -40,7 +27,7 @@ unsigned int inline_loop_run_ready(struct ev_loop *loop)
 
 	io_uring_submit(&loop->ring);
 	while (io_uring_peek_cqe(&loop->ring, &cqe) == 0) {
-		dispatch(loop, cqe);
+		ev_loop_dispatch(loop, cqe);
 		n++;
 	}
 	return n;

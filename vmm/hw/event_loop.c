@@ -101,7 +101,7 @@ static void wake_done(struct ev_op *op, int res, unsigned int flags)
 		ev_poll_once(loop, &loop->wake_op, loop->wake_fd, POLLIN);
 }
 
-static void dispatch(struct ev_loop *loop, struct io_uring_cqe *cqe)
+void ev_loop_dispatch(struct ev_loop *loop, struct io_uring_cqe *cqe)
 {
 	struct ev_op *op = io_uring_cqe_get_data(cqe);
 	int res = cqe->res;
@@ -129,7 +129,7 @@ static void *loop_thread(void *arg)
 			break;
 		}
 		while (!loop->stopping && io_uring_peek_cqe(&loop->ring, &cqe) == 0)
-			dispatch(loop, cqe);
+			ev_loop_dispatch(loop, cqe);
 	}
 	/* Nobody will run calls queued from now on: make them fail, then run the rest. */
 	pthread_mutex_lock(&loop->lock);

@@ -75,4 +75,11 @@ bool ev_on_loop_thread(const struct ev_loop *loop);
 int ev_loop_park(struct ev_loop *loop);
 void ev_loop_unpark(struct ev_loop *loop);
 
+/*
+ * One completion of @loop's ring to its operation's done(), as the loop
+ * thread does; for code that runs the ring itself (the fuzz targets).
+ */
+struct io_uring_cqe;
+void ev_loop_dispatch(struct ev_loop *loop, struct io_uring_cqe *cqe);
+
 #endif
