@@ -15,6 +15,7 @@
  *   uffd.c     userfaultfd write-protect for live moves
  *   window.c   committing, releasing and re-levelling windows; the 1 GiB page
  *   pagemap.c  measuring: resident bytes (mincore), contiguous runs (pagemap)
+ *   region.c   a region for device buffers (cma/region.h), on backing.c's files
  */
 #ifndef CMA_INTERNAL_H
 #define CMA_INTERNAL_H
@@ -261,5 +262,7 @@ void uffd_unprotect(struct cma_engine *e, uint8_t *host, uint64_t len);
 uint64_t resident_pages(const uint8_t *host, uint64_t len);
 /* Open /proc/self/pagemap for good, while cmavm may still open files. */
 void pagemap_open(void);
+/* Page frame numbers of @n pages at @host, 0 where hidden or absent; -1 if unreadable. */
+int read_pfns(const uint8_t *host, size_t n, uint64_t *pfn);
 
 #endif

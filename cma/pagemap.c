@@ -52,7 +52,7 @@ void pagemap_open(void)
 }
 
 /* Page frame numbers of @n pages at @host, 0 where hidden or absent; -1 if unreadable. */
-static int read_pfns(const uint8_t *host, size_t n, uint64_t *pfn)
+int read_pfns(const uint8_t *host, size_t n, uint64_t *pfn)
 {
 	off_t off = (off_t)((uintptr_t)host / CMA_PAGE * sizeof(uint64_t));
 	ssize_t want = (ssize_t)(n * sizeof(*pfn));

@@ -20,4 +20,9 @@ enum cli_exit {
 int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+struct vm_config;
+
+/* run_gpu.c: `cmavm run --gpu ...` into @cfg->gpu; 0, or -1 said why. @arg may be NULL. */
+int run_flag_gpu(struct vm_config *cfg, char *arg);
+
 #endif

@@ -49,6 +49,10 @@ static const char run_usage[] =
 	"  --disk FILE[,ro][,pool=NAME]\n"
 	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
 	"                       repeatable; pool= puts memory-region on its node\n"
+	"  --gpu [WIDTHxHEIGHT][,mem=SIZE][,backing=huge|contiguous|memfd]\n"
+	"                       a virtio-gpu display [1024x768]; its resources live in\n"
+	"                       a region of mem= bytes [4 frames] on 2 MiB huge pages,\n"
+	"                       1 GiB pages (contiguous) or ordinary memory (memfd)\n"
 	"  --no-access-platform do not offer VIRTIO_F_ACCESS_PLATFORM (for comparison)\n"
 	"  --balloon-stats SECONDS\n"
 	"                       guest memory statistics interval; 0 for none  [5]\n"
@@ -515,6 +519,7 @@ static const struct run_flag {
 	{ "balloon-stats", required_argument, flag_stats_interval, 0 },
 	{ "api-socket", required_argument, NULL, TEXT(api_socket) },
 	{ "seccomp", required_argument, flag_seccomp, 0 },
+	{ "gpu", optional_argument, run_flag_gpu, 0 },
 };
 
 #undef TEXT
@@ -541,12 +546,25 @@ static int apply_flag(struct vm_config *cfg, const struct run_flag *flag, char *
 	return 0;
 }
 
+/*
+ * A flag whose value may be left out takes the next word too (--gpu
+ * 1280x800), unless that word is a flag itself.
+ */
+static char *flag_value(const struct run_flag *flag, int argc, char **argv)
+{
+	if (optarg || flag->has_arg != optional_argument || optind >= argc ||
+	    argv[optind][0] == '-')
+		return optarg;
+	return argv[optind++];
+}
+
 #define GO_ON (-1)
 
 /* The flags into @cfg; GO_ON, or the exit code. */
 static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 {
 	struct option options[NR_RUN_FLAGS + 2];
+	const struct run_flag *flag;
 	int opt;
 
 	config_defaults(cfg);
@@ -562,7 +580,8 @@ static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 			return usage_error("unknown flag '%s'", argv[optind - 1]);
 		if (opt == ':')
 			return usage_error("this flag needs a value: '%s'", argv[optind - 1]);
-		if (apply_flag(cfg, &run_flags[opt - FLAG_VAL], optarg))
+		flag = &run_flags[opt - FLAG_VAL];
+		if (apply_flag(cfg, flag, flag_value(flag, argc, argv)))
 			return CLI_EXIT_USAGE;
 	}
 	if (optind < argc)

@@ -2,7 +2,8 @@
 /*
  * `cmavm ctl`: talk to a running VM through its API socket. Each command
  * is one request; the answer is printed as a table, or as the API's JSON
- * with --json. Exit 0: done; 1: refused or unreachable; 2: usage error.
+ * with --json. Exit 0: done; 1: refused or unreachable; 2: usage error;
+ * gpu export -- PROGRAM: PROGRAM's status.
  */
 #include "vmm/cli/commands.h"
 
@@ -45,6 +46,16 @@ static const char ctl_usage[] =
 	"  migrate GPA              move the pageblock at GPA (0x9c200000), or block\n"
 	"  migrate POOL BLOCK       BLOCK (0, 1, ...) of POOL, onto new host pages\n"
 	"  cma-stats                the CMA engine's counters and guest pauses\n"
+	"  gpu                      the GPU: scanouts, resources and where their\n"
+	"                           pixels live on the host, dma-buf export\n"
+	"  gpu display WIDTHxHEIGHT [--scanout N]\n"
+	"                           resize a display (16 to 8192 pixels a side)\n"
+	"  screenshot FILE.png [--scanout N]\n"
+	"                           save what a scanout shows as PNG (FILE -: stdout)\n"
+	"  gpu export [--scanout N] [-- PROGRAM [ARGS...]]\n"
+	"                           run PROGRAM with a scanout's pixels as a dma-buf\n"
+	"                           (fd 3; CMAVM_DMABUF_* describe it) and exit with\n"
+	"                           its status; without PROGRAM, describe the buffer\n"
 	"  raw METHOD PATH [JSON]   any request; prints the answer's body\n"
 	"\n"
 	"Options:\n"
@@ -56,7 +67,8 @@ static const char ctl_usage[] =
 	"The map is drawn in colour on a terminal; with NO_COLOR set, or when stdout\n"
 	"is not a terminal, in letters.\n"
 	"\n"
-	"Exit status: 0 done, 1 the VM refused or cannot be reached, 2 usage error.\n";
+	"Exit status: 0 done, 1 the VM refused or cannot be reached, 2 usage error;\n"
+	"gpu export -- PROGRAM: PROGRAM's (128 + N if signal N ended it).\n";
 
 /* The body pretty-printed if it is JSON, else as it came. */
 static void print_body(const char *body)
@@ -100,10 +112,12 @@ static int show_answer(const struct ctl_command *cmd, const char *body, bool as_
 	return ret;
 }
 
-static int show_reply(const struct ctl_command *cmd, const struct ctl_reply *reply, bool as_json)
+static int show_reply(const struct ctl_command *cmd, struct ctl_reply *reply, bool as_json)
 {
 	char err[1024];
 
+	if (reply->status >= 200 && reply->status <= 299 && cmd->take)
+		return cmd->take(cmd, reply, as_json);
 	if (reply->status >= 200 && reply->status <= 299)
 		return show_answer(cmd, reply->body, as_json);
 	pr_err("%s", ctl_reply_error(reply, err, sizeof(err)));

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Private to vmm/cli/ctl.c, ctl_requests.c and ctl_views*.c (and their
- * unit tests): how `cmavm ctl` turns a command's words into a request
- * (ctl_requests.c), sends it and prints the answer or its error (ctl.c),
- * and shows an answer to people (the views: ctl_views_vm.c for the VM,
- * ctl_views_cma.c for the host CMA engine, ctl_views.c for what they share).
- * The views read the API's JSON as vmm/control/api.h describes it.
+ * Private to vmm/cli/ctl.c, ctl_requests.c, ctl_gpu.c and ctl_views*.c
+ * (and their unit tests): how `cmavm ctl` turns a command's words into a
+ * request (ctl_requests.c; the GPU's in ctl_gpu.c), sends it and prints
+ * the answer or its error (ctl.c), takes an answer that is more than JSON
+ * (ctl_gpu.c: a screenshot's PNG, an exported dma-buf), and shows an
+ * answer to people (the views: ctl_views_vm.c for the VM, ctl_views_cma.c
+ * for the host CMA engine, ctl_views_gpu.c for the GPU, ctl_views.c for
+ * what they share). The views read the API's JSON as vmm/control/api.h
+ * describes it.
  */
 #ifndef VMM_CLI_CTL_H
 #define VMM_CLI_CTL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,6 +23,15 @@
 /* Print @answer, the body of a 2xx answer, for people. */
 typedef void (*ctl_show_fn)(FILE *out, json_t *answer);
 
+struct ctl_command;
+struct ctl_reply;
+
+/*
+ * For an answer that is more than JSON to show: take the 2xx @reply (its
+ * bytes, its descriptor) and return the exit status, errors printed.
+ */
+typedef int (*ctl_take_fn)(const struct ctl_command *cmd, struct ctl_reply *reply, bool as_json);
+
 /* What one command sends, and how its answer is shown. */
 struct ctl_command {
 	const char *method;
@@ -26,6 +39,11 @@ struct ctl_command {
 	char *json;	  /* the body, malloc()ed, or NULL */
 	ctl_show_fn show; /* NULL: the body as it came (raw) */
 	const char *svg;  /* map --svg FILE */
+	ctl_take_fn take; /* instead of @show */
+	const char *file; /* screenshot FILE.png ("-": stdout) */
+	char **program;	  /* gpu export -- PROGRAM ARGS...: @program_argc words; NULL: none */
+	int program_argc;
+	char path_buf[64]; /* @path, when it carries a query */
 };
 
 /*
@@ -33,6 +51,18 @@ struct ctl_command {
  * with the error printed. The caller frees @cmd->json.
  */
 int ctl_parse_command(int argc, char **argv, struct ctl_command *cmd);
+
+/* A decimal index (a window id, a block number, a scanout); false when @text is none. */
+bool ctl_parse_index(const char *text, uint64_t max, uint64_t *out);
+
+/* ---- the GPU's commands (ctl_gpu.c): words to request, and the answers taken ---- */
+
+/* gpu display WIDTHxHEIGHT [--scanout N] */
+int ctl_gpu_display(int argc, char **argv, struct ctl_command *cmd);
+/* screenshot FILE.png [--scanout N] */
+int ctl_gpu_screenshot(int argc, char **argv, struct ctl_command *cmd);
+/* gpu export [--scanout N] [-- PROGRAM [ARGS...]] */
+int ctl_gpu_export(int argc, char **argv, struct ctl_command *cmd);
 
 /* ---- what the views share (ctl_views.c) ---- */
 
@@ -76,5 +106,12 @@ void ctl_show_cma_stats(FILE *out, json_t *stats); /* GET /v1/cma/stats */
  * went on @said; CLI_EXIT_OK, or CLI_EXIT_FAILED with the error printed.
  */
 int ctl_write_svg(const char *path, json_t *map, FILE *said);
+
+/* ---- the GPU (ctl_views_gpu.c) ---- */
+
+void ctl_show_gpu(FILE *out, json_t *gpu);	       /* GET /v1/gpu */
+void ctl_show_gpu_scanout(FILE *out, json_t *scanout); /* PUT /v1/gpu/display */
+/* PUT /v1/gpu/export without a program: the buffer, and how to hand it on */
+void ctl_show_exported(FILE *out, json_t *exported);
 
 #endif

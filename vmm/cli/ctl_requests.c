@@ -26,8 +26,7 @@ static int set_body(struct ctl_command *cmd, json_t *body)
 	return cmd->json ? 0 : usage_error("out of memory");
 }
 
-/* A decimal index (a window id, a block number). */
-static bool parse_index(const char *text, uint64_t max, uint64_t *out)
+bool ctl_parse_index(const char *text, uint64_t max, uint64_t *out)
 {
 	unsigned long long n;
 	char *end;
@@ -109,7 +108,7 @@ static int window_release(int argc, char **argv, struct ctl_command *cmd)
 
 	if (argc != 3)
 		return usage_error("'window release' takes one ID");
-	if (!parse_index(argv[2], UINT32_MAX, &id))
+	if (!ctl_parse_index(argv[2], UINT32_MAX, &id))
 		return usage_error("window release: '%s' is not a window id; 'cmavm ctl window "
 				   "list' shows them",
 				   argv[2]);
@@ -131,7 +130,7 @@ static int migrate(int argc, char **argv, struct ctl_command *cmd)
 	}
 	if (argc != 3)
 		return usage_error("'migrate' takes GPA, or POOL BLOCK");
-	if (!parse_index(argv[2], INT64_MAX, &n))
+	if (!ctl_parse_index(argv[2], INT64_MAX, &n))
 		return usage_error("migrate: BLOCK '%s' is not a pageblock number (0, 1, ...)",
 				   argv[2]);
 	return set_body(cmd, json_pack("{s:s, s:I}", "pool", argv[1], "block", (json_int_t)n));
@@ -175,6 +174,10 @@ static const struct command {
 	  window_release },
 	{ "migrate", NULL, "PUT", "/v1/cma/migrate", ctl_show_migrated, migrate },
 	{ "cma-stats", NULL, "GET", "/v1/cma/stats", ctl_show_cma_stats, NULL },
+	{ "gpu", NULL, "GET", "/v1/gpu", ctl_show_gpu, NULL },
+	{ "gpu", "display", "PUT", "/v1/gpu/display", ctl_show_gpu_scanout, ctl_gpu_display },
+	{ "gpu", "export", "PUT", "/v1/gpu/export", NULL, ctl_gpu_export },
+	{ "screenshot", NULL, "GET", "/v1/gpu/screenshot", NULL, ctl_gpu_screenshot },
 	{ "raw", NULL, NULL, NULL, NULL, raw },
 };
 
@@ -194,7 +197,9 @@ int ctl_parse_command(int argc, char **argv, struct ctl_command *cmd)
 	for (c = commands; c < commands + sizeof(commands) / sizeof(commands[0]); c++) {
 		if (!is_command(c, argc, argv))
 			continue;
-		*cmd = (struct ctl_command){ c->method, c->path, NULL, c->show, NULL };
+		*cmd = (struct ctl_command){ .method = c->method,
+					     .path = c->path,
+					     .show = c->show };
 		return c->words ? c->words(argc, argv, cmd) : 0;
 	}
 	return usage_error("unknown command '%s%s%s'", argv[0], argc > 1 ? " " : "",

@@ -181,6 +181,73 @@ struct ctl_cma_stats {
 
 #define CTL_CMA_WINDOWS_MAX 16
 
+/* ---- the GPU (virtio-gpu, vmm/virtio/gpu.h) ---- */
+
+#define CTL_GPU_SCANOUTS_MAX  16
+#define CTL_GPU_RESOURCES_MAX 64 /* listed; more are counted in nr_resources_total */
+/* A display's width and height, each (PUT /v1/gpu/display; the device checks again). */
+#define CTL_GPU_SIDE_MIN 16
+#define CTL_GPU_SIDE_MAX 8192
+
+struct ctl_gpu_rect {
+	uint32_t x, y, width, height;
+};
+
+struct ctl_gpu_scanout {
+	unsigned int id;
+	bool enabled;		  /* the display is connected (the guest sees it) */
+	uint32_t width, height;	  /* its mode, as GET_DISPLAY_INFO tells the guest */
+	uint32_t resource_id;	  /* shown by SET_SCANOUT; 0: nothing shown */
+	struct ctl_gpu_rect rect; /* the part of the resource shown */
+	uint64_t flushes;	  /* RESOURCE_FLUSH calls that reached it */
+};
+
+/* A 2D resource and where its pixels live on the host. */
+struct ctl_gpu_resource {
+	uint32_t id;
+	uint32_t width, height;
+	const char *format; /* "B8G8R8X8", ...: the virtio format's name */
+	uint32_t stride;    /* bytes between rows on the host */
+	uint64_t bytes;	    /* host storage */
+	uint64_t offset;    /* of that storage in the GPU memory region */
+	bool backed;	    /* the guest attached backing */
+	unsigned int backing_entries;
+	uint64_t largest_run; /* host-physically contiguous bytes; 0: unknown (not root) */
+	bool contiguous;      /* largest_run covers all of it */
+	unsigned int runs;    /* host-physically contiguous runs it spans; 0: unknown */
+	uint64_t host_phys;   /* host-physical address of its first byte; 0: unknown */
+	uint32_t scanouts;    /* bit N: shown on scanout N */
+};
+
+struct ctl_gpu {
+	const char *name;    /* "virtio-gpu0" */
+	const char *backing; /* "huge", "contiguous", "memfd" */
+	uint64_t region_bytes, used_bytes, page_size;
+	unsigned int nr_scanouts;
+	struct ctl_gpu_scanout scanouts[CTL_GPU_SCANOUTS_MAX];
+	unsigned int nr_resources; /* listed in @resources */
+	unsigned int nr_resources_total;
+	struct ctl_gpu_resource resources[CTL_GPU_RESOURCES_MAX];
+	struct {
+		uint32_t resource_id; /* 0: no cursor */
+		uint32_t scanout, x, y, hot_x, hot_y;
+	} cursor;
+	const char *export_why; /* why dma-buf export cannot work here; "" when it can */
+};
+
+/* A scanout handed out as a dma-buf: the fd and how to read it. */
+struct ctl_gpu_export {
+	int fd; /* the dma-buf; the caller owns it */
+	uint32_t resource_id;
+	uint32_t width, height, stride;
+	const char *format; /* the virtio format's name */
+	const char *fourcc; /* the same as a DRM fourcc code: "XR24", ... */
+	uint64_t offset;    /* of the first pixel within the dma-buf */
+	uint64_t size;	    /* of the dma-buf */
+	uint64_t host_phys; /* 0: unknown (not root) */
+	bool contiguous;    /* one host-physical run */
+};
+
 #define CTL_PENDING 1 /* the callback will finish later: see struct ctl_pending */
 /*
  * A command the VM finishes later (moves run off the loop thread). A
@@ -246,6 +313,23 @@ struct ctl_ops {
 			   uint64_t *pause_ns, char *err, size_t errlen,
 			   struct ctl_pending *pending);
 	int (*cma_stats)(void *opaque, struct ctl_cma_stats *out);
+	/*
+	 * The GPU. Every one: -ENODEV when the VM has no GPU (404). Errors
+	 * other than -ENODEV come with @err, a sentence naming the problem
+	 * and the fix. set_display: -ENOENT (no such scanout: 404),
+	 * -EINVAL (a size out of range: 400). screenshot: -ENOENT,
+	 * -ENODATA (the scanout shows nothing yet: 409); *@png is a
+	 * malloc()ed PNG file of *@len bytes the caller frees. export:
+	 * -ENOENT, -ENODATA, -EOPNOTSUPP (the host lacks what a dma-buf
+	 * needs: 501), -EIO (the host refused: 500).
+	 */
+	int (*gpu_get)(void *opaque, struct ctl_gpu *out);
+	int (*gpu_set_display)(void *opaque, unsigned int scanout, uint32_t width, uint32_t height,
+			       char *err, size_t errlen);
+	int (*gpu_screenshot)(void *opaque, unsigned int scanout, uint8_t **png, size_t *len,
+			      char *err, size_t errlen);
+	int (*gpu_export)(void *opaque, unsigned int scanout, struct ctl_gpu_export *out, char *err,
+			  size_t errlen);
 };
 
 /*

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The answer is read with recvmsg(): a descriptor the VM passes comes as
+ * ancillary data with the answer's first bytes (vmm/control/http_server.h),
+ * and the header HTTP_FD_HEADER says one should have come.
+ */
 #include "vmm/control/client.h"
+#include "vmm/control/http_server.h"
 #include "vmm/util/log.h"
 #include "vmm/util/strbuf.h"
 
@@ -10,15 +16,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#define RECV_CHUNK	 (64 * 1024)
+#define FIELD_MAX	 32 /* longer header names are none we look at */
+#define RECV_FDS_MAX	 4  /* room for this many in one recvmsg(); the kernel closes more */
+#define FD_ANNOUNCED_MAX 8
+
+enum reply_header { REPLY_OTHER, REPLY_CONTENT_TYPE, REPLY_FD };
+
 /* The response being read. */
 struct reading {
 	struct ctl_reply *reply;
-	struct strbuf body; /* up to CTL_REPLY_MAX with its NUL */
+	struct strbuf body;	    /* up to CTL_REPLY_MAX with its NUL */
+	struct strbuf content_type; /* over @reply->content_type */
+	char fd_value[FD_ANNOUNCED_MAX];
+	struct strbuf fd_header; /* over @fd_value */
+	char field[FIELD_MAX];
+	size_t field_len;
+	bool in_value; /* the next header-field piece starts a new name */
+	enum reply_header header;
+	bool fds_cut; /* descriptors came that found no room (MSG_CTRUNC) */
 	bool too_big;
 	bool done;
 };
@@ -55,6 +77,9 @@ void ctl_reply_free(struct ctl_reply *reply)
 	free(reply->body);
 	reply->body = NULL;
 	reply->body_len = 0;
+	if (reply->fd >= 0)
+		close(reply->fd);
+	reply->fd = -1;
 }
 
 const char *ctl_reply_error(const struct ctl_reply *reply, char *buf, size_t len)
@@ -72,6 +97,70 @@ const char *ctl_reply_error(const struct ctl_reply *reply, char *buf, size_t len
 }
 
 /* ---- the response, through http-parser ---- */
+
+/* A new response (after a 1xx, the real one): its headers start afresh. */
+static int on_message_begin(http_parser *p)
+{
+	struct reading *r = p->data;
+
+	r->reply->content_type[0] = '\0';
+	strbuf_attach(&r->content_type, r->reply->content_type, sizeof(r->reply->content_type));
+	r->fd_value[0] = '\0';
+	strbuf_attach(&r->fd_header, r->fd_value, sizeof(r->fd_value));
+	r->in_value = true;
+	return 0;
+}
+
+static bool field_is(const struct reading *r, const char *name)
+{
+	return r->field_len == strlen(name) && !strncasecmp(r->field, name, r->field_len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct reading *r = p->data;
+
+	if (r->in_value) {
+		r->field_len = 0;
+		r->in_value = false;
+	}
+	if (r->field_len + n <= sizeof(r->field))
+		memcpy(r->field + r->field_len, at, n);
+	r->field_len += n; /* past sizeof(field): a name we do not want */
+	return 0;
+}
+
+static struct strbuf *wanted_value(struct reading *r)
+{
+	switch (r->header) {
+	case REPLY_CONTENT_TYPE:
+		return &r->content_type;
+	case REPLY_FD:
+		return &r->fd_header;
+	default:
+		return NULL;
+	}
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct reading *r = p->data;
+	struct strbuf *value;
+
+	if (!r->in_value) {
+		r->in_value = true;
+		r->header = field_is(r, "content-type")	  ? REPLY_CONTENT_TYPE
+			    : field_is(r, HTTP_FD_HEADER) ? REPLY_FD
+							  : REPLY_OTHER;
+		value = wanted_value(r);
+		if (value)
+			strbuf_reset(value); /* a repeated header: the last one counts */
+	}
+	value = wanted_value(r);
+	if (value)
+		strbuf_add(value, at, n); /* cut to fit */
+	return 0;
+}
 
 static int on_body(http_parser *p, const char *at, size_t n)
 {
@@ -98,6 +187,9 @@ static int on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings reply_settings = {
+	.on_message_begin = on_message_begin,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
 	.on_body = on_body,
 	.on_message_complete = on_message_complete,
 };
@@ -187,16 +279,67 @@ static void send_request(int fd, const char *text, size_t len)
 	}
 }
 
+/* The descriptors that came with a recvmsg(): the first one kept, the rest closed. */
+static void keep_fds(struct msghdr *msg, struct reading *r)
+{
+	struct cmsghdr *cmsg;
+	size_t i, n;
+	int fd;
+
+	if (msg->msg_flags & MSG_CTRUNC)
+		r->fds_cut = true;
+	for (cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+			if (r->reply->fd < 0)
+				r->reply->fd = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+/* recv() that takes the descriptors coming with the bytes too. */
+static ssize_t receive(int fd, char *buf, size_t len, struct reading *r)
+{
+	_Alignas(struct cmsghdr) char control[CMSG_SPACE(RECV_FDS_MAX * sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof(control),
+	};
+	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+
+	if (n >= 0)
+		keep_fds(&msg, r);
+	return n;
+}
+
+/* The answer said a descriptor comes with it: has it? */
+static int check_fd_came(const char *path, const struct reading *r)
+{
+	if (strcmp(r->fd_value, "1") || r->reply->fd >= 0)
+		return 0;
+	pr_err("the answer from %s came without the file descriptor it announced%s", path,
+	       r->fds_cut ? "; this process may have too many open files (ulimit -n)" : "");
+	return -1;
+}
+
 static int receive_reply(int fd, const char *path, unsigned int timeout_s, struct reading *r)
 {
 	http_parser parser;
-	char buf[4096];
+	char buf[RECV_CHUNK];
 	ssize_t n;
 
 	http_parser_init(&parser, HTTP_RESPONSE);
 	parser.data = r;
 	while (!r->done) {
-		n = recv(fd, buf, sizeof(buf), 0);
+		n = receive(fd, buf, sizeof(buf), r);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -227,7 +370,7 @@ static int receive_reply(int fd, const char *path, unsigned int timeout_s, struc
 			return -1;
 		}
 	}
-	return 0;
+	return check_fd_came(path, r);
 }
 
 /* The answer into @reply, its body handed over whole or not at all. */
@@ -252,7 +395,7 @@ int ctl_request(const char *socket_path, const char *method, const char *path, c
 	char *text;
 	int fd, ret;
 
-	*reply = (struct ctl_reply){ 0 };
+	*reply = (struct ctl_reply){ .fd = -1 };
 	fd = connect_api(socket_path, timeout_s);
 	if (fd < 0)
 		return -1;

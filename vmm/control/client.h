@@ -4,7 +4,8 @@
  *
  * Owns: where the API socket is when nobody says (the one default both
  * `cmavm run` and `cmavm ctl` use), and one blocking request/response
- * exchange over it, the response parsed with http-parser.
+ * exchange over it, the response parsed with http-parser: its body, JSON
+ * or any other bytes, and a descriptor the VM passes with it.
  */
 #ifndef VMM_CONTROL_CLIENT_H
 #define VMM_CONTROL_CLIENT_H
@@ -22,10 +23,17 @@
  */
 const char *ctl_default_socket(char *buf, size_t len);
 
+/* Made by ctl_request(); one made otherwise needs fd = -1. */
 struct ctl_reply {
 	int status; /* the HTTP status */
-	char *body; /* NUL-terminated; "" when there is none */
+	char *body; /* @body_len bytes, NUL bytes among them maybe, then a NUL; "" when none */
 	size_t body_len;
+	char content_type[64]; /* the header's value (cut to fit), "" when absent */
+	/*
+	 * A descriptor the VM sent with the answer, -1: none; ctl_reply_free()
+	 * closes it unless the caller took it (set it to -1).
+	 */
+	int fd;
 };
 
 /*
@@ -33,11 +41,15 @@ struct ctl_reply {
  * @socket_path, and wait for the answer. Returns 0 with @reply filled
  * (whatever its status; free it with ctl_reply_free()), or -1 with the
  * error printed: no VM at that socket (and how to start one), no answer
- * within ctl_answer_timeout_s(), or an answer that is not HTTP.
+ * within ctl_answer_timeout_s(), an answer that is not HTTP, or one that
+ * announces a descriptor (HTTP_FD_HEADER) that did not arrive. The first
+ * descriptor the VM sends comes in @reply->fd (close-on-exec); any more
+ * are closed.
  */
 int ctl_request(const char *socket_path, const char *method, const char *path, const char *json,
 		struct ctl_reply *reply);
 
+/* Frees the body and closes @reply->fd unless it is -1. */
 void ctl_reply_free(struct ctl_reply *reply);
 
 /*

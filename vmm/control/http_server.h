@@ -9,7 +9,9 @@
  * or locking the others out (timeouts; the oldest idle connection makes
  * room for a new one), keep-alive and pipelining, answers a handler gives
  * later (deferred), and turning each handler's response into bytes on the
- * wire. Every error it sends is JSON: {"error": "..."}.
+ * wire: a JSON body or any other (a PNG), and a file descriptor passed
+ * with the answer (SCM_RIGHTS). Every error it sends is JSON:
+ * {"error": "..."}.
  *
  * Everything but http_server_open() and http_server_close() runs on the
  * loop thread, one callback at a time, and never blocks.
@@ -47,12 +49,21 @@ struct http_conn;
 /*
  * What the handler answers. The server starts it as 200 with no body; the
  * handler sets @status and gives @body (the server takes the reference and
- * sends it as application/json). A 204 is sent without a body.
+ * sends it as application/json) or other bytes (http_response_data()),
+ * and may attach a descriptor (http_response_attach_fd()). A 204 is sent
+ * without a body. A response zeroed holds no data and no descriptor.
  */
 struct http_response {
 	int status;
 	json_t *body;
 	char allow[64]; /* for a 405: the Allow header, e.g. "GET, PUT"; "" otherwise */
+	/* set through http_response_data(): sent instead of @body */
+	void *data;
+	size_t data_len;
+	char content_type[64];
+	/* set through http_response_attach_fd(): @fd is meaningful when @has_fd */
+	bool has_fd;
+	int fd;
 	/*
 	 * The server's own: the connection that asked. A response made
 	 * elsewhere (a test's) has none and cannot be deferred.
@@ -67,8 +78,44 @@ struct http_response {
 typedef void (*http_handler_fn)(void *opaque, const struct http_request *req,
 				struct http_response *resp);
 
-/* Set @resp to @status with @body (a new reference the response takes). */
+/*
+ * The header that tells a client a descriptor comes with the answer, on
+ * its first bytes: "X-Cmavm-Fd: 1".
+ */
+#define HTTP_FD_HEADER "X-Cmavm-Fd"
+
+/*
+ * Set @resp to @status with @body (a new reference the response takes).
+ * Data given before is freed; an attached descriptor stays.
+ */
 void http_response_json(struct http_response *resp, int status, json_t *body);
+
+/*
+ * Set @resp to @status with @len bytes of @data (malloc()ed; the response
+ * takes it; NULL when @len is 0) sent as @content_type, e.g. "image/png"
+ * (NULL, or one that is no header value or has 64 bytes or more:
+ * application/octet-stream). A JSON body given before is dropped; an
+ * attached descriptor stays. No limit but what the sender builds.
+ */
+void http_response_data(struct http_response *resp, int status, const char *content_type,
+			void *data, size_t len);
+
+/*
+ * Send @fd to the client with this answer (SCM_RIGHTS, on the answer's
+ * first bytes, with the header HTTP_FD_HEADER). The response owns @fd from
+ * here on: it is closed once sent, or when the answer is dropped
+ * (connection gone, error); an answer whose status is not 2xx closes it
+ * unsent. One per answer: a second replaces (closes) the first. A client
+ * that does not read ancillary data (curl) just never sees it; the kernel
+ * closes it for them.
+ */
+void http_response_attach_fd(struct http_response *resp, int fd);
+
+/*
+ * Free what @resp holds without sending it (body, data, descriptor): for
+ * an answer nobody will get. @resp is then an answer without a body.
+ */
+void http_response_release(struct http_response *resp);
 
 /*
  * Set @resp to @status with {"error": "<message>"}; the message is a
@@ -85,8 +132,9 @@ struct http_deferred;
  */
 struct http_deferred *http_response_defer(struct http_response *resp);
 /*
- * The answer to a deferred request, on the loop thread; takes @resp->body.
- * Dropped (body freed) if the connection went away meanwhile. Frees @d.
+ * The answer to a deferred request, on the loop thread; takes what @resp
+ * holds (body, data, descriptor). Dropped (all freed, the descriptor
+ * closed) if the connection went away meanwhile. Frees @d.
  */
 void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
 

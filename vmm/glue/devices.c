@@ -39,6 +39,16 @@ static int create_one(struct vmm *m, struct vmm_device *d, const struct virtio_s
 	case SLOT_BALLOON:
 		m->balloon = &d->dev;
 		return virtio_balloon_create(&d->dev, &env, cfg->stats_interval_s);
+	case SLOT_GPU: {
+		struct gpu_options opts = {
+			.width = cfg->gpu.width,
+			.height = cfg->gpu.height,
+			.region = m->gpu_region,
+		};
+
+		m->gpu = &d->dev;
+		return virtio_gpu_create(&d->dev, &env, &opts);
+	}
 	}
 	return -1;
 }
@@ -93,6 +103,7 @@ void vmm_devices_destroy(struct vmm *m)
 	m->devices = NULL;
 	m->nr_devices = 0;
 	m->balloon = NULL;
+	m->gpu = NULL;
 }
 
 unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t len)

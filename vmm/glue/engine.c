@@ -104,7 +104,7 @@ static void log_committed(struct cma_engine *e, int slot, const char *when,
 /*
  * The boot windows, with the guest not yet running: no pause, and each is
  * on its backing before the guest's first instruction. The host's huge
- * pages are counted for all of them before the first moves.
+ * pages are counted for all of them and the GPU before the first moves.
  */
 static int commit_boot_windows(struct vmm *m)
 {
@@ -112,7 +112,7 @@ static int commit_boot_windows(struct vmm *m)
 	struct ctl_cma_window out;
 	int pool, slot;
 
-	if (cfg->nr_windows && vmm_hugepages_preflight(cfg))
+	if (vmm_hugepages_preflight(cfg))
 		return -1;
 	for (size_t i = 0; i < cfg->nr_windows; i++) {
 		const struct boot_window *w = &cfg->windows[i];

@@ -28,6 +28,7 @@
 #include "vmm/virtio/mmio.h"
 
 struct boot_plan;
+struct cma_region;
 struct vmm;
 struct vm;
 struct vm_config;
@@ -73,6 +74,8 @@ struct vmm {
 	size_t nr_devices;
 	struct vmm_device *devices;
 	struct virtio_device *balloon; /* NULL: no balloon */
+	struct virtio_device *gpu;     /* NULL: no GPU */
+	struct cma_region *gpu_region; /* where the GPU's resources live */
 
 	struct http_server api;
 	bool api_open;
@@ -120,6 +123,15 @@ void vmm_mover_hooks(struct vmm *m, struct cma_hooks *hooks);
  * needs? 0, or -1 with how many are missing and how to add them printed.
  */
 int vmm_hugepages_preflight(const struct vm_config *cfg);
+
+/*
+ * gpu.c: the GPU memory region, made before the devices (a host without
+ * its huge pages stops cmavm before the guest starts) and destroyed after
+ * them; the GPU's control API callbacks.
+ */
+int vmm_gpu_region_create(struct vmm *m);
+void vmm_gpu_region_destroy(struct vmm *m);
+void vmm_gpu_ctl_ops(struct ctl_ops *ops);
 
 /* control.c: the control socket. */
 int vmm_control_open(struct vmm *m);

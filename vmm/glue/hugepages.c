@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Before the first boot window is committed: has the host the huge pages
- * that all of them need? A commit short of pages fails too, but only after
- * moving part of a window and rolling it back, and it cannot say how many
- * pages the other windows still need. This says it once, for every window,
- * with how to add them.
+ * that all of them, and the GPU memory region, need? A commit short of
+ * pages fails too, but only after moving part of a window and rolling it
+ * back, and it cannot say how many pages the others still need. This says
+ * it once, for every window and the GPU, with how to add them.
  */
 #include "cma/size.h"
 #include "vmm/glue/glue.h"
@@ -61,10 +61,23 @@ static struct hugepage_count host_hugepages(uint64_t page_size)
 	return c;
 }
 
+/* The GPU region's backing that takes the pages a window at @level takes. */
+static bool gpu_takes(const struct gpu_config *gpu, enum cma_level level)
+{
+	return gpu->enabled && ((level == CMA_HUGE && gpu->backing == CMA_REGION_HUGE) ||
+				(level == CMA_CONTIGUOUS && gpu->backing == CMA_REGION_CONTIGUOUS));
+}
+
+static uint64_t gpu_pages(const struct vm_config *cfg, enum cma_level level)
+{
+	return cfg->gpu.mem / (level == CMA_HUGE ? SZ_2M : SZ_1G);
+}
+
 /*
  * Pages of @page_size the boot windows at @level take: one 2 MiB page per
- * pageblock of a huge window, the one 1 GiB page of a contiguous window.
- * Their flags go into @flags, for the message.
+ * pageblock of a huge window, the one 1 GiB page of a contiguous window;
+ * and the GPU region's pages on the same backing. Their flags go into
+ * @flags, for the message.
  */
 static uint64_t pages_needed(const struct vm_config *cfg, enum cma_level level, char *flags,
 			     size_t len)
@@ -79,6 +92,10 @@ static uint64_t pages_needed(const struct vm_config *cfg, enum cma_level level, 
 			continue;
 		n += level == CMA_HUGE ? w->length / SZ_2M : 1;
 		str_appendf(flags, len, "%s%s", k++ ? ", " : "", w->flag);
+	}
+	if (gpu_takes(&cfg->gpu, level)) {
+		n += gpu_pages(cfg, level);
+		str_appendf(flags, len, "%s%s", k ? ", " : "", cfg->gpu.flag);
 	}
 	return n;
 }
@@ -104,6 +121,7 @@ static int check_level(const struct vm_config *cfg, enum cma_level level, uint64
 {
 	char flags[CMA_MAX_WINDOWS * (POOL_FLAG_MAX + 18)] = "", how[256], sz[32];
 	uint64_t need = pages_needed(cfg, level, flags, sizeof(flags));
+	bool windows = need > (gpu_takes(&cfg->gpu, level) ? gpu_pages(cfg, level) : 0);
 	struct hugepage_count c;
 
 	if (!need)
@@ -112,9 +130,13 @@ static int check_level(const struct vm_config *cfg, enum cma_level level, uint64
 	if (c.usable >= need)
 		return 0;
 	how_to_add(page_size, c.total + need - c.usable, c.present, how, sizeof(how));
-	pr_err("boot windows at %s (%s) need %llu free %s huge pages and the host has %llu free, "
+	pr_err("%s%s%s (%s) need %llu free %s huge pages and the host has %llu free, "
 	       "so the guest does not start; %s",
-	       cma_level_name(level), flags, (unsigned long long)need, size_str(page_size, sz),
+	       windows ? "boot windows at " : "", windows ? cma_level_name(level) : "",
+	       !gpu_takes(&cfg->gpu, level) ? ""
+	       : windows		    ? " and the GPU memory region"
+					    : "the GPU memory region",
+	       flags, (unsigned long long)need, size_str(page_size, sz),
 	       (unsigned long long)c.usable, how);
 	return -1;
 }

@@ -2,7 +2,7 @@
 /*
  * The boot sequence, top to bottom: the machine, the event loop, the CMA
  * engine over guest RAM (with the boot windows, committed while no vCPU
- * has run), the devices, the loop thread, the engine's mover thread (its
+ * has run), the GPU memory region, the devices, the loop thread, the engine's mover thread (its
  * moves need the loop to fence device I/O), the vCPUs (held before the
  * guest's first instruction), the control socket (a pause asked for
  * through the API needs vCPU threads to park), and last this thread's own
@@ -30,6 +30,7 @@ static void teardown(struct vmm *m)
 	if (m->loop_ready) {
 		ev_loop_stop(&m->loop);
 		vmm_devices_destroy(m);
+		vmm_gpu_region_destroy(m);
 		vmm_engine_destroy(m);
 		ev_loop_destroy(&m->loop);
 	}
@@ -53,8 +54,8 @@ int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 	if (!m->vm || ev_loop_init(&m->loop, LOOP_ENTRIES))
 		goto out;
 	m->loop_ready = true;
-	if (vmm_engine_create(m) || vmm_devices_create(m) || ev_loop_start(&m->loop) ||
-	    vmm_mover_start(m))
+	if (vmm_engine_create(m) || vmm_gpu_region_create(m) || vmm_devices_create(m) ||
+	    ev_loop_start(&m->loop) || vmm_mover_start(m))
 		goto out;
 	vmm_engine_guest_starts(m);
 	if (vm_start(m->vm) || vmm_control_open(m) || sandbox_enter(SANDBOX_MAIN, "cmavm")) {

@@ -100,7 +100,7 @@ static void add_slot(struct boot_plan *plan, enum virtio_slot_kind kind, unsigne
 
 /*
  * Disks first (so that the first --disk is the guest's vda), then the
- * entropy source and the balloon.
+ * entropy source, the balloon and the GPU.
  */
 static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
 {
@@ -120,6 +120,8 @@ static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
 	}
 	add_slot(plan, SLOT_RNG, 0, -1);
 	add_slot(plan, SLOT_BALLOON, 0, -1);
+	if (cfg->gpu.enabled)
+		add_slot(plan, SLOT_GPU, 0, -1);
 	return 0;
 }
 
@@ -248,10 +250,16 @@ static void print_region(const char *what, const struct region *r, const char *n
 
 static void print_slot(const struct vm_config *cfg, const struct virtio_slot *slot)
 {
-	static const char *const names[] = { "blk", "rng", "balloon" };
-	const char *what = slot->kind == SLOT_BLK   ? cfg->disks[slot->index].path
-			   : slot->kind == SLOT_RNG ? "entropy from getrandom()"
-						    : "balloon, statistics, free page reporting";
+	static const char *const names[] = { "blk", "rng", "balloon", "gpu" };
+	char gpu[96], sz[32];
+	const char *what = slot->kind == SLOT_BLK	? cfg->disks[slot->index].path
+			   : slot->kind == SLOT_RNG	? "entropy from getrandom()"
+			   : slot->kind == SLOT_BALLOON ? "balloon, statistics, free page reporting"
+							: gpu;
+
+	snprintf(gpu, sizeof(gpu), "%ux%u display, resources in %s on %s backing", cfg->gpu.width,
+		 cfg->gpu.height, size_str(cfg->gpu.mem, sz),
+		 cma_region_backing_name(cfg->gpu.backing));
 
 	pr_info("virtio-%s%u at 0x%" PRIx64 ", SPI %u: %s%s%s", names[slot->kind], slot->index,
 		slot->dt.base, slot->dt.spi, what,

@@ -30,6 +30,7 @@ enum virtio_slot_kind {
 	SLOT_BLK,
 	SLOT_RNG,
 	SLOT_BALLOON,
+	SLOT_GPU,
 };
 
 /* A virtio-mmio device: its kind, its window and interrupt, its DT node. */

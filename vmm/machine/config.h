@@ -16,6 +16,7 @@
 
 #include "cma/engine.h"
 #include "cma/pool.h"
+#include "cma/region.h"
 #include "vmm/sandbox/sandbox.h"
 
 #define DEFAULT_MEMORY	       (512ULL << 20)
@@ -46,6 +47,19 @@ struct boot_window {
 	char flag[POOL_FLAG_MAX + 16]; /* the flag it came from, for messages */
 };
 
+#define DEFAULT_GPU_WIDTH  1024
+#define DEFAULT_GPU_HEIGHT 768
+#define GPU_FRAMES	   4 /* full-screen resources the default mem= holds */
+
+/* --gpu [WIDTHxHEIGHT][,mem=SIZE][,backing=huge|contiguous|memfd] */
+struct gpu_config {
+	bool enabled;
+	uint32_t width, height;
+	uint64_t mem; /* the GPU memory region, in whole pages of its backing */
+	enum cma_region_backing backing;
+	char flag[128]; /* for messages */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd; /* NULL: none */
@@ -65,6 +79,7 @@ struct vm_config {
 	struct pool_spec pools[POOL_MAX];
 	size_t nr_windows;
 	struct boot_window windows[CMA_MAX_WINDOWS];
+	struct gpu_config gpu;
 };
 
 #endif

@@ -21,6 +21,7 @@
 #include "vmm/sandbox/internal.h"
 
 #include <linux/kvm.h>
+#include <linux/udmabuf.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 
@@ -45,15 +46,18 @@ static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
  * io_uring does the devices' and the control socket's I/O; the loop
  * itself reads its eventfds, raises interrupts, hands guest pages back
  * (balloon: madvise, fallocate), checks a client's uid, measures host
- * memory for the API (mincore, pread of the pagemap opened at setup) and
- * kicks vCPUs to pause them (tgkill).
+ * memory for the API (mincore, pread of the pagemap opened at setup),
+ * kicks vCPUs to pause them (tgkill), and hands a GPU scanout out as a
+ * dma-buf (UDMABUF_CREATE on the /dev/udmabuf opened at setup). The GPU
+ * sorts backing entries with qsort, which asks sysinfo how much memory
+ * it may take.
  */
 static const char *const loop_calls[] = {
-	"io_uring_enter", "read",	"readv",    "writev",	  "pread64",
-	"close",	  "fallocate",	"mincore",  "getsockopt", "geteuid",
-	"fstat",	  "newfstatat", "eventfd2", "shutdown",	  NULL,
+	"io_uring_enter", "read",     "readv",	    "writev",  "pread64", "close",
+	"fallocate",	  "mincore",  "getsockopt", "geteuid", "fstat",	  "newfstatat",
+	"eventfd2",	  "shutdown", "sysinfo",    NULL,
 };
-static const unsigned long loop_ioctls[] = { KVM_IRQ_LINE };
+static const unsigned long loop_ioctls[] = { KVM_IRQ_LINE, UDMABUF_CREATE };
 
 /*
  * Moves: new backing (memfd_create, ftruncate, fallocate), mapped over the

@@ -70,4 +70,69 @@ struct balloon_stats {
 };
 bool balloon_stats(struct virtio_device *dev, struct balloon_stats *out);
 
+/*
+ * virtio-gpu, 2D (virtio 1.2, 5.7). Each resource's pixels live in
+ * @region, a host memory region placed so that a resource is
+ * host-physically contiguous (cma/region.h); the device places and frees
+ * them there but does not own the region.
+ */
+struct cma_region;
+
+#define GPU_MIN_DIM 16
+#define GPU_MAX_DIM 8192 /* a display mode's width or height; resources may be up to 16384 */
+
+struct gpu_options {
+	uint32_t width, height; /* the display's mode at start */
+	struct cma_region *region;
+};
+int virtio_gpu_create(struct virtio_device *dev, const struct virtio_env *env,
+		      const struct gpu_options *opts);
+
+struct gpu_rect {
+	uint32_t x, y, width, height;
+};
+
+struct gpu_cursor {
+	uint32_t resource_id; /* 0: none */
+	uint32_t scanout, x, y, hot_x, hot_y;
+};
+
+/* The GPU's knobs and readings, for the control API (take the device lock). */
+struct gpu_scanout_info {
+	bool enabled;
+	uint32_t width, height;
+	uint32_t resource_id;
+	struct gpu_rect rect;
+	uint64_t flushes;
+};
+struct gpu_resource_info {
+	uint32_t id, format, width, height, stride;
+	uint64_t bytes, offset; /* its storage in the region */
+	bool backed;
+	unsigned int nr_entries;
+	uint32_t scanouts;
+};
+/* What a scanout shows: the resource's pixels in the region, and the part shown. */
+struct gpu_picture {
+	uint32_t resource_id, format, stride;
+	struct gpu_rect rect;
+	const uint8_t *pixels;	/* the resource's first pixel */
+	uint64_t offset, bytes; /* the resource's storage in the region */
+};
+unsigned int gpu_nr_scanouts(struct virtio_device *dev);
+void gpu_scanout_info(struct virtio_device *dev, unsigned int i, struct gpu_scanout_info *out);
+/* Up to @max resources in id order; *@total: how many there are. */
+unsigned int gpu_resources(struct virtio_device *dev, struct gpu_resource_info *out,
+			   unsigned int max, unsigned int *total);
+struct gpu_cursor gpu_cursor_info(struct virtio_device *dev);
+struct cma_region *gpu_region(struct virtio_device *dev);
+/* A new mode for scanout @i, and a display event: 0, -ENOENT (no scanout), -EINVAL (size). */
+int gpu_set_display(struct virtio_device *dev, unsigned int i, uint32_t width, uint32_t height);
+/* 0, -ENOENT (no scanout @i), -ENODATA (it shows nothing). */
+int gpu_scanout_picture(struct virtio_device *dev, unsigned int i, struct gpu_picture *out);
+/* The byte offsets of red, green and blue in a pixel of @format; false if unknown. */
+bool gpu_format_channels(uint32_t format, uint8_t *r, uint8_t *g, uint8_t *b);
+const char *gpu_format_name(uint32_t format);	/* "B8G8R8X8", "?" */
+const char *gpu_format_fourcc(uint32_t format); /* as DRM names it: "XR24", "?" */
+
 #endif

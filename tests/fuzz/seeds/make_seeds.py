@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the binary seed inputs of the virtqueue and virtio_* fuzz targets
-into tests/fuzz/corpus/, in the operation formats of fuzz_virtqueue.c and
-virtio_driver.h: each seed is a well-formed exchange a Linux driver would
+into tests/fuzz/corpus/, in the operation formats of fuzz_virtqueue.c,
+virtio_driver.h and fuzz_virtio_gpu.c: each seed is a well-formed exchange a Linux driver would
 have (a read, a write, an indirect chain, an inflate...), for the fuzzer to
 mutate. Run it again after changing an operation format.
 
@@ -183,6 +183,94 @@ def virtqueue_seeds():
     }
 
 
+# ---- fuzz_virtio_gpu.c ----
+(G_CONTROL, G_CONTROL2, G_CURSOR, G_FILL, G_HOST, G_CONFIG, G_RESET, G_RAW) = range(8)
+(K_DISPLAY, K_EDID, K_CREATE, K_UNREF, K_SCANOUT, K_FLUSH, K_TRANSFER, K_ATTACH, K_DETACH,
+ K_CTX_CREATE, K_BLOB, K_CURSOR, K_RAW) = (0, 1, 2, 4, 5, 6, 7, 9, 11, 12, 13, 14, 15)
+FENCE, RING_IDX = 1 << 4, 2 << 4
+SPLIT, ODD = 2 << 6, 3 << 6
+# take_dim(): below 0x80, 1 + the byte; else dims[byte % 16]
+D16, D64, D100, D256, D1024, D16384, D16385, D0 = 0x80, 0x82, 0x83, 0x84, 0x86, 0x8a, 0x8b, 0x8c
+ID1, ID2, ID3, ID4, ID0 = 0, 1, 2, 3, 0xf0
+
+
+def ctrl(kind, body=b'', flags=0):
+    return bytes([G_CONTROL, kind | flags]) + body
+
+
+def full_rect():
+    return b'\x00'
+
+
+def create(rid, w, h, fmt=1):
+    return ctrl(K_CREATE, bytes([fmt, rid, w, h]))
+
+
+def attach_cover(rid, at=0):
+    return ctrl(K_ATTACH, bytes([rid, 0]) + struct.pack('<H', at) + b'\x00')
+
+
+def attach_scattered(rid, n, gaps, at=0x100):
+    return ctrl(K_ATTACH, bytes([rid, 1 | (n - 1) << 2]) + struct.pack('<H', at) + bytes(gaps))
+
+
+def transfer(rid, rect=b'\x00', offset=b'\x00'):
+    return ctrl(K_TRANSFER, bytes([rid]) + rect + offset)
+
+
+def fill(page, pages, seed):
+    return struct.pack('<BHBB', G_FILL, page, pages - 1, seed)
+
+
+def cursor(how, rid, x, y):
+    return struct.pack('<BBBBHHBB', G_CURSOR, how, 0, rid, x, y, 3, 4)
+
+
+def gpu_seeds():
+    boot = (bytes([7]) + ctrl(K_DISPLAY, flags=FENCE) + ctrl(K_EDID, b'\x00')
+            + create(ID1, D64, D64) + attach_cover(ID1) + fill(0, 4, 9) + transfer(ID1)
+            + ctrl(K_SCANOUT, bytes([0, ID1]) + full_rect(), FENCE | RING_IDX)
+            + ctrl(K_FLUSH, bytes([ID1]) + full_rect(), FENCE)
+            + create(ID2, D64, D64, 0) + cursor(0, ID2, 100, 200) + cursor(1, ID2, 300, 10)
+            + bytes([G_HOST, 1, G_HOST, 2, G_HOST, 3]) + ctrl(K_UNREF, bytes([ID1])))
+    scattered = (bytes([1]) + create(ID1, D100, 36) + attach_scattered(ID1, 4, [0, 9, 200, 1])
+                 + fill(0, 16, 77) + transfer(ID1)
+                 + transfer(ID1, b'\x01' + bytes([3, 5, 10, 7]))
+                 + transfer(ID1, b'\x01' + bytes([20, 0, 4, 3]), b'\x02' + struct.pack('<I', 8))
+                 + ctrl(K_DETACH, bytes([ID1])) + transfer(ID1))
+    oom = (bytes([1]) + create(ID1, D1024, D1024) + create(ID2, D1024, D1024)
+           + create(ID3, D16, D16) + ctrl(K_UNREF, bytes([ID1])) + create(ID3, D16, D16)
+           + create(ID4, D16384, D16384) + create(ID1, D16385, 1) + create(ID1, D0, 1)
+           + bytes([G_RESET, 1]) + create(ID1, D1024, D1024) + bytes([G_HOST, 2]))
+    shapes = (bytes([1]) + create(ID1, D16, D16)
+              + ctrl(K_CREATE, bytes([1, ID2, D16, D16, 1]) + struct.pack('<H', 1100), ODD)
+              + ctrl(K_EDID, b'\x00' + b'\x05', SPLIT)
+              + ctrl(K_DISPLAY, struct.pack('<BH', 0, 100), ODD)
+              + ctrl(K_CTX_CREATE, b'\x08' + bytes(8)) + ctrl(K_BLOB, b'\x00')
+              + ctrl(K_RAW, struct.pack('<I', 0x0207) + b'\x00')
+              + struct.pack('<BB', G_RAW, 4) + struct.pack('<IH', 0x0100, 24)
+              + struct.pack('<BBBBI', G_CONFIG, 0, 2, 0, 0) + struct.pack('<BBI', G_HOST, 0x00, 0)
+              + bytes([G_HOST, 0, D1024, 0x7f]) + struct.pack('<BBBBI', G_CONFIG, 4, 2, 1, 1)
+              + ctrl(K_DISPLAY, struct.pack('<BH', 0, 10), ODD) + create(ID1, D16, D16))
+    anywhere = (bytes([3]) + create(ID1, D256, 16)
+                + ctrl(K_ATTACH, bytes([ID1, 2 | 2 << 2]) + struct.pack('<BHBH', 0, 0, 1, 100)
+                       + struct.pack('<BQB', 3, 0x3fffffffffff0000, 0)) + transfer(ID1)
+                + ctrl(K_ATTACH, bytes([ID1, 2 | 2 << 2]) + struct.pack('<BHB', 0, 0, 0)
+                       + struct.pack('<BHB', 0, 16, 0))
+                + ctrl(K_ATTACH, bytes([ID1, 3 | 1 << 2]) + struct.pack('<BHBI', 1, 4, 0, 0x10000))
+                + attach_cover(ID1, 0x1000) + attach_cover(ID1)
+                + ctrl(K_SCANOUT, bytes([0xf5, ID1]) + full_rect())
+                + ctrl(K_SCANOUT, bytes([0, ID1, 3]) + struct.pack('<4I', 0, 0, 0xffffffff, 2))
+                + cursor(0, ID3, 1, 1) + cursor(8 | 4, ID1, 1, 1) + b'\x20\x40')
+    return {
+        'linux-boot': boot,
+        'scattered-sub-rect': scattered,
+        'out-of-memory': oom,
+        'odd-chains': shapes,
+        'backing-anywhere': anywhere,
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -196,3 +284,4 @@ if __name__ == '__main__':
     write('virtio_rng', rng_seeds())
     write('virtio_balloon', balloon_seeds())
     write('virtqueue', virtqueue_seeds())
+    write('virtio_gpu', gpu_seeds())

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Private to the files of vmm/control/api/ (router.c, json.c, vm.c,
- * balloon.c, devices.c, cma.c): the handlers the route table names, and
+ * balloon.c, devices.c, cma.c, gpu.c): the handlers the route table names, and
  * the JSON helpers they share (answers, VM errors, checked body fields).
  * Everyone else goes through vmm/control/api.h.
  */
@@ -22,7 +22,14 @@
  */
 typedef void (*api_handler_fn)(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 
-/* ---- the handlers (vm.c, balloon.c, devices.c, cma.c) ---- */
+/*
+ * One that reads the URL's query instead (GET /v1/gpu/screenshot?scanout=1):
+ * @query is what follows '?', "" when nothing does.
+ */
+typedef void (*api_query_fn)(const struct ctl_ops *ops, const char *query,
+			     struct http_response *resp);
+
+/* ---- the handlers (vm.c, balloon.c, devices.c, cma.c, gpu.c) ---- */
 
 void api_get_vm(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 void api_put_vm_pause(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
@@ -39,6 +46,11 @@ void api_put_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_re
 void api_put_cma_release(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 void api_put_cma_migrate(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 void api_get_cma_stats(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+void api_get_gpu(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+void api_put_gpu_display(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+void api_get_gpu_screenshot(const struct ctl_ops *ops, const char *query,
+			    struct http_response *resp);
+void api_put_gpu_export(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 
 /* ---- answers (json.c) ---- */
 

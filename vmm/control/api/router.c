@@ -18,27 +18,33 @@ struct route {
 	const char *method;
 	const char *path;
 	api_handler_fn handle;
-	const char *example; /* a body it takes, for the answer to a malformed one */
+	const char *example;	   /* a body it takes, for the answer to a malformed one */
+	api_query_fn handle_query; /* instead of @handle: it reads the query, takes no body */
 };
 
 static const struct route routes[] = {
-	{ "GET", "/v1/vm", api_get_vm, NULL },
-	{ "PUT", "/v1/vm/pause", api_put_vm_pause, "{}" },
-	{ "PUT", "/v1/vm/resume", api_put_vm_resume, "{}" },
-	{ "PUT", "/v1/vm/shutdown", api_put_vm_shutdown, "{}" },
-	{ "GET", "/v1/balloon", api_get_balloon, NULL },
-	{ "PUT", "/v1/balloon", api_put_balloon, "{\"target_mib\": 64}" },
-	{ "GET", "/v1/balloon/statistics", api_get_balloon_stats, NULL },
-	{ "GET", "/v1/devices", api_get_devices, NULL },
-	{ "GET", "/v1/cma/pools", api_get_cma_pools, NULL },
-	{ "GET", "/v1/cma/map", api_get_cma_map, NULL },
-	{ "GET", "/v1/cma/windows", api_get_cma_windows, NULL },
+	{ "GET", "/v1/vm", api_get_vm, NULL, NULL },
+	{ "PUT", "/v1/vm/pause", api_put_vm_pause, "{}", NULL },
+	{ "PUT", "/v1/vm/resume", api_put_vm_resume, "{}", NULL },
+	{ "PUT", "/v1/vm/shutdown", api_put_vm_shutdown, "{}", NULL },
+	{ "GET", "/v1/balloon", api_get_balloon, NULL, NULL },
+	{ "PUT", "/v1/balloon", api_put_balloon, "{\"target_mib\": 64}", NULL },
+	{ "GET", "/v1/balloon/statistics", api_get_balloon_stats, NULL, NULL },
+	{ "GET", "/v1/devices", api_get_devices, NULL, NULL },
+	{ "GET", "/v1/cma/pools", api_get_cma_pools, NULL, NULL },
+	{ "GET", "/v1/cma/map", api_get_cma_map, NULL, NULL },
+	{ "GET", "/v1/cma/windows", api_get_cma_windows, NULL, NULL },
 	{ "PUT", "/v1/cma/windows", api_put_cma_windows,
-	  "{\"pool\": \"linux,cma\", \"level\": \"huge\"}" },
-	{ "PUT", "/v1/cma/windows/release", api_put_cma_release, "{\"id\": 1}" },
-	{ "PUT", "/v1/cma/migrate", api_put_cma_migrate,
-	  "{\"pool\": \"linux,cma\", \"block\": 1}" },
-	{ "GET", "/v1/cma/stats", api_get_cma_stats, NULL },
+	  "{\"pool\": \"linux,cma\", \"level\": \"huge\"}", NULL },
+	{ "PUT", "/v1/cma/windows/release", api_put_cma_release, "{\"id\": 1}", NULL },
+	{ "PUT", "/v1/cma/migrate", api_put_cma_migrate, "{\"pool\": \"linux,cma\", \"block\": 1}",
+	  NULL },
+	{ "GET", "/v1/cma/stats", api_get_cma_stats, NULL, NULL },
+	{ "GET", "/v1/gpu", api_get_gpu, NULL, NULL },
+	{ "PUT", "/v1/gpu/display", api_put_gpu_display, "{\"width\": 1280, \"height\": 800}",
+	  NULL },
+	{ "GET", "/v1/gpu/screenshot", NULL, NULL, api_get_gpu_screenshot },
+	{ "PUT", "/v1/gpu/export", api_put_gpu_export, "{\"scanout\": 0}", NULL },
 };
 
 #define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -150,6 +156,9 @@ void ctl_api_handle(void *opaque, const struct http_request *req, struct http_re
 	}
 	if (req->body_len && !parse_body(req, route, &body, resp))
 		return;
-	route->handle(ops, body, resp);
+	if (route->handle_query)
+		route->handle_query(ops, req->query, resp);
+	else
+		route->handle(ops, body, resp);
 	json_decref(body);
 }

@@ -17,6 +17,11 @@
  * http-parser pauses at the end of each head and of each message, so that
  * the limits, 100-continue and the handler run between two calls of
  * http_parser_execute(), with the exact byte counts the parser consumed.
+ *
+ * An answer that carries a descriptor starts a send of its own, a sendmsg
+ * with SCM_RIGHTS (see internal.h); every other send is a plain one.
+ * Pipelined requests wait while OUT_FDS_MAX descriptors wait to be sent,
+ * so that a client asking for many and reading none holds few.
  */
 #include "vmm/control/http/internal.h"
 
@@ -30,6 +35,7 @@
 
 #define RECV_CHUNK     (16 * 1024)
 #define OUT_HIGH_WATER (64 * 1024) /* stop parsing pipelined requests past this */
+#define OUT_KEEP       (64 * 1024) /* an output buffer larger is freed once sent */
 
 /* ---- http-parser callbacks: collect the request, pause where we act ---- */
 
@@ -244,8 +250,8 @@ static void message_done(struct http_conn *c)
 	c->srv->handler(c->srv->opaque, &req, &resp);
 	c->in_handler = false;
 	if (c->deferred) {
-		json_decref(resp.body);	  /* none, unless the handler broke the rule */
-		queue_deferred_answer(c); /* if given already, in the handler */
+		http_response_release(&resp); /* empty, unless the handler broke the rule */
+		queue_deferred_answer(c);     /* if given already, in the handler */
 	} else {
 		queue_answer(c, &resp, keep_alive);
 	}
@@ -263,7 +269,7 @@ static bool out_pending(const struct http_conn *c)
 static void conn_parse(struct http_conn *c)
 {
 	while (c->in_off < c->in_len && !c->close_after_send && !c->deferred &&
-	       strbuf_len(&c->out) - c->out_sent < OUT_HIGH_WATER) {
+	       strbuf_len(&c->out) - c->out_sent < OUT_HIGH_WATER && c->nr_out_fds < OUT_FDS_MAX) {
 		bool in_head = !c->in_body;
 		size_t n = http_parser_execute(&c->parser, &parser_settings, c->in + c->in_off,
 					       c->in_len - c->in_off);
@@ -303,7 +309,7 @@ static void deferred_orphan(struct http_conn *c)
 	if (!d)
 		return;
 	if (d->answered) {
-		json_decref(d->resp.body);
+		http_response_release(&d->resp);
 		free(d);
 	} else {
 		d->conn = NULL; /* http_deferred_answer() frees it */
@@ -330,6 +336,7 @@ static void conn_free(struct http_conn *c)
 	strbuf_release(&c->expect);
 	strbuf_release(&c->body);
 	strbuf_release(&c->out);
+	http_conn_drop_fds(c);
 	deferred_orphan(c);
 	free(c->in);
 	free(c);
@@ -396,6 +403,52 @@ static void start_recv(struct http_conn *c)
 	http_conn_recv_deadline(c);
 }
 
+/* ---- sending, with the descriptors in their places ---- */
+
+void http_conn_drop_fds(struct http_conn *c)
+{
+	while (c->nr_out_fds)
+		close(c->out_fds[--c->nr_out_fds].fd);
+}
+
+/* The descriptor whose answer starts at the next byte to send; -1: none. */
+static int fd_due(const struct http_conn *c)
+{
+	return c->nr_out_fds && c->out_fds[0].at == c->out_sent ? c->out_fds[0].fd : -1;
+}
+
+/* What the next send may carry: up to the next descriptor's answer. */
+static size_t send_length(const struct http_conn *c)
+{
+	unsigned int next = fd_due(c) >= 0 ? 1 : 0;
+
+	if (next < c->nr_out_fds)
+		return c->out_fds[next].at - c->out_sent;
+	return strbuf_len(&c->out) - c->out_sent;
+}
+
+/* The peer has the due descriptor once a byte of its send went: ours goes. */
+static void fd_sent(struct http_conn *c)
+{
+	close(c->out_fds[0].fd);
+	c->nr_out_fds--;
+	memmove(c->out_fds, c->out_fds + 1, c->nr_out_fds * sizeof(c->out_fds[0]));
+}
+
+static void sent(struct http_conn *c, size_t n)
+{
+	if (fd_due(c) >= 0)
+		fd_sent(c);
+	c->out_sent += n;
+	if (out_pending(c))
+		return;
+	if (c->out.alloc > OUT_KEEP) /* a screenshot's megabytes are not kept */
+		strbuf_release(&c->out);
+	else
+		strbuf_reset(&c->out);
+	c->out_sent = 0;
+}
+
 static void send_done(struct ev_op *op, int res, unsigned int flags)
 {
 	struct http_conn *c = container_of(op, struct http_conn, send_op);
@@ -408,24 +461,46 @@ static void send_done(struct ev_op *op, int res, unsigned int flags)
 		conn_close(c);
 		return;
 	}
-	c->out_sent += res;
-	if (!out_pending(c)) {
-		strbuf_reset(&c->out);
-		c->out_sent = 0;
-	}
+	sent(c, res);
 	http_conn_next(c);
+}
+
+/* A sendmsg of @len bytes at @at with @fd on the first; the kernel takes @c's msghdr. */
+static void prep_sendmsg_fd(struct io_uring_sqe *sqe, struct http_conn *c, char *at, size_t len,
+			    int fd)
+{
+	struct cmsghdr *cmsg;
+
+	c->send_iov = (struct iovec){ .iov_base = at, .iov_len = len };
+	c->send_msg = (struct msghdr){
+		.msg_iov = &c->send_iov,
+		.msg_iovlen = 1,
+		.msg_control = c->send_control,
+		.msg_controllen = sizeof(c->send_control),
+	};
+	cmsg = CMSG_FIRSTHDR(&c->send_msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	io_uring_prep_sendmsg(sqe, c->fd, &c->send_msg, MSG_NOSIGNAL);
 }
 
 static void start_send(struct http_conn *c)
 {
 	struct io_uring_sqe *sqe = ev_sqe(c->srv->loop, &c->send_op);
+	char *at = c->out.data + c->out_sent;
+	size_t len = send_length(c);
+	int fd = fd_due(c);
 
 	if (!sqe) {
 		conn_close(c);
 		return;
 	}
-	io_uring_prep_send(sqe, c->fd, c->out.data + c->out_sent, strbuf_len(&c->out) - c->out_sent,
-			   MSG_NOSIGNAL);
+	if (fd >= 0)
+		prep_sendmsg_fd(sqe, c, at, len, fd);
+	else
+		io_uring_prep_send(sqe, c->fd, at, len, MSG_NOSIGNAL);
 	c->busy = &c->send_op;
 	http_conn_send_deadline(c);
 }
@@ -476,14 +551,18 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
 	struct http_conn *c = d->conn;
 
 	if (!c) {
-		json_decref(resp->body);
-		resp->body = NULL;
+		http_response_release(resp);
 		free(d);
 		return;
 	}
 	d->resp = *resp;
 	d->answered = true;
+	/* @d->resp holds it all now */
 	resp->body = NULL;
+	resp->data = NULL;
+	resp->data_len = 0;
+	resp->content_type[0] = '\0';
+	resp->has_fd = false;
 	/* else the handler's return or the send under way goes on with it */
 	if (!c->busy && !c->in_handler)
 		http_conn_next(c);

@@ -19,6 +19,13 @@
  * last answer has its send deadline like any other. A connection with
  * nothing in flight (awaiting its deferred answer) has no deadline and
  * never expires.
+ *
+ * A descriptor attached to an answer waits beside the output buffer with
+ * the offset of that answer's first byte. The send that starts there is a
+ * sendmsg carrying it (the kernel ties it to that first byte), and no send
+ * runs past the next such offset, so each goes with its own answer. Once a
+ * send carrying it has sent a byte, the peer has it and our copy is closed;
+ * a connection that ends first closes the ones still waiting.
  */
 #ifndef VMM_CONTROL_HTTP_INTERNAL_H
 #define VMM_CONTROL_HTTP_INTERNAL_H
@@ -26,6 +33,8 @@
 #include <http_parser.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "vmm/control/http_server.h"
 #include "vmm/util/strbuf.h"
@@ -33,6 +42,7 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define FIELD_NAME_MAX 32 /* longer header names are none we look at */
+#define OUT_FDS_MAX    8  /* descriptors queued to send; then pipelined requests wait */
 
 enum wanted_header { HDR_OTHER, HDR_CONTENT_TYPE, HDR_EXPECT };
 enum pause_point { PAUSED_AT_HEAD, PAUSED_AT_MESSAGE };
@@ -57,6 +67,12 @@ struct http_deferred {
 	bool keep_alive;	   /* as the request it answers asked */
 	bool answered;		   /* @resp holds the answer, not yet queued */
 	struct http_response resp; /* the answer, while the connection is busy */
+};
+
+/* A descriptor to send with the byte at offset @at of the output buffer. */
+struct http_out_fd {
+	size_t at;
+	int fd;
 };
 
 struct http_conn {
@@ -85,6 +101,12 @@ struct http_conn {
 	struct strbuf out;
 	size_t out_sent;
 	bool close_after_send;
+	struct http_out_fd out_fds[OUT_FDS_MAX]; /* by offset; the first not yet sent */
+	unsigned int nr_out_fds;
+	/* a sendmsg's, which the kernel may read until it completes */
+	struct msghdr send_msg;
+	struct iovec send_iov;
+	_Alignas(struct cmsghdr) char send_control[CMSG_SPACE(sizeof(int))];
 
 	bool head_request;		/* the method read whole is HEAD: answers carry no body */
 	bool in_handler;		/* the handler runs for this connection */
@@ -111,10 +133,12 @@ void http_conn_next(struct http_conn *c);
 void http_conn_drop(struct http_conn *c);
 /* The server closes and cannot wait longer for @c's deferred answer. */
 void http_conn_give_up(struct http_conn *c);
+/* Close the descriptors @c has not sent: its output is thrown away. */
+void http_conn_drop_fds(struct http_conn *c);
 
 /* ---- response.c ---- */
 
-/* A response's bytes, after any earlier ones; takes @resp->body. */
+/* A response's bytes, after any earlier ones; takes what @resp holds. */
 void http_queue_response(struct http_conn *c, struct http_response *resp, bool keep_alive);
 /* The client sent Expect: 100-continue and a body: tell it to go on. */
 void http_answer_expect(struct http_conn *c);

@@ -2,7 +2,9 @@
 /*
  * `cmavm ctl` whole (vmm/cli/ctl.c): its options, what it sends, and what
  * it prints for an answer, against a server thread that records the
- * request and answers canned bytes.
+ * request and answers canned bytes; the GPU's commands (vmm/cli/ctl_gpu.c)
+ * against the real API server on the fake VM of tests/unit/vmm/control,
+ * so that a PNG and a dma-buf travel as they would.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "tests/unit/lib/canned_server.h"
+#include "tests/unit/vmm/control/fake_vm.h"
+#include "tests/unit/vmm/control/http_harness.h"
 #include "vmm/cli/cli.h"
 #include "vmm/cli/commands.h"
 
@@ -87,8 +92,8 @@ static void run_done(struct run *r)
 
 static void test_a_table_for_people(void **state)
 {
-	struct canned_server *vm = canned_vm("200 OK", JSON, BALLOON);
-	struct run r = ctl(vm->path, "--socket {} balloon set 64M");
+	struct canned_server *canned = canned_vm("200 OK", JSON, BALLOON);
+	struct run r = ctl(canned->path, "--socket {} balloon set 64M");
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, "target               64 MiB\n"
@@ -97,70 +102,70 @@ static void test_a_table_for_people(void **state)
 				   "free_page_reporting  yes\n"
 				   "statistics           every 5 s\n");
 	assert_string_equal(r.err, "");
-	assert_non_null(strstr(vm->request, "PUT /v1/balloon HTTP/1.1\r\n"));
-	canned_server_stop(vm);
+	assert_non_null(strstr(canned->request, "PUT /v1/balloon HTTP/1.1\r\n"));
+	canned_server_stop(canned);
 	run_done(&r);
 }
 
 static void test_json_with_json(void **state)
 {
-	struct canned_server *vm = canned_vm("200 OK", JSON, "{\"state\": \"paused\"}");
-	struct run r = ctl(vm->path, "--json --socket {} pause");
+	struct canned_server *canned = canned_vm("200 OK", JSON, "{\"state\": \"paused\"}");
+	struct run r = ctl(canned->path, "--json --socket {} pause");
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, "{\n  \"state\": \"paused\"\n}\n");
-	assert_non_null(strstr(vm->request, "PUT /v1/vm/pause HTTP/1.1\r\n"));
-	canned_server_stop(vm);
+	assert_non_null(strstr(canned->request, "PUT /v1/vm/pause HTTP/1.1\r\n"));
+	canned_server_stop(canned);
 	run_done(&r);
 }
 
 static void test_the_body_sent(void **state)
 {
-	struct canned_server *vm = canned_vm("200 OK", JSON, "{\"released\": 2}");
-	struct run r = ctl(vm->path, "--socket {} window release 2");
+	struct canned_server *canned = canned_vm("200 OK", JSON, "{\"released\": 2}");
+	struct run r = ctl(canned->path, "--socket {} window release 2");
 	const char *body;
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, "released window 2\n");
-	body = strstr(vm->request, "\r\n\r\n");
+	body = strstr(canned->request, "\r\n\r\n");
 	assert_non_null(body);
 	assert_string_equal(body + 4, "{\"id\":2}");
-	canned_server_stop(vm);
+	canned_server_stop(canned);
 	run_done(&r);
 }
 
 static void test_raw_prints_the_body_as_it_came_when_not_json(void **state)
 {
-	struct canned_server *vm = canned_vm("200 OK", "text/plain", "hello");
-	struct run r = ctl(vm->path, "--socket {} raw GET /v1/anything");
+	struct canned_server *canned = canned_vm("200 OK", "text/plain", "hello");
+	struct run r = ctl(canned->path, "--socket {} raw GET /v1/anything");
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, "hello\n");
-	canned_server_stop(vm);
+	canned_server_stop(canned);
 	run_done(&r);
 }
 
 static void test_a_refusal_is_an_error_with_the_api_s_words(void **state)
 {
-	struct canned_server *vm =
+	struct canned_server *canned =
 		canned_vm("409 Conflict", JSON, "{\"error\": \"the VM is paused\"}");
-	struct run r = ctl(vm->path, "--socket {} pause");
+	struct run r = ctl(canned->path, "--socket {} pause");
 
 	assert_int_equal(r.status, CLI_EXIT_FAILED);
 	assert_string_equal(r.out, "");
 	assert_string_equal(r.err, "cmavm: error: the VM is paused\r\n");
-	canned_server_stop(vm);
+	canned_server_stop(canned);
 	run_done(&r);
 }
 
 static void test_an_answer_that_is_not_json(void **state)
 {
-	struct canned_server *vm = canned_vm("200 OK", JSON, "not {}!");
-	struct run r = ctl(vm->path, "--socket {} status");
+	struct canned_server *canned = canned_vm("200 OK", JSON, "not {}!");
+	struct run r = ctl(canned->path, "--socket {} status");
 
 	assert_int_equal(r.status, CLI_EXIT_FAILED);
 	assert_string_equal(r.err, "cmavm: error: the VM's answer is not JSON: not {}!\r\n");
-	canned_server_stop(vm);
+	canned_server_stop(canned);
 	run_done(&r);
 }
 
@@ -169,31 +174,31 @@ static void test_an_answer_that_is_not_json(void **state)
 static void test_map_svg_says_where_it_wrote(void **state)
 {
 	char svg[160], words[256], wrote[200];
-	struct canned_server *vm = canned_vm("200 OK", JSON, MAP);
+	struct canned_server *canned = canned_vm("200 OK", JSON, MAP);
 	struct run r;
 
-	snprintf(svg, sizeof(svg), "%s/map.svg", vm->dir);
+	snprintf(svg, sizeof(svg), "%s/map.svg", canned->dir);
 	snprintf(words, sizeof(words), "--socket {} map --svg %s", svg);
 	snprintf(wrote, sizeof(wrote), "wrote %s\n", svg);
-	r = ctl(vm->path, words);
+	r = ctl(canned->path, words);
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, strcat(strcpy(words, "no CMA pools\n"), wrote));
 	assert_int_equal(access(svg, R_OK), 0);
 	unlink(svg);
-	canned_server_stop(vm);
+	canned_server_stop(canned);
 	run_done(&r);
 
 	/* with --json, stdout stays the JSON alone */
-	vm = canned_vm("200 OK", JSON, MAP);
-	snprintf(svg, sizeof(svg), "%s/map.svg", vm->dir);
+	canned = canned_vm("200 OK", JSON, MAP);
+	snprintf(svg, sizeof(svg), "%s/map.svg", canned->dir);
 	snprintf(wrote, sizeof(wrote), "wrote %s\n", svg);
 	snprintf(words, sizeof(words), "--json --socket {} map --svg=%s", svg);
-	r = ctl(vm->path, words);
+	r = ctl(canned->path, words);
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_string_equal(r.out, "{\n  \"pageblock_size\": 2097152,\n  \"pools\": []\n}\n");
 	assert_string_equal(r.err, wrote);
 	unlink(svg);
-	canned_server_stop(vm);
+	canned_server_stop(canned);
 	run_done(&r);
 }
 
@@ -250,6 +255,263 @@ static void test_usage_errors(void **state)
 	}
 }
 
+/* ---- the GPU's commands, through the API to the fake VM ---- */
+
+/* The fake VM (fake_vm.h) behind a real API socket. */
+static struct fixture *gpu_vm(void)
+{
+	reset_vm(NULL);
+	return fixture_open(ctl_api_handle, (void *)&ops);
+}
+
+/* cmavm ctl --socket (the VM's) @words */
+static struct run gpu_ctl(struct fixture *f, const char *words)
+{
+	char all[512];
+
+	snprintf(all, sizeof(all), "--socket {} %s", words);
+	return ctl(f->path, all);
+}
+
+static void test_gpu_shows_the_gpu(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r = gpu_ctl(f, "gpu");
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.err, "");
+	assert_true(starts_with(r.out,
+				"gpu             virtio-gpu0\n"
+				"memory          6 MiB of 64 MiB in use (huge backing, 2 MiB "
+				"pages)\n"));
+	assert_non_null(strstr(r.out, "1         1024x768  B8G8R8X8  4096    3 MiB    1 run       "
+				      "0x8a2000000    1 entry        0\n"));
+	run_done(&r);
+	fixture_close(f);
+}
+
+static void test_gpu_display_resizes(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r = gpu_ctl(f, "gpu display 1280x800 --scanout 1");
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "scanout     1\n"
+				   "display     connected, 1280x800\n"
+				   "shows       nothing\n"
+				   "part shown  -\n");
+	assert_int_equal(vm.gpu.scanouts[1].width, 1280);
+	assert_int_equal(vm.gpu.scanouts[1].height, 800);
+	run_done(&r);
+
+	r = gpu_ctl(f, "gpu display --scanout=5 640x480");
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_string_equal(r.err,
+			    "cmavm: error: the GPU has no scanout 5; it has 2 (0 and 1)\r\n");
+	run_done(&r);
+	fixture_close(f);
+}
+
+/* The whole of the file at @path, which must be @len bytes long. */
+static char *file_bytes(const char *path, size_t len)
+{
+	char *bytes = malloc(len + 1);
+	FILE *f = fopen(path, "rb");
+
+	assert_non_null(bytes);
+	assert_non_null(f);
+	assert_int_equal(fread(bytes, 1, len + 1, f), len);
+	fclose(f);
+	return bytes;
+}
+
+static void test_screenshot_writes_the_png(void **state)
+{
+	struct fixture *f = gpu_vm();
+	char words[256], want[256], *png;
+	struct run r;
+
+	snprintf(words, sizeof(words), "screenshot %s/shot.png", f->dir);
+	r = gpu_ctl(f, words);
+	snprintf(want, sizeof(want), "wrote %s/shot.png: 1024x768 PNG, %zu bytes\n", f->dir,
+		 fake_png_len);
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, want);
+	assert_string_equal(r.err, "");
+	snprintf(words, sizeof(words), "%s/shot.png", f->dir);
+	png = file_bytes(words, fake_png_len);
+	assert_memory_equal(png, fake_png, fake_png_len);
+	assert_int_equal(vm.gpu_scanout, 0);
+	unlink(words);
+	free(png);
+	run_done(&r);
+	fixture_close(f);
+}
+
+static void test_screenshot_to_stdout_and_as_json(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r = gpu_ctl(f, "screenshot - --scanout 0");
+	char words[256], want[256];
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_memory_equal(r.out, fake_png, fake_png_len);
+	assert_string_equal(r.err, "wrote stdout: 1024x768 PNG, 33 bytes\n");
+	run_done(&r);
+
+	snprintf(words, sizeof(words), "--json screenshot %s/s.png", f->dir);
+	snprintf(want, sizeof(want),
+		 "{\n  \"file\": \"%s/s.png\",\n  \"bytes\": 33,\n  \"width\": 1024,\n  "
+		 "\"height\": 768\n}\n",
+		 f->dir);
+	r = gpu_ctl(f, words);
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, want);
+	snprintf(words, sizeof(words), "%s/s.png", f->dir);
+	unlink(words);
+	run_done(&r);
+	fixture_close(f);
+}
+
+static void test_screenshot_refused_or_unwritable(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r = gpu_ctl(f, "screenshot /tmp/never.png --scanout 1");
+
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_string_equal(r.err, "cmavm: error: scanout 1 shows nothing yet; wait until the "
+				   "guest draws on it\r\n");
+	assert_int_equal(access("/tmp/never.png", F_OK), -1);
+	run_done(&r);
+
+	r = gpu_ctl(f, "screenshot /nonexistent/dir/x.png");
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "cmavm: error: cannot write the screenshot to "
+				   "/nonexistent/dir/x.png: No such file or directory; give a "
+				   "path in a directory you can write\r\n");
+	run_done(&r);
+	fixture_close(f);
+}
+
+static void test_gpu_export_without_a_program_describes_it(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r = gpu_ctl(f, "gpu export");
+
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_true(starts_with(r.out, "scanout        0\n"
+				       "resource       1\n"
+				       "pixels         1024x768, stride 4096 bytes, B8G8R8X8 (DRM "
+				       "fourcc XR24)\n"
+				       "dma-buf        3 MiB, first pixel at offset 0 bytes\n"
+				       "host-physical  0x8a2000000, contiguous\n"));
+	assert_non_null(strstr(r.out, "cmavm ctl gpu export --scanout 0 -- PROGRAM [ARGS...]"));
+	run_done(&r);
+
+	r = gpu_ctl(f, "--json gpu export");
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_true(starts_with(r.out, "{\n  \"scanout\": 0,\n  \"resource_id\": 1,\n"));
+	run_done(&r);
+	fixture_close(f);
+}
+
+/* A shell script @text at @dir/@name; its path in @path. */
+static void write_script(const char *dir, const char *name, const char *text, char *path,
+			 size_t len)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define SHOW_DMABUF                                                                                \
+	"echo fd=$CMAVM_DMABUF_FD w=$CMAVM_DMABUF_WIDTH h=$CMAVM_DMABUF_HEIGHT"                    \
+	" stride=$CMAVM_DMABUF_STRIDE format=$CMAVM_DMABUF_FORMAT"                                 \
+	" fourcc=$CMAVM_DMABUF_FOURCC offset=$CMAVM_DMABUF_OFFSET size=$CMAVM_DMABUF_SIZE"         \
+	" stale=${CMAVM_DMABUF_STALE-gone} args=$*\n"                                              \
+	"stat -L -c fd3=%s /proc/self/fd/3\n"                                                      \
+	"exit 7\n"
+
+static void test_gpu_export_runs_the_program_with_the_dmabuf(void **state)
+{
+	struct fixture *f = gpu_vm();
+	char script[200], words[300];
+	struct run r;
+
+	write_script(f->dir, "show.sh", SHOW_DMABUF, script, sizeof(script));
+	snprintf(words, sizeof(words), "gpu export --scanout 0 -- /bin/sh %s a --b", script);
+	setenv("CMAVM_DMABUF_STALE", "1", 1); /* ours, not the program's */
+	r = gpu_ctl(f, words);
+	unsetenv("CMAVM_DMABUF_STALE");
+	assert_int_equal(r.status, 7); /* the program's */
+	assert_string_equal(r.out, "fd=3 w=1024 h=768 stride=4096 format=B8G8R8X8 fourcc=XR24 "
+				   "offset=0 size=3145728 stale=gone args=a --b\n"
+				   "fd3=3145728\n");
+	assert_string_equal(r.err, "");
+	unlink(script);
+	run_done(&r);
+	fixture_close(f);
+}
+
+static void test_gpu_export_says_what_became_of_the_program(void **state)
+{
+	struct fixture *f = gpu_vm();
+	char script[200], words[300];
+	struct run r = gpu_ctl(f, "gpu export -- /nonexistent/consumer");
+
+	assert_int_equal(r.status, 127);
+	assert_string_equal(r.err, "cmavm: error: cannot run /nonexistent/consumer: no such "
+				   "program; give its path, or a name in $PATH\r\n");
+	run_done(&r);
+
+	write_script(f->dir, "die.sh", "kill -TERM $$\n", script, sizeof(script));
+	snprintf(words, sizeof(words), "gpu export -- /bin/sh %s", script);
+	r = gpu_ctl(f, words);
+	assert_int_equal(r.status, 128 + 15);
+	assert_string_equal(r.err,
+			    "cmavm: error: /bin/sh was killed by signal 15 (Terminated)\r\n");
+	unlink(script);
+	run_done(&r);
+	fixture_close(f);
+}
+
+static void test_gpu_export_refused_runs_nothing(void **state)
+{
+	struct fixture *f = gpu_vm();
+	char script[200], words[300], marker[200];
+	struct run r;
+
+	snprintf(marker, sizeof(marker), "%s/ran", f->dir);
+	snprintf(words, sizeof(words), "touch %s\n", marker);
+	write_script(f->dir, "touch.sh", words, script, sizeof(script));
+	snprintf(words, sizeof(words), "gpu export -- /bin/sh %s", script);
+	vm.export_fail = -EOPNOTSUPP;
+	r = gpu_ctl(f, words);
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_string_equal(r.err, "cmavm: error: this host has no /dev/udmabuf; load it with "
+				   "'modprobe udmabuf'\r\n");
+	assert_int_equal(access(marker, F_OK), -1);
+	unlink(script);
+	run_done(&r);
+	fixture_close(f);
+}
+
+static void test_gpu_commands_in_the_usage(void **state)
+{
+	struct run r = ctl(NULL, "--help");
+
+	assert_non_null(strstr(r.out, "  gpu                      the GPU: scanouts, resources"));
+	assert_non_null(strstr(r.out, "  gpu display WIDTHxHEIGHT [--scanout N]\n"));
+	assert_non_null(strstr(r.out, "  screenshot FILE.png [--scanout N]\n"));
+	assert_non_null(strstr(r.out, "  gpu export [--scanout N] [-- PROGRAM [ARGS...]]\n"));
+	run_done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +525,16 @@ int main(void)
 		cmocka_unit_test(test_no_vm_at_the_socket),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_gpu_shows_the_gpu),
+		cmocka_unit_test(test_gpu_display_resizes),
+		cmocka_unit_test(test_screenshot_writes_the_png),
+		cmocka_unit_test(test_screenshot_to_stdout_and_as_json),
+		cmocka_unit_test(test_screenshot_refused_or_unwritable),
+		cmocka_unit_test(test_gpu_export_without_a_program_describes_it),
+		cmocka_unit_test(test_gpu_export_runs_the_program_with_the_dmabuf),
+		cmocka_unit_test(test_gpu_export_says_what_became_of_the_program),
+		cmocka_unit_test(test_gpu_export_refused_runs_nothing),
+		cmocka_unit_test(test_gpu_commands_in_the_usage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include "vmm/cli/cli.h"
 #include "vmm/cli/ctl.h"
 
-#define MAX_WORDS 8
+#define MAX_WORDS 12
 
 struct want {
 	const char *words; /* the command, its words split at blanks */
@@ -266,6 +266,122 @@ static void test_raw_sends_what_it_is_given(void **state)
 	EXPECT_USAGE_ERRORS(errors);
 }
 
+/* ---- the GPU's commands (vmm/cli/ctl_gpu.c) ---- */
+
+struct want_gpu {
+	const char *words;
+	const char *method, *path;
+	const char *json;
+	ctl_show_fn show;
+	bool taken;	     /* the answer goes to cmd->take, not a view */
+	const char *file;    /* screenshot's FILE */
+	const char *program; /* gpu export's PROGRAM and ARGS, joined by blanks; NULL: none */
+};
+
+/* @cmd's program and its arguments, joined by blanks. */
+static void program_words(const struct ctl_command *cmd, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < cmd->program_argc; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "",
+			 cmd->program[i]);
+}
+
+static void expect_gpu_request(const struct want_gpu *want)
+{
+	char *words = strdup(want->words), *argv[MAX_WORDS], program[128];
+	int argc = split(words, argv);
+	struct ctl_command cmd;
+
+	print_message("cmavm ctl %s\n", want->words);
+	assert_int_equal(ctl_parse_command(argc, argv, &cmd), 0);
+	assert_string_equal(cmd.method, want->method);
+	assert_string_equal(cmd.path, want->path);
+	if (want->json)
+		assert_string_equal(cmd.json, want->json);
+	else
+		assert_null(cmd.json);
+	assert_ptr_equal(cmd.show, want->show);
+	assert_int_equal(cmd.take != NULL, want->taken);
+	if (want->file)
+		assert_string_equal(cmd.file, want->file);
+	else
+		assert_null(cmd.file);
+	program_words(&cmd, program, sizeof(program));
+	assert_string_equal(program, want->program ? want->program : "");
+	assert_int_equal(cmd.program != NULL, want->program != NULL);
+	free(cmd.json);
+	free(words);
+}
+
+static void test_gpu_commands(void **state)
+{
+	static const struct want_gpu want[] = {
+		{ "gpu", "GET", "/v1/gpu", NULL, ctl_show_gpu, false, NULL, NULL },
+		{ "gpu display 1280x800", "PUT", "/v1/gpu/display",
+		  "{\"scanout\":0,\"width\":1280,\"height\":800}", ctl_show_gpu_scanout, false,
+		  NULL, NULL },
+		{ "gpu display 16X8192 --scanout 1", "PUT", "/v1/gpu/display",
+		  "{\"scanout\":1,\"width\":16,\"height\":8192}", ctl_show_gpu_scanout, false, NULL,
+		  NULL },
+		{ "gpu display --scanout=2 640x480", "PUT", "/v1/gpu/display",
+		  "{\"scanout\":2,\"width\":640,\"height\":480}", ctl_show_gpu_scanout, false, NULL,
+		  NULL },
+		{ "screenshot shot.png", "GET", "/v1/gpu/screenshot?scanout=0", NULL, NULL, true,
+		  "shot.png", NULL },
+		{ "screenshot --scanout 3 -", "GET", "/v1/gpu/screenshot?scanout=3", NULL, NULL,
+		  true, "-", NULL },
+		{ "gpu export", "PUT", "/v1/gpu/export", "{\"scanout\":0}", NULL, true, NULL,
+		  NULL },
+		{ "gpu export --scanout 1 -- cmavm-dmabuf --save s.png", "PUT", "/v1/gpu/export",
+		  "{\"scanout\":1}", NULL, true, NULL, "cmavm-dmabuf --save s.png" },
+		/* after --, every word is the program's */
+		{ "gpu export -- prog --scanout 3 --", "PUT", "/v1/gpu/export", "{\"scanout\":0}",
+		  NULL, true, NULL, "prog --scanout 3 --" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		expect_gpu_request(&want[i]);
+}
+
+static void test_gpu_usage_errors(void **state)
+{
+	static const char *const errors[][2] = {
+		{ "gpu frob", "unknown command 'gpu frob'" },
+		{ "gpu display", "'gpu display' takes WIDTHxHEIGHT, e.g. 'gpu display 1280x800'" },
+		{ "gpu display 1280", "gpu display: '1280' is not WIDTHxHEIGHT, e.g. 1280x800" },
+		{ "gpu display 1280x", "gpu display: '1280x' is not WIDTHxHEIGHT, e.g. 1280x800" },
+		{ "gpu display x800", "gpu display: 'x800' is not WIDTHxHEIGHT, e.g. 1280x800" },
+		{ "gpu display +1280x800",
+		  "gpu display: '+1280x800' is not WIDTHxHEIGHT, e.g. 1280x800" },
+		{ "gpu display 15x800", "gpu display: 15x800 is out of range; width and height are "
+					"each 16 to 8192 pixels" },
+		{ "gpu display 1280x8193", "gpu display: 1280x8193 is out of range; width and "
+					   "height are each 16 to 8192 pixels" },
+		{ "gpu display 1280x800 640x480", "'gpu display' takes one WIDTHxHEIGHT" },
+		{ "gpu display 1280x800 --scanout",
+		  "gpu display: --scanout needs a number, e.g. --scanout 0" },
+		{ "gpu display 1280x800 --scanout x", "gpu display: --scanout 'x' is not a "
+						      "scanout's number (0, 1, ...); 'cmavm ctl "
+						      "gpu' lists them" },
+		{ "gpu display 1280x800 --frob", "'gpu display' has no option '--frob'" },
+		{ "screenshot", "'screenshot' takes FILE.png, e.g. 'screenshot shot.png'" },
+		{ "screenshot a.png b.png", "'screenshot' takes one FILE.png" },
+		{ "screenshot a.png --scanout=-1", "screenshot: --scanout '-1' is not a scanout's "
+						   "number (0, 1, ...); 'cmavm ctl gpu' lists "
+						   "them" },
+		{ "gpu export prog", "'gpu export' takes only --scanout N and -- PROGRAM "
+				     "[ARGS...]; put '--' before 'prog'" },
+		{ "gpu export --", "gpu export: -- needs a PROGRAM to run after it" },
+		{ "gpu export -x", "'gpu export' has no option '-x'" },
+	};
+
+	EXPECT_USAGE_ERRORS(errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +393,8 @@ int main(void)
 		cmocka_unit_test(test_window_release),
 		cmocka_unit_test(test_migrate_by_address_or_by_block),
 		cmocka_unit_test(test_raw_sends_what_it_is_given),
+		cmocka_unit_test(test_gpu_commands),
+		cmocka_unit_test(test_gpu_usage_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

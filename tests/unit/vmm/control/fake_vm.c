@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fake_vm.h"
 
@@ -423,6 +425,179 @@ static int fake_cma_stats(void *opaque, struct ctl_cma_stats *out)
 	return 0;
 }
 
+/* ---- the GPU ---- */
+
+#define FAKE_GPU_PAGE (2ULL << 20)
+
+static const struct ctl_gpu_resource fake_framebuffer = {
+	.id = 1,
+	.width = 1024,
+	.height = 768,
+	.format = "B8G8R8X8",
+	.stride = 4096,
+	.bytes = 3ULL << 20,
+	.offset = 0,
+	.backed = true,
+	.backing_entries = 1,
+	.largest_run = 4ULL << 20,
+	.contiguous = true,
+	.runs = 1,
+	.host_phys = FAKE_GPU_PHYS,
+	.scanouts = 1u << 0,
+};
+
+static const struct ctl_gpu_resource fake_cursor = {
+	.id = 2,
+	.width = 64,
+	.height = 64,
+	.format = "B8G8R8A8",
+	.stride = 256,
+	.bytes = 16384,
+	.offset = 4ULL << 20,
+	.backed = true,
+	.backing_entries = 3,
+};
+
+static void fake_gpu_reset(struct ctl_gpu *g)
+{
+	*g = (struct ctl_gpu){
+		.name = "virtio-gpu0",
+		.backing = "huge",
+		.region_bytes = 64ULL << 20,
+		.used_bytes = 6ULL << 20,
+		.page_size = FAKE_GPU_PAGE,
+		.nr_scanouts = 2,
+		.nr_resources = 2,
+		.nr_resources_total = 2,
+		.export_why = "",
+	};
+	g->scanouts[0] = (struct ctl_gpu_scanout){ 0, true, 1024, 768, 1, { 0, 0, 1024, 768 }, 42 };
+	g->scanouts[1] = (struct ctl_gpu_scanout){ .id = 1, .width = 800, .height = 600 };
+	g->resources[0] = fake_framebuffer;
+	g->resources[1] = fake_cursor;
+	g->cursor.resource_id = 2;
+	g->cursor.x = 100;
+	g->cursor.y = 200;
+	g->cursor.hot_x = 1;
+	g->cursor.hot_y = 2;
+}
+
+/* A PNG signature and an IHDR of 1024x768: enough for a client to read the size. */
+const unsigned char fake_png[] = {
+	0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0,
+	0,    4,   0,	0,   0,	   3,	 0,    8,    2, 0, 0, 0,  0,   0,   0,	 0,
+};
+const size_t fake_png_len = sizeof(fake_png);
+
+/* The GPU's scanout @id, or NULL with -ENOENT's sentence in @err. */
+static struct ctl_gpu_scanout *fake_scanout(struct fake_vm *fvm, unsigned int id, char *err,
+					    size_t errlen)
+{
+	fvm->gpu_calls++;
+	fvm->gpu_scanout = id;
+	if (id < fvm->gpu.nr_scanouts)
+		return &fvm->gpu.scanouts[id];
+	snprintf(err, errlen, "the GPU has no scanout %u; it has 2 (0 and 1)", id);
+	return NULL;
+}
+
+/* The scanout @id showing something, in *@s: 0, or the errno with its sentence in @err. */
+static int fake_shown(struct fake_vm *fvm, unsigned int id, struct ctl_gpu_scanout **s, char *err,
+		      size_t errlen)
+{
+	if (!fvm->has_gpu)
+		return -ENODEV;
+	*s = fake_scanout(fvm, id, err, errlen);
+	if (!*s)
+		return -ENOENT;
+	if ((*s)->resource_id)
+		return 0;
+	snprintf(err, errlen, "scanout %u shows nothing yet; wait until the guest draws on it", id);
+	return -ENODATA;
+}
+
+static int fake_gpu_get(void *opaque, struct ctl_gpu *out)
+{
+	struct fake_vm *fvm = opaque;
+
+	if (!fvm->has_gpu)
+		return -ENODEV;
+	*out = fvm->gpu;
+	return 0;
+}
+
+static int fake_gpu_set_display(void *opaque, unsigned int scanout, uint32_t width, uint32_t height,
+				char *err, size_t errlen)
+{
+	struct fake_vm *fvm = opaque;
+	struct ctl_gpu_scanout *s;
+
+	if (!fvm->has_gpu)
+		return -ENODEV;
+	s = fake_scanout(fvm, scanout, err, errlen);
+	if (!s)
+		return -ENOENT;
+	/* what the API lets through, the device checks again */
+	assert_in_range(width, CTL_GPU_SIDE_MIN, CTL_GPU_SIDE_MAX);
+	assert_in_range(height, CTL_GPU_SIDE_MIN, CTL_GPU_SIDE_MAX);
+	s->width = width;
+	s->height = height;
+	s->enabled = true;
+	return 0;
+}
+
+static int fake_gpu_screenshot(void *opaque, unsigned int scanout, uint8_t **png, size_t *len,
+			       char *err, size_t errlen)
+{
+	struct ctl_gpu_scanout *s;
+	int ret = fake_shown(opaque, scanout, &s, err, errlen);
+
+	if (ret)
+		return ret;
+	*png = malloc(fake_png_len);
+	assert_non_null(*png);
+	memcpy(*png, fake_png, fake_png_len);
+	*len = fake_png_len;
+	return 0;
+}
+
+/* A memfd of @size bytes stands for the dma-buf. */
+static int fake_dmabuf(uint64_t size)
+{
+	int fd = memfd_create("fake-dmabuf", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	return fd;
+}
+
+static int fake_gpu_export(void *opaque, unsigned int scanout, struct ctl_gpu_export *out,
+			   char *err, size_t errlen)
+{
+	struct fake_vm *fvm = opaque;
+	struct ctl_gpu_scanout *s;
+	int ret = fake_shown(fvm, scanout, &s, err, errlen);
+
+	if (!ret && fvm->export_fail == -EOPNOTSUPP)
+		snprintf(err, errlen,
+			 "this host has no /dev/udmabuf; load it with 'modprobe udmabuf'");
+	if (ret || fvm->export_fail)
+		return ret ? ret : fvm->export_fail;
+	*out = (struct ctl_gpu_export){
+		.fd = fake_dmabuf(fake_framebuffer.bytes),
+		.resource_id = s->resource_id,
+		.width = 1024,
+		.height = 768,
+		.stride = 4096,
+		.format = "B8G8R8X8",
+		.fourcc = "XR24",
+		.size = fake_framebuffer.bytes,
+		.host_phys = FAKE_GPU_PHYS,
+		.contiguous = true,
+	};
+	return 0;
+}
+
 struct fake_vm vm;
 
 const struct ctl_ops ops = {
@@ -442,6 +617,10 @@ const struct ctl_ops ops = {
 	.cma_release = fake_cma_release,
 	.cma_migrate = fake_cma_migrate,
 	.cma_stats = fake_cma_stats,
+	.gpu_get = fake_gpu_get,
+	.gpu_set_display = fake_gpu_set_display,
+	.gpu_screenshot = fake_gpu_screenshot,
+	.gpu_export = fake_gpu_export,
 };
 
 int reset_vm(void **state)
@@ -454,7 +633,9 @@ int reset_vm(void **state)
 			     .deflate_on_oom = true,
 			     .stats_interval_s = 5 },
 		.next_window_id = 1,
+		.has_gpu = true,
 	};
+	fake_gpu_reset(&vm.gpu);
 	return 0;
 }
 
@@ -463,22 +644,31 @@ int reset_vm(void **state)
 struct answer call_ops(const struct ctl_ops *with, const char *method, const char *path,
 		       const char *content_type, const char *body)
 {
+	const char *mark = strchr(path, '?');
+	char *path_only = strndup(path, mark ? (size_t)(mark - path) : strlen(path));
 	struct http_request req = {
 		.method = method,
-		.path = path,
-		.query = "",
+		.path = path_only,
+		.query = mark ? mark + 1 : "",
 		.content_type = content_type ? content_type : "",
 		.body = body ? body : "",
 		.body_len = body ? strlen(body) : 0,
 	};
 	struct http_response resp = { .status = 200 };
-	struct answer a = { 0 };
+	struct answer a = { .fd = -1 };
 	char *text;
 
+	assert_non_null(path_only);
 	ctl_api_handle((void *)with, &req, &resp);
+	free(path_only);
 	a.status = resp.status;
 	strcpy(a.allow, resp.allow);
 	a.json = resp.body;
+	strcpy(a.content_type, resp.content_type);
+	a.data = resp.data;
+	a.data_len = resp.data_len;
+	if (resp.has_fd)
+		a.fd = resp.fd;
 	text = a.json ? json_dumps(a.json, 0) : NULL;
 	snprintf(a.text, sizeof(a.text), "%s", text ? text : "");
 	free(text);
@@ -503,6 +693,9 @@ struct answer put(const char *path, const char *json)
 void done(struct answer *a)
 {
 	json_decref(a->json);
+	free(a->data);
+	if (a->fd >= 0)
+		close(a->fd);
 }
 
 json_int_t int_at(json_t *obj, const char *key)

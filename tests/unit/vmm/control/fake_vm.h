@@ -8,7 +8,10 @@
  * 32 pageblocks of 2 MiB; fw: 4 MiB at 0x9ac00000), a balloon reporting
  * every 5 s, two devices (virtio-blk0, virtio-rng0). Its CMA commands can
  * be made to pend (@pend) and finished later; a pending commit is listed
- * as a window being committed.
+ * as a window being committed. Its GPU (virtio-gpu0, 64 MiB on 2 MiB huge
+ * pages) has two scanouts: 0 at 1024x768 showing resource 1 (host
+ * contiguous at 0x8a2000000), 1 at 800x600 showing nothing; resource 2 is
+ * the cursor's, its host placement unknown.
  */
 #ifndef TESTS_VMM_CONTROL_FAKE_VM_H
 #define TESTS_VMM_CONTROL_FAKE_VM_H
@@ -53,7 +56,16 @@ struct fake_vm {
 	enum fake_pend pend;
 	struct fake_pended pended;
 	uint64_t pend_done_bytes; /* how far a pending commit shows it got */
+
+	/* the GPU */
+	bool has_gpu;
+	struct ctl_gpu gpu;
+	unsigned int gpu_calls;	  /* set_display, screenshot, export that got to the VM */
+	unsigned int gpu_scanout; /* the scanout the last of them named */
+	int export_fail;	  /* an errno every export returns */
 };
+
+#define FAKE_GPU_PHYS 0x8a2000000ULL /* where resource 1 starts on the host */
 
 extern struct fake_vm vm;
 extern const struct ctl_ops ops; /* every callback, on &vm */
@@ -75,8 +87,18 @@ struct answer {
 	char allow[64];
 	json_t *json;
 	char text[2048]; /* the body as the server would send it */
+	/* other bytes than JSON (http_response_data()), and their type */
+	char content_type[64];
+	void *data;
+	size_t data_len;
+	int fd; /* attached (http_response_attach_fd()); -1: none */
 };
 
+/* The PNG file the fake GPU's screenshots answer, and its length. */
+extern const unsigned char fake_png[];
+extern const size_t fake_png_len;
+
+/* @path may carry a query: "/v1/gpu/screenshot?scanout=1". */
 struct answer call_ops(const struct ctl_ops *with, const char *method, const char *path,
 		       const char *content_type, const char *body);
 struct answer call(const char *method, const char *path, const char *content_type,

@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <http_parser.h>
 #include <poll.h>
 #include <stdio.h>
@@ -21,7 +23,9 @@
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -64,6 +68,65 @@ static bool special_answer(const struct http_request *req, struct http_response 
 	return true;
 }
 
+/* ---- bodies that are not JSON, descriptors with answers ---- */
+
+unsigned char pattern_byte(size_t i)
+{
+	return (i * 7) % 251; /* 0 every 251 bytes */
+}
+
+bool is_pattern(const char *body, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)body[i] != pattern_byte(i))
+			return false;
+	return true;
+}
+
+static void *pattern(size_t len)
+{
+	unsigned char *data = malloc(len);
+	size_t i;
+
+	assert_non_null(data);
+	for (i = 0; i < len; i++)
+		data[i] = pattern_byte(i);
+	return data;
+}
+
+int memfd_with(const char *text)
+{
+	int fd = memfd_create("cmavm-test", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	return fd;
+}
+
+/* /binary, /fd, /big-fd and /fd-refused; false for other paths. */
+static bool data_answer(const struct http_request *req, struct http_response *resp)
+{
+	if (!strcmp(req->path, "/binary")) {
+		http_response_data(resp, 200, "application/octet-stream", pattern(BINARY_LEN),
+				   BINARY_LEN);
+	} else if (!strcmp(req->path, "/fd")) {
+		http_response_attach_fd(resp, memfd_with(req->query));
+		http_response_json(resp, 200, json_pack("{s:s}", "fd", req->query));
+	} else if (!strcmp(req->path, "/big-fd")) {
+		http_response_data(resp, 200, "application/octet-stream", pattern(BIG_DATA),
+				   BIG_DATA);
+		http_response_attach_fd(resp, memfd_with("big"));
+	} else if (!strcmp(req->path, "/fd-refused")) {
+		http_response_attach_fd(resp, memfd_with("refused"));
+		http_response_error(resp, 409, "an error carries no descriptor");
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* ---- deferred answers: the loop thread's, read by the test through ev_loop_call() ---- */
 
 #define DEFERRED_MAX 16
@@ -75,12 +138,15 @@ static struct {
 	char path[DEFERRED_MAX][64];
 } deferred;
 
-static void answer_next(void *unused)
+/* @fd: a descriptor to attach, or NULL. */
+static void answer_next(void *fd)
 {
 	unsigned int i = deferred.nr_answered++;
 	struct http_response resp = { 0 };
 
 	assert_true(i < deferred.nr);
+	if (fd)
+		http_response_attach_fd(&resp, *(int *)fd);
 	http_response_json(&resp, 200, json_pack("{s:s}", "deferred", deferred.path[i]));
 	http_deferred_answer(deferred.d[i], &resp);
 	deferred.d[i] = NULL;
@@ -104,12 +170,22 @@ static bool defer(const struct http_request *req, struct http_response *resp)
 	return true;
 }
 
-void answer_deferred(struct fixture *f)
+static void answer_with(struct fixture *f, int *fd)
 {
 	if (f->loop.running)
-		assert_int_equal(ev_loop_call(&f->loop, answer_next, NULL), 0);
+		assert_int_equal(ev_loop_call(&f->loop, answer_next, fd), 0);
 	else /* nothing else runs the loop's callbacks now */
-		answer_next(NULL);
+		answer_next(fd);
+}
+
+void answer_deferred(struct fixture *f)
+{
+	answer_with(f, NULL);
+}
+
+void answer_deferred_fd(struct fixture *f, int fd)
+{
+	answer_with(f, &fd);
 }
 
 static void count_deferred(void *n)
@@ -262,7 +338,7 @@ double seconds_since(const struct timespec *t0)
 void echo_handler(void *opaque, const struct http_request *req, struct http_response *resp)
 {
 	deferred.handled++;
-	if (special_answer(req, resp) || defer(req, resp))
+	if (special_answer(req, resp) || data_answer(req, resp) || defer(req, resp))
 		return;
 	http_response_json(resp, 200,
 			   json_pack("{s:s, s:s, s:s, s:s, s:s%}", "method", req->method, "path",
@@ -350,6 +426,8 @@ struct client *client_open(const char *path)
 
 void client_close(struct client *c)
 {
+	while (c->nr_fds)
+		close(c->fds[--c->nr_fds].fd);
 	close(c->fd);
 	free(c);
 }
@@ -427,6 +505,48 @@ static const http_parser_settings response_settings = {
 	.on_message_complete = on_message_complete,
 };
 
+/* The descriptors that came with the bytes [@from, @from + @n) of the stream. */
+static void keep_fds(struct client *c, struct msghdr *msg, size_t from, size_t n)
+{
+	struct cmsghdr *cmsg;
+	size_t i, nr;
+
+	assert_false(msg->msg_flags & MSG_CTRUNC);
+	for (cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
+		assert_int_equal(cmsg->cmsg_type, SCM_RIGHTS);
+		nr = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nr; i++) {
+			assert_true(c->nr_fds < CLIENT_FDS_MAX);
+			memcpy(&c->fds[c->nr_fds].fd, CMSG_DATA(cmsg) + i * sizeof(int),
+			       sizeof(int));
+			c->fds[c->nr_fds].from = from;
+			c->fds[c->nr_fds++].to = from + n;
+		}
+	}
+}
+
+/* recv(), or with take_fds recvmsg() keeping the descriptors. */
+static ssize_t client_recv(struct client *c, char *buf, size_t len)
+{
+	_Alignas(struct cmsghdr) char control[CMSG_SPACE(CLIENT_FDS_MAX * sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (c->take_fds) {
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n > 0)
+			keep_fds(c, &msg, c->received, n);
+	} else { /* as curl does: what came with the bytes is lost */
+		n = recv(c->fd, buf, len, 0);
+	}
+	if (n > 0)
+		c->received += n;
+	return n;
+}
+
 /* Parse one response from what is buffered, keeping what follows it. */
 static void parse_buffered(struct client *c, http_parser *p, struct response *r)
 {
@@ -446,9 +566,10 @@ struct response read_response(struct client *c)
 
 	http_parser_init(&p, HTTP_RESPONSE);
 	p.data = &r;
+	r.start = c->received - c->len;
 	parse_buffered(c, &p, &r);
 	while (!r.complete) {
-		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		n = client_recv(c, c->buf + c->len, sizeof(c->buf) - c->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -525,4 +646,65 @@ struct client *served_client(const char *path)
 	send_str(c, get_vm);
 	expect_response(c, 200, "/v1/vm");
 	return c;
+}
+
+int response_fd(const struct client *c, const struct response *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_fds; i++)
+		if (c->fds[i].from <= r->start && r->start < c->fds[i].to)
+			return c->fds[i].fd;
+	return -1;
+}
+
+void expect_fd_holds(int fd, const char *text)
+{
+	char buf[256];
+	struct stat st;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, strlen(text));
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, text);
+}
+
+struct response expect_answer_fd(struct client *c, int status, const char *fd_text)
+{
+	struct response r = read_response(c);
+
+	assert_int_equal(r.status, status);
+	if (!fd_text) {
+		assert_null(strstr(r.headers, HTTP_FD_HEADER));
+		return r;
+	}
+	assert_non_null(strstr(r.headers, "\n" HTTP_FD_HEADER ": 1"));
+	if (c->take_fds)
+		expect_fd_holds(response_fd(c, &r), fd_text);
+	return r;
+}
+
+unsigned int open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	unsigned int n = 0;
+	struct dirent *e;
+
+	assert_non_null(dir);
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n - 1; /* not @dir's own */
+}
+
+bool pipe_closed_within_5s(int read_fd)
+{
+	struct pollfd p = { .fd = read_fd, .events = POLLIN };
+	char byte;
+
+	return poll(&p, 1, 5000) == 1 && read(read_fd, &byte, 1) == 0;
 }

@@ -15,10 +15,23 @@
 #include "vmm/control/http_server.h"
 #include "vmm/hw/event_loop.h"
 
-#define BIG_BODY (1u << 20) /* more than a socket buffer: sent in pieces */
+#define BIG_BODY       (1u << 20) /* more than a socket buffer: sent in pieces */
+#define BIG_DATA       (5u << 20) /* /big-fd's bytes: many sends */
+#define BINARY_LEN     1000	  /* /binary's bytes */
+#define CLIENT_FDS_MAX 16
+
+/* A descriptor the client received, with the stream's bytes [from, to) */
+struct client_fd {
+	int fd;
+	size_t from, to;
+};
 
 struct client {
 	int fd;
+	bool take_fds; /* read with recvmsg(), keeping the descriptors that come */
+	unsigned int nr_fds;
+	struct client_fd fds[CLIENT_FDS_MAX];
+	size_t received; /* bytes of the stream so far */
 	char buf[BIG_BODY + 4096];
 	size_t len;
 };
@@ -33,9 +46,13 @@ struct fixture {
 /*
  * The handler: GET /big answers a BIG_BODY string, /missing a 404,
  * /nocontent a 204, /allow a 405 with Allow: GET, PUT, /bad-status the
- * impossible status 42; /defer defers its answer (answer_deferred()),
- * /defer-now too but answers before the handler returns; everything else
- * 200 with the request's method, path, query, content_type and body.
+ * impossible status 42; /binary BINARY_LEN bytes of pattern_byte() as
+ * application/octet-stream; /fd {"fd": its query} with a memfd holding
+ * the query attached, /big-fd BIG_DATA bytes of pattern_byte() with a
+ * memfd holding "big", /fd-refused a 409 with a memfd attached; /defer
+ * defers its answer (answer_deferred()), /defer-now too but answers
+ * before the handler returns; everything else 200 with the request's
+ * method, path, query, content_type and body.
  */
 void echo_handler(void *opaque, const struct http_request *req, struct http_response *resp);
 
@@ -63,6 +80,8 @@ void wait_deferred(struct fixture *f, unsigned int n);
  * when the loop is stopped.
  */
 void answer_deferred(struct fixture *f);
+/* The same with @fd attached (the server owns it from here on). */
+void answer_deferred_fd(struct fixture *f, int fd);
 /* How many connections the server serves (HTTP_MAX_CONNS counts them). */
 unsigned int connections_served(struct fixture *f);
 /* Wait (up to 5 s) until the server serves @n connections. */
@@ -88,6 +107,7 @@ double seconds_since(const struct timespec *t0);
 extern const char get_vm[]; /* GET /v1/vm?verbose=1 HTTP/1.1 */
 
 struct response {
+	size_t start; /* its first byte's offset in the stream */
 	int status;
 	char headers[1024]; /* "\nname: value"... */
 	char *body;
@@ -113,6 +133,33 @@ void expect_echo(struct client *c, const char *method, const char *path, const c
 		 const char *content_type, const char *body);
 /* The server has closed (or reset) the connection. */
 bool server_closed(struct client *c);
+
+/* ---- descriptors and bytes ---- */
+
+/* The byte at @i of /binary's and /big-fd's bodies: NUL bytes among them. */
+unsigned char pattern_byte(size_t i);
+/* @len bytes of @body are pattern_byte()'s. */
+bool is_pattern(const char *body, size_t len);
+/* A new memfd (close-on-exec) holding @text. */
+int memfd_with(const char *text);
+/* The file at @fd holds exactly @text. */
+void expect_fd_holds(int fd, const char *text);
+/*
+ * The descriptor that came with @r's first byte, -1 if none did (the
+ * client reads with take_fds set).
+ */
+int response_fd(const struct client *c, const struct response *r);
+/*
+ * The next response, of @status, announcing (HTTP_FD_HEADER) a descriptor
+ * that holds @fd_text; one announcing none when @fd_text is NULL. A client
+ * that takes descriptors has it with the response's first byte. Free
+ * its body.
+ */
+struct response expect_answer_fd(struct client *c, int status, const char *fd_text);
+/* How many descriptors this process has open. */
+unsigned int open_fds(void);
+/* The write end of a pipe whose read end is @read_fd gets closed within 5 s. */
+bool pipe_closed_within_5s(int read_fd);
 
 /* A served connection: one that has had an answer. */
 struct client *served_client(const char *path);

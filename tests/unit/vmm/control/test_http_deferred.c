@@ -4,7 +4,8 @@
  * http_deferred_answer() in vmm/control/http/connection.c): nothing sent
  * until then, pipelined requests answered after it in order, other
  * connections served meanwhile, an answer given before the handler
- * returns, and the connection or the server gone before the answer. A
+ * returns, and the connection or the server gone before the answer; a
+ * descriptor with a deferred answer, and closed when nobody gets it. A
  * real event loop, spoken to through plain sockets (http_harness.h).
  */
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +157,64 @@ static void test_answer_after_the_peer_left(void **state)
 	client_close(c);
 }
 
+/* ---- a descriptor with the answer ---- */
+
+static void test_fd_with_a_deferred_answer(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_open(f->path);
+	struct response r;
+
+	c->take_fds = true;
+	send_str(c, "GET /defer HTTP/1.1\r\n\r\nGET /fd?after HTTP/1.1\r\n\r\n");
+	wait_deferred(f, 1);
+	assert_true(nothing_sent(c, 20));
+	answer_deferred_fd(f, memfd_with("later"));
+	r = expect_answer_fd(c, 200, "later");
+	assert_string_equal(r.body, "{\"deferred\": \"/defer\"}\n");
+	free(r.body);
+	r = expect_answer_fd(c, 200, "after");
+	free(r.body);
+	assert_int_equal(c->nr_fds, 2);
+	client_close(c);
+}
+
+/* A client whose GET /defer is deferred; @p a new pipe, for the answer's descriptor. */
+static struct client *deferred_with_pipe(struct fixture *f, int p[2])
+{
+	struct client *c = client_open(f->path);
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	send_str(c, "GET /defer HTTP/1.1\r\n\r\n");
+	wait_deferred(f, 1);
+	return c;
+}
+
+static void test_fd_closed_when_the_peer_left(void **state)
+{
+	struct fixture *f = *state;
+	int p[2];
+
+	client_close(deferred_with_pipe(f, p));
+	answer_deferred_fd(f, p[1]); /* sending it finds the peer gone */
+	assert_true(pipe_closed_within_5s(p[0]));
+	wait_served(f, 0);
+	close(p[0]);
+}
+
+static void test_fd_closed_when_the_answer_comes_too_late(void **state)
+{
+	struct fixture *f = *state;
+	int p[2];
+	struct client *c = deferred_with_pipe(f, p);
+
+	http_server_close(&f->srv);  /* waits its second, then lets go */
+	answer_deferred_fd(f, p[1]); /* dropped */
+	assert_true(pipe_closed_within_5s(p[0]));
+	close(p[0]);
+	client_close(c);
+}
+
 static void *close_server(void *arg)
 {
 	struct fixture *f = arg;
@@ -247,6 +307,9 @@ int main(void)
 		SERVER_TEST(test_close_waits_for_the_answer),
 		SERVER_TEST(test_answer_after_close),
 		SERVER_TEST(test_answer_after_close_with_the_loop_stopped),
+		SERVER_TEST(test_fd_with_a_deferred_answer),
+		SERVER_TEST(test_fd_closed_when_the_peer_left),
+		SERVER_TEST(test_fd_closed_when_the_answer_comes_too_late),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

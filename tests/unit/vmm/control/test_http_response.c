@@ -2,8 +2,12 @@
 /*
  * The HTTP server's answers as bytes (vmm/control/http/response.c): the
  * JSON body and its headers, error bodies, 204, Allow, HEAD, HTTP/1.0
- * keep-alive, an impossible status, and 100 Continue. A real event loop,
- * spoken to through plain sockets (http_harness.h).
+ * keep-alive, an impossible status, and 100 Continue; bodies that are
+ * not JSON, and descriptors sent with answers (SCM_RIGHTS, sent by
+ * vmm/control/http/connection.c): each with its own answer, exactly once,
+ * after many-MiB bodies and partial sends, to clients that read them and
+ * to ones that do not. A real event loop, spoken to through plain sockets
+ * (http_harness.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,9 +16,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "http_harness.h"
 
@@ -174,6 +180,189 @@ static void test_no_continue_without_body(void **state)
 	client_close(c);
 }
 
+/* ---- bodies that are not JSON ---- */
+
+static void test_binary_body(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_open(f->path);
+	struct response r;
+	char length[64];
+
+	send_str(c, "GET /binary HTTP/1.1\r\n\r\n");
+	r = read_response(c);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.headers, "\nContent-Type: application/octet-stream"));
+	snprintf(length, sizeof(length), "\nContent-Length: %u", BINARY_LEN);
+	assert_non_null(strstr(r.headers, length));
+	assert_null(strstr(r.headers, HTTP_FD_HEADER));
+	assert_int_equal(r.body_len, BINARY_LEN);
+	assert_true(is_pattern(r.body, r.body_len));
+	assert_non_null(memchr(r.body + 1, '\0', r.body_len - 1)); /* NUL bytes went through */
+	free(r.body);
+	send_str(c, get_vm); /* kept alive, nothing stray after the body */
+	expect_response(c, 200, "/v1/vm");
+	client_close(c);
+}
+
+static void test_binary_body_head(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_open(f->path);
+	char length[64];
+	const char *text;
+
+	send_str(c, "HEAD /binary HTTP/1.1\r\nConnection: close\r\n\r\n");
+	text = read_until_closed(c);
+	snprintf(length, sizeof(length), "\r\nContent-Length: %u\r\n", BINARY_LEN);
+	assert_non_null(strstr(text, length));
+	assert_non_null(strstr(text, "\r\nContent-Type: application/octet-stream\r\n"));
+	assert_string_equal(strstr(text, "\r\n\r\n"), "\r\n\r\n"); /* no body */
+	client_close(c);
+}
+
+/* ---- descriptors with answers ---- */
+
+static struct client *fd_client(const char *path)
+{
+	struct client *c = served_client(path);
+
+	c->take_fds = true;
+	return c;
+}
+
+/* Bodies with a descriptor end like others: the next answer comes whole. */
+static void expect_next_answer(struct client *c)
+{
+	struct response r;
+
+	send_str(c, get_vm);
+	r = expect_answer_fd(c, 200, NULL);
+	assert_non_null(strstr(r.body, "/v1/vm"));
+	free(r.body);
+}
+
+/* The big body, BIG_DATA bytes of the pattern, with @fd_text's descriptor. */
+static void expect_big_body(struct client *c, const char *fd_text)
+{
+	struct response r = expect_answer_fd(c, 200, fd_text);
+
+	assert_int_equal(r.body_len, BIG_DATA);
+	assert_true(is_pattern(r.body, r.body_len));
+	free(r.body);
+}
+
+static void test_fd_with_an_answer(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = fd_client(f->path);
+	unsigned int before = open_fds();
+	struct response r;
+
+	send_str(c, "GET /fd?hello HTTP/1.1\r\n\r\n");
+	r = expect_answer_fd(c, 200, "hello");
+	assert_string_equal(r.body, "{\"fd\": \"hello\"}\n");
+	free(r.body);
+	expect_next_answer(c);		/* by then the server has let go of its copy */
+	assert_int_equal(c->nr_fds, 1); /* exactly one */
+	assert_int_equal(open_fds(), before + 1);
+	client_close(c);
+}
+
+static void test_fds_with_pipelined_answers(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = fd_client(f->path);
+	const char *fd_texts[] = { "one", NULL, "two" };
+	struct response r;
+	int i;
+
+	send_str(c, "GET /fd?one HTTP/1.1\r\n\r\n"
+		    "GET /v1/vm HTTP/1.1\r\n\r\n"
+		    "GET /fd?two HTTP/1.1\r\n\r\n");
+	for (i = 0; i < 3; i++) {
+		r = expect_answer_fd(c, 200, fd_texts[i]);
+		free(r.body);
+	}
+	assert_int_equal(c->nr_fds, 2);
+	client_close(c);
+}
+
+/* More than the server queues (OUT_FDS_MAX): the rest wait, none is lost. */
+static void test_many_fds_pipelined(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = fd_client(f->path);
+	struct response r;
+	char request[64], text[16];
+	int i;
+
+	for (i = 0; i < CLIENT_FDS_MAX; i++) {
+		snprintf(request, sizeof(request), "GET /fd?%d HTTP/1.1\r\n\r\n", i);
+		send_str(c, request);
+	}
+	for (i = 0; i < CLIENT_FDS_MAX; i++) {
+		snprintf(text, sizeof(text), "%d", i);
+		r = expect_answer_fd(c, 200, text);
+		free(r.body);
+	}
+	assert_int_equal(c->nr_fds, CLIENT_FDS_MAX);
+	client_close(c);
+}
+
+static void test_fd_after_a_big_body(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = fd_client(f->path);
+	struct response r;
+	int tries;
+
+	send_str(c, "GET /big-fd HTTP/1.1\r\n\r\nGET /fd?after HTTP/1.1\r\n\r\n");
+	for (tries = 0; tries < 5000 && !send_buffer_full(f); tries++)
+		usleep(1000);
+	assert_true(send_buffer_full(f)); /* the body goes in many sends */
+	expect_big_body(c, "big");
+	r = expect_answer_fd(c, 200, "after");
+	free(r.body);
+	assert_int_equal(c->nr_fds, 2);
+	client_close(c);
+}
+
+/* curl reads with recv(): the descriptor is lost to it, and nothing else. */
+static void test_fd_to_a_plain_reader(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = served_client(f->path);
+	unsigned int before = open_fds();
+	struct response r;
+
+	send_str(c, "GET /fd?unread HTTP/1.1\r\n\r\nGET /big-fd HTTP/1.1\r\n\r\n");
+	r = expect_answer_fd(c, 200, "unread");
+	assert_string_equal(r.body, "{\"fd\": \"unread\"}\n");
+	free(r.body);
+	expect_big_body(c, "big");
+	expect_next_answer(c);
+	assert_int_equal(open_fds(), before); /* the server's copies are closed */
+	client_close(c);
+}
+
+static void test_no_fd_with_an_error(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = fd_client(f->path);
+	unsigned int before = open_fds();
+	struct response r;
+
+	send_str(c, "GET /fd-refused HTTP/1.1\r\n\r\n");
+	r = expect_answer_fd(c, 409, NULL);
+	assert_non_null(strstr(r.body, "an error carries no descriptor"));
+	free(r.body);
+	expect_next_answer(c);
+	assert_int_equal(c->nr_fds, 0);
+	assert_int_equal(open_fds(), before); /* closed, not sent */
+	client_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +375,14 @@ int main(void)
 		SERVER_TEST(test_http10_keep_alive_said),
 		SERVER_TEST(test_expect_continue),
 		SERVER_TEST(test_no_continue_without_body),
+		SERVER_TEST(test_binary_body),
+		SERVER_TEST(test_binary_body_head),
+		SERVER_TEST(test_fd_with_an_answer),
+		SERVER_TEST(test_fds_with_pipelined_answers),
+		SERVER_TEST(test_many_fds_pipelined),
+		SERVER_TEST(test_fd_after_a_big_body),
+		SERVER_TEST(test_fd_to_a_plain_reader),
+		SERVER_TEST(test_no_fd_with_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -455,6 +455,16 @@ struct tdev *add_balloon(unsigned int stats_interval_s)
 	return wire(t);
 }
 
+struct tdev *add_gpu(const struct gpu_options *opts, bool access_platform)
+{
+	struct tdev *t = new_tdev();
+	struct virtio_env e = env();
+
+	e.access_platform = access_platform;
+	assert_int_equal(virtio_gpu_create(&t->dev, &e, opts), 0);
+	return wire(t);
+}
+
 /* ---- disk images ---- */
 
 uint8_t pattern(uint64_t off)

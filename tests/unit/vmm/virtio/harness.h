@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Private to the device tests in this directory (test_mmio.c,
- * test_device.c, test_rng.c, test_blk.c, test_balloon.c): a test driver
+ * test_device.c, test_rng.c, test_blk.c, test_balloon.c, test_gpu.c): a test driver
  * for virtio devices behind their virtio-mmio register window, as a Linux
  * guest's driver would drive them. Fake guest RAM (anonymous memory, no
  * memfd), register access, the handshake, rings and chains built by hand,
@@ -137,6 +137,8 @@ struct virtio_env env(void);
 struct tdev *add_rng(void);
 struct tdev *add_blk(const char *path, bool readonly);
 struct tdev *add_balloon(unsigned int stats_interval_s);
+/* virtio-gpu on @opts (its region the caller's), VIRTIO_F_ACCESS_PLATFORM offered if asked */
+struct tdev *add_gpu(const struct gpu_options *opts, bool access_platform);
 
 /* ---- disk images and virtio-blk requests ---- */
 uint8_t pattern(uint64_t off);

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""virtio-gpu, seen from both sides. The guest loads its stock virtio_gpu
+driver, which binds and makes /dev/fb0; a known pattern written to
+/dev/fb0 reaches the host through TRANSFER_TO_HOST_2D, and the host's
+screenshot (a PNG through the control API) matches it pixel for pixel.
+The scanout's resource lies on one host-physical run (2 MiB huge page
+backing, read from pagemap), an exported dma-buf read by tools/gpu's
+consumer holds the same pixels, the GPU's rings lie in the default CMA
+pool (ACCESS_PLATFORM), and once the guest lets go of the device the
+GPU memory in use is back to nothing."""
+import base64
+import os
+import struct
+import tempfile
+import zlib
+
+import common
+
+WIDTH, HEIGHT = 640, 480
+STRIDE = WIDTH * 4
+
+JOB = """echo 8 > /proc/sys/vm/nr_hugepages
+chmod 755 cmavm-dmabuf
+cmavm run --gpu %(w)dx%(h)d --disk pattern.raw,ro --api-socket api.sock \\
+    --cmdline "%(g)s cmavm.mode=shell"
+echo "@@cmavm-exit=$?"
+""" % {"w": WIDTH, "h": HEIGHT, "g": common.GUEST_CMDLINE}
+
+
+def pixel(x, y):
+    """(r, g, b) of the pattern at (x, y): no two pixels alike, yet smooth
+    along a row, so that its PNG is small enough to carry back quickly."""
+    return (x & 0xff, y & 0xff, (x >> 8) | (y >> 8) << 4)
+
+
+def pattern_xrgb():
+    """The pattern as /dev/fb0 takes it: XRGB8888, bytes B, G, R, X."""
+    rows = []
+    for y in range(HEIGHT):
+        rows.append(b"".join(struct.pack("BBBB", b, g, r, 0)
+                             for r, g, b in (pixel(x, y) for x in range(WIDTH))))
+    return b"".join(rows)
+
+
+def png_rgb(data):
+    """(width, height, rows of RGB bytes) of an 8-bit RGB PNG, every filter undone."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    width, height, depth, colour = ihdr[:4]
+    assert (depth, colour) == (8, 2), "not 8-bit RGB: depth %d colour type %d" % (depth, colour)
+    raw, row_len, rows, prev = zlib.decompress(idat), width * 3, [], bytes(width * 3)
+    for y in range(height):
+        kind, line = raw[y * (row_len + 1)], bytearray(raw[y * (row_len + 1) + 1:(y + 1) * (row_len + 1)])
+        for i in range(row_len):
+            a = line[i - 3] if i >= 3 else 0
+            b, c = prev[i], prev[i - 3] if i >= 3 else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xff
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xff
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xff
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
+        rows.append(bytes(line))
+        prev = line
+    return width, height, rows
+
+
+def host_file(session, path):
+    """A file of the emulated host, as bytes (through base64 on its shell)."""
+    rc, out = session.host("base64 %s" % path, timeout=300)
+    assert rc == 0, out
+    return base64.b64decode("".join(out.split()))
+
+
+class Gpu(common.GuestShellTest):
+    NAME = "gpu"
+    JOB = JOB
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cmavm-gpu-")
+        raw = os.path.join(cls.tmp, "pattern.raw")
+        with open(raw, "wb") as f:
+            f.write(pattern_xrgb())
+        cls.FILES = {"pattern.raw": raw,
+                     "cmavm-dmabuf": os.path.join(common.testhost.BUILD_VMM, "tools", "gpu",
+                                                  "cmavm-dmabuf")}
+        super().setUpClass()
+        cls.driver = common.guest_run(cls.s, "dmesg | grep -i virtio.gpu; ls /dev/fb0; "
+                                      "cat /sys/class/graphics/fb0/virtual_size "
+                                      "/sys/class/graphics/fb0/stride")
+        # fbcon would draw its text and cursor over the pattern: let go of the display.
+        common.guest_run(cls.s, "for v in /sys/class/vtconsole/vtcon*/bind; do "
+                         "echo 0 > $v; done; true")
+        # One write of the whole frame: the fbdev emulation takes a write
+        # that begins and ends in one scanline for an empty damage rectangle
+        # (drm_fb_helper_memory_range_to_clip, 6.1 and 6.12).
+        common.guest_run(cls.s, "dd if=/dev/vda of=/dev/fb0 bs=%d count=1 2>/dev/null; "
+                         "sleep 1" % (STRIDE * HEIGHT))
+
+    def gpu(self):
+        ok, g = common.api(self.s, "GET", "/v1/gpu")
+        self.assertTrue(ok, g)
+        return g
+
+    def test_1_driver_binds_and_fb0_appears(self):
+        self.assertIn("Initialized virtio_gpu", self.driver)
+        self.assertIn("/dev/fb0", self.driver)
+        self.assertIn("%d,%d" % (WIDTH, HEIGHT), self.driver)
+        self.assertIn(str(STRIDE), self.driver)
+
+    def test_2_screenshot_matches_the_pattern(self):
+        rc, out = self.s.host("cmavm ctl --socket api.sock screenshot shot.png")
+        self.assertEqual(rc, 0, out)
+        width, height, rows = png_rgb(host_file(self.s, "shot.png"))
+        self.assertEqual((width, height), (WIDTH, HEIGHT))
+        bad = [(x, y) for y in range(HEIGHT) for x in range(WIDTH)
+               if tuple(rows[y][3 * x:3 * x + 3]) != pixel(x, y)]
+        self.assertEqual(bad[:10], [], "%d pixels differ" % len(bad))
+
+    def test_3_scanout_on_one_host_physical_run(self):
+        g = self.gpu()
+        shown = g["scanouts"][0]["resource_id"]
+        res = [r for r in g["resources"] if r["id"] == shown][0]
+        self.assertEqual((res["width"], res["height"]), (WIDTH, HEIGHT))
+        self.assertTrue(res["contiguous"], res)
+        self.assertGreaterEqual(res["largest_run"], WIDTH * HEIGHT * 4)
+        self.assertEqual(g["backing"], "huge")
+
+    def test_4_dma_buf_holds_the_same_pixels(self):
+        g = self.gpu()
+        if not g["export"]["available"]:
+            self.fail("dma-buf export unavailable on the emulated host: %s" % g["export"]["why"])
+        rc, out = self.s.host("cmavm ctl --socket api.sock gpu export --scanout 0 -- "
+                              "./cmavm-dmabuf --expect pattern.raw --checksum")
+        self.assertEqual(rc, 0, out)
+
+    def test_5_rings_in_the_default_pool(self):
+        pools = common.ctl_json(self.s, "status")["pools"]
+        default = [p for p in pools if p["default"]][0]
+        gpu = [d for d in common.ctl_json(self.s, "devices") if d["type"] == "gpu"][0]
+        self.assertTrue(gpu["features_acked"] & (1 << 33), "ACCESS_PLATFORM not taken")
+        queues = [q for q in gpu["queues"] if q["enabled"]]
+        self.assertEqual(len(queues), 2)
+        for q in queues:
+            for area in ("desc", "driver", "device"):
+                self.assertTrue(default["base"] <= q[area] < default["base"] + default["size"],
+                                "gpu %s area at 0x%x is outside the default pool" % (area, q[area]))
+
+    def test_6_memory_returns_when_the_guest_lets_go(self):
+        self.assertGreater(self.gpu()["used_bytes"], 0)
+        dev = common.guest_run(self.s, "basename $(readlink -f "
+                               "/sys/bus/virtio/drivers/virtio_gpu/virtio*)").split()[-1]
+        common.guest_run(self.s, "echo %s > /sys/bus/virtio/drivers/virtio_gpu/unbind" % dev)
+        g = common.wait_for(lambda: self.gpu()["used_bytes"] == 0, 30)
+        self.assertTrue(g, "GPU memory still in use after the driver let go")
+        self.assertEqual(self.gpu()["resources_total"], 0)
+        common.guest_run(self.s, "echo %s > /sys/bus/virtio/drivers/virtio_gpu/bind" % dev)
+        self.assertTrue(common.wait_for(lambda: self.gpu()["used_bytes"] > 0, 30),
+                        "the driver bound again but made no resource")
+
+
+if __name__ == "__main__":
+    common.main()
