@@ -11,20 +11,22 @@
  * time (resource ids from a small set, sizes that sometimes overflow,
  * rectangles mostly inside the resource, backing that mostly covers it,
  * whole or scattered, and sometimes points anywhere at all), so that the
- * fuzzer spends its time past the argument checks. Each input starts with
- * the handshake done, then operations, an opcode byte each (modulo
- * NR_OPS) and its operands, little-endian:
+ * fuzzer spends its time past the argument checks. An input is a byte of
+ * features for the handshake (as OP_RESET's), then operations, an opcode
+ * byte each (modulo NR_OPS) and its operands, little-endian:
  *
  *   OP_CONTROL (x2) u8 how, operands     one control-queue command: how & 15
  *                                         its kind (kinds[]), bits 4-5 its fence
  *                                         flags, bits 6-7 the chain's shape
- *   OP_CURSOR  u8 how, operands          one cursor-queue command
+ *   OP_CURSOR  u8 how, operands          one cursor-queue command (op_cursor())
  *   OP_FILL    u16 page, u8 pages, u8 seed  guest RAM content behind resources
- *   OP_HOST    u8 which, operands        the control API's side: a new mode,
- *                                         a scanout's picture, the resources,
- *                                         the cursor, the counters
+ *   OP_HOST    u8 which, operands        the control API's side, by which % 4: a
+ *                                         new mode (two sizes; scanout which >> 7),
+ *                                         a scanout's picture, the resources, the
+ *                                         counters
  *   OP_CONFIG  u8 off, u8 len, u8 write, u32 value   config space
- *   OP_RESET   u8 features               reset, then the handshake again
+ *   OP_RESET   u8 features               reset, then the handshake again, with
+ *                                         EDID, ACCESS_PLATFORM, EVENT_IDX by bits 0-2
  *   OP_RAW     u8 n, n bytes, u16 room   any request bytes on the control queue
  *
  * Operands: a resource id is u8 (0xff: u32 follows; 0xf0-0xfe: id 0;
@@ -37,11 +39,12 @@
  * with room for a header is answered, with a known type, a length that
  * fits it (a header alone for every error) and the request's fence
  * echoed, and the queue goes on; a chain without that room breaks the
- * queue; cursor chains are taken with no answer asked; the resources the
+ * queue; a cursor chain is used, with a header only if it has room for
+ * one, and shows a cursor of a listed resource or none; the resources the
  * API lists lie inside the region and apart, and their bytes are what
  * the region counts as used; a scanout showing something shows a listed
  * resource, inside it; a reset and the device's end leave the region
- * empty.
+ * empty. With FUZZ_LOG=1 it prints each command and its answer.
  */
 #include <endian.h>
 #include <errno.h>

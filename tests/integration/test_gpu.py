@@ -7,7 +7,8 @@ The scanout's resource lies on one host-physical run (2 MiB huge page
 backing, read from pagemap), an exported dma-buf read by tools/gpu's
 consumer holds the same pixels, the GPU's rings lie in the default CMA
 pool (ACCESS_PLATFORM), and once the guest lets go of the device the
-GPU memory in use is back to nothing."""
+GPU memory in use is back to nothing; and the operator's resize reaches
+the guest as a display event and a new preferred mode."""
 import base64
 import os
 import struct
@@ -170,6 +171,26 @@ class Gpu(common.GuestShellTest):
         common.guest_run(self.s, "echo %s > /sys/bus/virtio/drivers/virtio_gpu/bind" % dev)
         self.assertTrue(common.wait_for(lambda: self.gpu()["used_bytes"] > 0, 30),
                         "the driver bound again but made no resource")
+
+    def test_7_operator_resizes_the_display(self):
+        self.assertEqual(self.preferred(), "%dx%d" % (WIDTH, HEIGHT))
+        rc, out = self.s.host("cmavm ctl --socket api.sock gpu display 800x600")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual((self.gpu()["scanouts"][0]["width"],
+                          self.gpu()["scanouts"][0]["height"]), (800, 600))
+
+        self.assertTrue(common.wait_for(lambda: self.preferred() == "800x600", 30),
+                        "the guest did not see the new mode")
+
+    def preferred(self):
+        """The guest connector's first (preferred) mode. The guest re-reads
+        the display info and EDID on the display event, but a connector
+        that stays connected sends userspace no hotplug event
+        (drm_helper_hpd_irq_event, 6.1): its modes are probed again when
+        userspace asks, as a compositor would and "detect" does."""
+        out = common.guest_run(self.s, "cd /sys/class/drm/card0-Virtual-1; "
+                               "echo detect > status; cat modes")
+        return out.split()[0] if out.split() else ""
 
 
 if __name__ == "__main__":

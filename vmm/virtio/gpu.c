@@ -170,7 +170,7 @@ static struct gpu_resource_info resource_info(const struct gpu_resource *res)
 		.bytes = res->bytes,
 		.offset = res->offset,
 		.backed = res->entries != NULL,
-		.nr_entries = res->nr_entries,
+		.nr_entries = res->guest_entries,
 	};
 }
 

@@ -28,11 +28,14 @@ struct cma_region;
 #define GPU_BPP		  4	/* every 2D format is 32 bits a pixel */
 #define GPU_OOM_LOG_LINES 8	/* then the oom counter says the rest */
 
-/* One run of guest memory behind a resource, in the order the guest gave. */
+/*
+ * One run of guest memory behind a resource, in the order the guest gave;
+ * entries it gave back to back in guest-physical memory are one run.
+ */
 struct gpu_entry {
 	uint64_t gpa;
-	uint32_t len;
-	uint64_t start; /* bytes of backing before this entry */
+	uint64_t len;
+	uint64_t start; /* bytes of backing before this run */
 };
 
 struct gpu_resource {
@@ -43,8 +46,9 @@ struct gpu_resource {
 	uint64_t offset; /* of the storage in the region */
 	uint8_t *pixels; /* the region's base + offset */
 	struct gpu_entry *entries;
-	unsigned int nr_entries;
-	uint64_t backing_len; /* sum of the entries' lengths */
+	unsigned int nr_entries;    /* runs in @entries */
+	unsigned int guest_entries; /* as the guest gave them */
+	uint64_t backing_len;	    /* sum of the entries' lengths */
 };
 
 struct gpu_scanout {

@@ -157,7 +157,7 @@ void gpu_detach(struct gpu_resource *res)
 {
 	free(res->entries);
 	res->entries = NULL;
-	res->nr_entries = 0;
+	res->nr_entries = res->guest_entries = 0;
 	res->backing_len = 0;
 }
 
@@ -230,6 +230,23 @@ static uint32_t read_entries(struct gpu *g, struct gpu_entry *out,
 					: VIRTIO_GPU_RESP_OK_NODATA;
 }
 
+/*
+ * A guest's pages often follow each other: one copy for each run of them
+ * rather than one per page. Returns the runs left in @e.
+ */
+static unsigned int merge_adjacent(struct gpu_entry *e, unsigned int nr)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 1; i < nr; i++) {
+		if (e[n].gpa + e[n].len == e[i].gpa)
+			e[n].len += e[i].len;
+		else
+			e[++n] = e[i];
+	}
+	return n + 1;
+}
+
 uint32_t gpu_attach(struct gpu *g, struct gpu_resource *res,
 		    const struct virtio_gpu_mem_entry *entries, uint32_t nr)
 {
@@ -249,8 +266,9 @@ uint32_t gpu_attach(struct gpu *g, struct gpu_resource *res,
 		return ret;
 	}
 	res->entries = e;
-	res->nr_entries = nr;
-	res->backing_len = e[nr - 1].start + e[nr - 1].len;
+	res->guest_entries = nr;
+	res->nr_entries = merge_adjacent(e, nr);
+	res->backing_len = e[res->nr_entries - 1].start + e[res->nr_entries - 1].len;
 	return ret;
 }
 
