@@ -5,18 +5,28 @@ before the guest's first instruction. While the guest runs, commit a DMA
 window over its default pool on host huge pages (live where the host
 kernel can write-protect: no vCPU stops), migrate a pageblock, list the
 windows, show the engine's pauses and stalls, and draw the pageblock map;
-first, show that every cmavm thread runs in its seccomp sandbox.
+first, show that every cmavm thread runs in its seccomp sandbox. Last,
+the guest draws a test card on its virtio-gpu display: the host takes a
+screenshot (saved under .cache/demo, drawn on the terminal) and shows
+where the pixels live, each resource on one host-physical run.
 Exit status: cmavm's (0 when the guest powers off)."""
+import base64
 import os
 import re
 import shlex
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import screen  # noqa: E402
 import testhost  # noqa: E402
 
+GPU_MODE = (640, 480)
 DEMO_FLAGS = ["--dma-pool", "gpu:16M,window=huge", "--dma-pool", "fw:4M:no-map",
+              "--gpu", "%dx%d" % GPU_MODE, "--disk", "card.raw,ro",
               "--cmdline", "console=ttyS0 quiet cmavm.mode=shell"]
+SCREEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      ".cache", "demo", "screen.png")
 PLAN = re.compile(r"^cmavm: pool (\S+) at (0x[0-9a-f]+) size (\d+) MiB \(([^)]*)\)", re.M)
 GUEST = re.compile(r"^guest: dmesg: Reserved memory: created (CMA|DMA) memory pool at "
                    r"(0x[0-9a-f]+), size (\d+) MiB$", re.M)
@@ -80,6 +90,33 @@ def show_engine(session):
             say("(that did not work here; the demo goes on)")
 
 
+def show_gpu(session):
+    """The guest draws a test card on its display; the host takes a
+    screenshot, shows it, and says where its pixels live."""
+    width, height = GPU_MODE
+    print()
+    say("the guest writes a test card to its display (/dev/fb0, virtio-gpu)")
+    session.send("for v in /sys/class/vtconsole/vtcon*/bind; do echo 0 > $v; done; "
+                 "dd if=/dev/vda of=/dev/fb0 bs=%d count=1 2>/dev/null; sleep 1; "
+                 "echo @@drawn\n" % (width * height * 4))
+    session.expect(r"^@@drawn$", 120)
+    rc, out = session.host("cmavm ctl --socket api.sock screenshot screen.png && "
+                           "base64 screen.png", timeout=300)
+    if rc:
+        say("(no screenshot here: %s)" % out.strip())
+        return
+    png = base64.b64decode("".join(out.splitlines()[1:]))
+    os.makedirs(os.path.dirname(SCREEN), exist_ok=True)
+    with open(SCREEN, "wb") as f:
+        f.write(png)
+    say("screenshot of scanout 0 (%d bytes, PNG): %s" % (len(png), SCREEN))
+    if sys.stdout.isatty():
+        print(screen.terminal(*screen.png_rgb(png)))
+    say("where its pixels live on the host: one host-physical run each")
+    rc, out = session.host("cmavm ctl --socket api.sock gpu", timeout=120)
+    print(out.rstrip())
+
+
 def main():
     flags = DEMO_FLAGS if len(sys.argv) == 1 else sys.argv[1:]
     host = testhost.Host(echo=True)
@@ -87,12 +124,16 @@ def main():
     if not host.native:
         say("starting the emulated arm64 host (about 5 s)")
     cmd = "cmavm run --api-socket api.sock " + " ".join(shlex.quote(f) for f in flags)
-    hugepages = "" if host.native else "echo 48 > /proc/sys/vm/nr_hugepages\n"
+    hugepages = "" if host.native else "echo 64 > /proc/sys/vm/nr_hugepages\n"
+    card = os.path.join(tempfile.mkdtemp(prefix="cmavm-demo-"), "card.raw")
+    with open(card, "wb") as f:
+        f.write(screen.test_card(*GPU_MODE))
     session = host.start('%secho "==> %s"\n%s\necho "@@cmavm-exit=$?"'
-                         % (hugepages, cmd, cmd))
+                         % (hugepages, cmd, cmd), files={"card.raw": card})
     m = session.expect(r"^(@@cmavm-exit=(\d+)|guest: shell ready)$", 600)
     if m[0] == "guest: shell ready":
         show_engine(session)
+        show_gpu(session)
         session.send("poweroff -f\n")
         m = session.expect(r"^@@cmavm-exit=(\d+)$", 120)
     else:

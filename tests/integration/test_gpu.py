@@ -13,9 +13,9 @@ import base64
 import os
 import struct
 import tempfile
-import zlib
 
 import common
+import screen  # noqa: E402  (tools/, on the path through common)
 
 WIDTH, HEIGHT = 640, 480
 STRIDE = WIDTH * 4
@@ -41,41 +41,6 @@ def pattern_xrgb():
         rows.append(b"".join(struct.pack("BBBB", b, g, r, 0)
                              for r, g, b in (pixel(x, y) for x in range(WIDTH))))
     return b"".join(rows)
-
-
-def png_rgb(data):
-    """(width, height, rows of RGB bytes) of an 8-bit RGB PNG, every filter undone."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat, ihdr = 8, b"", None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    width, height, depth, colour = ihdr[:4]
-    assert (depth, colour) == (8, 2), "not 8-bit RGB: depth %d colour type %d" % (depth, colour)
-    raw, row_len, rows, prev = zlib.decompress(idat), width * 3, [], bytes(width * 3)
-    for y in range(height):
-        kind, line = raw[y * (row_len + 1)], bytearray(raw[y * (row_len + 1) + 1:(y + 1) * (row_len + 1)])
-        for i in range(row_len):
-            a = line[i - 3] if i >= 3 else 0
-            b, c = prev[i], prev[i - 3] if i >= 3 else 0
-            if kind == 1:
-                line[i] = (line[i] + a) & 0xff
-            elif kind == 2:
-                line[i] = (line[i] + b) & 0xff
-            elif kind == 3:
-                line[i] = (line[i] + (a + b) // 2) & 0xff
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
-        rows.append(bytes(line))
-        prev = line
-    return width, height, rows
 
 
 def host_file(session, path):
@@ -125,7 +90,7 @@ class Gpu(common.GuestShellTest):
     def test_2_screenshot_matches_the_pattern(self):
         rc, out = self.s.host("cmavm ctl --socket api.sock screenshot shot.png")
         self.assertEqual(rc, 0, out)
-        width, height, rows = png_rgb(host_file(self.s, "shot.png"))
+        width, height, rows = screen.png_rgb(host_file(self.s, "shot.png"))
         self.assertEqual((width, height), (WIDTH, HEIGHT))
         bad = [(x, y) for y in range(HEIGHT) for x in range(WIDTH)
                if tuple(rows[y][3 * x:3 * x + 3]) != pixel(x, y)]
