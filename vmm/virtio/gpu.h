@@ -25,8 +25,10 @@ struct cma_region;
 
 #define GPU_MAX_RESOURCES 1024	/* more: VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY */
 #define GPU_MAX_ENTRIES	  16384 /* backing entries of one resource */
-#define GPU_BPP		  4	/* every 2D format is 32 bits a pixel */
-#define GPU_OOM_LOG_LINES 8	/* then the oom counter says the rest */
+/* ...and of all of them: what the host's heap holds for the guest's lists */
+#define GPU_MAX_ENTRIES_TOTAL (256 * 1024)
+#define GPU_BPP		      4 /* every 2D format is 32 bits a pixel */
+#define GPU_OOM_LOG_LINES     8 /* then the oom counter says the rest */
 
 /*
  * One run of guest memory behind a resource, in the order the guest gave;
@@ -71,6 +73,7 @@ struct gpu {
 	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
 	struct gpu_resource *res[GPU_MAX_RESOURCES]; /* the first nr_res are in use */
 	unsigned int nr_res;
+	unsigned int nr_entries; /* runs held for every resource's backing */
 	struct gpu_cursor cursor;
 	uint32_t events_read; /* VIRTIO_GPU_EVENT_DISPLAY pending */
 	struct gpu_counters n;
@@ -97,7 +100,7 @@ void gpu_unref_all(struct gpu *g);
 /* @entries: nr le virtio_gpu_mem_entry, read from the guest's request. */
 uint32_t gpu_attach(struct gpu *g, struct gpu_resource *res,
 		    const struct virtio_gpu_mem_entry *entries, uint32_t nr);
-void gpu_detach(struct gpu_resource *res);
+void gpu_detach(struct gpu *g, struct gpu_resource *res);
 /* Is @r inside @res (no overflow)? */
 bool gpu_rect_inside(const struct gpu_resource *res, const struct gpu_rect *r);
 uint32_t gpu_transfer(struct gpu *g, struct gpu_resource *res, const struct gpu_rect *r,

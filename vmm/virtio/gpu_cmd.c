@@ -192,7 +192,7 @@ static uint32_t detach(struct gpu_call *c)
 		return err;
 	if (!res->entries)
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	gpu_detach(res);
+	gpu_detach(c->g, res);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 

@@ -153,8 +153,9 @@ static void forget_uses(struct gpu *g, const struct gpu_resource *res)
 		g->cursor.resource_id = 0;
 }
 
-void gpu_detach(struct gpu_resource *res)
+void gpu_detach(struct gpu *g, struct gpu_resource *res)
 {
+	g->nr_entries -= res->nr_entries;
 	free(res->entries);
 	res->entries = NULL;
 	res->nr_entries = res->guest_entries = 0;
@@ -164,7 +165,7 @@ void gpu_detach(struct gpu_resource *res)
 static void free_resource(struct gpu *g, struct gpu_resource *res)
 {
 	forget_uses(g, res);
-	gpu_detach(res);
+	gpu_detach(g, res);
 	cma_region_free(g->region, res->offset);
 	free(res);
 	g->n.resources_freed++;
@@ -257,6 +258,8 @@ uint32_t gpu_attach(struct gpu *g, struct gpu_resource *res,
 		return VIRTIO_GPU_RESP_ERR_UNSPEC; /* detach first (5.7.6.8) */
 	if (!nr || nr > GPU_MAX_ENTRIES)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	if (nr > GPU_MAX_ENTRIES_TOTAL - g->nr_entries)
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY; /* unref or detach others first */
 	e = calloc(nr, sizeof(*e));
 	if (!e)
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
@@ -268,6 +271,7 @@ uint32_t gpu_attach(struct gpu *g, struct gpu_resource *res,
 	res->entries = e;
 	res->guest_entries = nr;
 	res->nr_entries = merge_adjacent(e, nr);
+	g->nr_entries += res->nr_entries;
 	res->backing_len = e[res->nr_entries - 1].start + e[res->nr_entries - 1].len;
 	return ret;
 }
