@@ -90,7 +90,7 @@ static int check_mem(struct gpu_config *gpu)
 {
 	uint64_t page = backing_page(gpu->backing);
 	uint64_t frame = align_up((uint64_t)gpu->width * gpu->height * 4, page);
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 
 	if (!gpu->mem) {
 		gpu->mem = default_mem(gpu);
@@ -100,7 +100,7 @@ static int check_mem(struct gpu_config *gpu)
 		pr_err("%s: mem=%s holds no %ux%u frame (%s on %s pages); give mem=%s or more",
 		       gpu->flag, size_str(gpu->mem, a), gpu->width, gpu->height,
 		       size_str(frame, b), cma_region_backing_name(gpu->backing),
-		       size_str(default_mem(gpu), a));
+		       size_str(default_mem(gpu), c));
 		return -1;
 	}
 	gpu->mem = align_up(gpu->mem, page);
@@ -119,7 +119,9 @@ int run_flag_gpu(struct vm_config *cfg, char *arg)
 		.height = DEFAULT_GPU_HEIGHT,
 		.backing = CMA_REGION_HUGE,
 	};
-	snprintf(gpu->flag, sizeof(gpu->flag), "--gpu %s", arg ? arg : "");
+	snprintf(gpu->flag, sizeof(gpu->flag), "--gpu%s%s", arg ? " " : "", arg ? arg : "");
+	if (!arg) /* --gpu alone: every default */
+		return check_mem(gpu);
 	for (opt = strtok_r(arg, ",", &save); opt;
 	     opt = strtok_r(NULL, ",", &save), first = false) {
 		int ret =

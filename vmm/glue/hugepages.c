@@ -130,13 +130,13 @@ static int check_level(const struct vm_config *cfg, enum cma_level level, uint64
 	if (c.usable >= need)
 		return 0;
 	how_to_add(page_size, c.total + need - c.usable, c.present, how, sizeof(how));
-	pr_err("%s%s%s (%s) need %llu free %s huge pages and the host has %llu free, "
+	pr_err("%s%s%s (%s) need%s %llu free %s huge pages and the host has %llu free, "
 	       "so the guest does not start; %s",
 	       windows ? "boot windows at " : "", windows ? cma_level_name(level) : "",
 	       !gpu_takes(&cfg->gpu, level) ? ""
 	       : windows		    ? " and the GPU memory region"
 					    : "the GPU memory region",
-	       flags, (unsigned long long)need, size_str(page_size, sz),
+	       flags, windows ? "" : "s", (unsigned long long)need, size_str(page_size, sz),
 	       (unsigned long long)c.usable, how);
 	return -1;
 }
