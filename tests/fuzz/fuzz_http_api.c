@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -132,6 +133,10 @@ struct answers {
 	char *body;
 	size_t body_len;
 	unsigned int count; /* final answers, 1xx not counted */
+	/* the answer's Content-Type, its header gathered across reads */
+	char field[16], type[64];
+	size_t field_len, type_len;
+	bool in_value, is_type;
 };
 
 /* 1: this answer has no body, being to a HEAD. */
@@ -154,17 +159,73 @@ static int on_body(http_parser *p, const char *at, size_t n)
 	return 0;
 }
 
+/* Append @n bytes at @at to @buf (of @size, *@len used), as many as fit. */
+static void gather(char *buf, size_t size, size_t *len, const char *at, size_t n)
+{
+	n = n < size - 1 - *len ? n : size - 1 - *len;
+	memcpy(buf + *len, at, n);
+	*len += n;
+	buf[*len] = '\0';
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct answers *a = p->data;
+
+	if (a->in_value) /* a new header begins */
+		a->field_len = 0;
+	a->in_value = false;
+	gather(a->field, sizeof(a->field), &a->field_len, at, n);
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct answers *a = p->data;
+
+	if (!a->in_value) {
+		a->in_value = true;
+		a->is_type = !strcasecmp(a->field, "Content-Type");
+		if (a->is_type)
+			a->type_len = 0;
+	}
+	if (a->is_type)
+		gather(a->type, sizeof(a->type), &a->type_len, at, n);
+	return 0;
+}
+
+static int on_answer_begin(http_parser *p)
+{
+	struct answers *a = p->data;
+
+	a->field_len = a->type_len = 0;
+	a->field[0] = a->type[0] = '\0';
+	a->in_value = a->is_type = false;
+	return 0;
+}
+
+/* A body is what its Content-Type says: JSON, or a screenshot's PNG. */
+static void check_body(const struct answers *a)
+{
+	json_t *json;
+
+	if (!strcmp(a->type, "image/png")) {
+		check(a->body_len >= 8 && !memcmp(a->body, "\x89PNG\r\n\x1a\n", 8),
+		      "an image/png body that is not a PNG");
+		return;
+	}
+	json = json_loadb(a->body, a->body_len, 0, NULL);
+	check(json != NULL, "a response body that is not JSON");
+	json_decref(json);
+}
+
 static int on_message_complete(http_parser *p)
 {
 	struct answers *a = p->data;
-	json_t *json;
 
 	check(p->status_code >= 100 && p->status_code <= 599, "a status outside 100-599");
-	if (a->body_len) {
-		json = json_loadb(a->body, a->body_len, 0, NULL);
-		check(json != NULL, "a response body that is not JSON");
-		json_decref(json);
-	}
+	if (a->body_len)
+		check_body(a);
 	free(a->body);
 	a->body = NULL;
 	a->body_len = 0;
@@ -174,6 +235,9 @@ static int on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings answer_settings = {
+	.on_message_begin = on_answer_begin,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
 	.on_headers_complete = answer_head,
 	.on_body = on_body,
 	.on_message_complete = on_message_complete,
