@@ -2,7 +2,7 @@
 /*
  * Fuzz target: the layout planner's inputs as the operator gives them,
  * through `cmavm run --dry-run` (vmm/cli/cmd_run.c): its flags (--memory,
- * --cma, --dma-pool, --window, --pool-align, --cmdline, --cpus...) checked
+ * --cma, --dma-pool, --window, --pool-align, --cmdline, --cpus, --gpu...) checked
  * into a config, then the boot plan (vmm/machine/boot_plan.h): the layout
  * (fdt/layout.h), the bootargs, the DTB written and checked by the same
  * rules as `cmavm dtb check`.
