@@ -73,7 +73,7 @@ struct gpu {
 	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
 	struct gpu_resource *res[GPU_MAX_RESOURCES]; /* the first nr_res are in use */
 	unsigned int nr_res;
-	unsigned int nr_entries; /* runs held for every resource's backing */
+	unsigned int nr_entries; /* backing entries the guest gave, every resource's */
 	struct gpu_cursor cursor;
 	uint32_t events_read; /* VIRTIO_GPU_EVENT_DISPLAY pending */
 	struct gpu_counters n;

@@ -155,7 +155,7 @@ static void forget_uses(struct gpu *g, const struct gpu_resource *res)
 
 void gpu_detach(struct gpu *g, struct gpu_resource *res)
 {
-	g->nr_entries -= res->nr_entries;
+	g->nr_entries -= res->guest_entries;
 	free(res->entries);
 	res->entries = NULL;
 	res->nr_entries = res->guest_entries = 0;
@@ -258,8 +258,10 @@ uint32_t gpu_attach(struct gpu *g, struct gpu_resource *res,
 		return VIRTIO_GPU_RESP_ERR_UNSPEC; /* detach first (5.7.6.8) */
 	if (!nr || nr > GPU_MAX_ENTRIES)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-	if (nr > GPU_MAX_ENTRIES_TOTAL - g->nr_entries)
+	if (nr > GPU_MAX_ENTRIES_TOTAL - g->nr_entries) {
+		g->n.oom++;
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY; /* unref or detach others first */
+	}
 	e = calloc(nr, sizeof(*e));
 	if (!e)
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
@@ -268,11 +270,12 @@ uint32_t gpu_attach(struct gpu *g, struct gpu_resource *res,
 		free(e);
 		return ret;
 	}
-	res->entries = e;
 	res->guest_entries = nr;
 	res->nr_entries = merge_adjacent(e, nr);
-	g->nr_entries += res->nr_entries;
 	res->backing_len = e[res->nr_entries - 1].start + e[res->nr_entries - 1].len;
+	/* The limit counts what the guest gave; the host keeps only the runs. */
+	g->nr_entries += nr;
+	res->entries = realloc(e, res->nr_entries * sizeof(*e)) ?: e;
 	return ret;
 }
 

@@ -1212,15 +1212,12 @@ static size_t lists_heap(struct tdev *t)
 }
 
 /*
- * BUG (reported; expected to pass once the device is fixed): the bound on
- * backing lists counts the runs left after merging adjacent entries
- * (g->nr_entries += res->nr_entries), but the list the device keeps is
- * the guest's whole list (calloc(nr) in gpu_attach(), never shrunk). A
- * guest that sends 16384 entries back to back per resource holds 16384
- * entries of host heap per resource while the bound counts one, so the
- * bound is never reached: 1024 resources hold 384 MiB. Whatever the fix
- * (count the guest's entries, or keep only the runs), what the lists take
- * must stay within the bound's worth of entries.
+ * The bound on backing lists holds for the host's heap: a guest that
+ * sends 16384 entries back to back per resource (one run once merged)
+ * must not hold 16384 entries of heap per resource while the bound counts
+ * one (found by this test: 1024 resources held 384 MiB). The device counts
+ * the guest's entries against the bound and keeps only the runs; what the
+ * lists take stays within the bound's worth of entries.
  */
 static void test_gpu_backing_lists_heap_bounded(void **state)
 {
