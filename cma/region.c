@@ -7,6 +7,7 @@
  * (cma/pagemap.c).
  */
 #include "cma/region.h"
+#include "cma/hugepages.h"
 #include "cma/internal.h"
 #include "cma/size.h"
 
@@ -25,8 +26,7 @@
 
 #define UDMABUF_DEV	  "/dev/udmabuf"
 #define UDMABUF_LIMIT	  "/sys/module/udmabuf/parameters/size_limit_mb"
-#define UDMABUF_LIMIT_DEF 64 /* MiB: size_limit_mb unless set */
-#define HUGEPAGES_STAT	  "/sys/kernel/mm/hugepages/hugepages-%llukB/%s"
+#define UDMABUF_LIMIT_DEF 64  /* MiB: size_limit_mb unless set */
 #define PFN_CHUNK	  512 /* frame numbers read at once: one 2 MiB page's */
 
 struct extent {
@@ -99,45 +99,6 @@ static enum cma_region_backing backing_of(int fd)
 	return page == CMA_PAGEBLOCK ? CMA_REGION_HUGE : CMA_REGION_MEMFD;
 }
 
-/* The decimal number a sysfs file holds; 0 when there is none. */
-static uint64_t read_number(const char *path)
-{
-	char text[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	return n > 0 ? strtoull(text, NULL, 10) : 0;
-}
-
-static uint64_t hugepages_stat(uint64_t page_size, const char *what)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), HUGEPAGES_STAT, (unsigned long long)(page_size >> 10), what);
-	return read_number(path);
-}
-
-static uint64_t minus(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
-}
-
-/* Pages of @page_size a new file may have now (free less reserved, plus overcommit); @total. */
-static uint64_t usable_huge_pages(uint64_t page_size, uint64_t *total)
-{
-	uint64_t free = hugepages_stat(page_size, "free_hugepages");
-	uint64_t resv = hugepages_stat(page_size, "resv_hugepages");
-	uint64_t over = hugepages_stat(page_size, "nr_overcommit_hugepages");
-	uint64_t surplus = hugepages_stat(page_size, "surplus_hugepages");
-
-	*total = hugepages_stat(page_size, "nr_hugepages");
-	return minus(free, resv) + minus(over, surplus);
-}
-
 /*
  * A region of @size on @page huge pages cannot be had: how many are
  * missing, and how to add them. @errnum: what failed, or 0 before trying.
@@ -145,7 +106,8 @@ static uint64_t usable_huge_pages(uint64_t page_size, uint64_t *total)
 static int short_of_huge_pages(const char *name, uint64_t size, uint64_t page, int errnum,
 			       char *err, size_t errlen)
 {
-	uint64_t total, have = usable_huge_pages(page, &total), need = size / page;
+	struct cma_hugepages host = cma_host_hugepages(page);
+	uint64_t have = host.usable, need = size / page;
 	char sz[32], psz[32];
 
 	size_str(size, sz);
@@ -159,7 +121,7 @@ static int short_of_huge_pages(const char *name, uint64_t size, uint64_t page, i
 		   "missing); %s, N = %llu here",
 		   name, sz, (unsigned long long)need, psz, (unsigned long long)have,
 		   (unsigned long long)(need - have), no_memory_hint(page),
-		   (unsigned long long)(total + need - have));
+		   (unsigned long long)(host.total + need - have));
 }
 
 /* Every page made now, so that a host short of them fails here and not with SIGBUS later. */
@@ -269,7 +231,7 @@ static void open_udmabuf(struct cma_region *r)
 			    strerror(errno));
 		return;
 	}
-	r->udmabuf_limit = read_number(UDMABUF_LIMIT) << 20;
+	r->udmabuf_limit = cma_read_number(UDMABUF_LIMIT) << 20;
 	fd = make_udmabuf(r, 0, CMA_PAGE);
 	if (fd >= 0) {
 		close(fd);
@@ -330,7 +292,7 @@ struct cma_region *cma_region_create_on(const char *name, int fd, uint64_t page_
 struct cma_region *cma_region_create(const char *name, enum cma_region_backing backing,
 				     uint64_t size, char *err, size_t errlen)
 {
-	uint64_t page = backing_page(backing), total;
+	uint64_t page = backing_page(backing);
 	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 	int fd;
 
@@ -342,7 +304,7 @@ struct cma_region *cma_region_create(const char *name, enum cma_region_backing b
 	size = align_up(size, page);
 	if (backing != CMA_REGION_MEMFD) {
 		/* counted first: a file short of pages would take the free ones a while */
-		if (usable_huge_pages(page, &total) < size / page) {
+		if (cma_host_hugepages(page).usable < size / page) {
 			short_of_huge_pages(name, size, page, 0, err, errlen);
 			return NULL;
 		}

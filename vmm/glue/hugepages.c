@@ -6,6 +6,7 @@
  * back, and it cannot say how many pages the others still need. This says
  * it once, for every window and the GPU, with how to add them.
  */
+#include "cma/hugepages.h"
 #include "cma/size.h"
 #include "vmm/glue/glue.h"
 #include "vmm/machine/config.h"
@@ -13,53 +14,6 @@
 #include "vmm/util/strbuf.h"
 
 #include <stdio.h>
-
-#define HUGEPAGES_DIR "/sys/kernel/mm/hugepages"
-
-/* One host huge page size as /sys/kernel/mm/hugepages counts it. */
-struct hugepage_count {
-	bool present;	 /* the host kernel has pages of this size */
-	uint64_t total;	 /* nr_hugepages */
-	uint64_t usable; /* free, less those reserved, plus what overcommit may add */
-};
-
-static bool read_count(uint64_t page_size, const char *file, uint64_t *out)
-{
-	char path[128];
-	unsigned long long n;
-	FILE *f;
-	bool ok;
-
-	snprintf(path, sizeof(path), HUGEPAGES_DIR "/hugepages-%llukB/%s",
-		 (unsigned long long)(page_size >> 10), file);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	ok = fscanf(f, "%llu", &n) == 1;
-	fclose(f);
-	if (ok)
-		*out = n;
-	return ok;
-}
-
-static uint64_t minus(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
-}
-
-static struct hugepage_count host_hugepages(uint64_t page_size)
-{
-	struct hugepage_count c = { 0 };
-	uint64_t free = 0, resv = 0, overcommit = 0, surplus = 0;
-
-	c.present = read_count(page_size, "nr_hugepages", &c.total) &&
-		    read_count(page_size, "free_hugepages", &free);
-	read_count(page_size, "resv_hugepages", &resv);
-	read_count(page_size, "nr_overcommit_hugepages", &overcommit);
-	read_count(page_size, "surplus_hugepages", &surplus);
-	c.usable = minus(free, resv) + minus(overcommit, surplus);
-	return c;
-}
 
 /* The GPU region's backing that takes the pages a window at @level takes. */
 static bool gpu_takes(const struct gpu_config *gpu, enum cma_level level)
@@ -114,7 +68,8 @@ static void how_to_add(uint64_t page_size, uint64_t total, bool present, char *o
 			 "hugepages=%llu to the host kernel's command line%s",
 			 (unsigned long long)total,
 			 present ? ""
-				 : " (this kernel has no " HUGEPAGES_DIR "/hugepages-1048576kB)");
+				 : " (this kernel has no "
+				   "/sys/kernel/mm/hugepages/hugepages-1048576kB)");
 }
 
 static int check_level(const struct vm_config *cfg, enum cma_level level, uint64_t page_size)
@@ -122,11 +77,11 @@ static int check_level(const struct vm_config *cfg, enum cma_level level, uint64
 	char flags[CMA_MAX_WINDOWS * (POOL_FLAG_MAX + 18)] = "", how[256], sz[32];
 	uint64_t need = pages_needed(cfg, level, flags, sizeof(flags));
 	bool windows = need > (gpu_takes(&cfg->gpu, level) ? gpu_pages(cfg, level) : 0);
-	struct hugepage_count c;
+	struct cma_hugepages c;
 
 	if (!need)
 		return 0;
-	c = host_hugepages(page_size);
+	c = cma_host_hugepages(page_size);
 	if (c.usable >= need)
 		return 0;
 	how_to_add(page_size, c.total + need - c.usable, c.present, how, sizeof(how));
