@@ -21,6 +21,39 @@
 /* Before 5.18 it was PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order). */
 #define GUEST_CMA_OLD_ALIGN SZ_4M
 /*
+ * The same rule for any page size: pageblock_order is arm64's
+ * HUGETLB_PAGE_ORDER, a PMD (include/linux/pageblock-flags.h), so the
+ * pageblock is 2 MiB with 4 KiB pages, 32 MiB with 16 KiB and 512 MiB with
+ * 64 KiB. 0 for a page size arm64 does not have.
+ */
+static inline uint64_t guest_cma_min_align(uint64_t page_size)
+{
+	switch (page_size) {
+	case SZ_4K:
+		return SZ_2M;
+	case 4 * SZ_4K:
+		return 16 * SZ_2M;
+	case SZ_64K:
+		return 256 * SZ_2M;
+	default:
+		return 0;
+	}
+}
+/*
+ * Before 5.18, for any page size: MAX_ORDER - 1 is 10 with 4 KiB pages
+ * (4 MiB), 11 with 16 KiB and 13 with 64 KiB (arch/arm64/Kconfig
+ * ARCH_FORCE_MAX_ORDER), the pageblock's order for the larger pages.
+ */
+static inline uint64_t guest_cma_old_align(uint64_t page_size)
+{
+	return page_size == SZ_4K ? GUEST_CMA_OLD_ALIGN : guest_cma_min_align(page_size);
+}
+/*
+ * CONFIG_CMA_ALIGNMENT: dma_alloc_contiguous() starts an allocation at
+ * its own order of pages, but at most at this order (kernel/dma/contiguous.c).
+ */
+#define GUEST_CMA_ALIGNMENT_ORDER 8
+/*
  * MAX_CMA_AREAS = 1 + CONFIG_CMA_AREAS in 6.1 (include/linux/cma.h), and
  * Debian's arm64 config has CONFIG_CMA_AREAS=19 (mm/cma.c, cma_areas[]).
  */

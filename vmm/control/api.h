@@ -248,6 +248,32 @@ struct ctl_gpu_export {
 	bool contiguous;    /* one host-physical run */
 };
 
+/* ---- the guest's own CMA figures (its agent), and what the host sees without one ---- */
+
+/*
+ * The guest's CMA as the guest itself counts it, read through the QEMU
+ * guest agent in the guest (/proc/meminfo, /proc/vmstat) every
+ * interval_s seconds; and what free page reporting tells the host with
+ * no agent at all.
+ */
+struct ctl_guest_cma {
+	bool agent;		 /* an agent has answered, and its figures below are real */
+	const char *agent_state; /* "answering", "no port" (no console device), "waiting" (no
+				    answer yet), "silent" (stopped answering), "garbled" */
+	unsigned int interval_s;
+	struct timespec updated;    /* CLOCK_MONOTONIC of the last reading; 0: none */
+	uint64_t cma_total_bytes;   /* /proc/meminfo CmaTotal */
+	uint64_t cma_free_bytes;    /* /proc/meminfo CmaFree */
+	uint64_t nr_free_cma_bytes; /* /proc/vmstat nr_free_cma, in bytes */
+	uint64_t alloc_success;	    /* /proc/vmstat cma_alloc_success (calls) */
+	uint64_t alloc_fail;	    /* /proc/vmstat cma_alloc_fail (calls) */
+	uint64_t peak_used_bytes;   /* the largest CmaTotal - CmaFree seen */
+	uint64_t readings,
+		agent_errors; /* readings taken; replies refused (garbage, too long, late) */
+	/* without an agent: pool pageblocks the guest reported free (free page reporting) */
+	uint64_t reported_free_bytes;
+};
+
 #define CTL_PENDING 1 /* the callback will finish later: see struct ctl_pending */
 /*
  * A command the VM finishes later (moves run off the loop thread). A
@@ -330,6 +356,8 @@ struct ctl_ops {
 			      char *err, size_t errlen);
 	int (*gpu_export)(void *opaque, unsigned int scanout, struct ctl_gpu_export *out, char *err,
 			  size_t errlen);
+	/* The guest's CMA figures; never fails (without an agent, agent is false). */
+	int (*guest_cma)(void *opaque, struct ctl_guest_cma *out);
 };
 
 /*

@@ -135,4 +135,45 @@ bool gpu_format_channels(uint32_t format, uint8_t *r, uint8_t *g, uint8_t *b);
 const char *gpu_format_name(uint32_t format);	/* "B8G8R8X8", "?" */
 const char *gpu_format_fourcc(uint32_t format); /* as DRM names it: "XR24", "?" */
 
+/*
+ * virtio-console, multiport (virtio 1.2, 5.3): one named port (port 1)
+ * carrying a byte stream between a program in the guest and the VMM, the
+ * QEMU guest agent's "org.qemu.guest_agent.0". Not a console: no port is
+ * a console port, and port 0 (whose queues exist) is never added.
+ */
+#define CONSOLE_TX_MAX	 (64 * 1024) /* bytes for the guest not yet delivered */
+#define CONSOLE_NAME_MAX 255	     /* a port name, in bytes */
+
+struct console_port_ops {
+	void *opaque;
+	/*
+	 * Bytes the guest wrote to the port (loop thread, device lock held;
+	 * may call console_port_send(), nothing else of the device's).
+	 */
+	void (*received)(void *opaque, const uint8_t *data, size_t len);
+	/*
+	 * The guest program opened (true) or closed (false) the port, or the
+	 * device was reset while it was open (false; on the thread that reset
+	 * it). Device lock held; may call console_port_send().
+	 */
+	void (*opened)(void *opaque, bool open);
+};
+
+struct console_options {
+	const char *port_name; /* "org.qemu.guest_agent.0": 1 to CONSOLE_NAME_MAX bytes */
+	struct console_port_ops ops;
+};
+/* -1 with errno EINVAL for a name that is empty or too long, ENOMEM. */
+int virtio_console_create(struct virtio_device *dev, const struct virtio_env *env,
+			  const struct console_options *opts);
+/*
+ * Queue @len bytes for the guest on the port (device lock held); returns
+ * the bytes taken: at most CONSOLE_TX_MAX wait for the driver's receive
+ * buffers, so a guest that never reads cannot make them grow; 0 while the
+ * guest has the port closed (its driver would drop them).
+ */
+size_t console_port_send(struct virtio_device *dev, const void *data, size_t len);
+/* The guest program has the port open (device lock held). */
+bool console_port_is_open(struct virtio_device *dev);
+
 #endif
