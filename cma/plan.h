@@ -38,6 +38,14 @@
 #define PLAN_VMM_OVERHEAD (64ULL << 20)
 /* RAM the guest keeps outside pools (fdt/layout.h's LAYOUT_MIN_FREE_RAM) */
 #define PLAN_GUEST_MIN_FREE (64ULL << 20)
+/*
+ * The boot files cmavm loads beside the pools: Debian 6.1's arm64 Image
+ * (image_size 32 MiB, BSS included), an initrd of up to 6 MiB and the
+ * DTB's 2 MiB block.
+ */
+#define PLAN_BOOT_IMAGE	 (32ULL << 20)
+#define PLAN_BOOT_INITRD (6ULL << 20)
+#define PLAN_GUEST_BOOT	 (PLAN_BOOT_IMAGE + PLAN_BOOT_INITRD + (2ULL << 20))
 #define PLAN_HUGE_2M	    (2ULL << 20)
 #define PLAN_HUGE_1G	    (1ULL << 30)
 
@@ -86,17 +94,28 @@ struct plan_host {
 	struct plan_pages nodes[PLAN_NODES_MAX]; /* huge pages reserved on each NUMA node */
 };
 
+/*
+ * The guest kernel's rules for its page size and version, from
+ * fdt/guest_rules.h (which cma/ cannot include: fdt/ builds on cma/).
+ */
+struct plan_rules {
+	uint64_t pageblock;	      /* CMA_MIN_ALIGNMENT_BYTES */
+	uint64_t granule;	      /* pool sizes: older kernels ask more */
+	unsigned int cma_align_order; /* CONFIG_CMA_ALIGNMENT */
+};
+
 struct plan_profile {
 	char name[64];
 	uint64_t ram;
-	uint64_t page_size;		/* 4 KiB, 16 KiB or 64 KiB */
-	unsigned int kernel[2];		/* major, minor; older than 5.18 aligns pools coarser */
-	uint64_t largest_given;		/* 0: computed from the devices */
+	uint64_t page_size;	/* 4 KiB, 16 KiB or 64 KiB */
+	unsigned int kernel[2]; /* major, minor, as the profile says */
+	struct plan_rules rules;
+	uint64_t largest_given; /* 0: computed from the devices */
 	unsigned int headroom_pct;
 	uint64_t vmm_overhead;
 	size_t nr_devices;
 	struct plan_device devices[PLAN_DEVICES_MAX];
-	size_t nr_groups;		/* 0: every device at once */
+	size_t nr_groups;		  /* 0: every device at once */
 	uint32_t groups[PLAN_GROUPS_MAX]; /* bit d: devices[d] runs in that group */
 	size_t nr_pools;
 	struct plan_pool_req pools[PLAN_POOLS_MAX];
@@ -145,8 +164,8 @@ struct plan_result {
 	size_t nr_pools;
 	struct plan_pool pools[PLAN_POOLS_MAX]; /* the default pool first, if any */
 	uint64_t pools_total;
-	uint64_t cma_total;   /* reusable pools: /proc/meminfo CmaTotal, in bytes */
-	uint64_t host_memory; /* guest RAM and cmavm's overhead */
+	uint64_t cma_total;	/* reusable pools: /proc/meminfo CmaTotal, in bytes */
+	uint64_t host_memory;	/* guest RAM and cmavm's overhead */
 	struct plan_pages best; /* every pool at the best level cmavm has for it */
 	struct plan_pages used; /* at the levels chosen */
 	int node;		/* the host node that gives them; -1: no host given */
@@ -184,13 +203,12 @@ static inline uint64_t plan_cma_total_kb(const struct plan_result *r)
 	return r->cma_total >> 10;
 }
 
-
 /* ---- a fleet ---- */
 
 struct plan_class {
 	char name[PLAN_NAME_MAX];
 	const struct plan_result *r;
-	uint64_t count;	     /* VMs to place; 0: only say how many fit */
+	uint64_t count;	      /* VMs to place; 0: only say how many fit */
 	enum cma_level floor; /* the lowest level the class accepts */
 };
 
@@ -242,7 +260,7 @@ struct plan_advice {
  * and its headroom; after a failure at least the size that failed and
  * the headroom over it.
  */
-void plan_observed(const struct plan_observation *obs, size_t n, uint64_t largest,
-		   unsigned int pct, uint64_t granule, struct plan_advice *out);
+void plan_observed(const struct plan_observation *obs, size_t n, uint64_t largest, unsigned int pct,
+		   uint64_t granule, struct plan_advice *out);
 
 #endif

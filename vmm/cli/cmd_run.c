@@ -5,6 +5,7 @@
 #include "vmm/cli/commands.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,8 @@ static const char run_usage[] =
 	"                       guest memory statistics interval; 0 for none  [5]\n"
 	"  --api-socket PATH    the control socket  [$CMAVM_SOCKET or\n"
 	"                       ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
+	"  --metrics-file PATH  write the VM's Prometheus metrics to PATH every 5 s\n"
+	"                       (for node-exporter's textfile collector: *.prom)\n"
 	"  --seccomp on|log|off system call filters per thread  [on]; log: let\n"
 	"                       forbidden calls through, logged by the host kernel\n"
 	"                       (dmesg); off: none (docs/security.md)\n"
@@ -433,6 +436,35 @@ static int flag_seccomp(struct vm_config *cfg, char *arg)
 	return 0;
 }
 
+/*
+ * A file: PATH.tmp is written beside it and renamed over it, so its name
+ * needs room for the suffix. node-exporter reads only *.prom: others are
+ * taken with a warning (a file for another reader).
+ */
+static int flag_metrics_file(struct vm_config *cfg, char *arg)
+{
+	const char *slash = strrchr(arg, '/');
+	const char *name = slash ? slash + 1 : arg;
+	size_t len = strlen(name);
+
+	if (!len || !strcmp(name, ".") || !strcmp(name, "..")) {
+		pr_err("--metrics-file %s: give a file, e.g. "
+		       "/var/lib/prometheus/node-exporter/cmavm.prom",
+		       arg);
+		return -1;
+	}
+	if (len + strlen(".tmp") > NAME_MAX || strlen(arg) >= PATH_MAX) {
+		pr_err("--metrics-file %s: the name is too long (cmavm writes NAME.tmp beside it)",
+		       arg);
+		return -1;
+	}
+	if (len < 6 || strcmp(name + len - 5, ".prom"))
+		pr_warn("--metrics-file %s: node-exporter's textfile collector reads only *.prom",
+			arg);
+	cfg->metrics_file = arg;
+	return 0;
+}
+
 static int flag_dry_run(struct vm_config *cfg, char *arg)
 {
 	cfg->dry_run = true;
@@ -518,6 +550,7 @@ static const struct run_flag {
 	{ "no-access-platform", no_argument, flag_no_access_platform, 0 },
 	{ "balloon-stats", required_argument, flag_stats_interval, 0 },
 	{ "api-socket", required_argument, NULL, TEXT(api_socket) },
+	{ "metrics-file", required_argument, flag_metrics_file, 0 },
 	{ "seccomp", required_argument, flag_seccomp, 0 },
 	{ "gpu", optional_argument, run_flag_gpu, 0 },
 };

@@ -56,6 +56,8 @@ static const char ctl_usage[] =
 	"                           run PROGRAM with a scanout's pixels as a dma-buf\n"
 	"                           (fd 3; CMAVM_DMABUF_* describe it) and exit with\n"
 	"                           its status; without PROGRAM, describe the buffer\n"
+	"  metrics                  the VM's Prometheus metrics, as a scraper reads\n"
+	"                           them (docs/metrics.md)\n"
 	"  raw METHOD PATH [JSON]   any request; prints the answer's body\n"
 	"\n"
 	"Options:\n"

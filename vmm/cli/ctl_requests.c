@@ -178,6 +178,8 @@ static const struct command {
 	{ "gpu", "display", "PUT", "/v1/gpu/display", ctl_show_gpu_scanout, ctl_gpu_display },
 	{ "gpu", "export", "PUT", "/v1/gpu/export", NULL, ctl_gpu_export },
 	{ "screenshot", NULL, "GET", "/v1/gpu/screenshot", NULL, ctl_gpu_screenshot },
+	/* Prometheus' text, printed as it comes (no view: it is for scrapers) */
+	{ "metrics", NULL, "GET", "/metrics", NULL, NULL },
 	{ "raw", NULL, NULL, NULL, NULL, raw },
 };
 

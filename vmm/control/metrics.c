@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@
 
 #include "cma/engine.h"
 
-#define NS_PER_S 1000000000ULL
+#define NS_PER_S UINT64_C(1000000000)
 #define GAUGE	 "gauge"
 #define COUNTER	 "counter"
 
@@ -180,10 +181,10 @@ static bool time_set(const struct timespec *t)
 /* ---- the VM ---- */
 
 static const struct scalar vm_memory[] = {
-	{ "cmavm_vm_memory_bytes", GAUGE, "Guest RAM.", AT(struct ctl_vm_status, memory_bytes) },
+	{ "cmavm_vm_memory_bytes", GAUGE, "Guest RAM.", AT(struct ctl_vm_status, memory_bytes), false },
 	{ "cmavm_vm_memory_resident_bytes", GAUGE,
 	  "Guest RAM the host backs now (measured; huge-page windows included).",
-	  AT(struct ctl_vm_status, memory_resident_bytes) },
+	  AT(struct ctl_vm_status, memory_resident_bytes), false },
 };
 
 static void expose_vm(struct expo *e, const struct ctl_ops *ops)
@@ -364,9 +365,9 @@ static void expose_cma_stats(struct expo *e, const struct ctl_ops *ops)
 
 static const struct scalar balloon_sizes[] = {
 	{ "cmavm_balloon_target_bytes", GAUGE, "What the guest is asked to give back.",
-	  AT(struct ctl_balloon, target_bytes) },
+	  AT(struct ctl_balloon, target_bytes), false },
 	{ "cmavm_balloon_actual_bytes", GAUGE, "What the guest has given back.",
-	  AT(struct ctl_balloon, actual_bytes) },
+	  AT(struct ctl_balloon, actual_bytes), false },
 };
 
 #define BALLOON_STAT(tag, name, type, help) \
@@ -431,6 +432,14 @@ struct dev_metric {
 
 #define DEV_SLOTS (CTL_DEVICES_MAX * CTL_COUNTERS_MAX)
 
+/* As a metric name may have it: snake_case, anything else an underscore. */
+static char metric_char(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
+}
+
 /*
  * A device counter's metric: cmavm_device_<counter>_total, the unit last
  * (bytes_read: read_bytes) and in base units (transfer_ns: seconds).
@@ -443,7 +452,7 @@ static void device_metric(const char *counter, struct dev_metric *m)
 	size_t len = 0;
 
 	for (const char *p = counter; *p && len < sizeof(base) - 1; p++)
-		base[len++] = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_';
+		base[len++] = metric_char(*p);
 	base[len] = '\0';
 	snprintf(m->counter, sizeof(m->counter), "%s", base);
 	if (!strncmp(base, "bytes_", 6))
@@ -520,9 +529,9 @@ static void expose_devices(struct expo *e, const struct ctl_ops *ops)
 
 static const struct scalar gpu_sizes[] = {
 	{ "cmavm_gpu_region_bytes", GAUGE, "The GPU memory region its resources live in.",
-	  AT(struct ctl_gpu, region_bytes) },
+	  AT(struct ctl_gpu, region_bytes), false },
 	{ "cmavm_gpu_used_bytes", GAUGE, "Bytes of the GPU memory region the resources take.",
-	  AT(struct ctl_gpu, used_bytes) },
+	  AT(struct ctl_gpu, used_bytes), false },
 };
 
 static void expose_gpu(struct expo *e, const struct ctl_ops *ops)

@@ -32,17 +32,12 @@ int metrics_expose(const struct ctl_ops *ops, struct strbuf *out);
 
 /* ---- --metrics-file PATH (metrics_file.c) ---- */
 
-/*
- * Can @path be a metrics file: a file name (not a directory's) short
- * enough for PATH.tmp? 0, or -1 with why in @err.
- */
-int metrics_file_check_path(const char *path, char *err, size_t errlen);
-
 struct metrics_file;
 
 /*
- * Open @path's directory and start the writer thread (sandbox kind
- * SANDBOX_WRITER, which may write only there). From a thread that may
+ * Open @path's directory (which must exist) and start the writer thread
+ * (sandbox kind SANDBOX_WRITER, which may write only there). @path names
+ * a file, as `cmavm run` checks --metrics-file. From a thread that may
  * still open files and make threads: before it enters its own sandbox.
  * NULL with the reason printed.
  */
@@ -55,6 +50,12 @@ struct metrics_file *metrics_file_start(const char *path);
  * short lock, so the loop thread may call it.
  */
 void metrics_file_post(struct metrics_file *f, struct strbuf *text);
+
+/*
+ * Wait until the writer has done with every text posted so far (written
+ * it, or failed to). Not on the loop thread, which must never wait.
+ */
+void metrics_file_flush(struct metrics_file *f);
 
 /*
  * Write what was posted last, stop the thread, close the directory and

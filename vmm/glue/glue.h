@@ -137,4 +137,13 @@ void vmm_gpu_ctl_ops(struct ctl_ops *ops);
 int vmm_control_open(struct vmm *m);
 void vmm_control_close(struct vmm *m);
 
+/*
+ * metrics.c: --metrics-file. Started once the control socket has filled
+ * m->ctl_ops, before this thread enters its sandbox (the writer thread's
+ * filter must not stack on it); stopped while the loop runs, for the last
+ * exposition.
+ */
+int vmm_metrics_start(struct vmm *m);
+void vmm_metrics_stop(struct vmm *m);
+
 #endif

@@ -27,6 +27,7 @@ static void teardown(struct vmm *m)
 		vm_halt(m->vm); /* no vCPU touches a device from here on */
 	vmm_control_close(m);	/* while the loop runs: it lets go of the connections */
 	vmm_mover_stop(m);	/* its last answer goes through the loop, too */
+	vmm_metrics_stop(m);	/* the last exposition is made on the loop */
 	if (m->loop_ready) {
 		ev_loop_stop(&m->loop);
 		vmm_devices_destroy(m);
@@ -58,7 +59,8 @@ int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 	    ev_loop_start(&m->loop) || vmm_mover_start(m))
 		goto out;
 	vmm_engine_guest_starts(m);
-	if (vm_start(m->vm) || vmm_control_open(m) || sandbox_enter(SANDBOX_MAIN, "cmavm")) {
+	if (vm_start(m->vm) || vmm_control_open(m) || vmm_metrics_start(m) ||
+	    sandbox_enter(SANDBOX_MAIN, "cmavm")) {
 		vm_stop(m->vm, 1);
 		goto out;
 	}

@@ -71,6 +71,7 @@ struct vm_config {
 	bool dry_run;
 	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM (default) */
 	const char *api_socket;
+	const char *metrics_file; /* --metrics-file: NULL for none */
 	enum sandbox_mode seccomp; /* --seccomp: on unless turned off for debugging */
 	unsigned int stats_interval_s;
 	size_t nr_disks;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Private to vmm/sandbox/: the rules of each thread kind (rules.c), the
- * filter built from them and the violation line (seccomp.c), and the rest
- * of entering (sandbox.c).
+ * filter built from them and the violation line (seccomp.c), the writer's
+ * Landlock ruleset (landlock.c), and the rest of entering (sandbox.c).
  */
 #ifndef VMM_SANDBOX_INTERNAL_H
 #define VMM_SANDBOX_INTERNAL_H
 
+#include <seccomp.h>
 #include <stddef.h>
 
 #include "vmm/sandbox/sandbox.h"
@@ -17,10 +18,21 @@ struct sandbox_rules {
 	const char *const *more;     /* more of them, or NULL */
 	const unsigned long *ioctls; /* ioctl request numbers */
 	size_t nr_ioctls;
+	/* calls allowed only with some arguments, known at run time; or NULL */
+	int (*args)(scmp_filter_ctx ctx);
 };
 
 extern const char *const sandbox_common_calls[];
 const struct sandbox_rules *sandbox_rules_of(enum sandbox_kind kind);
+/* sandbox_set_writer_dir()'s descriptor, -1 for none (rules.c). */
+int sandbox_writer_dir(void);
+
+/*
+ * Landlock (landlock.c): the calling SANDBOX_WRITER thread may write in
+ * its directory only, whatever path it names. 0 (also where the kernel has
+ * no Landlock: its seccomp filter alone holds), or -errno.
+ */
+int sandbox_landlock_writer(void);
 
 /* Build @kind's filter and load it into the calling thread. 0 or -errno. */
 int sandbox_load_filter(enum sandbox_kind kind, enum sandbox_mode mode);

@@ -7,9 +7,10 @@
  * when the filter is built, so one list serves arm64 and x86-64 (where the
  * unit tests run).
  *
- * Nothing here opens a file, makes a socket, a process or an executable
- * mapping: what a thread needs of those it got before entering (the KVM,
- * disk and pagemap descriptors, the listening socket, its own thread).
+ * Nothing here opens a file (but the metrics writer, in its one
+ * directory), makes a socket, a process or an executable mapping: what a
+ * thread needs of those it got before entering (the KVM, disk and pagemap
+ * descriptors, the listening socket, its own thread).
  * mmap and mprotect are allowed only without PROT_EXEC, and every kind may
  * give the terminal back (ioctl TCSETS, TCGETS on fd 0) before it ends cmavm
  * (seccomp.c).
@@ -104,15 +105,80 @@ static const char *const main_calls[] = {
 	NULL,
 };
 
+/*
+ * --metrics-file's writer (vmm/control/metrics_file.c) writes NAME.tmp and
+ * renames it over NAME, both in the directory opened before it started
+ * (sandbox_set_writer_dir()), then closes; a write that failed removes
+ * NAME.tmp. So it may, besides the common set:
+ *   openat    relative to that directory's descriptor only, and only with
+ *             SANDBOX_WRITER_OPEN_FLAGS: write-only, created or truncated,
+ *             no symbolic link as the last component; it reads nothing;
+ *   renameat  from that directory into it (arm64 has only renameat2, its
+ *             flags must be 0: no exchange, no whiteout);
+ *   unlinkat  a file (flags 0, not AT_REMOVEDIR) in that directory;
+ *   fsync, close.
+ * The descriptor and the flags are compared (SCMP_CMP_EQ); the path is a
+ * pointer, which seccomp cannot read: openat ignores the descriptor for an
+ * absolute path, and ".." climbs out. Landlock (landlock.c) closes that
+ * where the host has it: the writer may make, write and remove files
+ * beneath its directory only. With no directory set, none of these rules
+ * is added.
+ */
+static const char *const writer_calls[] = { "fsync", "close", NULL };
+static int writer_dirfd = -1;
+
+void sandbox_set_writer_dir(int dirfd)
+{
+	writer_dirfd = dirfd;
+}
+
+int sandbox_writer_dir(void)
+{
+	return writer_dirfd;
+}
+
+static struct scmp_arg_cmp arg_eq(unsigned int arg, scmp_datum_t value)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_EQ, .datum_a = value };
+}
+
+static int writer_args(scmp_filter_ctx ctx)
+{
+	const scmp_datum_t dir = (scmp_datum_t)writer_dirfd;
+	const struct {
+		const char *call;
+		unsigned int nr_args;
+		struct scmp_arg_cmp args[3];
+	} calls[] = {
+		{ "openat", 2, { arg_eq(0, dir), arg_eq(2, SANDBOX_WRITER_OPEN_FLAGS) } },
+		{ "renameat", 2, { arg_eq(0, dir), arg_eq(2, dir) } },
+		{ "renameat2", 3, { arg_eq(0, dir), arg_eq(2, dir), arg_eq(4, 0) } },
+		{ "unlinkat", 2, { arg_eq(0, dir), arg_eq(2, 0) } },
+	};
+	int err = 0;
+
+	for (size_t i = 0; writer_dirfd >= 0 && i < ARRAY_SIZE(calls) && !err; i++) {
+		int nr = seccomp_syscall_resolve_name(calls[i].call);
+
+		if (nr >= 0) /* else not a system call of this architecture */
+			err = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, calls[i].nr_args,
+						     calls[i].args);
+	}
+	return err;
+}
+
 static const struct sandbox_rules rules[NR_SANDBOX_KINDS] = {
-	[SANDBOX_MAIN] = { main_calls, NULL, NULL, 0 },
-	[SANDBOX_VCPU] = { vcpu_calls, NULL, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls) },
-	[SANDBOX_LOOP] = { loop_calls, NULL, loop_ioctls, ARRAY_SIZE(loop_ioctls) },
-	[SANDBOX_MOVER] = { mover_calls, NULL, mover_ioctls, ARRAY_SIZE(mover_ioctls) },
-	[SANDBOX_HELPER] = { mover_calls, helper_calls, mover_ioctls, ARRAY_SIZE(mover_ioctls) },
-	[SANDBOX_CONSOLE] = { console_calls, NULL, console_ioctls, ARRAY_SIZE(console_ioctls) },
-	[SANDBOX_SIGNALS] = { signals_calls, NULL, NULL, 0 },
-	[SANDBOX_CHECK] = { check_calls, NULL, check_ioctls, ARRAY_SIZE(check_ioctls) },
+	[SANDBOX_MAIN] = { main_calls, NULL, NULL, 0, NULL },
+	[SANDBOX_VCPU] = { vcpu_calls, NULL, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls), NULL },
+	[SANDBOX_LOOP] = { loop_calls, NULL, loop_ioctls, ARRAY_SIZE(loop_ioctls), NULL },
+	[SANDBOX_MOVER] = { mover_calls, NULL, mover_ioctls, ARRAY_SIZE(mover_ioctls), NULL },
+	[SANDBOX_HELPER] = { mover_calls, helper_calls, mover_ioctls, ARRAY_SIZE(mover_ioctls),
+			     NULL },
+	[SANDBOX_CONSOLE] = { console_calls, NULL, console_ioctls, ARRAY_SIZE(console_ioctls),
+			      NULL },
+	[SANDBOX_SIGNALS] = { signals_calls, NULL, NULL, 0, NULL },
+	[SANDBOX_CHECK] = { check_calls, NULL, check_ioctls, ARRAY_SIZE(check_ioctls), NULL },
+	[SANDBOX_WRITER] = { writer_calls, NULL, NULL, 0, writer_args },
 };
 
 const struct sandbox_rules *sandbox_rules_of(enum sandbox_kind kind)

@@ -29,7 +29,7 @@ static int probe_kind = -1;
 static const char *const kind_names[NR_SANDBOX_KINDS] = {
 	[SANDBOX_MAIN] = "main",       [SANDBOX_VCPU] = "vcpu",	    [SANDBOX_LOOP] = "loop",
 	[SANDBOX_MOVER] = "mover",     [SANDBOX_HELPER] = "helper", [SANDBOX_CONSOLE] = "console",
-	[SANDBOX_SIGNALS] = "signals", [SANDBOX_CHECK] = "check",
+	[SANDBOX_SIGNALS] = "signals", [SANDBOX_CHECK] = "check",	    [SANDBOX_WRITER] = "writer",
 };
 
 const char *sandbox_kind_name(enum sandbox_kind kind)
@@ -115,6 +115,13 @@ int sandbox_enter(enum sandbox_kind kind, const char *name)
 	}
 	if (mode == SANDBOX_OFF)
 		return 0;
+	err = kind == SANDBOX_WRITER ? sandbox_landlock_writer() : 0;
+	if (err) {
+		errno = -err;
+		pr_errno("sandbox: confining the writer thread '%s' to its directory (Landlock)",
+			 name);
+		return -1;
+	}
 	err = sandbox_load_filter(kind, mode);
 	if (err) {
 		errno = -err;

@@ -19,6 +19,7 @@
 #ifndef VMM_SANDBOX_SANDBOX_H
 #define VMM_SANDBOX_SANDBOX_H
 
+#include <fcntl.h>
 #include <pthread.h>
 
 enum sandbox_kind {
@@ -30,6 +31,7 @@ enum sandbox_kind {
 	SANDBOX_CONSOLE, /* reads the terminal into the UART */
 	SANDBOX_SIGNALS, /* waits for SIGINT, SIGTERM, SIGHUP */
 	SANDBOX_CHECK,	 /* cmavm dtb check, once the file is read: judge and print */
+	SANDBOX_WRITER,	 /* writes --metrics-file: files in one directory, nothing else */
 	NR_SANDBOX_KINDS,
 };
 
@@ -57,6 +59,15 @@ const char *sandbox_kind_name(enum sandbox_kind kind);
  * printed (the thread must then not go on).
  */
 int sandbox_enter(enum sandbox_kind kind, const char *name);
+
+/*
+ * The directory, an open descriptor, in which SANDBOX_WRITER threads made
+ * from now on may create, write, rename and remove files, and nowhere else
+ * (rules.c, landlock.c); -1: none. Kept open by the caller while they run.
+ */
+void sandbox_set_writer_dir(int dirfd);
+/* The flags a SANDBOX_WRITER thread opens a file with; its filter allows no others. */
+#define SANDBOX_WRITER_OPEN_FLAGS (O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)
 
 /* pthread_create() whose thread enters the sandbox before @fn runs. */
 int sandbox_thread_create(pthread_t *thread, enum sandbox_kind kind, const char *name,

@@ -101,6 +101,8 @@ static int add_rules(scmp_filter_ctx ctx, const struct sandbox_rules *r)
 	err = err ?: allow_terminal_restore(ctx);
 	for (size_t i = 0; i < r->nr_ioctls && !err; i++)
 		err = allow_ioctl(ctx, r->ioctls[i]);
+	if (r->args && !err)
+		err = r->args(ctx);
 	return err;
 }
 

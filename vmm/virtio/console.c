@@ -99,7 +99,8 @@ static bool ctrl_pending(const struct console *c)
 /*
  * One message a buffer: the driver reads each used buffer as one message,
  * PORT_NAME's name running to the used length (handle_control_message()).
- * A buffer too small for the message gets nothing (Linux gives a page).
+ * A buffer too small for the message goes back empty and the message
+ * waits for the next (Linux gives a page each).
  */
 static uint32_t fill_ctrl(struct console *c, const struct vq_chain *chain)
 {
@@ -111,12 +112,12 @@ static uint32_t fill_ctrl(struct console *c, const struct vq_chain *chain)
 	};
 	size_t name = m.event == VIRTIO_CONSOLE_PORT_NAME ? c->name_len : 0;
 
-	c->ctrl_head = (c->ctrl_head + 1) % CONSOLE_CTRL_MAX;
-	c->ctrl_count--;
 	if (chain->in_len < CTRL_BYTES + name) {
-		c->n.control_dropped++;
+		c->n.control_errors++;
 		return 0;
 	}
+	c->ctrl_head = (c->ctrl_head + 1) % CONSOLE_CTRL_MAX;
+	c->ctrl_count--;
 	vq_chain_write(chain, 0, &wire, CTRL_BYTES);
 	vq_chain_write(chain, CTRL_BYTES, c->name, name);
 	c->n.control_out++;

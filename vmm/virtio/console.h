@@ -42,13 +42,15 @@
 #define CONSOLE_BOUNCE	  4096 /* guest bytes are copied out before the host sees them */
 
 struct console_counters {
-	uint64_t bytes_in;    /* guest to host, handed to ops.received */
-	uint64_t bytes_out;   /* host to guest, written into receive buffers */
-	uint64_t dropped;     /* bytes lost: written while closed, to port 0, or left at a close */
+	uint64_t bytes_in;  /* guest to host, handed to ops.received */
+	uint64_t bytes_out; /* host to guest, written into receive buffers */
+	/* Bytes lost: written to a closed port or to port 0, or waiting at a close or reset. */
+	uint64_t dropped;
 	uint64_t control_in;  /* control messages taken from the driver */
 	uint64_t control_out; /* control messages given to the driver */
-	uint64_t control_errors;  /* control messages of the wrong size, event or port */
-	uint64_t control_dropped; /* control messages that found no room */
+	/* Messages of the wrong size, event, value or port; receive buffers too small. */
+	uint64_t control_errors;
+	uint64_t control_dropped; /* messages for the driver that found the queue full */
 	uint64_t bad_chains;	  /* buffers on the wrong side: the queue broke */
 	uint64_t opens;		  /* the guest program opened the port */
 };

@@ -271,6 +271,59 @@ def gpu_seeds():
     }
 
 
+# ---- fuzz_virtio_console.c (virtio_driver.h) ----
+MULTIPORT = 1 << 1
+CTRL_RX, CTRL_TX, PORT_RX, PORT_TX = 2, 3, 4, 5
+DEVICE_READY, PORT_ADD, PORT_READY, CONSOLE_PORT, PORT_OPEN = 0, 1, 3, 4, 6
+BAD_ID = 0xffffffff
+
+
+def console_ctrl(i, port, event, value, at=0x7000, length=8):
+    """Control message number i on the control transmitq, from the driver."""
+    addr = at + 0x10 * i
+    return (mem(addr, struct.pack('<IHH', port, event, value)) + chain(CTRL_TX, i, [(addr, length, 0)])
+            + avail(CTRL_TX, i) + notify(CTRL_TX))
+
+
+def console_rx(q, first, n, at, size=0x100):
+    ops = b''
+    for i in range(n):
+        ops += chain(q, first + i, [(at + size * i, size, F_WRITE)]) + avail(q, first + i)
+    return ops + notify(q)
+
+
+def console_probe():
+    """virtcons_probe() and add_port() of Linux 6.1, as console.c's comment tells them."""
+    return (start(MULTIPORT, 6) + console_rx(CTRL_RX, 0, 4, 0x8000)
+            + console_ctrl(0, BAD_ID, DEVICE_READY, 1) + console_rx(PORT_RX, 0, 4, 0x9000)
+            + console_ctrl(1, 1, PORT_READY, 1))
+
+
+def console_seeds():
+    ping = b'{"execute":"guest-ping"}\n'
+    host_send = struct.pack('<BI', HOST, 100 << 2)
+    return {
+        'handshake': console_probe() + bytes([ACK, PEEK]),
+        'open-write-send': console_probe() + console_ctrl(2, 1, PORT_OPEN, 1)
+        + mem(0x7100, ping) + chain(PORT_TX, 0, [(0x7100, 10, 0), (0x710a, len(ping) - 10, 0)])
+        + avail(PORT_TX, 0) + notify(PORT_TX) + host_send + struct.pack('<BI', HOST, 1)
+        + struct.pack('<BI', HOST, 2) + bytes([PEEK]),
+        'close-reset': console_probe() + console_ctrl(2, 1, PORT_OPEN, 1) + host_send
+        + console_ctrl(3, 1, PORT_OPEN, 0) + console_ctrl(4, 1, PORT_OPEN, 1)
+        + struct.pack('<BHI', WRITE, 0x070, 0)
+        + b''.join(mem(0x1000 * q + 0x400, bytes(4)) for q in range(6)) + console_probe(),
+        'hostile-control': console_probe() + console_ctrl(2, 1, PORT_OPEN, 1, length=7)
+        + console_ctrl(3, 2, PORT_OPEN, 1) + console_ctrl(4, 1, CONSOLE_PORT, 1)
+        + console_ctrl(5, 1, PORT_OPEN, 2) + console_ctrl(6, 0, PORT_READY, 1)
+        + b''.join(console_ctrl(7 + i, BAD_ID, DEVICE_READY, 1) for i in range(8)),
+        'wrong-side': console_probe() + console_ctrl(2, 1, PORT_OPEN, 1)
+        + chain(PORT_RX, 4, [(0xa000, 0x40, 0)]) + avail(PORT_RX, 4) + notify(PORT_RX)
+        + struct.pack('<BI', HOST, 4000 << 2),
+        'config': struct.pack('<BHB', READ, 0x104, 2) + start(MULTIPORT, 6)
+        + struct.pack('<BHBQ', WRITE_N, 0x108, 2, 0x41) + struct.pack('<BHB', READ, 0x100, 3),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -285,3 +338,4 @@ if __name__ == '__main__':
     write('virtio_balloon', balloon_seeds())
     write('virtqueue', virtqueue_seeds())
     write('virtio_gpu', gpu_seeds())
+    write('virtio_console', console_seeds())

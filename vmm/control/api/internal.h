@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Private to the files of vmm/control/api/ (router.c, json.c, vm.c,
- * balloon.c, devices.c, cma.c, gpu.c): the handlers the route table names, and
- * the JSON helpers they share (answers, VM errors, checked body fields).
- * Everyone else goes through vmm/control/api.h.
+ * balloon.c, devices.c, cma.c, gpu.c, metrics.c): the handlers the route
+ * table names, and the JSON helpers they share (answers, VM errors,
+ * checked body fields). Everyone else goes through vmm/control/api.h.
  */
 #ifndef VMM_CONTROL_API_INTERNAL_H
 #define VMM_CONTROL_API_INTERNAL_H
@@ -29,7 +29,7 @@ typedef void (*api_handler_fn)(const struct ctl_ops *ops, json_t *body, struct h
 typedef void (*api_query_fn)(const struct ctl_ops *ops, const char *query,
 			     struct http_response *resp);
 
-/* ---- the handlers (vm.c, balloon.c, devices.c, cma.c, gpu.c) ---- */
+/* ---- the handlers (vm.c, balloon.c, devices.c, cma.c, gpu.c, metrics.c) ---- */
 
 void api_get_vm(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 void api_put_vm_pause(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
@@ -51,6 +51,7 @@ void api_put_gpu_display(const struct ctl_ops *ops, json_t *body, struct http_re
 void api_get_gpu_screenshot(const struct ctl_ops *ops, const char *query,
 			    struct http_response *resp);
 void api_put_gpu_export(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+void api_get_metrics(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 
 /* ---- answers (json.c) ---- */
 

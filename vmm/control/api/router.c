@@ -45,6 +45,8 @@ static const struct route routes[] = {
 	  NULL },
 	{ "GET", "/v1/gpu/screenshot", NULL, NULL, api_get_gpu_screenshot },
 	{ "PUT", "/v1/gpu/export", api_put_gpu_export, "{\"scanout\": 0}", NULL },
+	{ "GET", "/metrics", api_get_metrics, NULL, NULL },
+	{ "GET", "/v1/metrics", api_get_metrics, NULL, NULL },
 };
 
 #define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))

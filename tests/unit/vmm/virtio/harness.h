@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Private to the device tests in this directory (test_mmio.c,
- * test_device.c, test_rng.c, test_blk.c, test_balloon.c, test_gpu.c): a test driver
+ * test_device.c, test_rng.c, test_blk.c, test_balloon.c, test_gpu.c,
+ * test_console.c): a test driver
  * for virtio devices behind their virtio-mmio register window, as a Linux
  * guest's driver would drive them. Fake guest RAM (anonymous memory, no
  * memfd), register access, the handshake, rings and chains built by hand,
@@ -139,6 +140,8 @@ struct tdev *add_blk(const char *path, bool readonly);
 struct tdev *add_balloon(unsigned int stats_interval_s);
 /* virtio-gpu on @opts (its region the caller's), VIRTIO_F_ACCESS_PLATFORM offered if asked */
 struct tdev *add_gpu(const struct gpu_options *opts, bool access_platform);
+/* virtio-console with one named port; @opts's callbacks are the caller's */
+struct tdev *add_console(const struct console_options *opts);
 
 /* ---- disk images and virtio-blk requests ---- */
 uint8_t pattern(uint64_t off);
