@@ -305,7 +305,8 @@ static int size_pool(const struct plan_profile *p, struct plan_result *r, unsign
 	pool_largest(p, r, pool);
 	if (pp->is_default && p->largest_given && given_largest(p, pp, err, errlen))
 		return -1;
-	pp->headroom = pp->largest + (pp->peak * r->headroom_pct + 99) / 100;
+	pp->headroom =
+		pp->largest + align_up((pp->peak * r->headroom_pct + 99) / 100, p->page_size);
 	pp->need = align_up(pp->peak + pp->headroom, r->granule);
 	pp->size = pp->need;
 	if (pp->largest_device >= 0)

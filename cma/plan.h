@@ -46,8 +46,8 @@
 #define PLAN_BOOT_IMAGE	 (32ULL << 20)
 #define PLAN_BOOT_INITRD (6ULL << 20)
 #define PLAN_GUEST_BOOT	 (PLAN_BOOT_IMAGE + PLAN_BOOT_INITRD + (2ULL << 20))
-#define PLAN_HUGE_2M	    (2ULL << 20)
-#define PLAN_HUGE_1G	    (1ULL << 30)
+#define PLAN_HUGE_2M	 (2ULL << 20)
+#define PLAN_HUGE_1G	 (1ULL << 30)
 
 enum plan_kind {
 	PLAN_DISPLAY,

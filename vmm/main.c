@@ -15,6 +15,7 @@ static const char usage[] =
 	"  run        boot an arm64 Linux guest with DMA pools cmavm places\n"
 	"  dtb check  tell what a guest kernel will do with a DTB's /reserved-memory pools\n"
 	"  ctl        ask a running VM: status, pause, resume, shutdown, balloon, devices\n"
+	"  plan       size a VM class's CMA from its buffers; pack a fleet; size from what VMs saw\n"
 	"\n"
 	"'cmavm COMMAND --help' describes each command.\n";
 
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
 		return cmd_dtb(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ctl"))
 		return cmd_ctl(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "plan"))
+		return cmd_plan(argc - 1, argv + 1);
 	fprintf(stderr, "cmavm: unknown command '%s'\n\n%s", argv[1], usage);
 	return 2;
 }

@@ -41,11 +41,14 @@ static void set_state(struct guest_agent *a, const char *state, const char *why)
 
 /* ---- the cycle ---- */
 
+/* On the cycles' beat: a cycle that ran long skips the starts it missed. */
 static void schedule_next_cycle(struct guest_agent *a, uint64_t now)
 {
-	uint64_t next = a->cycle_start_ms + a->interval_s * 1000ull;
+	uint64_t period = a->interval_s * 1000ull, next = a->cycle_start_ms + period;
 
-	a->deadline_ms = next > now ? next : now + a->interval_s * 1000ull;
+	if (next <= now)
+		next += ((now - next) / period + 1) * period;
+	a->deadline_ms = next;
 }
 
 static void end_cycle(struct guest_agent *a, uint64_t now)
@@ -156,9 +159,13 @@ static void file_closed(struct guest_agent *a, uint64_t now)
 
 static void file_read(struct guest_agent *a, const struct qga_reply *r, uint64_t now)
 {
+	char why[128];
+
 	if (strbuf_add(&a->text, r->read.data, r->read.len)) {
 		a->errors++;
-		abort_cycle(a, now, "garbled", "a /proc file longer than its limit came back");
+		snprintf(why, sizeof(why), "it sent %s longer than %u bytes", files[a->file],
+			 AGENT_FILE_MAX);
+		abort_cycle(a, now, "garbled", why);
 		return;
 	}
 	if (r->read.eof || !r->read.len)
@@ -226,7 +233,7 @@ static void on_event(struct guest_agent *a, const struct qga_reply *r, uint64_t 
 		break;
 	case QGA_REFUSED:
 		a->errors++;
-		snprintf(why, sizeof(why), "refused %s from it", r->why);
+		snprintf(why, sizeof(why), "it sent %s", r->why);
 		abort_cycle(a, now, "garbled", why);
 		break;
 	case QGA_STALE:

@@ -276,7 +276,7 @@ static void finish(struct qga_parser *p, struct qga_reply *out)
 
 	reset_framing(p);
 	if (!root) {
-		refuse(p, out, "not JSON");
+		refuse(p, out, "bytes that are not JSON");
 		return;
 	}
 	decode(p, root, out);
@@ -312,7 +312,12 @@ static size_t scan(struct qga_parser *p, const uint8_t *data, size_t len)
 	return i;
 }
 
-/* A 0xFF: the stream starts afresh. True if it cut an awaited reply short. */
+/*
+ * A 0xFF: the stream starts afresh, if a command awaits its reply; with
+ * none (after a timeout or a refusal), what follows is a late answer to
+ * something given up on, dropped until the next sync. True if the byte
+ * cut an awaited reply short.
+ */
 static bool sentinel(struct qga_parser *p, struct qga_reply *out)
 {
 	bool cut = p->synced && p->depth && p->awaiting && p->want.cmd != QGA_SYNC;
@@ -322,7 +327,8 @@ static bool sentinel(struct qga_parser *p, struct qga_reply *out)
 		refuse(p, out, "a reply cut short by a 0xFF byte");
 		return true;
 	}
-	p->synced = true;
+	if (p->awaiting)
+		p->synced = true;
 	return false;
 }
 
@@ -354,12 +360,15 @@ size_t qga_parser_feed(struct qga_parser *p, const uint8_t *data, size_t len, st
 		} else if (!p->depth && is_space(data[i])) {
 			i++;
 		} else if (!p->depth && data[i] != '{') {
-			refuse(p, out, "not JSON");
+			refuse(p, out, "bytes that are not JSON");
 			return i + 1;
 		} else {
 			n = scan(p, data + i, len - i);
 			if (strbuf_add(&p->obj, data + i, n)) {
-				refuse(p, out, "longer than the reply limit");
+				refuse(p, out,
+				       strbuf_len(&p->obj) + n > p->max
+					       ? "a reply longer than its limit"
+					       : "a reply there was no memory for");
 				return i + n;
 			}
 			i += n;

@@ -13,9 +13,10 @@
  * Resynchronising: a guest-sync-delimited goes out behind a 0xFF byte
  * (which flushes the agent's own parser: it answers that byte with an
  * error reply) and qemu-ga puts a 0xFF before its answer. From the sync
- * until that byte the parser drops everything unread, and it drops
- * everything after garbage, a reply too long, or one it did not ask for,
- * until the next 0xFF: the client resynchronises by sending a sync.
+ * until that byte the parser drops everything unread. After garbage, a
+ * reply too long, one it did not ask for, or a command given up on, it
+ * drops everything (0xFF bytes included) until the next sync's 0xFF: the
+ * client resynchronises by sending a sync.
  */
 #ifndef VMM_AGENT_QGA_H
 #define VMM_AGENT_QGA_H
@@ -60,7 +61,7 @@ enum qga_event {
 	QGA_NEED_MORE, /* every byte taken, no reply complete */
 	QGA_REPLY,     /* the reply to the awaited command: see the union */
 	QGA_ERROR,     /* the agent refused the awaited command: err_class, err_desc */
-	QGA_REFUSED,   /* a reply or bytes the parser refused: why; it now waits for a 0xFF */
+	QGA_REFUSED,   /* a reply or bytes the parser refused: why; it now waits for a sync */
 	QGA_STALE,     /* a reply to an earlier sync, dropped as the protocol says */
 };
 
@@ -77,7 +78,8 @@ struct qga_reply {
 	};
 	char err_class[QGA_CLASS_MAX];
 	char err_desc[QGA_DESC_MAX];
-	const char *why; /* REFUSED: "not JSON", "over 64 KiB"... */
+	const char
+		*why; /* REFUSED: "bytes that are not JSON", "a reply longer than its limit"... */
 };
 
 struct qga_parser {
@@ -101,7 +103,7 @@ void qga_parser_release(struct qga_parser *p);
  * the parser drop what comes until the agent's 0xFF.
  */
 void qga_parser_expect(struct qga_parser *p, const struct qga_request *req);
-/* No command awaits an answer (the client gave up on it): drop bytes until a 0xFF. */
+/* No command awaits an answer (the client gave up on it): drop bytes until the next sync's 0xFF. */
 void qga_parser_desync(struct qga_parser *p);
 
 /*

@@ -86,8 +86,8 @@ static int place(const struct plan_input *in, struct plan_result *r, char *err, 
 		snprintf(specs[i].flag, sizeof(specs[i].flag), "pool %s", r->pools[i].name);
 	}
 	if (layout_plan(&req, &l, why, sizeof(why))) {
-		snprintf(err, errlen, "cmavm run could not place these pools in the guest's RAM: %s",
-			 why);
+		snprintf(err, errlen,
+			 "cmavm run could not place these pools in the guest's RAM: %s", why);
 		return -1;
 	}
 	for (size_t i = 0; i < r->nr_pools; i++)
@@ -223,11 +223,15 @@ static int one_opt(int opt, struct plan_opts *o)
 static int parse_opts(int argc, char **argv, struct plan_opts *o)
 {
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },	    { "alerts", no_argument, NULL, 'a' },
-		{ "fleet", required_argument, NULL, 'f' },  { "observed", no_argument, NULL, 'o' },
-		{ "profile", required_argument, NULL, 'p' }, { "largest", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "alerts", no_argument, NULL, 'a' },
+		{ "fleet", required_argument, NULL, 'f' },
+		{ "observed", no_argument, NULL, 'o' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "largest", required_argument, NULL, 'l' },
 		{ "page-size", required_argument, NULL, 's' },
-		{ "headroom", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ "headroom", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;

@@ -24,12 +24,12 @@
  * vmm/control/metrics.c names them (docs/metrics.md): here only, so that
  * a rename is one edit.
  */
-#define PLAN_METRIC_CMA_SIZE	"cmavm_guest_cma_size_bytes"
-#define PLAN_METRIC_CMA_FREE	"cmavm_guest_cma_free_bytes"
-#define PLAN_METRIC_CMA_PEAK	"cmavm_guest_cma_peak_used_bytes"
-#define PLAN_METRIC_ALLOC_FAIL	"cmavm_guest_cma_alloc_fail_total"
-#define PLAN_METRIC_AGENT_UP	"cmavm_guest_agent_up"
-#define PLAN_METRIC_REFUSED	"cmavm_cma_refused_discard_bytes_total"
+#define PLAN_METRIC_CMA_SIZE   "cmavm_guest_cma_size_bytes"
+#define PLAN_METRIC_CMA_FREE   "cmavm_guest_cma_free_bytes"
+#define PLAN_METRIC_CMA_PEAK   "cmavm_guest_cma_peak_used_bytes"
+#define PLAN_METRIC_ALLOC_FAIL "cmavm_guest_cma_alloc_fail_total"
+#define PLAN_METRIC_AGENT_UP   "cmavm_guest_agent_up"
+#define PLAN_METRIC_REFUSED    "cmavm_cma_refused_discard_bytes_total"
 /* The control API's answer with the guest's own figures (struct ctl_guest_cma) */
 #define PLAN_GUEST_CMA_PATH "/v1/guest/cma"
 
@@ -79,9 +79,12 @@ void plan_run_flags(struct strbuf *sb, const struct plan_input *in, const struct
 void plan_dts(struct strbuf *sb, const struct plan_result *r);
 void plan_k8s(struct strbuf *sb, const struct plan_result *r, const char *indent);
 void plan_alert_rules(struct strbuf *sb, const struct plan_input *in, const struct plan_result *r);
-/* How to give the host the huge pages of @pages (on @node, -1: anywhere). */
+/*
+ * The huge pages of @pages a VM needs free, on @node (-1: anywhere), and
+ * how to set them aside where @have (the node's, NULL: unknown) falls short.
+ */
 void plan_hugepage_advice(struct strbuf *sb, struct plan_pages pages, int node,
-			  const char *indent);
+			  const struct plan_pages *have, const char *indent);
 
 /* ---- cmd_plan_show.c and cmd_plan_json.c ---- */
 
@@ -138,7 +141,7 @@ struct plan_seen {
 int plan_observe(const char *source, struct plan_seen *seen, size_t max, size_t *n, char *err,
 		 size_t errlen);
 /* The same for the text of a metrics file. */
-int plan_observe_metrics(const char *text, const char *source, struct plan_seen *seen,
-			 size_t max, size_t *n, char *err, size_t errlen);
+int plan_observe_metrics(const char *text, const char *source, struct plan_seen *seen, size_t max,
+			 size_t *n, char *err, size_t errlen);
 
 #endif

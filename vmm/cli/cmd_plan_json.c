@@ -57,14 +57,14 @@ static json_t *allocs_json(const struct plan_input *in, const struct plan_result
 	for (size_t i = 0; i < in->p.nr_devices; i++) {
 		const struct plan_alloc *a = &r->allocs[i];
 
-		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "device",
-					in->p.devices[i].name, "kind",
-					plan_kind_name(in->p.devices[i].kind), "pool",
-					r->pools[a->pool].name, "buffer", num(a->asked), "pages",
-					num(a->pages), "align", num(a->align), "placed",
-					num(a->placed), "count", num(a->count), "total",
-					num(a->total)));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+						"device", in->p.devices[i].name, "kind",
+						plan_kind_name(in->p.devices[i].kind), "pool",
+						r->pools[a->pool].name, "buffer", num(a->asked),
+						"pages", num(a->pages), "align", num(a->align),
+						"placed", num(a->placed), "count", num(a->count),
+						"total", num(a->total)));
 	}
 	return list;
 }

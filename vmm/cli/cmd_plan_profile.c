@@ -8,7 +8,6 @@
 #include "vmm/cli/cmd_plan.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,8 @@
 #include "cma/size.h"
 #include "fdt/guest_rules.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -43,7 +43,7 @@ int plan_json_keys(json_t *obj, const char *where, const char *const *keys, char
 
 	if (!json_is_object(obj))
 		return fail(err, errlen, "%s must be an object ({...})", where);
-	json_object_foreach(obj, key, v) {
+	json_object_foreach (obj, key, v) {
 		size_t i;
 
 		for (i = 0; keys[i] && strcmp(keys[i], key); i++)
@@ -91,8 +91,7 @@ int plan_json_count(json_t *obj, const char *key, uint64_t *out, char *err, size
 }
 
 /* A string @key into @buf[@size]: 0, 1 when absent, -1 when not a string or too long. */
-static int json_text(json_t *obj, const char *key, char *buf, size_t size, char *err,
-		     size_t errlen)
+static int json_text(json_t *obj, const char *key, char *buf, size_t size, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -171,7 +170,7 @@ static int nodes_from_json(json_t *nodes, const char *where, struct plan_host *h
 			    "%s.nodes must be a list of 1 to %d NUMA nodes, each "
 			    "{\"hugepages_2m\": N, \"hugepages_1g\": N}",
 			    where, PLAN_NODES_MAX);
-	json_array_foreach(nodes, i, v) {
+	json_array_foreach (nodes, i, v) {
 		snprintf(at, sizeof(at), "%s.nodes[%zu]", where, i);
 		if (node_from_json(v, at, &h->nodes[i], err, errlen))
 			return -1;
@@ -183,8 +182,8 @@ static int nodes_from_json(json_t *nodes, const char *where, struct plan_host *h
 int plan_host_from_json(json_t *obj, const char *where, struct plan_host *h, char *err,
 			size_t errlen)
 {
-	static const char *const keys[] = { "name", "ram", "reserved", "nodes", "hugepages_2m",
-					     "hugepages_1g", NULL };
+	static const char *const keys[] = { "name",	    "ram",	    "reserved", "nodes",
+					    "hugepages_2m", "hugepages_1g", NULL };
 	json_t *nodes = json_object_get(obj, "nodes");
 
 	memset(h, 0, sizeof(*h));
@@ -252,20 +251,22 @@ static int pixel_bits(json_t *obj, struct plan_device *d, char *err, size_t errl
 	if (!bpp)
 		return 0;
 	eighths = json_is_number(bpp) ? json_number_value(bpp) * 8 : -1;
-	if (!(eighths >= 1 && eighths <= 1024) || fabs(eighths - round(eighths)) > 1e-9)
+	if (!(eighths >= 1 && eighths <= 1024) ||
+	    eighths - (double)(uint64_t)(eighths + 0.5) > 1e-9 ||
+	    (double)(uint64_t)(eighths + 0.5) - eighths > 1e-9)
 		return fail(err, errlen,
 			    "bytes_per_pixel must be a number of eighths from 0.125 to 128, like 4 "
 			    "or 1.5");
-	d->bits_per_pixel = (uint64_t)round(eighths);
+	d->bits_per_pixel = (uint64_t)(eighths + 0.5);
 	return 0;
 }
 
-static const char *const frame_keys[] = { "name",    "type",	    "pool",	   "width",
-					  "height",  "format",	    "bytes_per_pixel", "buffers",
-					  "count",   "buffer_size", "stream_size",     "alignment",
-					  NULL };
-static const char *const custom_keys[] = { "name", "type", "pool", "size", "count", "alignment",
-					   NULL };
+static const char *const frame_keys[] = {
+	"name",	   "type",  "pool",	   "width",	  "height",    "format", "bytes_per_pixel",
+	"buffers", "count", "buffer_size", "stream_size", "alignment", NULL
+};
+static const char *const custom_keys[] = { "name",  "type",	 "pool", "size",
+					   "count", "alignment", NULL };
 
 static int device_kind(json_t *obj, const char *where, struct plan_device *d, char *err,
 		       size_t errlen)
@@ -278,8 +279,9 @@ static int device_kind(json_t *obj, const char *where, struct plan_device *d, ch
 	for (unsigned int k = 0; k < 4; k++) {
 		if (!strcmp(type, kinds[k])) {
 			d->kind = (enum plan_kind)k;
-			return plan_json_keys(obj, where, k == PLAN_CUSTOM ? custom_keys : frame_keys,
-					      err, errlen);
+			return plan_json_keys(obj, where,
+					      k == PLAN_CUSTOM ? custom_keys : frame_keys, err,
+					      errlen);
 		}
 	}
 	return fail(err, errlen, "%s: type must be display, camera, codec or custom", where);
@@ -290,8 +292,8 @@ static int device_pool(json_t *obj, struct plan_device *d, char *err, size_t err
 	struct pool_spec spec;
 	char flag[POOL_FLAG_MAX], why[200];
 
-	if (json_text(obj, "pool", d->pool, sizeof(d->pool), err, errlen) || !strcmp(d->pool,
-										POOL_DEFAULT_NAME))
+	if (json_text(obj, "pool", d->pool, sizeof(d->pool), err, errlen) ||
+	    !strcmp(d->pool, POOL_DEFAULT_NAME))
 		return 0;
 	snprintf(flag, sizeof(flag), "%s:2M", d->pool);
 	if (pool_parse_named(flag, &spec, why, sizeof(why)))
@@ -306,7 +308,8 @@ static int device_numbers(json_t *obj, struct plan_device *d, char *err, size_t 
 
 	d->buffers = 1;
 	d->streams = 1;
-	if (plan_json_size(obj, custom ? "size" : "buffer_size", &d->buffer_size, err, errlen) < 0 ||
+	if (plan_json_size(obj, custom ? "size" : "buffer_size", &d->buffer_size, err, errlen) <
+		    0 ||
 	    plan_json_size(obj, "alignment", &d->align, err, errlen) < 0 ||
 	    plan_json_count(obj, custom ? "count" : "buffers", &d->buffers, err, errlen) < 0)
 		return -1;
@@ -323,8 +326,7 @@ static int device_numbers(json_t *obj, struct plan_device *d, char *err, size_t 
 	return 0;
 }
 
-static int device_from_json(json_t *obj, size_t i, struct plan_device *d, char *err,
-			    size_t errlen)
+static int device_from_json(json_t *obj, size_t i, struct plan_device *d, char *err, size_t errlen)
 {
 	char where[64];
 
@@ -358,7 +360,7 @@ static int devices_from_json(json_t *list, struct plan_profile *p, char *err, si
 	if (!json_is_array(list) || json_array_size(list) > PLAN_DEVICES_MAX)
 		return fail(err, errlen, "devices must be a list of at most %d devices",
 			    PLAN_DEVICES_MAX);
-	json_array_foreach(list, i, v) {
+	json_array_foreach (list, i, v) {
 		if (device_from_json(v, i, &p->devices[i], err, errlen))
 			return -1;
 		for (size_t j = 0; j < i; j++)
@@ -374,8 +376,8 @@ static int devices_from_json(json_t *list, struct plan_profile *p, char *err, si
 
 /* ---- groups ---- */
 
-static int device_bit(const struct plan_profile *p, json_t *name, const char *where,
-		      uint32_t *mask, char *err, size_t errlen)
+static int device_bit(const struct plan_profile *p, json_t *name, const char *where, uint32_t *mask,
+		      char *err, size_t errlen)
 {
 	char list[400] = "";
 
@@ -402,7 +404,7 @@ static int group_from_json(const struct plan_profile *p, json_t *names, const ch
 	if (!json_is_array(names) || !json_array_size(names))
 		return fail(err, errlen, "%s must be a list of device names that run at once",
 			    where);
-	json_array_foreach(names, i, v)
+	json_array_foreach (names, i, v)
 		if (device_bit(p, v, where, mask, err, errlen))
 			return -1;
 	return 0;
@@ -431,7 +433,7 @@ static int groups_from_json(json_t *root, struct plan_profile *p, char *err, siz
 			    "groups must be a list of 1 to %d lists of device names, each the "
 			    "devices that run at once",
 			    PLAN_GROUPS_MAX);
-	json_array_foreach(groups, i, v) {
+	json_array_foreach (groups, i, v) {
 		snprintf(where, sizeof(where), "groups[%zu]", i);
 		if (group_from_json(p, v, where, &p->groups[i], err, errlen))
 			return -1;
@@ -478,10 +480,11 @@ static int pools_from_json(json_t *pools, struct plan_profile *p, char *err, siz
 			    "pools must be an object of at most %d pools by name: {\"cam\": "
 			    "{\"size\": \"64M\"}}",
 			    PLAN_POOLS_MAX);
-	json_object_foreach(pools, name, v) {
+	json_object_foreach (pools, name, v) {
 		if (strlen(name) >= PLAN_NAME_MAX)
-			return fail(err, errlen, "pools: the name '%s' is longer than %d characters",
-				    name, PLAN_NAME_MAX - 1);
+			return fail(err, errlen,
+				    "pools: the name '%s' is longer than %d characters", name,
+				    PLAN_NAME_MAX - 1);
 		if (pool_from_json(name, v, &p->pools[p->nr_pools++], err, errlen))
 			return -1;
 	}
@@ -496,10 +499,12 @@ static int guest_kernel(json_t *root, struct plan_profile *p, char *err, size_t 
 
 	if (json_text(root, "kernel", text, sizeof(text), err, errlen) < 0)
 		return -1;
-	if (sscanf(text, "%u.%u%c", &p->kernel[0], &p->kernel[1], &tail) != 2 ||
-	    p->kernel[0] < 3 || p->kernel[0] > 99)
-		return fail(err, errlen, "kernel \"%s\": write the guest's version as MAJOR.MINOR, "
-			    "like \"6.1\"", text);
+	if (sscanf(text, "%u.%u%c", &p->kernel[0], &p->kernel[1], &tail) != 2 || p->kernel[0] < 3 ||
+	    p->kernel[0] > 99)
+		return fail(err, errlen,
+			    "kernel \"%s\": write the guest's version as MAJOR.MINOR, "
+			    "like \"6.1\"",
+			    text);
 	return 0;
 }
 
@@ -517,7 +522,8 @@ static int guest_from_json(json_t *root, struct plan_profile *p, char *err, size
 			    size_str(p->page_size, a));
 	r = plan_json_size(root, "ram", &p->ram, err, errlen);
 	if (r)
-		return r < 0 ? -1 : fail(err, errlen, "ram is missing: the guest's RAM, like \"2G\"");
+		return r < 0 ? -1
+			     : fail(err, errlen, "ram is missing: the guest's RAM, like \"2G\"");
 	if (!p->ram || !is_aligned(p->ram, SZ_2M))
 		return fail(err, errlen,
 			    "ram %s is not a whole number of 2 MiB (cmavm run --memory); use %s",
@@ -560,11 +566,21 @@ static int tuning_from_json(json_t *root, struct plan_input *in, char *err, size
 
 int plan_profile_from_json(json_t *root, struct plan_input *in, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "name",	     "description",	   "ram",
-					     "page_size",    "kernel",		   "headroom_percent",
-					     "largest_allocation", "vmm_overhead", "devices",
-					     "groups",	     "concurrent",	   "pools",
-					     "host",	     "alerts",		   NULL };
+	static const char *const keys[] = { "name",
+					    "description",
+					    "ram",
+					    "page_size",
+					    "kernel",
+					    "headroom_percent",
+					    "largest_allocation",
+					    "vmm_overhead",
+					    "devices",
+					    "groups",
+					    "concurrent",
+					    "pools",
+					    "host",
+					    "alerts",
+					    NULL };
 	struct plan_profile *p = &in->p;
 	json_t *host = json_object_get(root, "host");
 

@@ -103,9 +103,9 @@ static void show_pools(FILE *out, const struct plan_input *in, const struct plan
 	for (size_t i = 0; i < r->nr_pools; i++) {
 		const struct plan_pool *pp = &r->pools[i];
 
-		table_row(&t, pp->name, pp->no_map ? "no-map" : "cma", plan_bytes(pp->peak, c[0].text),
-			  plan_bytes(pp->largest, c[1].text), plan_bytes(pp->headroom, c[2].text),
-			  plan_bytes(pp->size, c[3].text),
+		table_row(&t, pp->name, pp->no_map ? "no-map" : "cma",
+			  plan_bytes(pp->peak, c[0].text), plan_bytes(pp->largest, c[1].text),
+			  plan_bytes(pp->headroom, c[2].text), plan_bytes(pp->size, c[3].text),
 			  pp->covered ? "on the 1 GiB page" : cma_level_name(pp->level), NULL);
 	}
 	table_print(&t, out);
@@ -121,7 +121,7 @@ static void show_host(FILE *out, const struct plan_input *in, const struct plan_
 	if (!in->p.has_host) {
 		fprintf(out, "Host: no inventory in the profile; the windows above are the best "
 			     "cmavm has for these pools, and need on the host:\n");
-		plan_hugepage_advice(&sb, r->used, -1, "  ");
+		plan_hugepage_advice(&sb, r->used, -1, NULL, "  ");
 	} else {
 		fprintf(out, "Host%s%s: the windows above are what its huge pages allow",
 			*in->p.host.name ? " " : "", in->p.host.name);
@@ -129,11 +129,12 @@ static void show_host(FILE *out, const struct plan_input *in, const struct plan_
 			fprintf(out, " on NUMA node %d (run cmavm there: numactl -N %d -m %d)",
 				r->node, r->node, r->node);
 		fprintf(out, "; this VM takes:\n");
-		plan_hugepage_advice(&sb, r->used, r->node, "  ");
+		plan_hugepage_advice(&sb, r->used, r->node,
+				     r->node >= 0 ? &in->p.host.nodes[r->node] : NULL, "  ");
 		if (memcmp(&r->used, &r->best, sizeof(r->best))) {
 			strbuf_addf(&sb, "For the best levels (contiguous where a pool fits one "
 					 "1 GiB span, else huge) it would need:\n");
-			plan_hugepage_advice(&sb, r->best, -1, "  ");
+			plan_hugepage_advice(&sb, r->best, -1, NULL, "  ");
 		}
 	}
 	fputs(strbuf_str(&sb), out);
@@ -188,14 +189,16 @@ void plan_show(FILE *out, const struct plan_input *in, const struct plan_result 
 	strbuf_reset(&sb);
 	if (r->nr_pools) {
 		plan_dts(&sb, r);
-		show_text(out, "/reserved-memory as cmavm writes it (cmavm run --dry-run "
-			       "--dump-dtb FILE writes the whole tree):",
+		show_text(out,
+			  "/reserved-memory as cmavm writes it (cmavm run --dry-run "
+			  "--dump-dtb FILE writes the whole tree):",
 			  strbuf_str(&sb));
 	}
 	strbuf_reset(&sb);
 	plan_k8s(&sb, r, "");
-	show_text(out, "Kubernetes, a pod that runs one VM (memory: guest RAM and cmavm's "
-		       "overhead; huge pages for the windows):",
+	show_text(out,
+		  "Kubernetes, a pod that runs one VM (memory: guest RAM and cmavm's "
+		  "overhead; huge pages for the windows):",
 		  strbuf_str(&sb));
 	strbuf_reset(&sb);
 	plan_alert_rules(&sb, in, r);

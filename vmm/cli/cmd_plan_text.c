@@ -35,7 +35,7 @@ const char *plan_bytes(uint64_t bytes, char buf[static 64])
 {
 	char human[32];
 
-	if (bytes < 1024)
+	if (!is_aligned(bytes, 1024))
 		snprintf(buf, 64, "%" PRIu64, bytes);
 	else
 		snprintf(buf, 64, "%" PRIu64 " (%s)", bytes, size_str(bytes, human));
@@ -85,7 +85,9 @@ void plan_dts(struct strbuf *sb, const struct plan_result *r)
 
 		strbuf_addf(sb, "\n\t\t%s@%" PRIx64 " {\n", pp->name, pp->base);
 		strbuf_addf(sb, "\t\t\tcompatible = \"shared-dma-pool\";\n");
-		strbuf_addf(sb, "\t\t\treg = <0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 ">;\n",
+		strbuf_addf(sb,
+			    "\t\t\treg = <0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
+			    ">;\n",
 			    pp->base >> 32, pp->base & 0xffffffffu, pp->size >> 32,
 			    pp->size & 0xffffffffu);
 		strbuf_addf(sb, "\t\t\t%s;\n", pp->no_map ? "no-map" : "reusable");
@@ -98,29 +100,51 @@ void plan_dts(struct strbuf *sb, const struct plan_result *r)
 
 /* ---- the host's huge pages ---- */
 
-void plan_hugepage_advice(struct strbuf *sb, struct plan_pages pages, int node,
-			  const char *indent)
+static void advice_1g(struct strbuf *sb, uint64_t need, const struct plan_pages *have,
+		      const char *indent)
 {
+	strbuf_addf(sb, "%s1 GiB pages: %" PRIu64 " free", indent, need);
+	if (have)
+		strbuf_addf(sb, " (the node has %" PRIu64 ")", have->pages_1g);
+	if (!have || have->pages_1g < need)
+		strbuf_addf(sb,
+			    "; they are set aside when the host boots: hugepagesz=1G "
+			    "hugepages=%" PRIu64
+			    " on its kernel command line, plus what others use",
+			    need);
+	strbuf_addf(sb, "\n");
+}
+
+static void advice_2m(struct strbuf *sb, uint64_t need, int node, const struct plan_pages *have,
+		      const char *indent)
+{
+	strbuf_addf(sb, "%s2 MiB pages: %" PRIu64 " free", indent, need);
+	if (have)
+		strbuf_addf(sb, " on node %d (it has %" PRIu64 ")", node, have->pages_2m);
+	if (have && have->pages_2m < need)
+		strbuf_addf(sb,
+			    "; echo %" PRIu64 " > /sys/devices/system/node/node%d/hugepages/"
+			    "hugepages-2048kB/nr_hugepages, plus what others use",
+			    need, node);
+	else if (!have)
+		strbuf_addf(sb,
+			    "; sysctl -w vm.nr_hugepages=%" PRIu64
+			    " plus what others use, and the same in /etc/sysctl.d/ to keep it",
+			    need);
+	strbuf_addf(sb, "\n");
+}
+
+void plan_hugepage_advice(struct strbuf *sb, struct plan_pages pages, int node,
+			  const struct plan_pages *have, const char *indent)
+{
+	if (node < 0)
+		have = NULL;
 	if (pages.pages_1g)
-		strbuf_addf(sb,
-			    "%s1 GiB pages: %" PRIu64 " free; they are set aside when the host "
-			    "boots: hugepagesz=1G hugepages=%" PRIu64
-			    " on its kernel command line (more if others use them)\n",
-			    indent, pages.pages_1g, pages.pages_1g);
-	if (pages.pages_2m && node >= 0)
-		strbuf_addf(sb,
-			    "%s2 MiB pages: %" PRIu64 " free on node %d: raise "
-			    "/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/nr_hugepages "
-			    "by what is missing\n",
-			    indent, pages.pages_2m, node, node);
-	else if (pages.pages_2m)
-		strbuf_addf(sb,
-			    "%s2 MiB pages: %" PRIu64 " free: sysctl -w vm.nr_hugepages=%" PRIu64
-			    " on a host with none (add what others hold), and the same line in "
-			    "/etc/sysctl.d/ to keep it\n",
-			    indent, pages.pages_2m, pages.pages_2m);
+		advice_1g(sb, pages.pages_1g, have, indent);
+	if (pages.pages_2m)
+		advice_2m(sb, pages.pages_2m, node, have, indent);
 	if (!pages.pages_1g && !pages.pages_2m)
-		strbuf_addf(sb, "%snone\n", indent);
+		strbuf_addf(sb, "%sno huge pages\n", indent);
 }
 
 /* ---- Kubernetes ---- */
@@ -129,11 +153,12 @@ static void k8s_quantities(struct strbuf *sb, const struct plan_result *r, const
 {
 	uint64_t mi = align_up(r->host_memory, SZ_1M) / SZ_1M;
 
-	strbuf_addf(sb, "%s  memory: %" PRIu64 "Mi\n", indent, mi);
+	strbuf_addf(sb, "%s    memory: %" PRIu64 "Mi\n", indent, mi);
 	if (r->used.pages_1g)
-		strbuf_addf(sb, "%s  hugepages-1Gi: %" PRIu64 "Gi\n", indent, r->used.pages_1g);
+		strbuf_addf(sb, "%s    hugepages-1Gi: %" PRIu64 "Gi\n", indent, r->used.pages_1g);
 	if (r->used.pages_2m)
-		strbuf_addf(sb, "%s  hugepages-2Mi: %" PRIu64 "Mi\n", indent, r->used.pages_2m * 2);
+		strbuf_addf(sb, "%s    hugepages-2Mi: %" PRIu64 "Mi\n", indent,
+			    r->used.pages_2m * 2);
 }
 
 void plan_k8s(struct strbuf *sb, const struct plan_result *r, const char *indent)
@@ -184,8 +209,8 @@ static void add_rule(struct strbuf *sb, const struct plan_input *in, const struc
 	snprintf(expr, sizeof(expr), rule->expr_fmt, sel, threshold);
 	strbuf_addf(sb, "      - alert: %s\n        expr: ", rule->alert);
 	yaml_quoted(sb, expr);
-	strbuf_addf(sb, "\n        for: %s\n        labels:\n          severity: %s\n",
-		    rule->for_, rule->severity);
+	strbuf_addf(sb, "\n        for: %s\n        labels:\n          severity: %s\n", rule->for_,
+		    rule->severity);
 	strbuf_addf(sb, "        annotations:\n          summary: ");
 	yaml_quoted(sb, rule->summary);
 	strbuf_addf(sb, "\n          description: ");

@@ -57,6 +57,10 @@ static const char run_usage[] =
 	"  --no-access-platform do not offer VIRTIO_F_ACCESS_PLATFORM (for comparison)\n"
 	"  --balloon-stats SECONDS\n"
 	"                       guest memory statistics interval; 0 for none  [5]\n"
+	"  --agent-interval SECONDS\n"
+	"                       how often cmavm reads the guest's CMA figures through\n"
+	"                       the QEMU guest agent in the guest (a virtio-console\n"
+	"                       port, org.qemu.guest_agent.0); 0: no port  [5]\n"
 	"  --api-socket PATH    the control socket  [$CMAVM_SOCKET or\n"
 	"                       ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
 	"  --metrics-file PATH  write the VM's Prometheus metrics to PATH every 5 s\n"
@@ -421,6 +425,17 @@ static int flag_stats_interval(struct vm_config *cfg, char *arg)
 	return 0;
 }
 
+static int flag_agent_interval(struct vm_config *cfg, char *arg)
+{
+	if (!parse_count(arg, 0, 3600, &cfg->agent_interval_s)) {
+		pr_err("--agent-interval %s: give seconds from 1 to 3600, or 0 for no guest agent "
+		       "port",
+		       arg);
+		return -1;
+	}
+	return 0;
+}
+
 static int flag_no_access_platform(struct vm_config *cfg, char *arg)
 {
 	cfg->access_platform = false;
@@ -517,6 +532,7 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->access_platform = true;
 	cfg->seccomp = SANDBOX_ON;
 	cfg->stats_interval_s = DEFAULT_STATS_INTERVAL;
+	cfg->agent_interval_s = DEFAULT_AGENT_INTERVAL;
 	pool_parse_default(DEFAULT_CMA, &cfg->pools[0], err, sizeof(err));
 	cfg->nr_pools = 1;
 }
@@ -549,6 +565,7 @@ static const struct run_flag {
 	{ "disk", required_argument, flag_disk, 0 },
 	{ "no-access-platform", no_argument, flag_no_access_platform, 0 },
 	{ "balloon-stats", required_argument, flag_stats_interval, 0 },
+	{ "agent-interval", required_argument, flag_agent_interval, 0 },
 	{ "api-socket", required_argument, NULL, TEXT(api_socket) },
 	{ "metrics-file", required_argument, flag_metrics_file, 0 },
 	{ "seccomp", required_argument, flag_seccomp, 0 },

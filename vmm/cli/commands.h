@@ -18,6 +18,9 @@ int cmd_run(int argc, char **argv);
 /* cmavm dtb check: judge a DTB as the guest kernel will (vmm/cli/cmd_dtb.c) */
 int cmd_dtb(int argc, char **argv);
 
+/* cmavm plan: size a VM class's CMA, pack a fleet (vmm/cli/cmd_plan.c) */
+int cmd_plan(int argc, char **argv);
+
 /* cmavm ctl: ask a running VM through its API socket (vmm/cli/ctl.c) */
 int cmd_ctl(int argc, char **argv);
 

@@ -39,7 +39,8 @@
 
 struct expo {
 	struct strbuf *out;
-	int err; /* the first append that failed; nothing is added after it */
+	const char *vm; /* the label every sample carries first; NULL: none */
+	int err;	/* the first append that failed; nothing is added after it */
 };
 
 struct label {
@@ -113,16 +114,23 @@ static void family(struct expo *e, const char *name, const char *type, const cha
 }
 
 /* name{a="x",b="y"} value */
+static void put_label(struct expo *e, bool first, const char *name, const char *value)
+{
+	put(e, "%c%s=\"", first ? '{' : ',', name);
+	put_label_value(e, value ? value : "");
+	put_bytes(e, "\"", 1);
+}
+
+/* name{vm="x",a="y",b="z"} value */
 static void sample(struct expo *e, const char *name, const struct label *labels, unsigned int nr,
 		   const char *value)
 {
 	put(e, "%s", name);
-	for (unsigned int i = 0; i < nr; i++) {
-		put(e, "%c%s=\"", i ? ',' : '{', labels[i].name);
-		put_label_value(e, labels[i].value ? labels[i].value : "");
-		put_bytes(e, "\"", 1);
-	}
-	put(e, "%s %s\n", nr ? "}" : "", value);
+	if (e->vm)
+		put_label(e, true, "vm", e->vm);
+	for (unsigned int i = 0; i < nr; i++)
+		put_label(e, !e->vm && !i, labels[i].name, labels[i].value);
+	put(e, "%s %s\n", e->vm || nr ? "}" : "", value);
 }
 
 /* A family of one sample (with the same labels for each of a table's). */
@@ -151,7 +159,7 @@ static void scalars(struct expo *e, const void *from, const struct scalar *s, si
 		scalar(e, from, &s[i], labels, nr);
 }
 
-#define SCALARS(e, from, table, labels, nr) \
+#define SCALARS(e, from, table, labels, nr)                                                        \
 	scalars(e, from, table, sizeof(table) / sizeof(table[0]), labels, nr)
 
 static void single(struct expo *e, const char *name, const char *type, const char *help,
@@ -181,7 +189,8 @@ static bool time_set(const struct timespec *t)
 /* ---- the VM ---- */
 
 static const struct scalar vm_memory[] = {
-	{ "cmavm_vm_memory_bytes", GAUGE, "Guest RAM.", AT(struct ctl_vm_status, memory_bytes), false },
+	{ "cmavm_vm_memory_bytes", GAUGE, "Guest RAM.", AT(struct ctl_vm_status, memory_bytes),
+	  false },
 	{ "cmavm_vm_memory_resident_bytes", GAUGE,
 	  "Guest RAM the host backs now (measured; huge-page windows included).",
 	  AT(struct ctl_vm_status, memory_resident_bytes), false },
@@ -223,7 +232,8 @@ static void expose_cma_pools(struct expo *e, const struct ctl_ops *ops)
 	       "Size of each DMA pool; kind is cma (reusable) or coherent (no-map).");
 	for (i = 0; i < n; i++) {
 		struct label l[] = { { "pool", pools[i].name },
-				     { "kind", pools[i].kind == POOL_COHERENT ? "coherent" : "cma" } };
+				     { "kind",
+				       pools[i].kind == POOL_COHERENT ? "coherent" : "cma" } };
 
 		sample(e, "cmavm_cma_pool_size_bytes", l, 2, u64_num(pools[i].size).text);
 	}
@@ -291,11 +301,14 @@ static void expose_cma_windows(struct expo *e, const struct ctl_ops *ops)
 		       u64_num(sums[j].bytes).text);
 }
 
-#define CMA_STAT(name, type, help, field) { name, type, help, AT(struct ctl_cma_stats, field), false }
+#define CMA_STAT(name, type, help, field)                                                          \
+	{                                                                                          \
+		name, type, help, AT(struct ctl_cma_stats, field), false                           \
+	}
 
 static const struct scalar cma_counts[] = {
-	CMA_STAT("cmavm_cma_pageblock_bytes", GAUGE, "The engine's pageblock: the unit of its states.",
-		 pageblock_size),
+	CMA_STAT("cmavm_cma_pageblock_bytes", GAUGE,
+		 "The engine's pageblock: the unit of its states.", pageblock_size),
 	CMA_STAT("cmavm_cma_commits_total", COUNTER, "Windows committed, boot windows included.",
 		 commits),
 	CMA_STAT("cmavm_cma_boot_commits_total", COUNTER,
@@ -310,8 +323,8 @@ static const struct scalar cma_counts[] = {
 	CMA_STAT("cmavm_cma_refused_discards_total", COUNTER,
 		 "Discards of guest memory refused because the range lies in a window.",
 		 refused_discards),
-	CMA_STAT("cmavm_cma_refused_discard_bytes_total", COUNTER,
-		 "Bytes of the refused discards.", refused_discard_bytes),
+	CMA_STAT("cmavm_cma_refused_discard_bytes_total", COUNTER, "Bytes of the refused discards.",
+		 refused_discard_bytes),
 };
 
 static const struct scalar cma_longest[] = {
@@ -326,11 +339,13 @@ static const struct scalar cma_longest[] = {
 static void histogram(struct expo *e, const char *name, const char *help, const uint64_t *bound_ns,
 		      const uint64_t *hist, uint64_t sum_ns)
 {
-	char bucket[96];
+	char bucket[96], sum[96], count[96];
 	uint64_t total = 0;
 
 	family(e, name, "histogram", help);
 	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	snprintf(sum, sizeof(sum), "%s_sum", name);
+	snprintf(count, sizeof(count), "%s_count", name);
 	for (int i = 0; i < CTL_HIST_BUCKETS; i++) {
 		struct num le = seconds_num(i < CTL_HIST_BUCKETS - 1 ? bound_ns[i] : 0);
 		struct label l = { "le", i < CTL_HIST_BUCKETS - 1 ? le.text : "+Inf" };
@@ -338,7 +353,8 @@ static void histogram(struct expo *e, const char *name, const char *help, const 
 		total += hist[i];
 		sample(e, bucket, &l, 1, u64_num(total).text);
 	}
-	put(e, "%s_sum %s\n%s_count %" PRIu64 "\n", name, seconds_num(sum_ns).text, name, total);
+	sample(e, sum, NULL, 0, seconds_num(sum_ns).text);
+	sample(e, count, NULL, 0, u64_num(total).text);
 }
 
 static void expose_cma_stats(struct expo *e, const struct ctl_ops *ops)
@@ -370,7 +386,7 @@ static const struct scalar balloon_sizes[] = {
 	  AT(struct ctl_balloon, actual_bytes), false },
 };
 
-#define BALLOON_STAT(tag, name, type, help) \
+#define BALLOON_STAT(tag, name, type, help)                                                        \
 	[tag] = { name, type, help, AT(struct ctl_balloon_stats, value[tag]), false }
 
 static const struct scalar balloon_stats[CTL_BALLOON_S_NR] = {
@@ -552,7 +568,10 @@ static void expose_gpu(struct expo *e, const struct ctl_ops *ops)
 
 /* ---- the guest's own CMA figures ---- */
 
-#define GUEST(name, type, help, field) { name, type, help, AT(struct ctl_guest_cma, field), false }
+#define GUEST(name, type, help, field)                                                             \
+	{                                                                                          \
+		name, type, help, AT(struct ctl_guest_cma, field), false                           \
+	}
 
 static const struct scalar guest_always[] = {
 	GUEST("cmavm_guest_agent_readings_total", COUNTER,
@@ -599,9 +618,9 @@ static void expose_guest_cma(struct expo *e, const struct ctl_ops *ops)
 		       seconds_num(ns_since(&g.updated)).text);
 }
 
-int metrics_expose(const struct ctl_ops *ops, struct strbuf *out)
+int metrics_expose(const struct ctl_ops *ops, const char *vm, struct strbuf *out)
 {
-	struct expo e = { out, 0 };
+	struct expo e = { out, vm, 0 };
 
 	expose_vm(&e, ops);
 	expose_cma_pools(&e, ops);

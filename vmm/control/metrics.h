@@ -25,10 +25,13 @@
 /*
  * Append the exposition of all @ops can tell to @out (a growable buffer).
  * Each callback runs once; one that is NULL or fails leaves out its
- * families whole. Call where the callbacks may run (the loop thread).
- * 0, or -ENOMEM / -ENOSPC: @out then holds a part, to be thrown away.
+ * families whole. With @vm, every sample carries the label vm="@vm"
+ * first: for files of several VMs read by one collector (a scraper names
+ * its targets itself; NULL for it). Call where the callbacks may run (the
+ * loop thread). 0, or -ENOMEM / -ENOSPC: @out then holds a part, to be
+ * thrown away.
  */
-int metrics_expose(const struct ctl_ops *ops, struct strbuf *out);
+int metrics_expose(const struct ctl_ops *ops, const char *vm, struct strbuf *out);
 
 /* ---- --metrics-file PATH (metrics_file.c) ---- */
 

@@ -51,7 +51,7 @@ struct metrics_file {
 	bool posted, stopping;
 	uint64_t nr_posted, nr_done; /* texts posted, and done with (under @lock) */
 	pthread_cond_t done_cond;    /* @nr_done grew */
-	unsigned int failing; /* bit per enum failure said since the last file written */
+	unsigned int failing;	     /* bit per enum failure said since the last file written */
 };
 
 /* Where PATH's file name starts. */

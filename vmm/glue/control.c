@@ -174,6 +174,7 @@ int vmm_control_open(struct vmm *m)
 	};
 	vmm_engine_ctl_ops(&m->ctl_ops);
 	vmm_gpu_ctl_ops(&m->ctl_ops);
+	vmm_agent_ctl_ops(&m->ctl_ops);
 	if (!path)
 		path = ctl_default_socket(def, sizeof(def));
 	if (!path)

@@ -49,6 +49,12 @@ static int create_one(struct vmm *m, struct vmm_device *d, const struct virtio_s
 		m->gpu = &d->dev;
 		return virtio_gpu_create(&d->dev, &env, &opts);
 	}
+	case SLOT_CONSOLE: {
+		struct console_options opts = vmm_agent_port(m);
+
+		m->console = &d->dev;
+		return virtio_console_create(&d->dev, &env, &opts);
+	}
 	}
 	return -1;
 }
@@ -104,6 +110,7 @@ void vmm_devices_destroy(struct vmm *m)
 	m->nr_devices = 0;
 	m->balloon = NULL;
 	m->gpu = NULL;
+	m->console = NULL;
 }
 
 unsigned int vmm_devices_inflight_into(struct vmm *m, const void *host, uint64_t len)

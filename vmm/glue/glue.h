@@ -29,6 +29,7 @@
 
 struct boot_plan;
 struct cma_region;
+struct guest_agent;
 struct vmm;
 struct vm;
 struct vm_config;
@@ -75,6 +76,8 @@ struct vmm {
 	struct vmm_device *devices;
 	struct virtio_device *balloon; /* NULL: no balloon */
 	struct virtio_device *gpu;     /* NULL: no GPU */
+	struct virtio_device *console; /* the guest agent's port; NULL: none */
+	struct guest_agent *agent;     /* its client; NULL: no port */
 	struct cma_region *gpu_region; /* where the GPU's resources live */
 
 	struct http_server api;
@@ -132,6 +135,15 @@ int vmm_hugepages_preflight(const struct vm_config *cfg);
 int vmm_gpu_region_create(struct vmm *m);
 void vmm_gpu_region_destroy(struct vmm *m);
 void vmm_gpu_ctl_ops(struct ctl_ops *ops);
+
+/*
+ * agent.c: the guest agent's client (made before the devices, destroyed
+ * after the loop stops), its port's callbacks, and its API callback.
+ */
+int vmm_agent_create(struct vmm *m);
+void vmm_agent_destroy(struct vmm *m);
+struct console_options vmm_agent_port(struct vmm *m);
+void vmm_agent_ctl_ops(struct ctl_ops *ops);
 
 /* control.c: the control socket. */
 int vmm_control_open(struct vmm *m);

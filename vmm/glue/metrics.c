@@ -6,6 +6,10 @@
  * ticks), and handed to the writer thread (vmm/control/metrics.h), which
  * alone touches the disk: the loop never waits for it.
  *
+ * Every sample carries vm="NAME", NAME being the file's name without
+ * .prom: the files of several VMs in one textfile directory have names of
+ * their own, and so their series never collide.
+ *
  * One cmavm runs one VM, so the state is this file's own.
  */
 #include "vmm/control/metrics.h"
@@ -13,6 +17,8 @@
 #include "vmm/machine/config.h"
 #include "vmm/util/log.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #define METRICS_PERIOD_S 5
@@ -20,6 +26,7 @@
 static struct {
 	struct vmm *m;
 	struct metrics_file *file;
+	char vm[NAME_MAX + 1];
 	struct ev_op tick;
 	struct __kernel_timespec period;
 	bool stopping;	    /* the last exposition is posted: the timer stops */
@@ -30,7 +37,7 @@ static struct {
 static void expose_and_post(void)
 {
 	struct strbuf text = STRBUF_INIT(METRICS_MAX);
-	int err = metrics_expose(&metrics.m->ctl_ops, &text);
+	int err = metrics_expose(&metrics.m->ctl_ops, metrics.vm, &text);
 
 	if (!err) {
 		metrics_file_post(metrics.file, &text);
@@ -81,11 +88,24 @@ static void stop_on_loop(void *unused)
 	expose_and_post();
 }
 
+/* /var/lib/prometheus/node-exporter/web1.prom: web1 */
+static void name_the_vm(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len;
+
+	snprintf(metrics.vm, sizeof(metrics.vm), "%s", slash ? slash + 1 : path);
+	len = strlen(metrics.vm);
+	if (len > 5 && !strcmp(metrics.vm + len - 5, ".prom"))
+		metrics.vm[len - 5] = '\0';
+}
+
 int vmm_metrics_start(struct vmm *m)
 {
 	if (!m->cfg->metrics_file)
 		return 0;
 	metrics.m = m;
+	name_the_vm(m->cfg->metrics_file);
 	metrics.file = metrics_file_start(m->cfg->metrics_file);
 	if (!metrics.file)
 		return -1;
@@ -93,7 +113,8 @@ int vmm_metrics_start(struct vmm *m)
 		pr_err("--metrics-file %s: the event loop is not running", m->cfg->metrics_file);
 		return -1;
 	}
-	pr_info("metrics: %s, every %d s", m->cfg->metrics_file, METRICS_PERIOD_S);
+	pr_info("metrics: %s, every %d s, labelled vm=\"%s\"", m->cfg->metrics_file,
+		METRICS_PERIOD_S, metrics.vm);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ static void teardown(struct vmm *m)
 	if (m->loop_ready) {
 		ev_loop_stop(&m->loop);
 		vmm_devices_destroy(m);
+		vmm_agent_destroy(m);
 		vmm_gpu_region_destroy(m);
 		vmm_engine_destroy(m);
 		ev_loop_destroy(&m->loop);
@@ -55,8 +56,8 @@ int vmm_run(const struct vm_config *cfg, const struct boot_plan *plan)
 	if (!m->vm || ev_loop_init(&m->loop, LOOP_ENTRIES))
 		goto out;
 	m->loop_ready = true;
-	if (vmm_engine_create(m) || vmm_gpu_region_create(m) || vmm_devices_create(m) ||
-	    ev_loop_start(&m->loop) || vmm_mover_start(m))
+	if (vmm_engine_create(m) || vmm_gpu_region_create(m) || vmm_agent_create(m) ||
+	    vmm_devices_create(m) || ev_loop_start(&m->loop) || vmm_mover_start(m))
 		goto out;
 	vmm_engine_guest_starts(m);
 	if (vm_start(m->vm) || vmm_control_open(m) || vmm_metrics_start(m) ||

@@ -100,7 +100,7 @@ static void add_slot(struct boot_plan *plan, enum virtio_slot_kind kind, unsigne
 
 /*
  * Disks first (so that the first --disk is the guest's vda), then the
- * entropy source, the balloon and the GPU.
+ * entropy source, the balloon, the GPU and the guest agent's port.
  */
 static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
 {
@@ -122,6 +122,8 @@ static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
 	add_slot(plan, SLOT_BALLOON, 0, -1);
 	if (cfg->gpu.enabled)
 		add_slot(plan, SLOT_GPU, 0, -1);
+	if (cfg->agent_interval_s)
+		add_slot(plan, SLOT_CONSOLE, 0, -1);
 	return 0;
 }
 
@@ -250,12 +252,14 @@ static void print_region(const char *what, const struct region *r, const char *n
 
 static void print_slot(const struct vm_config *cfg, const struct virtio_slot *slot)
 {
-	static const char *const names[] = { "blk", "rng", "balloon", "gpu" };
+	static const char *const names[] = { "blk", "rng", "balloon", "gpu", "console" };
 	char gpu[96], sz[32];
 	const char *what = slot->kind == SLOT_BLK	? cfg->disks[slot->index].path
 			   : slot->kind == SLOT_RNG	? "entropy from getrandom()"
 			   : slot->kind == SLOT_BALLOON ? "balloon, statistics, free page reporting"
-							: gpu;
+			   : slot->kind == SLOT_CONSOLE
+				   ? "the guest agent's port (org.qemu.guest_agent.0)"
+				   : gpu;
 
 	snprintf(gpu, sizeof(gpu), "%ux%u display, resources in %s on %s backing", cfg->gpu.width,
 		 cfg->gpu.height, size_str(cfg->gpu.mem, sz),

@@ -31,6 +31,7 @@ enum virtio_slot_kind {
 	SLOT_RNG,
 	SLOT_BALLOON,
 	SLOT_GPU,
+	SLOT_CONSOLE,
 };
 
 /* A virtio-mmio device: its kind, its window and interrupt, its DT node. */

@@ -25,6 +25,7 @@
 #define DEFAULT_POOL_ALIGN     (4ULL << 20) /* suits guests older than 5.18 too */
 #define DEFAULT_CMDLINE	       "console=ttyS0 quiet"
 #define DEFAULT_STATS_INTERVAL 5 /* seconds between balloon statistics */
+#define DEFAULT_AGENT_INTERVAL 5 /* seconds between the guest agent's CMA readings */
 #define MAX_DISKS	       8
 
 struct disk_config {
@@ -71,9 +72,10 @@ struct vm_config {
 	bool dry_run;
 	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM (default) */
 	const char *api_socket;
-	const char *metrics_file; /* --metrics-file: NULL for none */
+	const char *metrics_file;  /* --metrics-file: NULL for none */
 	enum sandbox_mode seccomp; /* --seccomp: on unless turned off for debugging */
 	unsigned int stats_interval_s;
+	unsigned int agent_interval_s; /* --agent-interval: 0 for no guest agent port */
 	size_t nr_disks;
 	struct disk_config disks[MAX_DISKS];
 	size_t nr_pools;

@@ -24,8 +24,9 @@
 
 /* Every right of ABI 1: what the first Landlock can refuse. */
 #define FS_RIGHTS_V1 ((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
-#define FS_WRITER \
-	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE)
+#define FS_WRITER                                                                                  \
+	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |                             \
+	 LANDLOCK_ACCESS_FS_REMOVE_FILE)
 
 static int restrict_to(int dirfd, uint64_t handled, uint64_t allowed)
 {

@@ -29,7 +29,7 @@ static int probe_kind = -1;
 static const char *const kind_names[NR_SANDBOX_KINDS] = {
 	[SANDBOX_MAIN] = "main",       [SANDBOX_VCPU] = "vcpu",	    [SANDBOX_LOOP] = "loop",
 	[SANDBOX_MOVER] = "mover",     [SANDBOX_HELPER] = "helper", [SANDBOX_CONSOLE] = "console",
-	[SANDBOX_SIGNALS] = "signals", [SANDBOX_CHECK] = "check",	    [SANDBOX_WRITER] = "writer",
+	[SANDBOX_SIGNALS] = "signals", [SANDBOX_CHECK] = "check",   [SANDBOX_WRITER] = "writer",
 };
 
 const char *sandbox_kind_name(enum sandbox_kind kind)

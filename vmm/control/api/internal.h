@@ -52,6 +52,7 @@ void api_get_gpu_screenshot(const struct ctl_ops *ops, const char *query,
 			    struct http_response *resp);
 void api_put_gpu_export(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 void api_get_metrics(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+void api_get_guest_cma(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 
 /* ---- answers (json.c) ---- */
 

@@ -13,7 +13,7 @@
 void api_get_metrics(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
 {
 	struct strbuf text = STRBUF_INIT(METRICS_MAX);
-	int err = metrics_expose(ops, &text);
+	int err = metrics_expose(ops, NULL, &text); /* the scraper labels its target */
 	size_t len = strbuf_len(&text);
 
 	if (err) {

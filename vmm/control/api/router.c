@@ -45,6 +45,7 @@ static const struct route routes[] = {
 	  NULL },
 	{ "GET", "/v1/gpu/screenshot", NULL, NULL, api_get_gpu_screenshot },
 	{ "PUT", "/v1/gpu/export", api_put_gpu_export, "{\"scanout\": 0}", NULL },
+	{ "GET", "/v1/guest/cma", api_get_guest_cma, NULL, NULL },
 	{ "GET", "/metrics", api_get_metrics, NULL, NULL },
 	{ "GET", "/v1/metrics", api_get_metrics, NULL, NULL },
 };

@@ -142,7 +142,7 @@ static void command(struct fake_qga *f, const char *text)
 	if (f->nr_asked < FAKE_QGA_COMMANDS)
 		snprintf(f->asked[f->nr_asked++], sizeof(f->asked[0]), "%s %lld", name ? name : "?",
 			 (long long)json_integer_value(json_object_get(args, "handle")));
-	if (f->silent || !name) {
+	if (f->silent || !name || (f->answer_limit && f->nr_asked > f->answer_limit)) {
 		json_decref(cmd);
 		return;
 	}

@@ -22,6 +22,7 @@ struct fake_qga {
 	/* how it behaves; the test may change these between commands */
 	const char *meminfo, *vmstat; /* NULL: no such file */
 	bool silent;		      /* takes commands, answers none */
+	unsigned int answer_limit;    /* answers none past this many commands (0: no limit) */
 	bool no_ids;		      /* leaves "id" out of its replies (older agents) */
 	const char *refuse;	      /* a command it answers with an error */
 	unsigned int read_max;	      /* the most bytes a read gives (0: what was asked) */

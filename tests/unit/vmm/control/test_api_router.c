@@ -26,7 +26,7 @@ static void test_unknown_path(void **state)
 	assert_non_null(strstr(str_at(a.json, "error"), "no endpoint /v1/vms; the API has GET "
 							"/v1/vm, PUT /v1/vm/pause"));
 	assert_non_null(strstr(str_at(a.json, "error"), "PUT /v1/cma/migrate, GET /v1/cma/stats"));
-	assert_int_equal(json_array_size(endpoints), 19);
+	assert_int_equal(json_array_size(endpoints), 22);
 	assert_string_equal(json_string_value(json_array_get(endpoints, 0)), "GET /v1/vm");
 	done(&a);
 }
