@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "cma/size.h"
 #include "vmm/util/strbuf.h"
 
 static const char *const pools_header[] = {
@@ -28,6 +29,39 @@ static void pool_row(struct table *t, json_t *p)
 		  view_str(p, "why"), NULL);
 }
 
+/*
+ * The guest's own CMA figures (its agent's), or why there are none, and
+ * what free page reporting told the host either way.
+ */
+static void guest_cma_rows(struct table *t, json_t *g)
+{
+	char line[160] = "";
+	struct cell c;
+
+	if (!g)
+		return;
+	if (json_is_true(json_object_get(g, "agent"))) {
+		uint64_t total = view_u64(g, "cma_total_bytes"),
+			 free = view_u64(g, "cma_free_bytes");
+		char a[32], b[32], d[32];
+
+		str_appendf(line, sizeof(line),
+			    "%s free of %s, peak use %s, %llu failed allocations",
+			    size_str(free, a), size_str(total, b),
+			    size_str(view_u64(g, "peak_used_bytes"), d),
+			    (unsigned long long)view_u64(g, "alloc_fail"));
+		table_row(t, "guest CMA", line, NULL);
+	} else {
+		str_appendf(line, sizeof(line), "no figures: guest agent %s",
+			    view_str(g, "agent_state"));
+		table_row(t, "guest CMA", line, NULL);
+	}
+	line[0] = '\0';
+	str_appendf(line, sizeof(line), "%s of pool pageblocks (free page reporting)",
+		    cell_size(&c, view_u64(g, "reported_free_bytes")));
+	table_row(t, "reported free", line, NULL);
+}
+
 void ctl_show_status(FILE *out, json_t *vm)
 {
 	json_t *pools = json_object_get(vm, "pools");
@@ -40,6 +74,7 @@ void ctl_show_status(FILE *out, json_t *vm)
 	table_row(&t, "resident", cell_size(&c, view_u64(vm, "memory_resident_bytes")), NULL);
 	table_row(&t, "uptime", cell_duration(&c, view_u64(vm, "uptime_s")), NULL);
 	table_row(&t, "cmdline", view_str(vm, "cmdline"), NULL);
+	guest_cma_rows(&t, json_object_get(vm, "guest_cma"));
 	table_print(&t, out);
 	/* the pools, if any, as a second table below */
 	if (json_array_size(pools))

@@ -16,7 +16,7 @@ static json_t *from_agent(const struct ctl_guest_cma *g, uint64_t v)
 	return g->agent ? api_u64(v) : json_null();
 }
 
-static json_t *guest_cma_json(const struct ctl_guest_cma *g)
+json_t *api_guest_cma_json(const struct ctl_guest_cma *g)
 {
 	return json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "agent", g->agent, "agent_state", g->agent_state ? g->agent_state : "",
@@ -41,5 +41,5 @@ void api_get_guest_cma(const struct ctl_ops *ops, json_t *body, struct http_resp
 	if (err)
 		api_vm_failed(resp, "read the guest's CMA figures", err);
 	else
-		api_respond(resp, 200, guest_cma_json(&g));
+		api_respond(resp, 200, api_guest_cma_json(&g));
 }

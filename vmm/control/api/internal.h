@@ -53,6 +53,8 @@ void api_get_gpu_screenshot(const struct ctl_ops *ops, const char *query,
 void api_put_gpu_export(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 void api_get_metrics(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
 void api_get_guest_cma(const struct ctl_ops *ops, json_t *body, struct http_response *resp);
+/* The guest's CMA figures as /v1/guest/cma and /v1/vm ("guest_cma") show them (guest.c). */
+json_t *api_guest_cma_json(const struct ctl_guest_cma *g);
 
 /* ---- answers (json.c) ---- */
 

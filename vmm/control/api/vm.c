@@ -49,10 +49,21 @@ void api_get_vm(const struct ctl_ops *ops, json_t *body, struct http_response *r
 	struct ctl_vm_status st = { 0 };
 	int err = ops->status ? ops->status(ops->opaque, &st) : -ENOSYS;
 
-	if (err)
+	json_t *json;
+
+	if (err) {
 		api_vm_failed(resp, "report the VM's status", err);
-	else
-		api_respond(resp, 200, status_json(&st));
+		return;
+	}
+	json = status_json(&st);
+	/* The guest's own CMA figures beside the host's view of its pools. */
+	if (json && ops->guest_cma) {
+		struct ctl_guest_cma g = { 0 };
+
+		if (!ops->guest_cma(ops->opaque, &g))
+			json_object_set_new(json, "guest_cma", api_guest_cma_json(&g));
+	}
+	api_respond(resp, 200, json);
 }
 
 /* An action takes no body, or an empty object ({} from curl -d '{}'). */

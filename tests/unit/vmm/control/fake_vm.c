@@ -600,6 +600,12 @@ static int fake_gpu_export(void *opaque, unsigned int scanout, struct ctl_gpu_ex
 
 struct fake_vm vm;
 
+static int fake_guest_cma(void *opaque, struct ctl_guest_cma *out)
+{
+	*out = ((struct fake_vm *)opaque)->guest;
+	return 0;
+}
+
 const struct ctl_ops ops = {
 	.opaque = &vm,
 	.status = fake_status,
@@ -621,6 +627,7 @@ const struct ctl_ops ops = {
 	.gpu_set_display = fake_gpu_set_display,
 	.gpu_screenshot = fake_gpu_screenshot,
 	.gpu_export = fake_gpu_export,
+	.guest_cma = fake_guest_cma,
 };
 
 int reset_vm(void **state)
@@ -634,6 +641,9 @@ int reset_vm(void **state)
 			     .stats_interval_s = 5 },
 		.next_window_id = 1,
 		.has_gpu = true,
+		.guest = { .agent_state = "waiting",
+			   .interval_s = 5,
+			   .reported_free_bytes = 4 << 20 },
 	};
 	fake_gpu_reset(&vm.gpu);
 	return 0;

@@ -60,9 +60,10 @@ struct fake_vm {
 	/* the GPU */
 	bool has_gpu;
 	struct ctl_gpu gpu;
-	unsigned int gpu_calls;	  /* set_display, screenshot, export that got to the VM */
-	unsigned int gpu_scanout; /* the scanout the last of them named */
-	int export_fail;	  /* an errno every export returns */
+	unsigned int gpu_calls;	    /* set_display, screenshot, export that got to the VM */
+	unsigned int gpu_scanout;   /* the scanout the last of them named */
+	int export_fail;	    /* an errno every export returns */
+	struct ctl_guest_cma guest; /* what guest_cma answers */
 };
 
 #define FAKE_GPU_PHYS 0x8a2000000ULL /* where resource 1 starts on the host */
