@@ -609,7 +609,7 @@ static uint64_t capacity(const struct plan_host *h, const struct plan_class *c)
 	fleet_state_init(h, &s);
 	if (!c->r->host_memory)
 		return 0;
-	while (fleet_take(c, &s) >= 0)
+	while (n < PLAN_FLEET_VMS_MAX && fleet_take(c, &s) >= 0)
 		n++;
 	return n;
 }

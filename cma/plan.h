@@ -21,13 +21,14 @@
 #include "cma/engine.h"
 #include "cma/pool.h"
 
-#define PLAN_NAME_MAX	 POOL_NAME_MAX
-#define PLAN_DEVICES_MAX 32 /* a group is a 32-bit mask of them */
-#define PLAN_GROUPS_MAX	 16
-#define PLAN_POOLS_MAX	 POOL_MAX
-#define PLAN_NODES_MAX	 8
-#define PLAN_HOSTS_MAX	 32
-#define PLAN_CLASSES_MAX 16
+#define PLAN_NAME_MAX	   POOL_NAME_MAX
+#define PLAN_DEVICES_MAX   32 /* a group is a 32-bit mask of them */
+#define PLAN_GROUPS_MAX	   16
+#define PLAN_POOLS_MAX	   POOL_MAX
+#define PLAN_NODES_MAX	   8
+#define PLAN_HOSTS_MAX	   32
+#define PLAN_CLASSES_MAX   16
+#define PLAN_FLEET_VMS_MAX 100000 /* of one class; capacities stop counting there */
 
 /*
  * Headroom above the peak, in percent: AMD/Xilinx add 10 to 15 percent

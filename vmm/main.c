@@ -15,7 +15,8 @@ static const char usage[] =
 	"  run        boot an arm64 Linux guest with DMA pools cmavm places\n"
 	"  dtb check  tell what a guest kernel will do with a DTB's /reserved-memory pools\n"
 	"  ctl        ask a running VM: status, pause, resume, shutdown, balloon, devices\n"
-	"  plan       size a VM class's CMA from its buffers; pack a fleet; size from what VMs saw\n"
+	"  plan       size a VM class's CMA from its buffers; pack a fleet; size from what VMs "
+	"saw\n"
 	"\n"
 	"'cmavm COMMAND --help' describes each command.\n";
 

@@ -55,6 +55,8 @@ int plan_profile_parse(const char *text, size_t len, struct plan_input *in, char
 int plan_profile_read(const char *path, struct plan_input *in, char *err, size_t errlen);
 
 /* What the profile readers share with the fleet reader. */
+/* @fmt into @err[@errlen]; returns -1. */
+int plan_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int plan_json_size(json_t *obj, const char *key, uint64_t *out, char *err, size_t errlen);
 int plan_json_count(json_t *obj, const char *key, uint64_t *out, char *err, size_t errlen);
 int plan_json_keys(json_t *obj, const char *where, const char *const *keys, char *err,

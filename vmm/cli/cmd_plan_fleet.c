@@ -9,25 +9,11 @@
 
 #include <inttypes.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cma/size.h"
 #include "vmm/cli/table.h"
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static int hosts_from_json(json_t *list, struct plan_fleet_in *f, char *err, size_t errlen)
 {
@@ -37,10 +23,11 @@ static int hosts_from_json(json_t *list, struct plan_fleet_in *f, char *err, siz
 
 	if (!json_is_array(list) || !json_array_size(list) ||
 	    json_array_size(list) > PLAN_HOSTS_MAX)
-		return fail(err, errlen, -1,
-			    "hosts must be a list of 1 to %d hosts, each {\"name\": ..., \"ram\": "
-			    "..., \"nodes\": [...]}",
-			    PLAN_HOSTS_MAX);
+		return plan_fail(
+			err, errlen,
+			"hosts must be a list of 1 to %d hosts, each {\"name\": ..., \"ram\": "
+			"..., \"nodes\": [...]}",
+			PLAN_HOSTS_MAX);
 	json_array_foreach (list, i, v) {
 		snprintf(where, sizeof(where), "hosts[%zu]", i);
 		if (plan_host_from_json(v, where, &f->hosts[i], err, errlen))
@@ -61,8 +48,8 @@ static int class_profile(json_t *v, const char *dir, struct plan_input *in, char
 	if (json_is_object(v))
 		return plan_profile_from_json(v, in, err, errlen);
 	if (!json_is_string(v))
-		return fail(
-			err, errlen, -1,
+		return plan_fail(
+			err, errlen,
 			"profile must be a file name (beside the fleet file) or a profile {...}");
 	if (json_string_value(v)[0] == '/')
 		snprintf(path, sizeof(path), "%s", json_string_value(v));
@@ -79,9 +66,9 @@ static int class_floor(json_t *obj, struct plan_class *c, char *err, size_t errl
 	if (!v)
 		return 0;
 	if (!json_is_string(v) || cma_level_parse(json_string_value(v), &c->floor))
-		return fail(err, errlen, -1,
-			    "window is the lowest level the class accepts: resident, huge or "
-			    "contiguous");
+		return plan_fail(err, errlen,
+				 "window is the lowest level the class accepts: resident, huge or "
+				 "contiguous");
 	return 0;
 }
 
@@ -99,19 +86,25 @@ static int class_from_json(json_t *obj, size_t i, const char *dir, struct plan_f
 		return -1;
 	if (!json_is_string(name) || !*json_string_value(name) ||
 	    strlen(json_string_value(name)) >= sizeof(c->name))
-		return fail(err, errlen, -1, "%s needs a name of 1 to %d characters", where,
-			    PLAN_NAME_MAX - 1);
+		return plan_fail(err, errlen, "%s needs a name of 1 to %d characters", where,
+				 PLAN_NAME_MAX - 1);
 	snprintf(c->name, sizeof(c->name), "%s", json_string_value(name));
 	if (plan_json_count(obj, "count", &c->count, why, sizeof(why)) < 0 ||
 	    class_floor(obj, c, why, sizeof(why)) ||
 	    class_profile(json_object_get(obj, "profile"), dir, &fc->in, why, sizeof(why)))
-		return fail(err, errlen, -1, "%s '%s': %s", where, c->name, why);
+		return plan_fail(err, errlen, "%s '%s': %s", where, c->name, why);
+	if (c->count > PLAN_FLEET_VMS_MAX)
+		return plan_fail(err, errlen,
+				 "%s '%s': count %llu is more than %d VMs of one class", where,
+				 c->name, (unsigned long long)c->count, PLAN_FLEET_VMS_MAX);
 	if (!*fc->in.source)
 		snprintf(fc->in.source, sizeof(fc->in.source), "%s", where);
 	/* The fleet's hosts decide the levels, not a host in the class's profile. */
 	fc->in.p.has_host = false;
-	if (plan_make(&fc->in, &fc->r, why, sizeof(why)))
-		return fail(err, errlen, 1, "%s '%s': %s", where, c->name, why);
+	if (plan_make(&fc->in, &fc->r, why, sizeof(why))) {
+		plan_fail(err, errlen, "%s '%s': %s", where, c->name, why);
+		return 1; /* the class cannot be met, though the words are right */
+	}
 	c->r = &fc->r;
 	return 0;
 }
@@ -125,13 +118,14 @@ static int classes_from_json(json_t *list, const char *dir, struct plan_fleet_in
 
 	if (!json_is_array(list) || !json_array_size(list) ||
 	    json_array_size(list) > PLAN_CLASSES_MAX)
-		return fail(err, errlen, -1,
-			    "classes must be a list of 1 to %d VM classes, each {\"name\": ..., "
-			    "\"profile\": ..., \"count\": N}",
-			    PLAN_CLASSES_MAX);
+		return plan_fail(
+			err, errlen,
+			"classes must be a list of 1 to %d VM classes, each {\"name\": ..., "
+			"\"profile\": ..., \"count\": N}",
+			PLAN_CLASSES_MAX);
 	json_array_foreach (list, i, v) {
 		if (!json_is_object(v))
-			return fail(err, errlen, -1, "classes[%zu] must be an object", i);
+			return plan_fail(err, errlen, "classes[%zu] must be an object", i);
 		ret = class_from_json(v, i, dir, f, err, errlen);
 		if (ret)
 			return ret;
@@ -169,14 +163,14 @@ int plan_fleet_read(const char *path, struct plan_fleet_in *f, char *err, size_t
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!root)
-		return fail(err, errlen, -1, "%s: line %d, column %d: %s", path, jerr.line,
-			    jerr.column, jerr.text);
+		return plan_fail(err, errlen, "%s: line %d, column %d: %s", path, jerr.line,
+				 jerr.column, jerr.text);
 	snprintf(dir, sizeof(dir), "%s", path);
 	ret = fleet_from_json(root, dirname(dir), f, why, sizeof(why));
 	json_decref(root);
 	if (ret)
-		return fail(err, errlen, ret, "%s: %s", path, why);
-	return 0;
+		plan_fail(err, errlen, "%s: %s", path, why);
+	return ret;
 }
 
 /* ---- what came of it ---- */

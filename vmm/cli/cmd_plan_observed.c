@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,19 +19,6 @@
 #include "vmm/cli/table.h"
 #include "vmm/control/client.h"
 #include "vmm/util/log.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- a control socket ---- */
 
@@ -55,20 +41,22 @@ static int guest_cma_json(const char *source, json_t *o, struct plan_observation
 	bool missing = false;
 
 	if (!json_is_true(agent))
-		return fail(err, errlen,
-			    "%s: no guest agent has answered (%s): the guest's CMA figures are "
-			    "unknown; run qemu-guest-agent in the guest",
-			    source, json_is_string(state) ? json_string_value(state) : "no agent");
+		return plan_fail(
+			err, errlen,
+			"%s: no guest agent has answered (%s): the guest's CMA figures are "
+			"unknown; run qemu-guest-agent in the guest",
+			source, json_is_string(state) ? json_string_value(state) : "no agent");
 	obs->total = member(o, "cma_total_bytes", &missing);
 	obs->free = member(o, "cma_free_bytes", &missing);
 	obs->peak_used = member(o, "peak_used_bytes", &missing);
 	obs->alloc_fail = member(o, "alloc_fail", &missing);
 	if (missing)
-		return fail(err, errlen,
-			    "%s: the answer to GET " PLAN_GUEST_CMA_PATH " lacks cma_total_bytes, "
-			    "cma_free_bytes, peak_used_bytes or alloc_fail; is cmavm older than "
-			    "this command?",
-			    source);
+		return plan_fail(
+			err, errlen,
+			"%s: the answer to GET " PLAN_GUEST_CMA_PATH " lacks cma_total_bytes, "
+			"cma_free_bytes, peak_used_bytes or alloc_fail; is cmavm older than "
+			"this command?",
+			source);
 	return 0;
 }
 
@@ -80,10 +68,10 @@ static int observe_socket(const char *path, struct plan_observation *obs, char *
 	int ret;
 
 	if (ctl_request(path, "GET", PLAN_GUEST_CMA_PATH, NULL, &reply))
-		return fail(err, errlen, "%s: the VM did not answer (see above)", path);
+		return plan_fail(err, errlen, "%s: the VM did not answer (see above)", path);
 	if (reply.status / 100 != 2) {
-		fail(err, errlen, "%s: GET " PLAN_GUEST_CMA_PATH ": %s", path,
-		     ctl_reply_error(&reply, why, sizeof(why)));
+		plan_fail(err, errlen, "%s: GET " PLAN_GUEST_CMA_PATH ": %s", path,
+			  ctl_reply_error(&reply, why, sizeof(why)));
 		ctl_reply_free(&reply);
 		return -1;
 	}
@@ -91,9 +79,9 @@ static int observe_socket(const char *path, struct plan_observation *obs, char *
 	ctl_reply_free(&reply);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		return fail(err, errlen,
-			    "%s: the answer to GET " PLAN_GUEST_CMA_PATH " is not a JSON object",
-			    path);
+		return plan_fail(
+			err, errlen,
+			"%s: the answer to GET " PLAN_GUEST_CMA_PATH " is not a JSON object", path);
 	}
 	ret = guest_cma_json(path, o, obs, err, errlen);
 	json_decref(o);
@@ -135,7 +123,8 @@ static int sample_parts(char *line, char **name, char **labels, double *value)
 	*p++ = '\0';
 	errno = 0;
 	*value = strtod(p, &end);
-	return p == end || errno || *value < 0 || *value > 1.8e19 ? -1 : 0;
+	/* NaN fails both comparisons; a counter past 2^64 is no byte count */
+	return p == end || errno || !(*value >= 0 && *value < 1.8e19) ? -1 : 0;
 }
 
 static struct series *series_for(struct series *s, size_t max, size_t *n, const char *labels)
@@ -177,8 +166,8 @@ static int seen_from_series(const struct series *s, size_t nr, const char *sourc
 		if (!s[i].has_size)
 			continue;
 		if (*n == max)
-			return fail(err, errlen, "more than %d VMs; give fewer sources",
-				    PLAN_OBSERVED_MAX);
+			return plan_fail(err, errlen, "more than %d VMs; give fewer sources",
+					 PLAN_OBSERVED_MAX);
 		seen[*n].source[0] = '\0';
 		str_appendf(seen[*n].source, sizeof(seen[*n].source), "%s", source);
 		if (*s[i].labels)
@@ -187,10 +176,11 @@ static int seen_from_series(const struct series *s, size_t nr, const char *sourc
 	}
 	if (*n > before)
 		return 0;
-	return fail(err, errlen,
-		    "%s has no " PLAN_METRIC_CMA_SIZE "%s: cmavm writes the guest's figures once "
-		    "its agent answers (qemu-guest-agent in the guest)",
-		    source, nr && s[0].agent_down ? " (" PLAN_METRIC_AGENT_UP " is 0)" : "");
+	return plan_fail(err, errlen,
+			 "%s has no " PLAN_METRIC_CMA_SIZE
+			 "%s: cmavm writes the guest's figures once "
+			 "its agent answers (qemu-guest-agent in the guest)",
+			 source, nr && s[0].agent_down ? " (" PLAN_METRIC_AGENT_UP " is 0)" : "");
 }
 
 int plan_observe_metrics(const char *text, const char *source, struct plan_seen *seen, size_t max,
@@ -202,7 +192,7 @@ int plan_observe_metrics(const char *text, const char *source, struct plan_seen 
 	double value;
 
 	if (!copy)
-		return fail(err, errlen, "out of memory");
+		return plan_fail(err, errlen, "out of memory");
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct series *one;
 
@@ -225,12 +215,13 @@ int plan_observe(const char *source, struct plan_seen *seen, size_t max, size_t 
 	int ret;
 
 	if (stat(source, &st))
-		return fail(err, errlen, "%s: %s; give a VM's control socket or a metrics file",
-			    source, strerror(errno));
+		return plan_fail(err, errlen,
+				 "%s: %s; give a VM's control socket or a metrics file", source,
+				 strerror(errno));
 	if (S_ISSOCK(st.st_mode)) {
 		if (*n == max)
-			return fail(err, errlen, "more than %d VMs; give fewer sources",
-				    PLAN_OBSERVED_MAX);
+			return plan_fail(err, errlen, "more than %d VMs; give fewer sources",
+					 PLAN_OBSERVED_MAX);
 		snprintf(seen[*n].source, sizeof(seen[*n].source), "%s", source);
 		if (observe_socket(source, &seen[*n].obs, err, errlen))
 			return -1;

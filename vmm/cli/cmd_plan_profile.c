@@ -19,10 +19,7 @@
 #include "cma/size.h"
 #include "fdt/guest_rules.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int plan_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -42,7 +39,7 @@ int plan_json_keys(json_t *obj, const char *where, const char *const *keys, char
 	char list[512] = "";
 
 	if (!json_is_object(obj))
-		return fail(err, errlen, "%s must be an object ({...})", where);
+		return plan_fail(err, errlen, "%s must be an object ({...})", where);
 	json_object_foreach (obj, key, v) {
 		size_t i;
 
@@ -52,7 +49,8 @@ int plan_json_keys(json_t *obj, const char *where, const char *const *keys, char
 			continue;
 		for (i = 0; keys[i]; i++)
 			str_appendf(list, sizeof(list), "%s%s", i ? ", " : "", keys[i]);
-		return fail(err, errlen, "%s: unknown key '%s'; the keys are %s", where, key, list);
+		return plan_fail(err, errlen, "%s: unknown key '%s'; the keys are %s", where, key,
+				 list);
 	}
 	return 0;
 }
@@ -70,9 +68,10 @@ int plan_json_size(json_t *obj, const char *key, uint64_t *out, char *err, size_
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(err, errlen, "%s must be a size: bytes, or a string like \"64M\"", key);
+		return plan_fail(err, errlen, "%s must be a size: bytes, or a string like \"64M\"",
+				 key);
 	if (size_parse(json_string_value(v), out, why, sizeof(why)))
-		return fail(err, errlen, "%s \"%s\": %s", key, json_string_value(v), why);
+		return plan_fail(err, errlen, "%s \"%s\": %s", key, json_string_value(v), why);
 	return 0;
 }
 
@@ -84,8 +83,8 @@ int plan_json_count(json_t *obj, const char *key, uint64_t *out, char *err, size
 	if (!v)
 		return 1;
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return fail(err, errlen, "%s must be a whole number of at least 0, not %s", key,
-			    json_is_string(v) ? "a string" : "that");
+		return plan_fail(err, errlen, "%s must be a whole number of at least 0, not %s",
+				 key, json_is_string(v) ? "a string" : "that");
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -98,10 +97,10 @@ static int json_text(json_t *obj, const char *key, char *buf, size_t size, char 
 	if (!v)
 		return 1;
 	if (!json_is_string(v))
-		return fail(err, errlen, "%s must be a string", key);
+		return plan_fail(err, errlen, "%s must be a string", key);
 	if (strlen(json_string_value(v)) >= size)
-		return fail(err, errlen, "%s \"%s\" is longer than %zu characters", key,
-			    json_string_value(v), size - 1);
+		return plan_fail(err, errlen, "%s \"%s\" is longer than %zu characters", key,
+				 json_string_value(v), size - 1);
 	strcpy(buf, json_string_value(v));
 	return 0;
 }
@@ -123,19 +122,19 @@ char *plan_file_text(const char *path, size_t *len, char *err, size_t errlen)
 	char *text;
 
 	if (!f) {
-		fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+		plan_fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size > PLAN_FILE_MAX) {
 		fclose(f);
-		fail(err, errlen, "'%s' is not a regular file of at most 1 MiB", path);
+		plan_fail(err, errlen, "'%s' is not a regular file of at most 1 MiB", path);
 		return NULL;
 	}
 	text = malloc((size_t)st.st_size + 1);
 	*len = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
 	fclose(f);
 	if (!text) {
-		fail(err, errlen, "out of memory reading '%s'", path);
+		plan_fail(err, errlen, "out of memory reading '%s'", path);
 		return NULL;
 	}
 	text[*len] = '\0';
@@ -166,10 +165,10 @@ static int nodes_from_json(json_t *nodes, const char *where, struct plan_host *h
 
 	if (!json_is_array(nodes) || !json_array_size(nodes) ||
 	    json_array_size(nodes) > PLAN_NODES_MAX)
-		return fail(err, errlen,
-			    "%s.nodes must be a list of 1 to %d NUMA nodes, each "
-			    "{\"hugepages_2m\": N, \"hugepages_1g\": N}",
-			    where, PLAN_NODES_MAX);
+		return plan_fail(err, errlen,
+				 "%s.nodes must be a list of 1 to %d NUMA nodes, each "
+				 "{\"hugepages_2m\": N, \"hugepages_1g\": N}",
+				 where, PLAN_NODES_MAX);
 	json_array_foreach (nodes, i, v) {
 		snprintf(at, sizeof(at), "%s.nodes[%zu]", where, i);
 		if (node_from_json(v, at, &h->nodes[i], err, errlen))
@@ -179,8 +178,7 @@ static int nodes_from_json(json_t *nodes, const char *where, struct plan_host *h
 	return 0;
 }
 
-int plan_host_from_json(json_t *obj, const char *where, struct plan_host *h, char *err,
-			size_t errlen)
+static int host_words(json_t *obj, const char *where, struct plan_host *h, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "name",	    "ram",	    "reserved", "nodes",
 					    "hugepages_2m", "hugepages_1g", NULL };
@@ -194,8 +192,8 @@ int plan_host_from_json(json_t *obj, const char *where, struct plan_host *h, cha
 		return in_where(where, err, errlen);
 	if (plan_json_size(obj, "ram", &h->ram, err, errlen))
 		return h->ram ? in_where(where, err, errlen)
-			      : fail(err, errlen, "%s needs ram: the host's memory, like \"64G\"",
-				     where);
+			      : plan_fail(err, errlen,
+					  "%s needs ram: the host's memory, like \"64G\"", where);
 	if (!nodes) {
 		h->nr_nodes = 1;
 		if (plan_json_count(obj, "hugepages_2m", &h->nodes[0].pages_2m, err, errlen) < 0 ||
@@ -204,10 +202,35 @@ int plan_host_from_json(json_t *obj, const char *where, struct plan_host *h, cha
 		return 0;
 	}
 	if (json_object_get(obj, "hugepages_2m") || json_object_get(obj, "hugepages_1g"))
-		return fail(err, errlen,
-			    "%s: give huge pages either per node (nodes) or for the host, not both",
-			    where);
+		return plan_fail(
+			err, errlen,
+			"%s: give huge pages either per node (nodes) or for the host, not both",
+			where);
 	return nodes_from_json(nodes, where, h, err, errlen);
+}
+
+/* No host has this many huge pages: the products below stay in 64 bits. */
+#define PLAN_HOST_PAGES_MAX (1ULL << 24)
+
+static int check_host(const char *where, const struct plan_host *h, char *err, size_t errlen)
+{
+	for (unsigned int n = 0; n < h->nr_nodes; n++)
+		if (h->nodes[n].pages_2m > PLAN_HOST_PAGES_MAX ||
+		    h->nodes[n].pages_1g > PLAN_HOST_PAGES_MAX)
+			return plan_fail(err, errlen, "%s: more huge pages than any host has",
+					 where);
+	if (h->ram > (1ULL << 50) || h->reserved > h->ram)
+		return plan_fail(err, errlen,
+				 "%s: ram must be at most 1 PiB, and reserved at most ram", where);
+	return 0;
+}
+
+int plan_host_from_json(json_t *obj, const char *where, struct plan_host *h, char *err,
+			size_t errlen)
+{
+	int ret = host_words(obj, where, h, err, errlen);
+
+	return ret ? ret : check_host(where, h, err, errlen);
 }
 
 /* ---- a device ---- */
@@ -235,7 +258,7 @@ static int format_bits(json_t *v, uint64_t *bits, char *err, size_t errlen)
 		}
 		str_appendf(list, sizeof(list), "%s%s", i ? ", " : "", formats[i].name);
 	}
-	return fail(err, errlen, "format must be one of %s (or give bytes_per_pixel)", list);
+	return plan_fail(err, errlen, "format must be one of %s (or give bytes_per_pixel)", list);
 }
 
 static int pixel_bits(json_t *obj, struct plan_device *d, char *err, size_t errlen)
@@ -245,7 +268,7 @@ static int pixel_bits(json_t *obj, struct plan_device *d, char *err, size_t errl
 	double eighths;
 
 	if (bpp && format)
-		return fail(err, errlen, "give format or bytes_per_pixel, not both");
+		return plan_fail(err, errlen, "give format or bytes_per_pixel, not both");
 	if (format)
 		return format_bits(format, &d->bits_per_pixel, err, errlen);
 	if (!bpp)
@@ -254,9 +277,10 @@ static int pixel_bits(json_t *obj, struct plan_device *d, char *err, size_t errl
 	if (!(eighths >= 1 && eighths <= 1024) ||
 	    eighths - (double)(uint64_t)(eighths + 0.5) > 1e-9 ||
 	    (double)(uint64_t)(eighths + 0.5) - eighths > 1e-9)
-		return fail(err, errlen,
-			    "bytes_per_pixel must be a number of eighths from 0.125 to 128, like 4 "
-			    "or 1.5");
+		return plan_fail(
+			err, errlen,
+			"bytes_per_pixel must be a number of eighths from 0.125 to 128, like 4 "
+			"or 1.5");
 	d->bits_per_pixel = (uint64_t)(eighths + 0.5);
 	return 0;
 }
@@ -284,7 +308,7 @@ static int device_kind(json_t *obj, const char *where, struct plan_device *d, ch
 					      errlen);
 		}
 	}
-	return fail(err, errlen, "%s: type must be display, camera, codec or custom", where);
+	return plan_fail(err, errlen, "%s: type must be display, camera, codec or custom", where);
 }
 
 static int device_pool(json_t *obj, struct plan_device *d, char *err, size_t errlen)
@@ -297,7 +321,7 @@ static int device_pool(json_t *obj, struct plan_device *d, char *err, size_t err
 		return 0;
 	snprintf(flag, sizeof(flag), "%s:2M", d->pool);
 	if (pool_parse_named(flag, &spec, why, sizeof(why)))
-		return fail(err, errlen, "pool: %s", why);
+		return plan_fail(err, errlen, "pool: %s", why);
 	return 0;
 }
 
@@ -314,7 +338,8 @@ static int device_numbers(json_t *obj, struct plan_device *d, char *err, size_t 
 	    plan_json_count(obj, custom ? "count" : "buffers", &d->buffers, err, errlen) < 0)
 		return -1;
 	if (custom)
-		return d->buffer_size ? 0 : fail(err, errlen, "a custom allocation needs a size");
+		return d->buffer_size ? 0
+				      : plan_fail(err, errlen, "a custom allocation needs a size");
 	if (plan_json_count(obj, "count", &d->streams, err, errlen) < 0 ||
 	    plan_json_size(obj, "stream_size", &d->stream_size, err, errlen) < 0 ||
 	    plan_json_count(obj, "width", &d->width, err, errlen) < 0 ||
@@ -322,7 +347,7 @@ static int device_numbers(json_t *obj, struct plan_device *d, char *err, size_t 
 	    pixel_bits(obj, d, err, errlen))
 		return -1;
 	if (d->stream_size && d->kind == PLAN_DISPLAY)
-		return fail(err, errlen, "stream_size is for camera and codec streams");
+		return plan_fail(err, errlen, "stream_size is for camera and codec streams");
 	return 0;
 }
 
@@ -333,22 +358,25 @@ static int device_from_json(json_t *obj, size_t i, struct plan_device *d, char *
 	snprintf(where, sizeof(where), "devices[%zu]", i);
 	memset(d, 0, sizeof(*d));
 	if (!json_is_object(obj))
-		return fail(err, errlen, "%s must be an object ({\"name\": ..., \"type\": ...})",
-			    where);
+		return plan_fail(err, errlen,
+				 "%s must be an object ({\"name\": ..., \"type\": ...})", where);
 	if (json_text(obj, "name", d->name, sizeof(d->name), err, errlen))
 		return json_object_get(obj, "name")
 			       ? in_where(where, err, errlen)
-			       : fail(err, errlen, "%s needs a name (groups refer to it)", where);
+			       : plan_fail(err, errlen, "%s needs a name (groups refer to it)",
+					   where);
 	snprintf(where, sizeof(where), "devices[%zu] '%s'", i, d->name);
 	if (device_kind(obj, where, d, err, errlen))
 		return -1;
 	if (device_pool(obj, d, err, errlen) || device_numbers(obj, d, err, errlen))
 		return in_where(where, err, errlen);
 	if (!d->buffers)
-		return fail(err, errlen, "%s: %s is 0; a device with no buffers needs no entry",
-			    where, d->kind == PLAN_CUSTOM ? "count" : "buffers");
+		return plan_fail(err, errlen,
+				 "%s: %s is 0; a device with no buffers needs no entry", where,
+				 d->kind == PLAN_CUSTOM ? "count" : "buffers");
 	if (!d->streams)
-		return fail(err, errlen, "%s: count is 0; a device of none needs no entry", where);
+		return plan_fail(err, errlen, "%s: count is 0; a device of none needs no entry",
+				 where);
 	return 0;
 }
 
@@ -358,17 +386,18 @@ static int devices_from_json(json_t *list, struct plan_profile *p, char *err, si
 	json_t *v;
 
 	if (!json_is_array(list) || json_array_size(list) > PLAN_DEVICES_MAX)
-		return fail(err, errlen, "devices must be a list of at most %d devices",
-			    PLAN_DEVICES_MAX);
+		return plan_fail(err, errlen, "devices must be a list of at most %d devices",
+				 PLAN_DEVICES_MAX);
 	json_array_foreach (list, i, v) {
 		if (device_from_json(v, i, &p->devices[i], err, errlen))
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(p->devices[j].name, p->devices[i].name))
-				return fail(err, errlen,
-					    "devices[%zu]: the name '%s' is taken by devices[%zu]; "
-					    "give each device its own",
-					    i, p->devices[i].name, j);
+				return plan_fail(
+					err, errlen,
+					"devices[%zu]: the name '%s' is taken by devices[%zu]; "
+					"give each device its own",
+					i, p->devices[i].name, j);
 	}
 	p->nr_devices = json_array_size(list);
 	return 0;
@@ -389,9 +418,9 @@ static int device_bit(const struct plan_profile *p, json_t *name, const char *wh
 		str_appendf(list, sizeof(list), "%s%s", d ? ", " : "", p->devices[d].name);
 	}
 	if (!json_is_string(name))
-		return fail(err, errlen, "%s: name devices by their names (strings)", where);
-	return fail(err, errlen, "%s: there is no device '%s'; the devices are %s", where,
-		    json_string_value(name), *list ? list : "none");
+		return plan_fail(err, errlen, "%s: name devices by their names (strings)", where);
+	return plan_fail(err, errlen, "%s: there is no device '%s'; the devices are %s", where,
+			 json_string_value(name), *list ? list : "none");
 }
 
 static int group_from_json(const struct plan_profile *p, json_t *names, const char *where,
@@ -402,8 +431,8 @@ static int group_from_json(const struct plan_profile *p, json_t *names, const ch
 
 	*mask = 0;
 	if (!json_is_array(names) || !json_array_size(names))
-		return fail(err, errlen, "%s must be a list of device names that run at once",
-			    where);
+		return plan_fail(err, errlen, "%s must be a list of device names that run at once",
+				 where);
 	json_array_foreach (names, i, v)
 		if (device_bit(p, v, where, mask, err, errlen))
 			return -1;
@@ -419,8 +448,8 @@ static int groups_from_json(json_t *root, struct plan_profile *p, char *err, siz
 	json_t *v;
 
 	if (groups && concurrent)
-		return fail(err, errlen,
-			    "give groups (several lists) or concurrent (one list), not both");
+		return plan_fail(err, errlen,
+				 "give groups (several lists) or concurrent (one list), not both");
 	if (concurrent) {
 		p->nr_groups = 1;
 		return group_from_json(p, concurrent, "concurrent", &p->groups[0], err, errlen);
@@ -429,10 +458,10 @@ static int groups_from_json(json_t *root, struct plan_profile *p, char *err, siz
 		return 0;
 	if (!json_is_array(groups) || !json_array_size(groups) ||
 	    json_array_size(groups) > PLAN_GROUPS_MAX)
-		return fail(err, errlen,
-			    "groups must be a list of 1 to %d lists of device names, each the "
-			    "devices that run at once",
-			    PLAN_GROUPS_MAX);
+		return plan_fail(err, errlen,
+				 "groups must be a list of 1 to %d lists of device names, each the "
+				 "devices that run at once",
+				 PLAN_GROUPS_MAX);
 	json_array_foreach (groups, i, v) {
 		snprintf(where, sizeof(where), "groups[%zu]", i);
 		if (group_from_json(p, v, where, &p->groups[i], err, errlen))
@@ -458,13 +487,13 @@ static int pool_from_json(const char *name, json_t *obj, struct plan_pool_req *r
 	if (plan_json_size(obj, "size", &req->size, err, errlen) < 0)
 		return in_where(where, err, errlen);
 	if (no_map && !json_is_boolean(no_map))
-		return fail(err, errlen, "%s.no_map must be true or false", where);
+		return plan_fail(err, errlen, "%s.no_map must be true or false", where);
 	req->no_map = json_is_true(no_map);
 	if (req->no_map && !strcmp(name, POOL_DEFAULT_NAME))
-		return fail(err, errlen,
-			    "%s: the default pool is CMA (reusable); only a named pool can be "
-			    "no_map",
-			    where);
+		return plan_fail(err, errlen,
+				 "%s: the default pool is CMA (reusable); only a named pool can be "
+				 "no_map",
+				 where);
 	return 0;
 }
 
@@ -476,15 +505,15 @@ static int pools_from_json(json_t *pools, struct plan_profile *p, char *err, siz
 	if (!pools)
 		return 0;
 	if (!json_is_object(pools) || json_object_size(pools) > PLAN_POOLS_MAX)
-		return fail(err, errlen,
-			    "pools must be an object of at most %d pools by name: {\"cam\": "
-			    "{\"size\": \"64M\"}}",
-			    PLAN_POOLS_MAX);
+		return plan_fail(err, errlen,
+				 "pools must be an object of at most %d pools by name: {\"cam\": "
+				 "{\"size\": \"64M\"}}",
+				 PLAN_POOLS_MAX);
 	json_object_foreach (pools, name, v) {
 		if (strlen(name) >= PLAN_NAME_MAX)
-			return fail(err, errlen,
-				    "pools: the name '%s' is longer than %d characters", name,
-				    PLAN_NAME_MAX - 1);
+			return plan_fail(err, errlen,
+					 "pools: the name '%s' is longer than %d characters", name,
+					 PLAN_NAME_MAX - 1);
 		if (pool_from_json(name, v, &p->pools[p->nr_pools++], err, errlen))
 			return -1;
 	}
@@ -501,10 +530,10 @@ static int guest_kernel(json_t *root, struct plan_profile *p, char *err, size_t 
 		return -1;
 	if (sscanf(text, "%u.%u%c", &p->kernel[0], &p->kernel[1], &tail) != 2 || p->kernel[0] < 3 ||
 	    p->kernel[0] > 99)
-		return fail(err, errlen,
-			    "kernel \"%s\": write the guest's version as MAJOR.MINOR, "
-			    "like \"6.1\"",
-			    text);
+		return plan_fail(err, errlen,
+				 "kernel \"%s\": write the guest's version as MAJOR.MINOR, "
+				 "like \"6.1\"",
+				 text);
 	return 0;
 }
 
@@ -518,16 +547,19 @@ static int guest_from_json(json_t *root, struct plan_profile *p, char *err, size
 	    guest_kernel(root, p, err, errlen))
 		return -1;
 	if (!guest_cma_min_align(p->page_size))
-		return fail(err, errlen, "page_size %s: arm64 guests have 4K, 16K or 64K pages",
-			    size_str(p->page_size, a));
+		return plan_fail(err, errlen,
+				 "page_size %s: arm64 guests have 4K, 16K or 64K pages",
+				 size_str(p->page_size, a));
 	r = plan_json_size(root, "ram", &p->ram, err, errlen);
 	if (r)
 		return r < 0 ? -1
-			     : fail(err, errlen, "ram is missing: the guest's RAM, like \"2G\"");
+			     : plan_fail(err, errlen,
+					 "ram is missing: the guest's RAM, like \"2G\"");
 	if (!p->ram || !is_aligned(p->ram, SZ_2M))
-		return fail(err, errlen,
-			    "ram %s is not a whole number of 2 MiB (cmavm run --memory); use %s",
-			    size_str(p->ram, a), size_str(align_up(p->ram ? p->ram : 1, SZ_2M), a));
+		return plan_fail(
+			err, errlen,
+			"ram %s is not a whole number of 2 MiB (cmavm run --memory); use %s",
+			size_str(p->ram, a), size_str(align_up(p->ram ? p->ram : 1, SZ_2M), a));
 	p->rules.pageblock = guest_cma_min_align(p->page_size);
 	p->rules.granule = p->kernel[0] < 5 || (p->kernel[0] == 5 && p->kernel[1] < 18)
 				   ? guest_cma_old_align(p->page_size)
@@ -549,8 +581,8 @@ static int tuning_from_json(json_t *root, struct plan_input *in, char *err, size
 	    plan_json_size(root, "vmm_overhead", &p->vmm_overhead, err, errlen) < 0)
 		return -1;
 	if (pct > 400)
-		return fail(err, errlen, "headroom_percent %llu is more than 400",
-			    (unsigned long long)pct);
+		return plan_fail(err, errlen, "headroom_percent %llu is more than 400",
+				 (unsigned long long)pct);
 	p->headroom_pct = (unsigned int)pct;
 	if (!alerts)
 		return 0;
@@ -558,9 +590,9 @@ static int tuning_from_json(json_t *root, struct plan_input *in, char *err, size
 	    json_text(alerts, "selector", in->selector, sizeof(in->selector), err, errlen) < 0)
 		return -1;
 	if (strpbrk(in->selector, "{}\n"))
-		return fail(err, errlen,
-			    "alerts.selector holds label matchers without braces, like "
-			    "job=\"cmavm\", instance=~\"kiosk-.*\"");
+		return plan_fail(err, errlen,
+				 "alerts.selector holds label matchers without braces, like "
+				 "job=\"cmavm\", instance=~\"kiosk-.*\"");
 	return 0;
 }
 
@@ -591,9 +623,10 @@ int plan_profile_from_json(json_t *root, struct plan_input *in, char *err, size_
 	    guest_from_json(root, p, err, errlen) || tuning_from_json(root, in, err, errlen))
 		return -1;
 	if (!json_object_get(root, "devices") && !p->largest_given)
-		return fail(err, errlen,
-			    "devices is missing: list the buffers the guest allocates (or give "
-			    "largest_allocation alone)");
+		return plan_fail(
+			err, errlen,
+			"devices is missing: list the buffers the guest allocates (or give "
+			"largest_allocation alone)");
 	if (json_object_get(root, "devices") &&
 	    devices_from_json(json_object_get(root, "devices"), p, err, errlen))
 		return -1;
@@ -612,8 +645,8 @@ int plan_profile_parse(const char *text, size_t len, struct plan_input *in, char
 	int ret;
 
 	if (!root)
-		return fail(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
+		return plan_fail(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column,
+				 jerr.text);
 	ret = plan_profile_from_json(root, in, err, errlen);
 	json_decref(root);
 	return ret;
@@ -631,7 +664,7 @@ int plan_profile_read(const char *path, struct plan_input *in, char *err, size_t
 	ret = plan_profile_parse(text, len, in, why, sizeof(why));
 	free(text);
 	if (ret)
-		return fail(err, errlen, "%s: %s", path, why);
+		return plan_fail(err, errlen, "%s: %s", path, why);
 	snprintf(in->source, sizeof(in->source), "%s", path);
 	return 0;
 }

@@ -4,9 +4,10 @@
  * is built.
  *
  * Owns: the thread kinds and the system calls each may make (a seccomp
- * filter per kind, ioctl limited to its request numbers), no_new_privs,
- * giving up capabilities, the line printed when a thread makes a call it
- * may not, and the switch that turns the filters off for debugging
+ * filter per kind, ioctl limited to its request numbers, the writer's
+ * files to one directory, with Landlock too), no_new_privs, giving up
+ * capabilities, the line printed when a thread makes a call it may not,
+ * and the switch that turns the filters off for debugging
  * (docs/security.md).
  *
  * A thread enters the sandbox once, before it runs anything that reads

@@ -212,6 +212,36 @@ static void test_fleet(void **state)
 	run_done(&r);
 }
 
+static void test_fleet_errors(void **state)
+{
+	char path[64];
+	struct run r;
+
+	temp_file(path, ".json",
+		  "{\"hosts\": [{\"ram\": \"8G\"}], \"classes\": [{\"name\": \"x\", \"count\": 1, "
+		  "\"profile\": {\"ram\": \"128M\", \"devices\": [{\"name\": \"a\", \"type\": "
+		  "\"custom\", \"size\": \"100M\"}]}}]}");
+	r = plan("--fleet {}", path);
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_has(r.err, "classes[0] 'x': the pools take 216 MiB");
+	run_done(&r);
+	unlink(path);
+	temp_file(path, ".json", "{\"hosts\": [], \"classes\": []}");
+	r = plan("--fleet {}", path);
+	assert_int_equal(r.status, CLI_EXIT_USAGE);
+	assert_has(r.err, "hosts must be a list of 1 to 32 hosts");
+	run_done(&r);
+	unlink(path);
+	temp_file(path, ".json",
+		  "{\"hosts\": [{\"ram\": \"8G\"}], \"classes\": [{\"name\": \"x\", "
+		  "\"profile\": \"no-such.json\", \"window\": \"fast\"}]}");
+	r = plan("--fleet {}", path);
+	assert_int_equal(r.status, CLI_EXIT_USAGE);
+	assert_has(r.err, "classes[0] 'x': window is the lowest level the class accepts");
+	run_done(&r);
+	unlink(path);
+}
+
 /* ---- --observed ---- */
 
 #define METRICS                                                                                    \
@@ -247,6 +277,28 @@ static void test_observed_metrics_file(void **state)
 	assert_has(r.err, "has no cmavm_guest_cma_size_bytes (cmavm_guest_agent_up is 0)");
 	run_done(&r);
 	unlink(path);
+}
+
+/* Found by fuzz_plan: "nan" is a number to strtod(), and no byte count. */
+static void test_observed_metrics_not_numbers(void **state)
+{
+	static struct plan_seen seen[4];
+	char err[256];
+	size_t n = 0;
+
+	assert_int_equal(plan_observe_metrics("cmavm_guest_cma_size_bytes nan\n"
+					      "cmavm_guest_cma_size_bytes{vm=\"b\"} inf\n"
+					      "cmavm_guest_cma_size_bytes{vm=\"c\"} -1\n",
+					      "m", seen, 4, &n, err, sizeof(err)),
+			 -1);
+	assert_int_equal(n, 0);
+	assert_has(err, "m has no cmavm_guest_cma_size_bytes");
+	assert_int_equal(plan_observe_metrics("cmavm_guest_cma_size_bytes{vm=\"a}\\\"\"} 4096\n",
+					      "m", seen, 4, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(seen[0].obs.total, 4096);
+	assert_string_equal(seen[0].source, "m{vm=\"a}\\\"\"}");
 }
 
 static struct canned_server *guest_cma(const char *body)
@@ -390,7 +442,9 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_alert_rules_pass_promtool),
 		cmocka_unit_test(test_fleet),
+		cmocka_unit_test(test_fleet_errors),
 		cmocka_unit_test(test_observed_metrics_file),
+		cmocka_unit_test(test_observed_metrics_not_numbers),
 		cmocka_unit_test(test_observed_socket),
 		cmocka_unit_test(test_bad_profiles),
 		cmocka_unit_test(test_usage_errors),
