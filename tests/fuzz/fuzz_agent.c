@@ -92,7 +92,8 @@ static void feed_parser(struct rig *r, const uint8_t *buf, size_t len)
 		size_t n = qga_parser_feed(&r->parser, buf, len, &out);
 
 		check(n > 0 && n <= len, "the parser took no bytes, or more than it was given");
-		check(strbuf_len(&r->parser.obj) <= PARSER_MAX, "the parser holds more than its limit");
+		check(strbuf_len(&r->parser.obj) <= PARSER_MAX,
+		      "the parser holds more than its limit");
 		if (out.event == QGA_REPLY && out.cmd == QGA_FILE_READ)
 			check(read && out.read.len <= count, "a read gave more than was asked");
 		buf += n;

@@ -33,9 +33,8 @@ static void set_state(struct guest_agent *a, const char *state, const char *why)
 		pr_warn("guest agent on %s: %s; asking again every %u s while the port is open",
 			QGA_PORT_NAME, why, a->interval_s);
 	else if (!strcmp(state, "answering"))
-		pr_info("guest agent on %s: answering%s; reading the guest's CMA figures every %u "
-			"s",
-			QGA_PORT_NAME, trouble(a->state) ? " again" : "", a->interval_s);
+		pr_info("guest agent on %s: answering%s; its CMA figures every %u s", QGA_PORT_NAME,
+			trouble(a->state) ? " again" : "", a->interval_s);
 	a->state = state;
 }
 
@@ -259,21 +258,28 @@ void agent_received(struct guest_agent *a, const uint8_t *data, size_t len)
 
 /* ---- the port, the clock ---- */
 
+/*
+ * An open while open is a new agent behind a close nobody passed on (a
+ * device reset on a vCPU thread): that cycle is over and its handles
+ * with it, and a new one starts at once.
+ */
 void agent_port_opened(struct guest_agent *a, bool open)
 {
 	uint64_t now = agent_now_ms(a);
 
-	if (open == a->port_open)
+	if (!open && !a->port_open)
 		return;
-	a->port_open = open;
-	if (open) {
-		if (a->step == STEP_IDLE)
-			a->deadline_ms = now;
-	} else {
-		abort_cycle(a, now, a->readings ? "silent" : "waiting",
+	if (a->port_open) {
+		abort_cycle(a, now,
+			    open	  ? a->state
+			    : a->readings ? "silent"
+					  : "waiting",
 			    "the guest closed the agent's port");
-		a->stale_open = false; /* the agent's handles went with it */
+		a->stale_open = false;
 	}
+	a->port_open = open;
+	if (open)
+		a->deadline_ms = now;
 	agent_kick(a);
 }
 

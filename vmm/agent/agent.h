@@ -81,8 +81,9 @@ void agent_destroy(struct guest_agent *a);
 /*
  * The console port's callbacks, on the loop thread (with the device lock
  * held, which is why they never send: a wake-up on the loop sends next).
- * The guest opened or closed the port: a cycle starts at once on opening,
- * and one under way stops on closing.
+ * The guest opened or closed the port: a cycle starts at once on opening
+ * (opening again while open counts as a close first), and one under way
+ * stops on closing.
  */
 void agent_port_opened(struct guest_agent *a, bool open);
 /* Bytes from the guest's agent, as they come. */

@@ -259,7 +259,8 @@ struct ctl_gpu_export {
 struct ctl_guest_cma {
 	bool agent;		 /* an agent has answered, and its figures below are real */
 	const char *agent_state; /* "answering", "no port" (no console device), "waiting" (no
-				    answer yet), "silent" (stopped answering), "garbled" */
+				    answer yet), "silent" (stopped answering), "garbled",
+				    "refusing" (its policy blocks guest-file-*) */
 	unsigned int interval_s;
 	struct timespec updated;    /* CLOCK_MONOTONIC of the last reading; 0: none */
 	uint64_t cma_total_bytes;   /* /proc/meminfo CmaTotal */

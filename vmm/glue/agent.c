@@ -12,6 +12,7 @@
  * the guest opens it again.
  */
 #include "vmm/agent/agent.h"
+#include "vmm/agent/qga.h"
 #include "vmm/glue/glue.h"
 #include "vmm/machine/config.h"
 
@@ -64,7 +65,7 @@ void vmm_agent_destroy(struct vmm *m)
 struct console_options vmm_agent_port(struct vmm *m)
 {
 	return (struct console_options){
-		.port_name = "org.qemu.guest_agent.0",
+		.port_name = QGA_PORT_NAME,
 		.ops = { .opaque = m, .received = port_received, .opened = port_opened },
 	};
 }

@@ -412,6 +412,27 @@ static void test_port_closed_mid_cycle(void **state)
 	assert_int_equal(fake_qga_count(&rig.qga, "guest-file-close"), 4);
 }
 
+/*
+ * Opened again with no close in between (the glue drops a close made on
+ * a vCPU thread): a new cycle at once, and the old handle is not closed.
+ */
+static void test_port_reopened(void **state)
+{
+	(void)state;
+	open_port();
+	rig.qga.answer_limit = rig.qga.nr_asked + 2; /* the sync and the open (1002) */
+	advance(INTERVAL_MS);
+	assert_string_equal(fake_qga_last(&rig.qga), "guest-file-read 1002");
+	rig.qga.answer_limit = 0;
+	advance(1);
+	open_port();
+	assert_string_equal(after_last_sync(), "guest-file-open 0");
+	assert_int_equal(fake_qga_count(&rig.qga, "guest-file-close 1002"), 0);
+	assert_int_equal(figures().readings, 2);
+	assert_int_equal(figures().agent_errors, 0);
+	assert_string_equal(figures().state, "answering");
+}
+
 /* A port that takes half a command: given up as unanswered, tried again. */
 static void test_short_send(void **state)
 {
@@ -565,6 +586,7 @@ int main(void)
 		T(test_file_too_long),
 		T(test_agent_without_ids),
 		T(test_port_closed_mid_cycle),
+		T(test_port_reopened),
 		T(test_short_send),
 		cmocka_unit_test(test_interval_given),
 		cmocka_unit_test(test_live_readings),
