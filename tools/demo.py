@@ -8,7 +8,10 @@ windows, show the engine's pauses and stalls, and draw the pageblock map;
 first, show that every cmavm thread runs in its seccomp sandbox. Last,
 the guest draws a test card on its virtio-gpu display: the host takes a
 screenshot (saved under .cache/demo, drawn on the terminal) and shows
-where the pixels live, each resource on one host-physical run.
+where the pixels live, each resource on one host-physical run. It ends
+with the guest's own CMA figures (read through the QEMU guest agent in
+the guest), `cmavm plan --observed` sizing the pool from them, and the
+Prometheus metrics that carry them.
 Exit status: cmavm's (0 when the guest powers off)."""
 import base64
 import os
@@ -117,6 +120,24 @@ def show_gpu(session):
     print(out.rstrip())
 
 
+def show_sizing(session):
+    """What the guest itself says of its CMA (through its QEMU guest agent),
+    and what cmavm plan would size its pool to from that."""
+    print()
+    for what, command in (
+            ("the guest's own CMA figures, read through its QEMU guest agent",
+             "cmavm ctl --socket api.sock status"),
+            ("cmavm plan: a size for this VM class from what the guest used",
+             "cmavm plan --observed api.sock --largest 4M"),
+            ("a few of the Prometheus metrics (cmavm ctl metrics, GET /metrics)",
+             "cmavm ctl --socket api.sock metrics | grep -E '^cmavm_(guest_cma|guest_agent_up)'")):
+        say(what)
+        rc, out = session.host(command, timeout=120)
+        print(out.rstrip())
+        if rc:
+            say("(that did not work here; the demo goes on)")
+
+
 def main():
     flags = DEMO_FLAGS if len(sys.argv) == 1 else sys.argv[1:]
     host = testhost.Host(echo=True)
@@ -134,6 +155,7 @@ def main():
     if m[0] == "guest: shell ready":
         show_engine(session)
         show_gpu(session)
+        show_sizing(session)
         session.send("poweroff -f\n")
         m = session.expect(r"^@@cmavm-exit=(\d+)$", 120)
     else:

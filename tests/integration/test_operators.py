@@ -5,7 +5,8 @@ planned CmaTotal. The guest's own CMA figures come through Debian's
 qemu-guest-agent in the guest: while the guest fills a tmpfs that spills
 into its pool, the agent's CmaFree reaches GET /v1/guest/cma and /metrics
 and follows the guest's /proc/meminfo within one interval; the live
-exposition passes `promtool check metrics`. A guest without the agent's
+exposition passes `promtool check metrics`, and so does the file
+--metrics-file keeps for node-exporter. A guest without the agent's
 port still shows the pool pageblocks it reported free."""
 import json
 import re
@@ -51,8 +52,9 @@ def job(flags):
     inside a window are refused, not kept (docs/cma-engine.md)."""
     run = "cmavm run %s --api-socket api.sock --cmdline '%s cmavm.mode=shell'"
     plain = re.sub(r",window=\w+", "", flags)
-    return ("echo 64 > /proc/sys/vm/nr_hugepages\n"
-            + run % (flags, common.GUEST_CMDLINE) + " --agent-interval %d\n" % INTERVAL_S
+    return ("echo 64 > /proc/sys/vm/nr_hugepages\nmkdir -p /tmp/prom\n"
+            + run % (flags, common.GUEST_CMDLINE)
+            + " --agent-interval %d --metrics-file /tmp/prom/vm1.prom\n" % INTERVAL_S
             + "echo \"@@cmavm-exit=$?\"\n"
             + run % (plain, common.GUEST_CMDLINE) + " --agent-interval 0\n"
             + "echo \"@@cmavm-exit=$?\"\n")
@@ -102,6 +104,7 @@ class Operators(common.unittest.TestCase):
                 lambda: (abs(guest_cma(s)["cma_free_bytes"] - cls.free_kb * 1024) <= 1 << 20
                          and guest_cma(s)), INTERVAL_S + 1)
             cls.exposition = metrics(s)
+            rc, cls.metrics_file = s.host("sleep 6; cat /tmp/prom/vm1.prom; ls /tmp/prom")
             s.send("poweroff -f\n")
             s.expect(r"^@@cmavm-exit=0$", 60)
             s.expect(r"^guest: shell ready$", 180)
@@ -138,6 +141,18 @@ class Operators(common.unittest.TestCase):
         if not promtool:
             self.skipTest("promtool is missing: tools/deps installs it (Debian's prometheus)")
         r = subprocess.run([promtool, "check", "metrics"], input=self.exposition,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_4b_the_metrics_file_for_node_exporter(self):
+        text = self.metrics_file[self.metrics_file.find("# HELP"):]
+        self.assertIn('cmavm_guest_agent_up{vm="vm1"} 1', text)
+        self.assertNotIn("vm1.prom.tmp", self.metrics_file, "a temporary file was left behind")
+        promtool = shutil.which("promtool")
+        if not promtool:
+            self.skipTest("promtool is missing: tools/deps installs it (Debian's prometheus)")
+        listing = text.rfind("\nvm1.prom")
+        r = subprocess.run([promtool, "check", "metrics"], input=text[:listing + 1],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
