@@ -115,20 +115,29 @@ static void print_json(json_t *json)
 	json_decref(json);
 }
 
+int plan_file(const char *path, struct plan_input *in, struct plan_result *r)
+{
+	char err[1024];
+
+	if (plan_profile_read(path, in, err, sizeof(err))) {
+		pr_err("%s", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (plan_make(in, r, err, sizeof(err))) {
+		pr_err("%s: %s", path, err);
+		return CLI_EXIT_FAILED;
+	}
+	return 0;
+}
+
 static int plan_one(const char *path, bool json, bool alerts)
 {
 	static struct plan_input in;
 	static struct plan_result r;
-	char err[1024];
+	int ret = plan_file(path, &in, &r);
 
-	if (plan_profile_read(path, &in, err, sizeof(err))) {
-		pr_err("%s", err);
-		return CLI_EXIT_USAGE;
-	}
-	if (plan_make(&in, &r, err, sizeof(err))) {
-		pr_err("%s: %s", path, err);
-		return CLI_EXIT_FAILED;
-	}
+	if (ret)
+		return ret;
 	if (alerts) {
 		struct strbuf sb = STRBUF_INIT(SIZE_MAX);
 

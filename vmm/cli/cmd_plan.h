@@ -70,6 +70,12 @@ char *plan_file_text(const char *path, size_t *len, char *err, size_t errlen);
 
 /* Size @in's pools, place them as cmavm run would, pick levels for its host. */
 int plan_make(const struct plan_input *in, struct plan_result *r, char *err, size_t errlen);
+/*
+ * The profile at @path read and planned into @in and @r: 0, or the exit
+ * status (CLI_EXIT_USAGE for a profile that does not read, CLI_EXIT_FAILED
+ * for one that cannot be planned) with the error printed.
+ */
+int plan_file(const char *path, struct plan_input *in, struct plan_result *r);
 
 /* ---- cmd_plan_text.c: each piece of a plan as text, appended to @sb ---- */
 

@@ -248,16 +248,10 @@ static int basis_from_profile(const char *path, struct basis *b)
 {
 	static struct plan_input in;
 	static struct plan_result r;
-	char err[1024];
+	int ret = plan_file(path, &in, &r);
 
-	if (plan_profile_read(path, &in, err, sizeof(err))) {
-		pr_err("%s", err);
-		return CLI_EXIT_USAGE;
-	}
-	if (plan_make(&in, &r, err, sizeof(err))) {
-		pr_err("%s: %s", path, err);
-		return CLI_EXIT_FAILED;
-	}
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < r.nr_pools; i++) {
 		if (r.pools[i].no_map)
 			continue;

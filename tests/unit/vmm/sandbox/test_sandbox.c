@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <linux/kvm.h>
 
+#include "tests/unit/lib/child.h"
 #include "vmm/sandbox/sandbox.h"
 
 #define VIOLATION_STATUS 159
@@ -109,43 +110,36 @@ static void check_thread_status(enum sandbox_kind kind, const char *seccomp)
 
 /* ---- children: each sets a mode, runs one thread, exits 0 if it returns ---- */
 
-struct child_result {
-	int status;
-	char err[4096];
+static bool prepare_child = true;
+
+struct victim {
+	enum sandbox_mode mode;
+	enum sandbox_kind kind;
+	void *(*fn)(void *);
+	const char *probe;
 };
 
-static bool prepare_child = true;
+/* In the child (tests/unit/lib/child.h): the mode, then one thread of the kind. */
+static void victim_run(void *arg)
+{
+	const struct victim *v = arg;
+	pthread_t t;
+
+	if (prepare_child)
+		sandbox_prepare();
+	if (v->probe)
+		setenv("CMAVM_SECCOMP_PROBE", v->probe, 1);
+	if (sandbox_set_mode(v->mode) || sandbox_thread_create(&t, v->kind, "victim", v->fn, NULL))
+		_exit(2);
+	pthread_join(t, NULL);
+}
 
 static void run_child(enum sandbox_mode mode, enum sandbox_kind kind, void *(*fn)(void *),
 		      const char *probe, struct child_result *r)
 {
-	int fds[2];
-	ssize_t n, got = 0;
-	pid_t pid;
+	struct victim v = { mode, kind, fn, probe };
 
-	assert_int_equal(pipe(fds), 0);
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		pthread_t t;
-
-		dup2(fds[1], STDERR_FILENO);
-		if (prepare_child)
-			sandbox_prepare();
-		if (probe)
-			setenv("CMAVM_SECCOMP_PROBE", probe, 1);
-		if (sandbox_set_mode(mode) || sandbox_thread_create(&t, kind, "victim", fn, NULL))
-			_exit(2);
-		pthread_join(t, NULL);
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], r->err + got, sizeof(r->err) - 1 - (size_t)got)) > 0)
-		got += n;
-	r->err[got] = '\0';
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &r->status, 0), pid);
+	child_run(victim_run, &v, r);
 }
 
 static void *make_socket(void *arg)
