@@ -107,7 +107,7 @@ class Devices(common.GuestShellTest):
         self.assertEqual(st["memory_bytes"], 512 << 20)
         self.assertEqual([p["name"] for p in st["pools"]], ["linux,cma"])
         devs = common.ctl_json(self.s, "devices")
-        self.assertEqual(sorted(d["type"] for d in devs), ["balloon", "blk", "rng"])
+        self.assertEqual(sorted(d["type"] for d in devs), ["balloon", "blk", "console", "rng"])
         for d in devs:
             self.assertEqual(d["status"] & 0x4, 0x4, "%s is not DRIVER_OK" % d["name"])
 
