@@ -204,7 +204,7 @@ static int on_answer_begin(http_parser *p)
 	return 0;
 }
 
-/* A body is what its Content-Type says: JSON, or a screenshot's PNG. */
+/* A body is what its Content-Type says: JSON, a screenshot's PNG, or the metrics' text. */
 static void check_body(const struct answers *a)
 {
 	json_t *json;
@@ -214,6 +214,11 @@ static void check_body(const struct answers *a)
 		      "an image/png body that is not a PNG");
 		return;
 	}
+	if (!strncmp(a->type, "text/plain", 10)) {
+		check(!memchr(a->body, '\0', a->body_len), "a text/plain body with a NUL byte");
+		return;
+	}
+	check(!strncmp(a->type, "application/json", 16), "a body of an unexpected Content-Type");
 	json = json_loadb(a->body, a->body_len, 0, NULL);
 	check(json != NULL, "a response body that is not JSON");
 	json_decref(json);
