@@ -52,34 +52,32 @@ static void test_status_without_pools_has_no_second_table(void **state)
 		    "cmdline   \n");
 }
 
+/* A running VM's status, its rows as printed once guest_cma adds its two. */
+#define STATUS_JSON                                                                                \
+	"{'state': 'running', 'vcpus': 1, 'memory_bytes': 134217728,"                              \
+	" 'memory_resident_bytes': 0, 'pools': [], 'cmdline': 'quiet', 'uptime_s': 5,"
+#define STATUS_ROWS                                                                                \
+	"state          running\n"                                                                 \
+	"vcpus          1\n"                                                                       \
+	"memory         128 MiB\n"                                                                 \
+	"resident       0 bytes\n"                                                                 \
+	"uptime         5 s\n"                                                                     \
+	"cmdline        quiet\n"
+
 static void test_status_with_the_guest_s_own_cma_figures(void **state)
 {
-	assert_view(
-		ctl_show_status,
-		"{'state': 'running', 'vcpus': 1, 'memory_bytes': 134217728,"
-		" 'memory_resident_bytes': 0, 'pools': [], 'cmdline': 'quiet', 'uptime_s': 5,"
-		" 'guest_cma': {'agent': true, 'agent_state': 'answering',"
-		" 'cma_total_bytes': 67108864, 'cma_free_bytes': 41943040,"
-		" 'peak_used_bytes': 31457280, 'alloc_fail': 2, 'reported_free_bytes': 2097152}}",
-		"state          running\n"
-		"vcpus          1\n"
-		"memory         128 MiB\n"
-		"resident       0 bytes\n"
-		"uptime         5 s\n"
-		"cmdline        quiet\n"
-		"guest CMA      40 MiB free of 64 MiB, peak use 30 MiB, 2 failed allocations\n"
-		"reported free  2 MiB of pool pageblocks (free page reporting)\n");
 	assert_view(ctl_show_status,
-		    "{'state': 'running', 'vcpus': 1, 'memory_bytes': 134217728,"
-		    " 'memory_resident_bytes': 0, 'pools': [], 'cmdline': 'quiet', 'uptime_s': 5,"
-		    " 'guest_cma': {'agent': false, 'agent_state': 'silent',"
-		    " 'cma_total_bytes': null, 'reported_free_bytes': 0}}",
-		    "state          running\n"
-		    "vcpus          1\n"
-		    "memory         128 MiB\n"
-		    "resident       0 bytes\n"
-		    "uptime         5 s\n"
-		    "cmdline        quiet\n"
+		    STATUS_JSON " 'guest_cma': {'agent': true, 'agent_state': 'answering',"
+				" 'cma_total_bytes': 67108864, 'cma_free_bytes': 41943040,"
+				" 'peak_used_bytes': 31457280, 'alloc_fail': 2,"
+				" 'reported_free_bytes': 2097152}}",
+		    STATUS_ROWS
+		    "guest CMA      40 MiB free of 64 MiB, peak use 30 MiB, 2 failed allocations\n"
+		    "reported free  2 MiB of pool pageblocks (free page reporting)\n");
+	assert_view(ctl_show_status,
+		    STATUS_JSON " 'guest_cma': {'agent': false, 'agent_state': 'silent',"
+				" 'cma_total_bytes': null, 'reported_free_bytes': 0}}",
+		    STATUS_ROWS
 		    "guest CMA      no figures: guest agent silent\n"
 		    "reported free  0 bytes of pool pageblocks (free page reporting)\n");
 }
