@@ -104,7 +104,7 @@ int plan_make(const struct plan_input *in, struct plan_result *r, char *err, siz
 	return 0;
 }
 
-static void print_json(json_t *json)
+void plan_print_json(json_t *json)
 {
 	if (!json) {
 		pr_err("out of memory");
@@ -145,7 +145,7 @@ static int plan_one(const char *path, bool json, bool alerts)
 		fputs(strbuf_str(&sb), stdout);
 		strbuf_release(&sb);
 	} else if (json) {
-		print_json(plan_to_json(&in, &r));
+		plan_print_json(plan_to_json(&in, &r));
 	} else {
 		plan_show(stdout, &in, &r);
 	}
@@ -167,7 +167,7 @@ static int plan_fleet_file(const char *path, bool json)
 	}
 	plan_fleet(f.hosts, f.nr_hosts, f.sized, f.nr_classes, &res);
 	if (json)
-		print_json(plan_fleet_json(&f, &res));
+		plan_print_json(plan_fleet_json(&f, &res));
 	else
 		plan_fleet_show(stdout, &f, &res);
 	return CLI_EXIT_OK;

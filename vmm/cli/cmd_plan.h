@@ -76,6 +76,8 @@ int plan_make(const struct plan_input *in, struct plan_result *r, char *err, siz
  * for one that cannot be planned) with the error printed.
  */
 int plan_file(const char *path, struct plan_input *in, struct plan_result *r);
+/* @json to stdout, indented, and released; NULL (out of memory) is said on stderr. */
+void plan_print_json(json_t *json);
 
 /* ---- cmd_plan_text.c: each piece of a plan as text, appended to @sb ---- */
 

@@ -72,7 +72,8 @@ static json_t *allocs_json(const struct plan_input *in, const struct plan_result
 static json_t *pool_json(const struct plan_input *in, const struct plan_pool *pp)
 {
 	char names[256];
-	json_t *o = json_pack(
+
+	return json_pack(
 		"{s:s, s:b, s:b, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:b}", "name",
 		pp->name, "default", pp->is_default, "no_map", pp->no_map, "peak", num(pp->peak),
 		"peak_with", plan_group_names(&in->p, pp->peak_group, names, sizeof(names)),
@@ -81,8 +82,6 @@ static json_t *pool_json(const struct plan_input *in, const struct plan_pool *pp
 					: "largest_allocation",
 		"headroom", num(pp->headroom), "need", num(pp->need), "size", num(pp->size), "base",
 		num(pp->base), "level", cma_level_name(pp->level), "window", !pp->covered);
-
-	return o;
 }
 
 static json_t *pools_json(const struct plan_input *in, const struct plan_result *r)

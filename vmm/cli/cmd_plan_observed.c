@@ -377,14 +377,9 @@ int plan_observed_cmd(const struct plan_observed_opts *o, char **sources, size_t
 	for (size_t i = 0; i < nr; i++)
 		obs[i] = seen[i].obs;
 	plan_observed(obs, nr, b.largest, b.pct, b.granule, &a);
-	if (o->json) {
-		json_t *j = advice_json(seen, nr, &a, &b);
-
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(j);
-	} else {
+	if (o->json)
+		plan_print_json(advice_json(seen, nr, &a, &b));
+	else
 		show_advice(seen, nr, &a, &b);
-	}
 	return CLI_EXIT_OK;
 }

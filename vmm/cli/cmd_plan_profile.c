@@ -8,6 +8,7 @@
 #include "vmm/cli/cmd_plan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,24 +116,34 @@ static int in_where(const char *where, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * O_NONBLOCK: opening a FIFO for reading would wait for a writer forever
+ * (vmm/util/file.h says the same for the files `cmavm run` reads); it is
+ * refused once open, as anything but a regular file is.
+ */
 char *plan_file_text(const char *path, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
+	ssize_t n = 0;
 	char *text;
 
-	if (!f) {
+	if (fd < 0) {
 		plan_fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size > PLAN_FILE_MAX) {
-		fclose(f);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > PLAN_FILE_MAX) {
+		close(fd);
 		plan_fail(err, errlen, "'%s' is not a regular file of at most 1 MiB", path);
 		return NULL;
 	}
 	text = malloc((size_t)st.st_size + 1);
-	*len = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
-	fclose(f);
+	for (*len = 0; text && *len < (size_t)st.st_size; *len += (size_t)n) {
+		n = read(fd, text + *len, (size_t)st.st_size - *len);
+		if (n <= 0)
+			break;
+	}
+	close(fd);
 	if (!text) {
 		plan_fail(err, errlen, "out of memory reading '%s'", path);
 		return NULL;

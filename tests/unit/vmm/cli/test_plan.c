@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -150,18 +151,27 @@ static void test_json(void **state)
 	run_done(&r);
 }
 
+/* `promtool check rules` on @yaml: its exit status as system() gives it. */
+static int promtool_check(const char *yaml)
+{
+	char path[64], cmd[160];
+	int status;
+
+	temp_file(path, ".yml", yaml);
+	snprintf(cmd, sizeof(cmd), "promtool check rules %s >/dev/null 2>&1", path);
+	status = system(cmd);
+	unlink(path);
+	return status;
+}
+
 /* The rules as promtool reads them; a skip where promtool is not installed. */
 static void check_rules(const char *profile)
 {
 	struct run r = plan("--alerts {}", profile);
-	char path[64], cmd[160];
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
 	assert_has(r.out, "- alert: CmavmGuestCmaAllocFailing\n");
-	temp_file(path, ".yml", r.out);
-	snprintf(cmd, sizeof(cmd), "promtool check rules %s >/dev/null 2>&1", path);
-	assert_int_equal(system(cmd), 0);
-	unlink(path);
+	assert_int_equal(promtool_check(r.out), 0);
 	run_done(&r);
 }
 
@@ -174,16 +184,9 @@ static void test_alert_rules_pass_promtool(void **state)
 	check_rules(EXAMPLE("display-1080p.json"));
 	check_rules(EXAMPLE("camera-pipeline.json"));
 	/* promtool does find a broken rule: the check can fail */
-	{
-		char path[64], cmd[160];
-
-		temp_file(path, ".yml",
-			  "groups:\n  - name: x\n    rules:\n      - alert: A\n"
-			  "        expr: 'rate(x[5m]) >'\n");
-		snprintf(cmd, sizeof(cmd), "promtool check rules %s >/dev/null 2>&1", path);
-		assert_int_not_equal(system(cmd), 0);
-		unlink(path);
-	}
+	assert_int_not_equal(promtool_check("groups:\n  - name: x\n    rules:\n      - alert: A\n"
+					    "        expr: 'rate(x[5m]) >'\n"),
+			     0);
 }
 
 static void test_fleet(void **state)
@@ -400,6 +403,23 @@ static void test_bad_profiles(void **state)
 	}
 }
 
+/* A FIFO given as the profile is refused at once, not waited on for a writer. */
+static void test_fifo_profile_is_refused(void **state)
+{
+	char dir[] = "/tmp/cmavm-plan-fifo-XXXXXX", path[64];
+	struct run r;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/profile.json", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	r = plan("{}", path);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "is not a regular file"));
+	unlink(path);
+	rmdir(dir);
+	run_done(&r);
+}
+
 static void test_usage_errors(void **state)
 {
 	static const struct {
@@ -447,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_observed_metrics_not_numbers),
 		cmocka_unit_test(test_observed_socket),
 		cmocka_unit_test(test_bad_profiles),
+		cmocka_unit_test(test_fifo_profile_is_refused),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_help),
 	};
