@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cma/region.h"
 #include "cma/size.h"
 #include "vmm/machine/config.h"
 #include "vmm/util/log.h"
@@ -16,21 +17,31 @@
 
 #define GPU_FORMAT "[WIDTHxHEIGHT][,mem=SIZE][,backing=huge|contiguous|memfd]"
 
-static uint64_t backing_page(enum cma_region_backing backing)
+/* One full-screen resource, on whole pages of the backing. */
+static uint64_t frame_bytes(const struct gpu_config *gpu)
 {
-	return backing == CMA_REGION_CONTIGUOUS ? SZ_1G : SZ_2M;
+	return align_up((uint64_t)gpu->width * gpu->height * 4,
+			cma_region_backing_page(gpu->backing));
 }
 
 /*
- * Room for GPU_FRAMES full-screen resources, each on whole pages of the
- * backing, and a page for cursors and small ones; with 1 GiB pages, one.
+ * Room for GPU_FRAMES full-screen resources as the region places them (a
+ * frame larger than a page on whole pages of its own, smaller ones as many
+ * to a page as fit), and at least 2 MiB left for cursors and small ones:
+ * with 1 GiB pages, usually one page.
  */
 static uint64_t default_mem(const struct gpu_config *gpu)
 {
-	uint64_t page = backing_page(gpu->backing);
-	uint64_t frame = align_up((uint64_t)gpu->width * gpu->height * 4, page);
+	uint64_t page = cma_region_backing_page(gpu->backing);
+	uint64_t frame = align_up((uint64_t)gpu->width * gpu->height * 4, SZ_4K);
+	uint64_t per_page, pages, last;
 
-	return align_up(GPU_FRAMES * frame + page, page);
+	if (frame > page)
+		return GPU_FRAMES * frame_bytes(gpu) + page;
+	per_page = page / frame;
+	pages = (GPU_FRAMES + per_page - 1) / per_page;
+	last = GPU_FRAMES - (pages - 1) * per_page; /* frames on the last page */
+	return (pages + (page - last * frame < SZ_2M)) * page;
 }
 
 static bool parse_dim(const char *s, char **end, uint32_t *out)
@@ -88,22 +99,22 @@ static int parse_option(struct gpu_config *gpu, const char *opt)
 /* mem= in whole pages, enough for one full-screen resource at least. */
 static int check_mem(struct gpu_config *gpu)
 {
-	uint64_t page = backing_page(gpu->backing);
-	uint64_t frame = align_up((uint64_t)gpu->width * gpu->height * 4, page);
+	uint64_t frame = frame_bytes(gpu);
 	char a[32], b[32], c[32];
 
 	if (!gpu->mem) {
 		gpu->mem = default_mem(gpu);
 		return 0;
 	}
-	if (gpu->mem < frame) {
+	/* the region is whole pages: mem=512M on 1 GiB pages is one page */
+	if (align_up(gpu->mem, cma_region_backing_page(gpu->backing)) < frame) {
 		pr_err("%s: mem=%s holds no %ux%u frame (%s on %s pages); give mem=%s or more",
 		       gpu->flag, size_str(gpu->mem, a), gpu->width, gpu->height,
 		       size_str(frame, b), cma_region_backing_name(gpu->backing),
 		       size_str(default_mem(gpu), c));
 		return -1;
 	}
-	gpu->mem = align_up(gpu->mem, page);
+	gpu->mem = align_up(gpu->mem, cma_region_backing_page(gpu->backing));
 	return 0;
 }
 
