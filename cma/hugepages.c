@@ -8,32 +8,36 @@
 
 #define HUGEPAGES_STAT "/sys/kernel/mm/hugepages/hugepages-%llukB/%s"
 
-uint64_t cma_read_number(const char *path)
+/* The decimal number in @path; false when it cannot be opened. */
+static bool read_number(const char *path, uint64_t *out)
 {
 	char text[32] = "";
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
-		return 0;
+		return false;
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
-	return n > 0 ? strtoull(text, NULL, 10) : 0;
+	*out = n > 0 ? strtoull(text, NULL, 10) : 0;
+	return true;
+}
+
+uint64_t cma_read_number(const char *path)
+{
+	uint64_t n = 0;
+
+	read_number(path, &n);
+	return n;
 }
 
 /* One counter of the host's pages of @page_size; false if it cannot be read. */
 static bool stat_of(uint64_t page_size, const char *what, uint64_t *out)
 {
 	char path[96];
-	int fd;
 
 	snprintf(path, sizeof(path), HUGEPAGES_STAT, (unsigned long long)(page_size >> 10), what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	close(fd);
-	*out = cma_read_number(path);
-	return true;
+	return read_number(path, out);
 }
 
 static uint64_t minus(uint64_t a, uint64_t b)

@@ -84,7 +84,7 @@ static int say(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static uint64_t backing_page(enum cma_region_backing b)
+uint64_t cma_region_backing_page(enum cma_region_backing b)
 {
 	return b == CMA_REGION_CONTIGUOUS ? GIGANTIC : CMA_PAGEBLOCK;
 }
@@ -292,7 +292,7 @@ struct cma_region *cma_region_create_on(const char *name, int fd, uint64_t page_
 struct cma_region *cma_region_create(const char *name, enum cma_region_backing backing,
 				     uint64_t size, char *err, size_t errlen)
 {
-	uint64_t page = backing_page(backing);
+	uint64_t page = cma_region_backing_page(backing);
 	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 	int fd;
 

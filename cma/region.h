@@ -40,6 +40,8 @@ struct cma_region;
 /* "huge", "contiguous", "memfd"; parse returns 0 or -1 */
 const char *cma_region_backing_name(enum cma_region_backing b);
 int cma_region_backing_parse(const char *name, enum cma_region_backing *out);
+/* The page a region on @b is rounded to and places buffers by: 1 GiB, else 2 MiB. */
+uint64_t cma_region_backing_page(enum cma_region_backing b);
 
 /*
  * @size bytes (rounded up to the backing's page: 2 MiB, 1 GiB, or 2 MiB for

@@ -12,6 +12,7 @@
  */
 #include "vmm/glue/glue.h"
 #include "cma/region.h"
+#include "cma/size.h"
 #include "vmm/machine/config.h"
 #include "vmm/util/log.h"
 #include "vmm/util/png.h"
@@ -123,6 +124,12 @@ static int ctl_gpu_get(void *opaque, struct ctl_gpu *out)
 	return 0;
 }
 
+static void no_scanout(struct vmm *m, unsigned int i, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "the GPU has no scanout %u; it has %u (0 to %u)", i,
+		 gpu_nr_scanouts(m->gpu), gpu_nr_scanouts(m->gpu) - 1);
+}
+
 static int ctl_gpu_set_display(void *opaque, unsigned int scanout, uint32_t width, uint32_t height,
 			       char *err, size_t errlen)
 {
@@ -135,8 +142,7 @@ static int ctl_gpu_set_display(void *opaque, unsigned int scanout, uint32_t widt
 	ret = gpu_set_display(m->gpu, scanout, width, height);
 	pthread_mutex_unlock(&m->gpu->lock);
 	if (ret == -ENOENT)
-		snprintf(err, errlen, "the GPU has no scanout %u; it has %u (0 to %u)", scanout,
-			 gpu_nr_scanouts(m->gpu), gpu_nr_scanouts(m->gpu) - 1);
+		no_scanout(m, scanout, err, errlen);
 	else if (ret == -EINVAL)
 		snprintf(err, errlen,
 			 "%ux%u is not a display mode the GPU offers; give a width "
@@ -145,14 +151,19 @@ static int ctl_gpu_set_display(void *opaque, unsigned int scanout, uint32_t widt
 	return ret;
 }
 
+/* Where the part shown starts, from the resource's first pixel. */
+static uint64_t first_shown(const struct gpu_picture *p)
+{
+	return (uint64_t)p->rect.y * p->stride + (uint64_t)p->rect.x * 4;
+}
+
 /* What scanout @i shows, with the device lock held; the errors the API wants. */
 static int picture(struct vmm *m, unsigned int i, struct gpu_picture *p, char *err, size_t errlen)
 {
 	int ret = gpu_scanout_picture(m->gpu, i, p);
 
 	if (ret == -ENOENT)
-		snprintf(err, errlen, "the GPU has no scanout %u; it has %u (0 to %u)", i,
-			 gpu_nr_scanouts(m->gpu), gpu_nr_scanouts(m->gpu) - 1);
+		no_scanout(m, i, err, errlen);
 	else if (ret == -ENODATA)
 		snprintf(err, errlen,
 			 "scanout %u shows nothing yet: the guest has not set it "
@@ -175,7 +186,7 @@ static int ctl_gpu_screenshot(void *opaque, unsigned int scanout, uint8_t **png,
 	ret = picture(m, scanout, &p, err, errlen);
 	if (!ret) {
 		px = (struct png_pixels){
-			.data = p.pixels + (uint64_t)p.rect.y * p.stride + (uint64_t)p.rect.x * 4,
+			.data = p.pixels + first_shown(&p),
 			.width = p.rect.width,
 			.height = p.rect.height,
 			.stride = p.stride,
@@ -207,7 +218,7 @@ static int ctl_gpu_export(void *opaque, unsigned int scanout, struct ctl_gpu_exp
 		snprintf(err, errlen, "%s", cma_region_export_why(m->gpu_region));
 		return -EOPNOTSUPP;
 	}
-	size = (p.bytes + 4095) & ~4095ULL;
+	size = align_up(p.bytes, SZ_4K);
 	cma_region_measure(m->gpu_region, p.offset, p.bytes, &c);
 	*out = (struct ctl_gpu_export){
 		.fd = cma_region_export(m->gpu_region, p.offset, size, err, errlen),
@@ -217,7 +228,7 @@ static int ctl_gpu_export(void *opaque, unsigned int scanout, struct ctl_gpu_exp
 		.stride = p.stride,
 		.format = gpu_format_name(p.format),
 		.fourcc = gpu_format_fourcc(p.format),
-		.offset = (uint64_t)p.rect.y * p.stride + (uint64_t)p.rect.x * 4,
+		.offset = first_shown(&p),
 		.size = size,
 		.host_phys = c.host_phys,
 		.contiguous = c.verified && c.runs == 1,

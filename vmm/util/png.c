@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "vmm/util/png.h"
+#include "vmm/util/strbuf.h"
 
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
-#include <string.h>
 #include <zlib.h>
 
 /* The PNG as it grows, and the row being converted. */
 struct png_sink {
-	uint8_t *buf;
-	size_t len, alloc;
+	struct strbuf out;
 	uint8_t *row;
 };
 
@@ -31,23 +30,8 @@ static void png_sink_write(png_structp png, png_bytep data, size_t n)
 {
 	struct png_sink *s = png_get_io_ptr(png);
 
-	if (n > s->alloc - s->len) {
-		size_t want = s->alloc ? s->alloc : 64 * 1024;
-		uint8_t *p;
-
-		while (want - s->len < n) {
-			if (want > SIZE_MAX / 2)
-				png_error(png, "out of memory");
-			want *= 2;
-		}
-		p = realloc(s->buf, want);
-		if (!p)
-			png_error(png, "out of memory");
-		s->buf = p;
-		s->alloc = want;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
+	if (strbuf_add(&s->out, data, n))
+		png_error(png, "out of memory");
 }
 
 /* The default flush is fflush() on the io pointer: nothing to flush in memory. */
@@ -114,7 +98,7 @@ static int png_write_guarded(png_structp png, png_infop info, const struct png_p
 
 int png_encode(const struct png_pixels *px, uint8_t **out, size_t *len)
 {
-	struct png_sink s = { 0 };
+	struct png_sink s = { .out = STRBUF_INIT(SIZE_MAX) };
 	png_structp png;
 	png_infop info;
 	int ret;
@@ -130,10 +114,10 @@ int png_encode(const struct png_pixels *px, uint8_t **out, size_t *len)
 	png_destroy_write_struct(&png, &info);
 	free(s.row);
 	if (ret) {
-		free(s.buf);
+		strbuf_release(&s.out);
 		return -1;
 	}
-	*out = s.buf;
-	*len = s.len;
+	*out = (uint8_t *)s.out.data;
+	*len = strbuf_len(&s.out);
 	return 0;
 }
