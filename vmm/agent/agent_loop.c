@@ -17,8 +17,6 @@
 #include <stddef.h>
 #include <time.h>
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-
 uint64_t agent_now_ms(const struct guest_agent *a)
 {
 	struct timespec ts;

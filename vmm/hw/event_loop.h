@@ -14,6 +14,7 @@
 
 #include <liburing.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 
 struct ev_op;
@@ -23,6 +24,9 @@ typedef void (*ev_done_fn)(struct ev_op *op, int res, unsigned int cqe_flags);
 struct ev_op {
 	ev_done_fn done;
 };
+
+/* The struct an ev_op (or anything else) is embedded in, from a pointer to it. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct ev_call;
 

@@ -39,8 +39,6 @@
 #include "vmm/control/http_server.h"
 #include "vmm/util/strbuf.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-
 #define FIELD_NAME_MAX 32 /* longer header names are none we look at */
 #define OUT_FDS_MAX    8  /* descriptors queued to send; then pipelined requests wait */
 
