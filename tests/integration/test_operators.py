@@ -115,6 +115,14 @@ class Operators(common.unittest.TestCase):
             s.kill()
             raise
 
+    def assert_promtool_passes(self, exposition):
+        promtool = shutil.which("promtool")
+        if not promtool:
+            self.skipTest("promtool is missing: tools/deps installs it (Debian's prometheus)")
+        r = subprocess.run([promtool, "check", "metrics"], input=exposition,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_1_the_guest_has_the_planned_cma_total(self):
         self.assertEqual(self.cma_total_kb, self.plan["cma_total_kb"])
         self.assertIn("--memory 384M", self.plan["run_flags"])
@@ -137,24 +145,13 @@ class Operators(common.unittest.TestCase):
         self.assertEqual(sample(self.exposition, "cmavm_guest_cma_size_bytes"),
                          self.cma_total_kb * 1024)
         self.assertIsNotNone(sample(self.exposition, "cmavm_guest_cma_free_bytes"))
-        promtool = shutil.which("promtool")
-        if not promtool:
-            self.skipTest("promtool is missing: tools/deps installs it (Debian's prometheus)")
-        r = subprocess.run([promtool, "check", "metrics"], input=self.exposition,
-                           capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assert_promtool_passes(self.exposition)
 
     def test_4b_the_metrics_file_for_node_exporter(self):
         text = self.metrics_file[self.metrics_file.find("# HELP"):]
         self.assertIn('cmavm_guest_agent_up{vm="vm1"} 1', text)
         self.assertNotIn("vm1.prom.tmp", self.metrics_file, "a temporary file was left behind")
-        promtool = shutil.which("promtool")
-        if not promtool:
-            self.skipTest("promtool is missing: tools/deps installs it (Debian's prometheus)")
-        listing = text.rfind("\nvm1.prom")
-        r = subprocess.run([promtool, "check", "metrics"], input=text[:listing + 1],
-                           capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assert_promtool_passes(text[:text.rfind("\nvm1.prom") + 1])
 
     def test_5_without_an_agent_reported_free_pageblocks_still_show(self):
         self.assertFalse(self.without["agent"])

@@ -100,9 +100,9 @@ def main():
     if interp:
         hit = find(dirs, os.path.basename(interp))
         print("interp %s %s" % (interp, hit) if hit else "missing %s" % os.path.basename(interp))
-    todo, seen = needed(elf), set()
-    while todo:
-        soname = todo.pop(0)
+    wanted, seen = needed(elf), set()
+    while wanted:
+        soname = wanted.pop(0)
         if soname in seen:
             continue
         seen.add(soname)
@@ -112,7 +112,7 @@ def main():
             continue
         print("lib %s %s" % (soname, hit))
         with open(hit, "rb") as f:
-            todo += needed(f.read())
+            wanted += needed(f.read())
 
 
 if __name__ == "__main__":

@@ -35,30 +35,24 @@ static void pool_row(struct table *t, json_t *p)
  */
 static void guest_cma_rows(struct table *t, json_t *g)
 {
-	char line[160] = "";
-	struct cell c;
+	char line[160] = "", a[32], b[32], d[32];
 
 	if (!g)
 		return;
-	if (json_is_true(json_object_get(g, "agent"))) {
-		uint64_t total = view_u64(g, "cma_total_bytes"),
-			 free = view_u64(g, "cma_free_bytes");
-		char a[32], b[32], d[32];
-
+	if (json_is_true(json_object_get(g, "agent")))
 		str_appendf(line, sizeof(line),
 			    "%s free of %s, peak use %s, %llu failed allocations",
-			    size_str(free, a), size_str(total, b),
+			    size_str(view_u64(g, "cma_free_bytes"), a),
+			    size_str(view_u64(g, "cma_total_bytes"), b),
 			    size_str(view_u64(g, "peak_used_bytes"), d),
 			    (unsigned long long)view_u64(g, "alloc_fail"));
-		table_row(t, "guest CMA", line, NULL);
-	} else {
+	else
 		str_appendf(line, sizeof(line), "no figures: guest agent %s",
 			    view_str(g, "agent_state"));
-		table_row(t, "guest CMA", line, NULL);
-	}
+	table_row(t, "guest CMA", line, NULL);
 	line[0] = '\0';
 	str_appendf(line, sizeof(line), "%s of pool pageblocks (free page reporting)",
-		    cell_size(&c, view_u64(g, "reported_free_bytes")));
+		    size_str(view_u64(g, "reported_free_bytes"), a));
 	table_row(t, "reported free", line, NULL);
 }
 

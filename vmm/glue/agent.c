@@ -92,7 +92,7 @@ static int ctl_guest_cma(void *opaque, struct ctl_guest_cma *out)
 	*out = (struct ctl_guest_cma){
 		.agent = a.agent,
 		.agent_state = a.state,
-		.interval_s = m->cfg->agent_interval_s,
+		.interval_s = a.interval_s,
 		.updated = a.updated,
 		.cma_total_bytes = a.cma_total_bytes,
 		.cma_free_bytes = a.cma_free_bytes,

@@ -44,11 +44,19 @@ static json_t *status_json(const struct ctl_vm_status *st)
 			 api_u64(api_seconds_since(&st->started)));
 }
 
+/* The guest's own CMA figures beside the host's view of its pools. */
+static void add_guest_cma(const struct ctl_ops *ops, json_t *json)
+{
+	struct ctl_guest_cma g = { 0 };
+
+	if (json && ops->guest_cma && !ops->guest_cma(ops->opaque, &g))
+		json_object_set_new(json, "guest_cma", api_guest_cma_json(&g));
+}
+
 void api_get_vm(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
 {
 	struct ctl_vm_status st = { 0 };
 	int err = ops->status ? ops->status(ops->opaque, &st) : -ENOSYS;
-
 	json_t *json;
 
 	if (err) {
@@ -56,13 +64,7 @@ void api_get_vm(const struct ctl_ops *ops, json_t *body, struct http_response *r
 		return;
 	}
 	json = status_json(&st);
-	/* The guest's own CMA figures beside the host's view of its pools. */
-	if (json && ops->guest_cma) {
-		struct ctl_guest_cma g = { 0 };
-
-		if (!ops->guest_cma(ops->opaque, &g))
-			json_object_set_new(json, "guest_cma", api_guest_cma_json(&g));
-	}
+	add_guest_cma(ops, json);
 	api_respond(resp, 200, json);
 }
 
