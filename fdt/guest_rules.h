@@ -16,6 +16,25 @@
 
 #include "cma/size.h"
 
+/*
+ * Which guest kernel the rules are those of. The series are the kernels
+ * cmavm is tested with (docs/guests.md): Debian 12's 6.1 and Debian 13's
+ * 6.12 (also in bookworm-backports), each with its page size.
+ */
+enum guest_series {
+	GUEST_LINUX_6_1,
+	GUEST_LINUX_6_12,
+	GUEST_NR_SERIES,
+};
+
+struct guest_kernel {
+	enum guest_series series;
+	uint64_t page_size; /* SZ_4K, 16 KiB or SZ_64K */
+};
+
+/* What cmavm assumes of a guest that says nothing: Debian 13's kernel. */
+#define GUEST_KERNEL_DEFAULT ((struct guest_kernel){ GUEST_LINUX_6_12, SZ_4K })
+
 /* CMA_MIN_ALIGNMENT_BYTES = PAGE_SIZE << pageblock_order (mm/cma.h) */
 #define GUEST_CMA_MIN_ALIGN SZ_2M
 /* Before 5.18 it was PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order). */

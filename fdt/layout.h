@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cma/pool.h"
+#include "fdt/guest_rules.h"
 
 /* RAM left outside pools and boot blobs for the guest kernel to boot. */
 #define LAYOUT_MIN_FREE_RAM (64ULL << 20)
@@ -25,6 +26,7 @@ struct layout_request {
 	uint64_t image_size;  /* from the Image header: includes BSS */
 	uint64_t initrd_size; /* 0: no initrd */
 	uint64_t pool_align;  /* base alignment of every pool, a power of 2 */
+	struct guest_kernel guest; /* whose rules every pool obeys */
 	const struct pool_spec *pools;
 	size_t nr_pools;
 };

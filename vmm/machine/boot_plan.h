@@ -43,6 +43,7 @@ struct virtio_slot {
 
 struct boot_plan {
 	struct kernel_image kernel;
+	struct guest_kernel guest; /* series and page size: the rules pools obey */
 	struct boot_file initrd;
 	struct layout layout;
 	char bootargs[4096];
