@@ -141,7 +141,7 @@ def show_sizing(session):
 def main():
     flags = DEMO_FLAGS if len(sys.argv) == 1 else sys.argv[1:]
     host = testhost.Host(echo=True)
-    say("booting the demo guest on %s" % host.describe())
+    say("booting the demo guest, %s, on %s" % (host.describe_guest(), host.describe()))
     if not host.native:
         say("starting the emulated arm64 host (about 5 s)")
     cmd = "cmavm run --api-socket api.sock " + " ".join(shlex.quote(f) for f in flags)

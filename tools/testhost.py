@@ -11,6 +11,10 @@ The emulated host boots one of two Debian kernels (tools/emuhost/build):
 by Host(host_kernel=...), else by $CMAVM_HOST_KERNEL. On an arm64 machine
 there is no choice: cmavm runs on that machine's own kernel.
 
+The guest is one of the flavours of tools/guest/flavours (6.12, the
+default, 6.1, 6.12-16k; tools/guest/build): chosen by Host(guest=...),
+else by $CMAVM_GUEST, on the emulated host as on a native one.
+
     host = Host()
     s = host.start('cmavm run --cmdline "console=ttyS0 cmavm.mode=shell"\\n'
                    'echo "@@cmavm-exit=$?"')
@@ -33,7 +37,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("CMAVM_CACHE", os.path.join(ROOT, ".cache"))
-GUEST = os.path.join(CACHE, "guest")
 NATIVE = platform.machine() == "aarch64"
 BUILD_VMM = os.path.join(ROOT, "build" if platform.machine() == "aarch64" else "build-arm64")
 CMAVM = os.path.join(BUILD_VMM, "vmm", "cmavm")
@@ -62,6 +65,45 @@ def _cpio(entries, path):
                    input=spec.encode(), check=True)
 
 
+def _read_flavours():
+    """The guest flavours of tools/guest/flavours in its order, the page
+    size (bytes) each one's kernel runs with, and the default flavour."""
+    flavours, default = {}, None
+    with open(os.path.join(ROOT, "tools/guest/flavours")) as f:
+        for line in f:
+            words = line.split()
+            if not words or words[0].startswith("#"):
+                continue
+            flavours[words[0]] = int(words[2].rstrip("K")) * 1024
+            if words[3:] == ["default"]:
+                default = words[0]
+    return flavours, default
+
+
+GUESTS = os.path.join(CACHE, "guest")
+GUEST_PAGE_SIZE, DEFAULT_GUEST = _read_flavours()
+GUEST_FLAVOURS = tuple(GUEST_PAGE_SIZE)
+
+
+def choose_guest(choice=None):
+    """The guest flavour: @choice, else $CMAVM_GUEST, else DEFAULT_GUEST."""
+    guest = choice or os.environ.get("CMAVM_GUEST") or DEFAULT_GUEST
+    if guest not in GUEST_FLAVOURS:
+        raise ValueError("no guest flavour %r: choose one of %s"
+                         % (guest, ", ".join(GUEST_FLAVOURS)))
+    return guest
+
+
+def guest_dir(flavour):
+    """Where tools/guest/build puts the guest @flavour: Image, initrd.img."""
+    return os.path.join(GUESTS, flavour)
+
+
+# The guest a Host() with no guest= boots ($CMAVM_GUEST, else the default):
+# for readers that take its files themselves (a gzip Image, an initramfs
+# with more in it) beside such a host.
+GUEST = guest_dir(choose_guest())
+
 EMUHOST = os.path.join(CACHE, "emuhost")
 HOST_KERNELS = ("6.12", "6.1")
 DEFAULT_HOST_KERNEL = "6.12"
@@ -77,19 +119,20 @@ def choose_host_kernel(choice=None):
     return kernel
 
 
-def _emuhost_base(kernel):
+def _emuhost_base(kernel, guest):
     """The part of the L1 initramfs that does not change between jobs, one
-    per emulated host kernel (its modules differ)."""
+    per emulated host kernel (its modules differ) and guest flavour."""
     kdir = os.path.join(EMUHOST, kernel)
-    base = os.path.join(kdir, "base.cpio")
+    base = os.path.join(kdir, "base-guest-%s.cpio" % guest)
     load = os.path.join(kdir, "modules", "load")
     for s in (load, os.path.join(kdir, "Image")):
         if not os.path.exists(s):
             raise RuntimeError("%s is missing: run tools/emuhost/build" % s)
     with open(load) as f:
         modules = {m: os.path.join(kdir, "modules", m + ".ko") for m in f.read().split()}
-    sources = [os.path.join(ROOT, "tools/emuhost/init"), os.path.join(GUEST, "Image"),
-               os.path.join(GUEST, "initrd.img"), os.path.join(CACHE, "busybox/bin/busybox"),
+    sources = [os.path.join(ROOT, "tools/emuhost/init"), os.path.join(guest_dir(guest), "Image"),
+               os.path.join(guest_dir(guest), "initrd.img"),
+               os.path.join(CACHE, "busybox/bin/busybox"),
                load] + list(modules.values())
     for s in sources:
         if not os.path.exists(s):
@@ -292,20 +335,30 @@ class Host:
     """A machine that can run cmavm: this one, or the emulated arm64 host."""
 
     def __init__(self, echo=False, log=None, host_cmdline="", host_memory_mib=2048,
-                 host_kernel=None):
+                 host_kernel=None, guest=None):
         """@host_cmdline: more kernel parameters for the emulated host (e.g.
         hugepagesz=1G hugepages=1), @host_memory_mib its RAM, @host_kernel
         its kernel ("6.12" or "6.1"; None: $CMAVM_HOST_KERNEL, else 6.12).
         All three are ignored when running natively: there the host's
-        kernel is this machine's own, whatever it is (self.kernel is None)."""
+        kernel is this machine's own, whatever it is (self.kernel is None).
+        @guest: the guest flavour cmavm boots by default, self.guest (one of
+        GUEST_FLAVOURS; None: $CMAVM_GUEST, else DEFAULT_GUEST); its files
+        are in self.guest_dir, its page size is self.guest_page_size."""
         self.host_cmdline = host_cmdline
         self.host_memory_mib = host_memory_mib
         self.echo = echo
         self.log = log
         self.native = NATIVE
         self.kernel = None if self.native else choose_host_kernel(host_kernel)
+        self.guest = choose_guest(guest)
+        self.guest_dir = guest_dir(self.guest)
+        self.guest_page_size = GUEST_PAGE_SIZE[self.guest]
         if not os.path.exists(CMAVM):
             raise RuntimeError("%s is missing: run tools/build" % CMAVM)
+        for f in ("Image", "initrd.img", "kernel-package"):
+            if not os.path.exists(os.path.join(self.guest_dir, f)):
+                raise RuntimeError("%s is missing: run tools/guest/build %s"
+                                   % (os.path.join(self.guest_dir, f), self.guest))
         if self.native and not os.access("/dev/kvm", os.R_OK | os.W_OK):
             raise RuntimeError("this arm64 machine has no usable /dev/kvm: enable KVM, or "
                                "add this user to the kvm group")
@@ -316,6 +369,12 @@ class Host:
         return ("an emulated arm64 host (qemu-system-aarch64, TCG, KVM inside), Linux %s"
                 % self.kernel)
 
+    def describe_guest(self):
+        with open(os.path.join(self.guest_dir, "kernel-package")) as f:
+            package = f.read().strip()
+        return "Linux %s (%s, %d KiB pages)" % (self.guest, package,
+                                                self.guest_page_size // 1024)
+
     def start(self, job, files=None):
         """Run the shell script @job; @files ({name: host path}) are put
         beside it, in its working directory."""
@@ -324,7 +383,7 @@ class Host:
             tmp = tempfile.mkdtemp(prefix="cmavm-job-")
             for name, path in files.items():
                 os.symlink(os.path.abspath(path), os.path.join(tmp, name))
-            env = dict(os.environ, CMAVM_GUEST_DIR=GUEST,
+            env = dict(os.environ, CMAVM_GUEST_DIR=self.guest_dir,
                        PATH=os.path.dirname(CMAVM) + ":" + os.environ["PATH"])
             return Session(["sh", "-c", job], env=env, cwd=tmp, echo=self.echo, log=self.log,
                            tmpdir=tmp, tty=True)
@@ -336,7 +395,7 @@ class Host:
               os.path.join(tmp, "job.cpio"))
         initrd = os.path.join(tmp, "l1.cpio")
         with open(initrd, "wb") as out:
-            for part in (_emuhost_base(self.kernel), os.path.join(tmp, "job.cpio")):
+            for part in (_emuhost_base(self.kernel, self.guest), os.path.join(tmp, "job.cpio")):
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 20)
         hostsh = os.path.join(tmp, "hostsh.sock")
@@ -348,8 +407,8 @@ class Host:
         s.expect(r"^@@host: (ready.*|no /dev/kvm.*)$", timeout=120)
         s.host_ready_s = s.elapsed()
         if self.log:
-            self.log.write("@@harness: emulated host (Linux %s) ready %.2f s after QEMU started\n"
-                           % (self.kernel, s.host_ready_s))
+            self.log.write("@@harness: emulated host (Linux %s, guest %s) ready %.2f s after "
+                           "QEMU started\n" % (self.kernel, self.guest, s.host_ready_s))
         if "no /dev/kvm" in s.output:
             raise RuntimeError("the emulated host has no KVM:\n" + s.output[-2000:])
         return s

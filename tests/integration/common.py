@@ -28,11 +28,14 @@ def log_file(name):
     return open(os.path.join(d, name + ".log"), "w")
 
 
-def host(name, host_cmdline="", host_memory_mib=2048, host_kernel=None):
+def host(name, host_cmdline="", host_memory_mib=2048, host_kernel=None, guest=None):
     """Where the test's jobs run; @host_kernel picks the emulated host's
-    kernel ("6.12", "6.1"; None: $CMAVM_HOST_KERNEL, else 6.12)."""
+    kernel ("6.12", "6.1"; None: $CMAVM_HOST_KERNEL, else 6.12), @guest the
+    guest flavour cmavm boots by default (testhost.GUEST_FLAVOURS; None:
+    $CMAVM_GUEST, else testhost.DEFAULT_GUEST)."""
     return testhost.Host(log=log_file(name), host_cmdline=host_cmdline,
-                         host_memory_mib=host_memory_mib, host_kernel=host_kernel)
+                         host_memory_mib=host_memory_mib, host_kernel=host_kernel,
+                         guest=guest)
 
 
 def guest_pools(text):
@@ -47,13 +50,14 @@ def guest_meminfo(text):
 class GuestShellTest(unittest.TestCase):
     """Tests that share one guest with a shell on its console: the class
     sets JOB (whose cmavm runs with cmavm.mode=shell and prints
-    "@@cmavm-exit=N" after) and NAME (its log), optionally FILES."""
+    "@@cmavm-exit=N" after) and NAME (its log), optionally FILES and
+    GUEST (a guest flavour; None: the run's, see host())."""
     JOB = NAME = None
-    FILES = None
+    FILES = GUEST = None
 
     @classmethod
     def setUpClass(cls):
-        cls.s = host(cls.NAME).start(cls.JOB, files=cls.FILES)
+        cls.s = host(cls.NAME, guest=cls.GUEST).start(cls.JOB, files=cls.FILES)
         try:
             cls.s.expect(r"^guest: shell ready$", 180)
         except Exception:

@@ -35,12 +35,12 @@ class Lifecycle(common.unittest.TestCase):
     def setUpClass(cls):
         tmp = tempfile.mkdtemp()
         image_gz = os.path.join(tmp, "Image.gz")
-        with open(os.path.join(common.testhost.GUEST, "Image"), "rb") as src, \
+        host = common.host("lifecycle")
+        with open(os.path.join(host.guest_dir, "Image"), "rb") as src, \
                 gzip.open(image_gz, "wb", compresslevel=1) as dst:
             shutil.copyfileobj(src, dst)
-        initrd = os.path.join(common.testhost.GUEST, "initrd.img")
-        s = common.host("lifecycle").start(JOB, files={"Image.gz": image_gz,
-                                                        "initrd.img": initrd})
+        initrd = os.path.join(host.guest_dir, "initrd.img")
+        s = host.start(JOB, files={"Image.gz": image_gz, "initrd.img": initrd})
         try:
             s.expect(r"^guest: shell ready$", 180)
             s.send("\x01x")  # Ctrl-a x

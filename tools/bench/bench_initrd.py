@@ -12,14 +12,16 @@ import testhost  # noqa: E402
 BENCH = os.path.join(testhost.BUILD_VMM, "tools", "bench", "cmavm-bench")
 
 
-def bench_initrd(tmp):
-    """Write initrd-bench.img into the directory @tmp; its path."""
+def bench_initrd(tmp, guest_dir=testhost.GUEST):
+    """Write initrd-bench.img, the initramfs of the guest in @guest_dir (a
+    Host's guest_dir; by default the one a Host() boots), into the
+    directory @tmp; its path."""
     extra = os.path.join(tmp, "bench.cpio")
     subprocess.run([sys.executable, os.path.join(ROOT, "tools/guest/mkcpio.py"), extra],
                    input=b"file bin/cmavm-bench %s 755\n" % BENCH.encode(), check=True)
     out = os.path.join(tmp, "initrd-bench.img")
     with open(out, "wb") as f:
-        for part in (os.path.join(testhost.GUEST, "initrd.img"), extra):
+        for part in (os.path.join(guest_dir, "initrd.img"), extra):
             with open(part, "rb") as p:
                 f.write(p.read())
     return out
