@@ -44,7 +44,7 @@ const char *no_memory_hint(uint64_t page_size)
 	if (page_size == GIGANTIC)
 		return "the host has no free 1 GiB huge page: boot it with hugepagesz=1G "
 		       "hugepages=N (see HugePages_Free in /proc/meminfo)";
-	if (page_size == CMA_PAGEBLOCK)
+	if (page_size == CMA_HUGE_PAGE)
 		return "the host has too few free 2 MiB huge pages: echo N > "
 		       "/proc/sys/vm/nr_hugepages (see HugePages_Free in /proc/meminfo)";
 	return "the host is out of memory";
@@ -107,7 +107,7 @@ bool still_mapped(uint8_t *host)
  */
 uint8_t *map_aligned(uint64_t len, int prot, int fd, uint64_t off)
 {
-	uint64_t slack = CMA_PAGEBLOCK;
+	uint64_t slack = CMA_HUGE_PAGE;
 	uint8_t *resv = mmap(NULL, len + slack, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint8_t *at;
 

@@ -5,21 +5,90 @@
  * (cma_block_state(), cma_pool_counts()) only measures and never writes,
  * so a GET of the map leaves the engine as it was.
  *
- * A whole-block free page report goes stale when the guest touches the
- * block again. The writers that see the block next (another discard, a
- * commit or release) drop such a report; until then the reader ranks
- * "resident" above it.
+ * The balloon and free page reporting count 4 KiB pages (struct page_set),
+ * so a pageblock of any size is ballooned or reported once each of its
+ * pages is, and a page discarded twice counts once. A reported page goes
+ * stale when the guest touches it again. The writers that see the block
+ * next (another discard, a commit or release) drop such pages from the
+ * report; until then the reader ranks "resident" above it.
  */
 #include "cma/internal.h"
+#include "cma/size.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+/* ---- page sets: which 4 KiB pages of a block ---- */
+
+static bool set_full(const struct page_set *set, size_t pages)
+{
+	return set->count == pages;
+}
+
+static void set_clear(struct page_set *set)
+{
+	free(set->bits);
+	*set = (struct page_set){ 0 };
+}
+
+static bool bit_flip(uint64_t *bits, size_t i, bool on)
+{
+	uint64_t mask = 1ULL << (i % 64);
+	bool was = bits[i / 64] & mask;
+
+	bits[i / 64] = on ? bits[i / 64] | mask : bits[i / 64] & ~mask;
+	return was != on;
+}
+
+/*
+ * Some pages in, some not: one bit each. Where there is no memory for the
+ * bits, the set is emptied: a block never counts a page it may not have.
+ */
+static bool set_bits(struct page_set *set, size_t pages)
+{
+	size_t words = (pages + 63) / 64;
+
+	if (set->bits)
+		return true;
+	set->bits = calloc(words, sizeof(uint64_t));
+	if (!set->bits) {
+		set->count = 0;
+		return false;
+	}
+	if (set->count) /* all of them: every bit */
+		memset(set->bits, 0xff, words * sizeof(uint64_t));
+	return true;
+}
+
+/* Pages [first, first + n) of @pages in (@on) or out of @set. */
+static void set_change(struct page_set *set, size_t pages, size_t first, size_t n, bool on)
+{
+	if (!n || set->count == (on ? pages : 0))
+		return;
+	if (n == pages) {
+		set_clear(set);
+		set->count = on ? (uint32_t)pages : 0;
+		return;
+	}
+	if (!set_bits(set, pages))
+		return;
+	for (size_t i = first; i < first + n; i++)
+		if (bit_flip(set->bits, i, on))
+			set->count = on ? set->count + 1 : set->count - 1;
+	if (!set->count || set->count == pages) { /* none or all: no bits needed */
+		free(set->bits);
+		set->bits = NULL;
+	}
+}
 
 /* ---- reading ---- */
 
 static bool block_resident(const struct cma_engine *e, size_t b)
 {
-	return resident_pages(block_host(e, b), CMA_PAGEBLOCK) > 0;
+	return resident_pages(block_host(e, b), e->pageblock) > 0;
 }
 
 static enum cma_block_state block_state(const struct cma_engine *e, size_t b)
@@ -28,11 +97,11 @@ static enum cma_block_state block_state(const struct cma_engine *e, size_t b)
 
 	if (blk->window >= 0)
 		return CMA_WINDOW;
-	if (blk->ballooned_pages >= PAGES_PER_BLOCK)
+	if (set_full(&blk->ballooned, block_pages(e)))
 		return CMA_BALLOONED;
 	if (block_resident(e, b))
 		return CMA_BACKED; /* touched again: a whole report is stale */
-	return blk->reported_pages >= PAGES_PER_BLOCK ? CMA_REPORTED : CMA_UNBACKED;
+	return set_full(&blk->reported, block_pages(e)) ? CMA_REPORTED : CMA_UNBACKED;
 }
 
 enum cma_block_state cma_block_state(const struct cma_engine *e, size_t pool, size_t i)
@@ -53,7 +122,7 @@ void cma_pool_counts(const struct cma_engine *e, size_t pool, uint64_t counts[CM
 		counts[s] = 0;
 	engine_lock(e);
 	for (size_t i = 0; i < p->nr_blocks; i++)
-		counts[block_state(e, p->first_block + i)] += CMA_PAGEBLOCK;
+		counts[block_state(e, p->first_block + i)] += e->pageblock;
 	engine_unlock(e);
 }
 
@@ -66,11 +135,16 @@ struct backing block_backing(const struct cma_engine *e, size_t b)
 {
 	const struct cma_block *blk = &e->blocks[b];
 
-	if (blk->backing == CMA_BACKING_MEMFD)
+	switch (blk->backing) {
+	case CMA_BACKING_MEMFD:
 		return memfd_backing(e, b);
-	if (blk->backing == CMA_BACKING_OWN)
+	case CMA_BACKING_OWN:
 		return (struct backing){ blk->fd, blk->fd_off, CMA_PAGE };
-	return (struct backing){ blk->fd, blk->fd_off, CMA_PAGEBLOCK };
+	case CMA_BACKING_GIGANTIC:
+		return (struct backing){ blk->fd, blk->fd_off, GIGANTIC };
+	default:
+		return (struct backing){ blk->fd, blk->fd_off, CMA_HUGE_PAGE };
+	}
 }
 
 /* ---- writing ---- */
@@ -86,13 +160,33 @@ void block_init(struct cma_engine *e, size_t b, uint64_t gpa)
 	};
 }
 
-/* A whole report of a block the guest has touched since says nothing any more. */
+void block_fini(struct cma_engine *e, size_t b)
+{
+	set_clear(&e->blocks[b].reported);
+	set_clear(&e->blocks[b].ballooned);
+}
+
+/*
+ * A page the guest has touched since it was reported is in use again: its
+ * report says nothing any more. (Without a look at the pages, none stays.)
+ */
 static void block_drop_stale_report(struct cma_engine *e, size_t b)
 {
 	struct cma_block *blk = &e->blocks[b];
+	size_t pages = block_pages(e);
+	unsigned char *vec;
 
-	if (blk->reported_pages >= PAGES_PER_BLOCK && block_resident(e, b))
-		blk->reported_pages = 0;
+	if (!blk->reported.count)
+		return;
+	vec = malloc(pages);
+	if (!vec || mincore(block_host(e, b), e->pageblock, vec)) {
+		set_clear(&blk->reported);
+	} else {
+		for (size_t i = 0; i < pages; i++)
+			if (vec[i] & 1)
+				set_change(&blk->reported, pages, i, 1, false);
+	}
+	free(vec);
 }
 
 void block_set_backing(struct cma_engine *e, size_t b, enum cma_backing kind, int fd, uint64_t off,
@@ -107,8 +201,7 @@ void block_set_backing(struct cma_engine *e, size_t b, enum cma_backing kind, in
 	blk->fd_off = off;
 	blk->own_fd = own;
 	/* New backing holds what the guest had: old balloon and report counts are stale. */
-	blk->ballooned_pages = 0;
-	blk->reported_pages = 0;
+	block_fini(e, b);
 }
 
 /*
@@ -138,29 +231,28 @@ void block_set_locked(struct cma_engine *e, size_t b, bool locked)
 	e->blocks[b].locked = locked;
 }
 
-static uint16_t add_pages(uint16_t have, uint64_t pages)
-{
-	return (uint16_t)(have + pages > PAGES_PER_BLOCK ? PAGES_PER_BLOCK : have + pages);
-}
-
-/* @len bytes of block @b are about to be discarded for @why. */
-void block_count_discard(struct cma_engine *e, size_t b, uint64_t len, enum cma_discard_reason why)
+void block_count_discard(struct cma_engine *e, size_t b, uint64_t gpa, uint64_t len,
+			 enum cma_discard_reason why)
 {
 	struct cma_block *blk = &e->blocks[b];
-	uint64_t pages = len / CMA_PAGE;
+	/* whole pages only: a page partly discarded still holds the rest */
+	uint64_t first = align_up(gpa - blk->gpa, CMA_PAGE) / CMA_PAGE;
+	uint64_t end = align_down(gpa + len - blk->gpa, CMA_PAGE) / CMA_PAGE;
 
 	block_drop_stale_report(e, b);
-	if (why == CMA_DISCARD_BALLOON)
-		blk->ballooned_pages = add_pages(blk->ballooned_pages, pages);
-	else
-		blk->reported_pages = add_pages(blk->reported_pages, pages);
+	if (end > first)
+		set_change(why == CMA_DISCARD_BALLOON ? &blk->ballooned : &blk->reported,
+			   block_pages(e), first, end - first, true);
 }
 
-/* One page of block @b is out of the balloon. */
-void block_count_deflate(struct cma_engine *e, size_t b)
+void block_count_deflate(struct cma_engine *e, size_t b, uint64_t gpa, uint64_t len)
 {
-	if (e->blocks[b].ballooned_pages)
-		e->blocks[b].ballooned_pages--;
+	struct cma_block *blk = &e->blocks[b];
+	/* every page touched: a page partly given back is the guest's again */
+	uint64_t first = align_down(gpa - blk->gpa, CMA_PAGE) / CMA_PAGE;
+	uint64_t end = align_up(gpa + len - blk->gpa, CMA_PAGE) / CMA_PAGE;
+
+	set_change(&blk->ballooned, block_pages(e), first, end - first, false);
 }
 
 /* ---- the balloon and free page reporting ---- */
@@ -197,14 +289,21 @@ static bool protected(const struct cma_engine *e, int b, uint64_t gpa)
 			  e->blocks[b].backing == CMA_BACKING_GIGANTIC);
 }
 
+/* The end of the part of [gpa, end) in @gpa's pageblock (pools are pageblock aligned). */
+static uint64_t block_part_end(const struct cma_engine *e, uint64_t gpa, uint64_t end)
+{
+	uint64_t next = align_down(gpa, e->pageblock) + e->pageblock;
+
+	return next < end ? next : end;
+}
+
 static uint64_t discard(struct cma_engine *e, uint64_t gpa, uint64_t len,
 			enum cma_discard_reason why)
 {
 	uint64_t end = gpa + len, refused = 0;
 
 	while (gpa < end) {
-		uint64_t next = (gpa & ~(CMA_PAGEBLOCK - 1)) + CMA_PAGEBLOCK;
-		uint64_t n = (next < end ? next : end) - gpa;
+		uint64_t n = block_part_end(e, gpa, end) - gpa;
 		int b = find_block(e, gpa);
 
 		if (protected(e, b, gpa)) {
@@ -212,7 +311,7 @@ static uint64_t discard(struct cma_engine *e, uint64_t gpa, uint64_t len,
 		} else {
 			/* counted first: a stale report is judged by what is resident now */
 			if (b >= 0)
-				block_count_discard(e, (size_t)b, n, why);
+				block_count_discard(e, (size_t)b, gpa, n, why);
 			punch_guest(e, b, gpa, n);
 		}
 		gpa += n;
@@ -239,11 +338,12 @@ uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_
 void cma_deflated(struct cma_engine *e, uint64_t gpa, uint64_t len)
 {
 	engine_lock(e);
-	for (uint64_t end = gpa + len; gpa < end; gpa += CMA_PAGE) {
+	for (uint64_t end = gpa + len, next; gpa < end; gpa = next) {
 		int b = find_block(e, gpa);
 
+		next = block_part_end(e, gpa, end);
 		if (b >= 0)
-			block_count_deflate(e, (size_t)b);
+			block_count_deflate(e, (size_t)b, gpa, next - gpa);
 	}
 	engine_unlock(e);
 }

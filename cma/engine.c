@@ -5,7 +5,9 @@
  * windows in window.c, measurements in pagemap.c (cma/internal.h).
  */
 #include "cma/internal.h"
+#include "cma/size.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,8 +114,7 @@ int cma_engine_set_live(struct cma_engine *e, bool live)
 
 void cma_engine_set_live_run(struct cma_engine *e, uint64_t bytes)
 {
-	bytes &= ~(CMA_PAGEBLOCK - 1);
-	e->live_run = bytes ? bytes : CMA_PAGEBLOCK;
+	e->live_run = bytes; /* rounded where used: the pageblock may change after */
 }
 
 void cma_engine_set_threads(struct cma_engine *e, unsigned int threads)
@@ -178,6 +179,7 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 	e->size = size;
 	e->memfd = memfd;
 	e->map_end = map_end ? map_end : host + size;
+	e->pageblock = CMA_PAGEBLOCK_4K;
 	e->gigantic.window = -1;
 	e->progress_slot = -1;
 	e->live_run = LIVE_RUN_DEFAULT;
@@ -199,9 +201,11 @@ void cma_engine_destroy(struct cma_engine *e)
 	if (!e)
 		return;
 	helper_stop(e);
-	for (size_t b = 0; b < e->nr_blocks; b++)
+	for (size_t b = 0; b < e->nr_blocks; b++) {
 		if (e->blocks[b].own_fd)
 			close(e->blocks[b].fd);
+		block_fini(e, b);
+	}
 	for (int i = 0; i < CMA_MAX_WINDOWS; i++)
 		if (e->windows[i].huge_fd >= 0)
 			close(e->windows[i].huge_fd);
@@ -212,19 +216,57 @@ void cma_engine_destroy(struct cma_engine *e)
 	free(e);
 }
 
+int cma_engine_set_pageblock(struct cma_engine *e, uint64_t bytes)
+{
+	char a[32], b[32], c[32];
+
+	if (bytes < CMA_PAGEBLOCK_4K || bytes > CMA_PAGEBLOCK_MAX || !is_power_of_2(bytes))
+		return cma_fail_as(e, CMA_ERR_INVALID,
+				   "a pageblock of %s: the guest's pageblock is a power of two "
+				   "from %s (4 KiB pages) to %s (64 KiB pages)",
+				   size_str(bytes, a), size_str(CMA_PAGEBLOCK_4K, b),
+				   size_str(CMA_PAGEBLOCK_MAX, c));
+	if (e->nr_pools)
+		return cma_conflict(e,
+				    "the pageblock is set before the first pool is added; "
+				    "the pools are in %s pageblocks already",
+				    size_str(e->pageblock, a));
+	e->pageblock = bytes;
+	return 0;
+}
+
 /* ---- pools ---- */
+
+/* Is the pool [base, base + size) guest RAM in whole pageblocks? (0, or -1 saying why) */
+static int check_pool(struct cma_engine *e, const char *name, uint64_t base, uint64_t size)
+{
+	char sz[32], pb[32];
+
+	if (e->nr_pools == POOL_MAX)
+		return cma_fail_as(e, CMA_ERR_INVALID,
+				   "pool '%s': the engine holds %d pools at most", name, POOL_MAX);
+	if (!size || base < e->gpa || base - e->gpa > e->size || size > e->size - (base - e->gpa))
+		return cma_fail_as(e, CMA_ERR_INVALID,
+				   "pool '%s' (0x%" PRIx64 ", %s) is not inside guest RAM", name,
+				   base, size_str(size, sz));
+	if ((base | size) & (e->pageblock - 1))
+		return cma_fail_as(
+			e, CMA_ERR_INVALID,
+			"pool '%s' (0x%" PRIx64 ", %s) is not a whole number of the "
+			"guest's %s pageblocks: its base and size must be multiples of %s",
+			name, base, size_str(size, sz), size_str(e->pageblock, pb), pb);
+	return 0;
+}
 
 int cma_engine_add_pool(struct cma_engine *e, const struct pool_spec *spec, uint64_t base,
 			uint64_t size)
 {
 	struct cma_engine_pool *p;
 	struct cma_block *blocks;
-	size_t n = size / CMA_PAGEBLOCK;
+	size_t n = size / e->pageblock;
 
-	if (e->nr_pools == POOL_MAX || base < e->gpa || base - e->gpa > e->size ||
-	    size > e->size - (base - e->gpa) || (base | size) % CMA_PAGEBLOCK || !size)
-		return cma_fail(e, "pool '%s' is not a whole number of pageblocks inside guest RAM",
-				spec->name);
+	if (check_pool(e, spec->name, base, size))
+		return -1;
 	blocks = realloc(e->blocks, (e->nr_blocks + n) * sizeof(*blocks));
 	if (!blocks)
 		return cma_fail(e, "out of memory");
@@ -236,7 +278,7 @@ int cma_engine_add_pool(struct cma_engine *e, const struct pool_spec *spec, uint
 	p->first_block = e->nr_blocks;
 	p->nr_blocks = n;
 	for (size_t i = 0; i < n; i++)
-		block_init(e, e->nr_blocks + i, base + i * CMA_PAGEBLOCK);
+		block_init(e, e->nr_blocks + i, base + i * e->pageblock);
 	e->nr_blocks += n;
 	return 0;
 }
@@ -279,7 +321,7 @@ int find_block(const struct cma_engine *e, uint64_t gpa)
 		const struct cma_engine_pool *p = &e->pools[i];
 
 		if (gpa >= p->base && gpa - p->base < p->size)
-			return (int)(p->first_block + (gpa - p->base) / CMA_PAGEBLOCK);
+			return (int)(p->first_block + (gpa - p->base) / e->pageblock);
 	}
 	return -1;
 }
@@ -308,6 +350,5 @@ struct cma_stats cma_engine_stats(const struct cma_engine *e)
 
 uint64_t cma_engine_pageblock_size(const struct cma_engine *e)
 {
-	(void)e;
-	return CMA_PAGEBLOCK;
+	return e->pageblock;
 }

@@ -11,14 +11,20 @@
  * (struct cma_hooks), so the engine has no KVM in it and runs on fake
  * guest memory in tests.
  *
+ * The pageblock is the guest's (cma_engine_set_pageblock(): 2 MiB with
+ * 4 KiB guest pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB); host pages
+ * stay what they are: 4 KiB base pages, 2 MiB and 1 GiB huge pages.
+ *
  * Levels of a window:
  *   resident    every page populated and locked (mlock)
- *   huge        each pageblock moved onto a host 2 MiB huge page (hugetlb),
- *               so each is host-physically contiguous and KVM can map it
- *               with one stage-2 block
+ *   huge        each pageblock moved onto host 2 MiB huge pages (hugetlb):
+ *               one, or sixteen for a 32 MiB pageblock; each 2 MiB is
+ *               host-physically contiguous and KVM can map it with one
+ *               stage-2 block
  *   contiguous  the whole window on host-physically contiguous memory
- *               (1 GiB huge pages); refused with the reason when the host
- *               has none
+ *               (a 1 GiB huge page, of which a 32 MiB pageblock is 1/32
+ *               and a 512 MiB one half); refused with the reason when the
+ *               host has none
  *
  * struct cma_engine is private to cma/ (cma/internal.h): callers hold a
  * pointer from cma_engine_create() and read through the accessors below.
@@ -38,9 +44,11 @@
 
 #include "cma/pool.h"
 
-#define CMA_PAGEBLOCK	(2ULL << 20) /* the guest's pageblock (4 KiB pages) */
-#define CMA_PAGE	4096ULL
-#define CMA_MAX_WINDOWS 16
+#define CMA_PAGE	  4096ULL	 /* a host base page; the balloon's unit */
+#define CMA_HUGE_PAGE	  (2ULL << 20)	 /* a host huge page of hugetlbfs */
+#define CMA_PAGEBLOCK_4K  (2ULL << 20)	 /* a 4 KiB-page guest's: the default, the least */
+#define CMA_PAGEBLOCK_MAX (512ULL << 20) /* a 64 KiB-page guest's */
+#define CMA_MAX_WINDOWS	  16
 
 struct cma_engine;
 
@@ -86,7 +94,8 @@ struct cma_hooks {
 	void (*resume)(void *opaque);
 	/*
 	 * A file of @size bytes to back a window: a hugetlb memfd of 2 MiB
-	 * (@page_size = CMA_PAGEBLOCK) or 1 GiB pages. NULL: memfd_create
+	 * (@page_size = CMA_HUGE_PAGE) or 1 GiB pages; @size is a whole
+	 * number of pageblocks, or 1 GiB. NULL: memfd_create
 	 * with MFD_HUGETLB. Tests give an ordinary memfd. Returns an fd, or a
 	 * negative errno.
 	 */
@@ -175,6 +184,15 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 void cma_engine_destroy(struct cma_engine *e);
 
 /*
+ * The guest's pageblock, in bytes: a power of two from CMA_PAGEBLOCK_4K
+ * (the default) to CMA_PAGEBLOCK_MAX. Only before the first pool is added:
+ * pools, windows, migrations and balloon counts are in whole pageblocks.
+ * 0, or -1 with the error (CMA_ERR_INVALID: not such a size;
+ * CMA_ERR_CONFLICT: pools are there).
+ */
+int cma_engine_set_pageblock(struct cma_engine *e, uint64_t bytes);
+
+/*
  * Whether the guest runs (the default). While it does not (before its
  * first instruction), a move needs no pause and copies nothing the guest
  * never touched: a window committed then is a boot window, on its backing
@@ -196,7 +214,11 @@ void cma_engine_set_guest_running(struct cma_engine *e, bool running);
 bool cma_engine_live(const struct cma_engine *e);
 int cma_engine_set_live(struct cma_engine *e, bool live);
 const char *cma_engine_live_why(const struct cma_engine *e);
-/* The longest run a live move write-protects at once: a multiple of the pageblock. */
+/*
+ * The longest run a live move write-protects at once; used rounded down to
+ * whole pageblocks, one at least (so a 32 MiB pageblock moves in runs of
+ * 32 MiB under the 16 MiB default).
+ */
 void cma_engine_set_live_run(struct cma_engine *e, uint64_t bytes);
 /*
  * Threads that populate new backing and copy for a move: 2 (the moving
@@ -211,7 +233,7 @@ enum cma_error cma_engine_error_kind(const struct cma_engine *e);
 struct cma_stats cma_engine_stats(const struct cma_engine *e);
 uint64_t cma_engine_pageblock_size(const struct cma_engine *e);
 
-/* A pool placed at guest-physical @base; pageblock aligned. */
+/* A pool placed at guest-physical @base; base and size in whole pageblocks. */
 int cma_engine_add_pool(struct cma_engine *e, const struct pool_spec *spec, uint64_t base,
 			uint64_t size);
 int cma_engine_find_pool(const struct cma_engine *e, const char *name);
@@ -260,14 +282,16 @@ int cma_migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns);
  * The balloon or free page reporting wants [gpa, gpa + len) discarded.
  * Discards what is outside committed windows (the host gets it back),
  * refuses and counts what is inside (its contents stay). Returns the bytes
- * refused.
+ * refused. A pageblock is ballooned, or reported, once each of its 4 KiB
+ * pages is (whatever the pageblock and however the ranges came: a page
+ * counts once).
  */
 enum cma_discard_reason {
 	CMA_DISCARD_BALLOON,
 	CMA_DISCARD_REPORTED,
 };
 uint64_t cma_discard(struct cma_engine *e, uint64_t gpa, uint64_t len, enum cma_discard_reason why);
-/* The balloon gave pages back to the guest (deflate). */
+/* The balloon gave [gpa, gpa + len) back to the guest (deflate). */
 void cma_deflated(struct cma_engine *e, uint64_t gpa, uint64_t len);
 
 /* Bytes of guest RAM backed by the host now (memfd blocks plus windows). */
@@ -276,8 +300,9 @@ uint64_t cma_resident_bytes(const struct cma_engine *e);
 /*
  * Host-physically contiguous runs of [host, host + len) from
  * /proc/self/pagemap: the largest run in bytes, or 0 when the frame
- * numbers are hidden (not root). @contiguous_2m counts 2 MiB-aligned
- * pieces that are each contiguous.
+ * numbers are hidden (not root). @contiguous_2m counts 2 MiB pieces
+ * (host huge pages, whatever the pageblock: from @host, which is 2 MiB
+ * aligned) that are each contiguous.
  */
 uint64_t cma_largest_contiguous_run(const uint8_t *host, uint64_t len, uint64_t *contiguous_2m);
 

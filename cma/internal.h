@@ -27,7 +27,6 @@
 
 #include "cma/engine.h"
 
-#define PAGES_PER_BLOCK	 (CMA_PAGEBLOCK / CMA_PAGE)
 #define UFFD_WAITING_MAX 64 /* writers timed one by one; more share the last time */
 #define GIGANTIC	 (1ULL << 30)
 #define LIVE_RUN_DEFAULT (16ULL << 20) /* writers wait ~2 ms natively, its copy */
@@ -40,17 +39,27 @@ enum cma_backing {
 	CMA_BACKING_GIGANTIC, /* part of a 1 GiB page */
 };
 
+/*
+ * Which 4 KiB pages of a pageblock are in the balloon, or reported free:
+ * none (@count 0), all (@count the block's pages), or some, one bit a page
+ * in @bits (NULL otherwise). A page counts once, however often it comes.
+ */
+struct page_set {
+	uint32_t count; /* up to 131072: the 4 KiB pages of a 512 MiB pageblock */
+	uint64_t *bits;
+};
+
 /* Written only by the block_set_*() / block_count_*() family (block.c). */
 struct cma_block {
 	uint64_t gpa;
 	enum cma_backing backing;
 	int fd; /* HUGE, OWN: the file and offset */
 	uint64_t fd_off;
-	bool own_fd;		  /* @fd is this block's alone (after a migration) */
-	int window;		  /* index into windows[], or -1 */
-	bool locked;		  /* mlock()ed (resident level) */
-	uint16_t reported_pages;  /* 4 KiB pages reported free since last backed */
-	uint16_t ballooned_pages; /* 4 KiB pages now in the balloon */
+	bool own_fd;		   /* @fd is this block's alone (after a migration) */
+	int window;		   /* index into windows[], or -1 */
+	bool locked;		   /* mlock()ed (resident level) */
+	struct page_set reported;  /* reported free, untouched since and not moved */
+	struct page_set ballooned; /* now in the balloon */
 };
 
 struct cma_window {
@@ -98,6 +107,7 @@ struct cma_engine {
 	int memfd;	  /* guest RAM's memfd */
 	uint8_t *map_end; /* the engine may map up to here (a 1 GiB page may overhang RAM) */
 	struct cma_hooks hooks;
+	uint64_t pageblock; /* the guest's: blocks[] are of this size */
 
 	size_t nr_pools;
 	struct cma_engine_pool pools[POOL_MAX];
@@ -113,7 +123,7 @@ struct cma_engine {
 	bool guest_stopped;	   /* before the guest's first instruction: no pause, no copy */
 	int uffd;		   /* userfaultfd with write-protect, or -1 (uffd.c) */
 	bool live;		   /* moves write-protect instead of pausing the guest */
-	uint64_t live_run;	   /* the longest run a live move protects at once */
+	uint64_t live_run;	   /* asked for; live_run() is what a move uses */
 	unsigned int threads;	   /* that populate and copy (parallel.c): 1 or 2 */
 	struct cma_helper *helper; /* the second one, once started */
 	char live_why[160];	   /* why not, when the kernel cannot */
@@ -158,6 +168,20 @@ static inline bool move_is_live(const struct cma_engine *e)
 	return e->live && !e->guest_stopped; /* live implies a userfaultfd */
 }
 
+/* 4 KiB pages in a pageblock: 512 to 131072. */
+static inline size_t block_pages(const struct cma_engine *e)
+{
+	return (size_t)(e->pageblock / CMA_PAGE);
+}
+
+/* The longest run a live move protects at once: whole pageblocks, one at least. */
+static inline uint64_t live_run(const struct cma_engine *e)
+{
+	uint64_t run = e->live_run & ~(e->pageblock - 1);
+
+	return run ? run : e->pageblock;
+}
+
 static inline uint8_t *block_host(const struct cma_engine *e, size_t b)
 {
 	return e->host + (e->blocks[b].gpa - e->gpa);
@@ -173,13 +197,18 @@ void hist_add(uint64_t *hist, uint64_t ns);
 
 /* block.c: the only writers of struct cma_block */
 void block_init(struct cma_engine *e, size_t b, uint64_t gpa);
+/* What the record holds beside itself (its page sets), freed. */
+void block_fini(struct cma_engine *e, size_t b);
 void block_set_backing(struct cma_engine *e, size_t b, enum cma_backing kind, int fd, uint64_t off,
 		       bool own);
 void block_keep_fd(struct cma_engine *e, size_t b);
 void block_set_window(struct cma_engine *e, size_t b, int window);
 void block_set_locked(struct cma_engine *e, size_t b, bool locked);
-void block_count_discard(struct cma_engine *e, size_t b, uint64_t len, enum cma_discard_reason why);
-void block_count_deflate(struct cma_engine *e, size_t b);
+/* [gpa, gpa + len), inside block @b, is about to be discarded for @why. */
+void block_count_discard(struct cma_engine *e, size_t b, uint64_t gpa, uint64_t len,
+			 enum cma_discard_reason why);
+/* [gpa, gpa + len), inside block @b, is out of the balloon. */
+void block_count_deflate(struct cma_engine *e, size_t b, uint64_t gpa, uint64_t len);
 struct backing block_backing(const struct cma_engine *e, size_t b);
 struct backing memfd_backing(const struct cma_engine *e, size_t b);
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Migrating one pageblock onto new host memory of the same kind: a block
- * on ordinary pages onto a memfd of its own, a block on a 2 MiB page onto
- * another 2 MiB page. One copy, through the same move as a window's
- * (move.c), so it stops what a move stops and nothing more.
+ * on ordinary pages onto a memfd of its own, a block on 2 MiB pages onto
+ * other 2 MiB pages (as many as the pageblock needs). One copy, through
+ * the same move as a window's (move.c), so it stops what a move stops and
+ * nothing more.
  */
 #include "cma/internal.h"
 
@@ -18,7 +19,7 @@
  */
 static int migrate_memfd_block(struct cma_engine *e, size_t b)
 {
-	int fd = memfd_sized("cmavm-block", MFD_CLOEXEC, CMA_PAGEBLOCK);
+	int fd = memfd_sized("cmavm-block", MFD_CLOEXEC, e->pageblock);
 	struct backing to = { fd, 0, CMA_PAGE };
 	bool locked = e->blocks[b].locked;
 	struct move m;
@@ -35,18 +36,18 @@ static int migrate_memfd_block(struct cma_engine *e, size_t b)
 	block_set_backing(e, b, CMA_BACKING_OWN, fd, 0, true);
 	/* The new mapping is not locked: lock it as the old one was (it fits: the old one went). */
 	if (locked)
-		mlock(m.host, CMA_PAGEBLOCK);
+		mlock(m.host, e->pageblock);
 	return 0;
 }
 
-/* A huge block onto a 2 MiB page of its own. */
+/* A huge block onto 2 MiB pages of its own. */
 static int migrate_huge_block(struct cma_engine *e, size_t b)
 {
-	int fd = alloc_backing(e, CMA_PAGEBLOCK, CMA_PAGEBLOCK);
+	int fd = alloc_backing(e, e->pageblock, CMA_HUGE_PAGE);
 
 	if (fd < 0)
 		return cma_fail(e, "a new huge page: %s; %s", strerror(-fd),
-				no_memory_hint(CMA_PAGEBLOCK));
+				no_memory_hint(CMA_HUGE_PAGE));
 	if (block_to_huge(e, b, fd, 0, true)) {
 		close(fd);
 		return -1;

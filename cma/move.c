@@ -110,7 +110,11 @@ static int populate_extent(void *arg, uint64_t at, uint64_t n)
 	return madvise(m->view + at, n, MADV_POPULATE_WRITE) ? -errno : 0;
 }
 
-#define PIECE CMA_PAGEBLOCK /* what the moving thread and its helper each take at a time */
+/*
+ * What the moving thread and its helper each take at a time: a host huge
+ * page, whatever the pageblock (a 512 MiB one is 256 pieces).
+ */
+#define PIECE CMA_HUGE_PAGE
 
 static size_t pieces_of(const struct move *m)
 {
@@ -446,7 +450,7 @@ void report_progress(struct cma_engine *e, uint64_t done, uint64_t total)
 	if (e->progress_slot >= 0)
 		e->windows[e->progress_slot].done_bytes = done;
 	engine_unlock(e);
-	if (total > CMA_PAGEBLOCK && e->hooks.progress)
+	if (total > e->pageblock && e->hooks.progress)
 		e->hooks.progress(e->hooks.opaque, done, total);
 }
 
@@ -562,7 +566,7 @@ static size_t move_unlocked(struct cma_engine *e, struct move *m, size_t n)
 }
 
 /*
- * Live, a run is at most e->live_run long: its writers wait for its copy.
+ * Live, a run is at most live_run() long: its writers wait for its copy.
  * In a pause everything waits anyway, so runs are as long as they come.
  */
 static size_t move_runs(struct cma_engine *e, struct move *m, size_t n)
@@ -575,7 +579,7 @@ static size_t move_runs(struct cma_engine *e, struct move *m, size_t n)
 		free(parts);
 		return move_unlocked(e, m, n); /* one move per range, then */
 	}
-	nr = coalesce(m, n, move_is_live(e) ? e->live_run : UINT64_MAX, runs, parts);
+	nr = coalesce(m, n, move_is_live(e) ? live_run(e) : UINT64_MAX, runs, parts);
 	n = moves_in(parts, move_unlocked(e, runs, nr));
 	free(runs);
 	free(parts);
@@ -615,7 +619,7 @@ struct move block_move(const struct cma_engine *e, size_t b, const struct backin
 {
 	return (struct move){ .b = b,
 			      .host = block_host(e, b),
-			      .len = CMA_PAGEBLOCK,
+			      .len = e->pageblock,
 			      .from = block_backing(e, b),
 			      .to = *to };
 }
@@ -628,7 +632,7 @@ void free_old_backing(const struct move *m)
 
 int block_to_huge(struct cma_engine *e, size_t b, int fd, uint64_t off, bool own)
 {
-	struct backing to = { fd, off, CMA_PAGEBLOCK };
+	struct backing to = { fd, off, CMA_HUGE_PAGE };
 	struct move m = block_move(e, b, &to);
 
 	if (move_ranges(e, &m, 1) != 1)
@@ -644,9 +648,9 @@ int block_to_memfd(struct cma_engine *e, size_t b)
 }
 
 /*
- * Blocks [first, first + n) onto consecutive 2 MiB pages of @fd (from
- * @off), or back onto guest RAM's memfd when @fd < 0. Returns how many
- * moved, in order; the rest stay where they were.
+ * Blocks [first, first + n) onto consecutive pageblocks of @fd, a file
+ * of 2 MiB pages (from @off), or back onto guest RAM's memfd when @fd < 0.
+ * Returns how many moved, in order; the rest stay where they were.
  */
 size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_t off)
 {
@@ -660,7 +664,7 @@ size_t blocks_move(struct cma_engine *e, size_t first, size_t n, int fd, uint64_
 	for (size_t i = 0; i < n; i++) {
 		struct backing to =
 			fd < 0 ? memfd_backing(e, first + i)
-			       : (struct backing){ fd, off + i * CMA_PAGEBLOCK, CMA_PAGEBLOCK };
+			       : (struct backing){ fd, off + i * e->pageblock, CMA_HUGE_PAGE };
 
 		if (fd < 0 && e->blocks[first + i].backing == CMA_BACKING_MEMFD)
 			continue;

@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define HUGE_PAGES (CMA_HUGE_PAGE / CMA_PAGE) /* 4 KiB pages in a 2 MiB piece */
+
 /* 4 KiB pages of [host, host + len) resident now; 0 when mincore() fails. */
 uint64_t resident_pages(const uint8_t *host, uint64_t len)
 {
@@ -86,7 +88,7 @@ uint64_t cma_largest_contiguous_run(const uint8_t *host, uint64_t len, uint64_t 
 		run = i && run && pfn[i] == pfn[i - 1] + 1 ? run + 1 : 1;
 		if (run > best)
 			best = run;
-		if ((i + 1) % PAGES_PER_BLOCK == 0 && run >= PAGES_PER_BLOCK)
+		if ((i + 1) % HUGE_PAGES == 0 && run >= HUGE_PAGES)
 			(*contiguous_2m)++;
 	}
 out:

@@ -86,7 +86,7 @@ static int say(char *err, size_t errlen, const char *fmt, ...)
 
 uint64_t cma_region_backing_page(enum cma_region_backing b)
 {
-	return b == CMA_REGION_CONTIGUOUS ? GIGANTIC : CMA_PAGEBLOCK;
+	return b == CMA_REGION_CONTIGUOUS ? GIGANTIC : CMA_HUGE_PAGE;
 }
 
 /* What a file is: hugetlbfs tells its page size by st_blksize. */
@@ -96,7 +96,7 @@ static enum cma_region_backing backing_of(int fd)
 
 	if (page == GIGANTIC)
 		return CMA_REGION_CONTIGUOUS;
-	return page == CMA_PAGEBLOCK ? CMA_REGION_HUGE : CMA_REGION_MEMFD;
+	return page == CMA_HUGE_PAGE ? CMA_REGION_HUGE : CMA_REGION_MEMFD;
 }
 
 /*
@@ -161,7 +161,7 @@ static int map_region(struct cma_region *r, char *err, size_t errlen)
 {
 	uint8_t *p;
 
-	if (file_page_size(r->fd) <= CMA_PAGEBLOCK) {
+	if (file_page_size(r->fd) <= CMA_HUGE_PAGE) {
 		r->base = map_aligned(r->size, PROT_READ | PROT_WRITE, r->fd, 0);
 	} else {
 		/* hugetlbfs places a mapping of its pages at their boundary itself */

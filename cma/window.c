@@ -6,6 +6,7 @@
  * takes its whole 1 GiB-aligned host span onto one 1 GiB page.
  */
 #include "cma/internal.h"
+#include "cma/size.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,12 +18,12 @@
 
 static size_t window_first_block(const struct cma_engine *e, const struct cma_window *w)
 {
-	return e->pools[w->pool].first_block + w->offset / CMA_PAGEBLOCK;
+	return e->pools[w->pool].first_block + w->offset / e->pageblock;
 }
 
-static size_t window_blocks(const struct cma_window *w)
+static size_t window_blocks(const struct cma_engine *e, const struct cma_window *w)
 {
-	return w->length / CMA_PAGEBLOCK;
+	return w->length / e->pageblock;
 }
 
 static int window_slot(const struct cma_engine *e, const struct cma_window *w)
@@ -33,13 +34,13 @@ static int window_slot(const struct cma_engine *e, const struct cma_window *w)
 /* ---- resident ---- */
 
 /* Fault in and lock a block's pages: without the engine's lock, which it takes long. */
-static int populate_and_lock(uint8_t *host)
+static int populate_and_lock(uint8_t *host, uint64_t len)
 {
 	int err = 0;
 
-	if (madvise(host, CMA_PAGEBLOCK, MADV_POPULATE_WRITE))
+	if (madvise(host, len, MADV_POPULATE_WRITE))
 		err = -errno;
-	else if (mlock(host, CMA_PAGEBLOCK))
+	else if (mlock(host, len))
 		err = errno; /* positive: the lock, not the populate, failed */
 	return err;
 }
@@ -53,7 +54,7 @@ static int block_lock(struct cma_engine *e, size_t b)
 	if ((r = injected(e, CMA_STEP_POPULATE, b)))
 		return cma_fail(e, "populating 0x%" PRIx64 ": %s", e->blocks[b].gpa, strerror(-r));
 	engine_unlock(e);
-	r = populate_and_lock(host);
+	r = populate_and_lock(host, e->pageblock);
 	engine_lock(e);
 	if (r < 0)
 		return cma_fail(e, "populating 0x%" PRIx64 ": %s; %s", e->blocks[b].gpa,
@@ -76,7 +77,7 @@ static int block_lock(struct cma_engine *e, size_t b)
 static void block_unlock(struct cma_engine *e, size_t b)
 {
 	if (e->blocks[b].locked)
-		munlock(block_host(e, b), CMA_PAGEBLOCK);
+		munlock(block_host(e, b), e->pageblock);
 	block_set_locked(e, b, false);
 }
 
@@ -90,7 +91,7 @@ static int commit_resident(struct cma_engine *e, size_t first, size_t n)
 			return -1;
 		}
 		engine_unlock(e);
-		report_progress(e, (i + 1) * CMA_PAGEBLOCK, n * CMA_PAGEBLOCK);
+		report_progress(e, (i + 1) * e->pageblock, n * e->pageblock);
 		engine_lock(e);
 	}
 	return 0;
@@ -121,7 +122,7 @@ static void roll_back_to_memfd(struct cma_engine *e, size_t first, size_t n)
 
 static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first, size_t n)
 {
-	int fd = alloc_backing(e, n * CMA_PAGEBLOCK, CMA_PAGEBLOCK);
+	int fd = alloc_backing(e, n * e->pageblock, CMA_HUGE_PAGE);
 	size_t done;
 
 	if (fd < 0)
@@ -137,20 +138,20 @@ static int commit_huge(struct cma_engine *e, struct cma_window *w, size_t first,
 		return -1;
 	}
 	w->huge_fd = fd;
-	w->huge_fd_size = n * CMA_PAGEBLOCK;
+	w->huge_fd_size = n * e->pageblock;
 	return 0;
 }
 
 /* A huge window whose release failed midway: blocks already on the memfd go back. */
 static void restore_huge(struct cma_engine *e, struct cma_window *w)
 {
-	size_t first = window_first_block(e, w), n = window_blocks(w);
+	size_t first = window_first_block(e, w), n = window_blocks(e, w);
 	char saved[sizeof(e->error)];
 
 	memcpy(saved, e->error, sizeof(saved));
 	for (size_t i = 0; i < n; i++)
 		if (e->blocks[first + i].backing == CMA_BACKING_MEMFD)
-			block_to_huge(e, first + i, w->huge_fd, i * CMA_PAGEBLOCK, false);
+			block_to_huge(e, first + i, w->huge_fd, i * e->pageblock, false);
 	memcpy(e->error, saved, sizeof(saved));
 	e->stats.rollbacks++;
 }
@@ -185,10 +186,30 @@ static struct span span_of(const struct cma_engine *e, const struct cma_window *
 			      (ram_end < end ? ram_end : end) - span };
 }
 
+/*
+ * A pageblock the span would cut in two (part on the 1 GiB page, part
+ * not), or -1. None does where guest RAM's host mapping is aligned like
+ * its guest-physical addresses, to the pageblock at least.
+ */
+static int block_cut_by(const struct cma_engine *e, const struct span *s)
+{
+	uint64_t end = s->gpa + s->ram_len;
+
+	for (size_t b = 0; b < e->nr_blocks; b++) {
+		uint64_t lo = e->blocks[b].gpa, hi = lo + e->pageblock;
+
+		if (lo < end && hi > s->gpa && (lo < s->gpa || hi > end))
+			return (int)b;
+	}
+	return -1;
+}
+
 /* Can window @w's span go onto one 1 GiB page? */
 static int check_span(struct cma_engine *e, const struct cma_window *w, const struct span *s)
 {
 	const uint8_t *start = block_host(e, window_first_block(e, w));
+	char pb[32];
+	int cut;
 
 	if (start + w->length > s->host + GIGANTIC)
 		return cma_fail(e,
@@ -200,6 +221,13 @@ static int check_span(struct cma_engine *e, const struct cma_window *w, const st
 		return cma_fail(e,
 				"the 1 GiB span around the window is not cmavm's to map (guest RAM "
 				"is not 1 GiB aligned on the host)");
+	cut = block_cut_by(e, s);
+	if (cut >= 0)
+		return cma_fail(
+			e,
+			"the 1 GiB span around the window would cut pageblock 0x%" PRIx64
+			" in two (guest RAM is not aligned on the host to the %s pageblock)",
+			e->blocks[cut].gpa, size_str(e->pageblock, pb));
 	if (!blocks_on_memfd(e, s->gpa, s->ram_len, window_slot(e, w)))
 		return cma_conflict(
 			e, "part of the 1 GiB span is in another window; release it first");
@@ -340,7 +368,7 @@ static bool on_gigantic_page(const struct cma_engine *e, size_t pool, uint64_t o
 
 static int commit_level(struct cma_engine *e, struct cma_window *w)
 {
-	size_t first = window_first_block(e, w), n = window_blocks(w);
+	size_t first = window_first_block(e, w), n = window_blocks(e, w);
 
 	switch (w->level) {
 	case CMA_RESIDENT:
@@ -356,7 +384,7 @@ static int commit_level(struct cma_engine *e, struct cma_window *w)
 /* Undo commit_level(): the blocks are lazily backed by the memfd again. */
 static int release_level(struct cma_engine *e, struct cma_window *w)
 {
-	size_t first = window_first_block(e, w), n = window_blocks(w);
+	size_t first = window_first_block(e, w), n = window_blocks(e, w);
 	int ret = 0;
 
 	if (w->level == CMA_CONTIGUOUS) {
@@ -377,7 +405,7 @@ static int release_level(struct cma_engine *e, struct cma_window *w)
 /* Every block of @w into window slot @slot, or out of every window (-1). */
 static void mark_blocks(struct cma_engine *e, const struct cma_window *w, int slot)
 {
-	size_t first = window_first_block(e, w), n = window_blocks(w);
+	size_t first = window_first_block(e, w), n = window_blocks(e, w);
 
 	for (size_t i = 0; i < n; i++)
 		block_set_window(e, first + i, slot);
@@ -444,15 +472,17 @@ static struct cma_window *find_window(struct cma_engine *e, size_t pool, uint64_
 static int check_range(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t *length)
 {
 	const struct cma_engine_pool *p;
+	char pb[32];
 
 	if (pool >= e->nr_pools)
 		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "no such pool");
 	p = &e->pools[pool];
 	if (!*length && offset < p->size)
 		*length = p->size - offset;
-	if ((offset | *length) % CMA_PAGEBLOCK)
+	if ((offset | *length) & (e->pageblock - 1))
 		return cma_fail_as(e, CMA_ERR_INVALID,
-				   "offset and length must be multiples of the 2 MiB pageblock");
+				   "offset and length must be multiples of the %s pageblock",
+				   size_str(e->pageblock, pb));
 	if (offset >= p->size || *length > p->size - offset || !*length)
 		return cma_fail_as(e, CMA_ERR_INVALID,
 				   "[%" PRIu64 ", +%" PRIu64 ") is not inside pool '%s' (%" PRIu64

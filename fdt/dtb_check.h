@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Judging a device tree blob the way the arm64 guest kernel (Linux 6.1)
- * will treat it at boot.
+ * Judging a device tree blob the way a given arm64 guest kernel (Linux 6.1
+ * or 6.12, with its page size) will treat it at boot.
  *
  * Owns: reading an untrusted DTB safely, finding the RAM, the ZONE_DMA
  * boundary, the cma= the kernel acts on and every /reserved-memory child,
  * and the verdict the guest will reach on each child: a CMA pool, a
  * coherent DMA pool, memory only reserved, disabled, or rejected with the
- * kernel's reason and what to change. The rules come from
- * fdt/guest_rules.h; the cma= parsing from fdt/cma_param.h.
+ * kernel's reason and what to change, by the rules of the guest asked
+ * for. The rules come from fdt/guest_rules.h, where 6.1 and 6.12 differ
+ * too; the cma= parsing from fdt/cma_param.h.
  */
 #ifndef FDT_DTB_CHECK_H
 #define FDT_DTB_CHECK_H
@@ -27,7 +28,7 @@
 #define DTB_MAX_RAM	16
 #define DTB_MAX_LINES	16
 #define DTB_PATH_MAX	96
-#define DTB_TEXT_MAX	320
+#define DTB_TEXT_MAX	384
 
 enum dtb_verdict {
 	DTB_CMA_POOL,	   /* rmem_cma_setup() accepted it */
@@ -46,7 +47,7 @@ enum dtb_rule {
 	DTB_RULE_NO_REG_NO_SIZE,
 	DTB_RULE_BAD_SIZE_PROP, /* size, alignment or alloc-ranges of the wrong length */
 	DTB_RULE_SIZE_ZERO,
-	DTB_RULE_TOO_MANY_REGIONS, /* more than GUEST_RESERVED_REGIONS */
+	DTB_RULE_TOO_MANY_REGIONS, /* past MAX_RESERVED_REGIONS (6.12: placed nodes only) */
 	DTB_RULE_OUTSIDE_RAM,
 	DTB_RULE_OVERLAP,
 	DTB_RULE_REUSABLE_NO_MAP,
@@ -88,7 +89,7 @@ enum dtb_default_source {
 struct dtb_default_area {
 	enum dtb_default_source source;
 	bool failed;	/* the guest will try and fail: a rejection */
-	uint64_t size;	/* as the guest will create it (2 MiB rounded) */
+	uint64_t size;	/* as the guest will create it (pageblock rounded) */
 	uint64_t base;	/* fixed base, or the lowest allowed */
 	uint64_t limit; /* end of the range it is placed in */
 	bool fixed;
@@ -102,9 +103,10 @@ struct dtb_line {
 	char text[DTB_TEXT_MAX];
 };
 
-/* About 70 KiB: keep it static or on the heap rather than on a thread's stack. */
+/* About 80 KiB: keep it static or on the heap rather than on a thread's stack. */
 struct dtb_report {
 	char error[DTB_TEXT_MAX];	 /* set when dtb_check() returns -1 */
+	struct guest_kernel guest;	 /* whose rules judged it, page size never 0 */
 	uint32_t addr_cells, size_cells; /* of the root, kernel defaults 1 and 1 */
 
 	size_t nr_ram;
@@ -130,11 +132,17 @@ struct dtb_report {
 };
 
 /*
- * Check @blob of @size bytes. @cmdline NULL: use /chosen/bootargs of the
- * blob, as the kernel does. Never trusts the blob. Returns 0 when the blob
- * could be read (the verdicts in @rep tell the rest), or -1 when it is
- * malformed, with a sentence in @rep->error.
+ * Check @blob of @size bytes by the rules of @guest (NULL: the default,
+ * GUEST_KERNEL_DEFAULT; page size 0: 4 KiB). @cmdline NULL: use
+ * /chosen/bootargs of the blob, as the kernel does. Never trusts the blob.
+ * Returns 0 when the blob could be read (the verdicts in @rep tell the
+ * rest), or -1 when it is malformed or @guest is no known kernel, with a
+ * sentence in @rep->error.
  */
+int dtb_check_guest(const void *blob, size_t size, const char *cmdline,
+		    const struct guest_kernel *guest, struct dtb_report *rep);
+
+/* dtb_check_guest() for GUEST_KERNEL_DEFAULT. */
 int dtb_check(const void *blob, size_t size, const char *cmdline, struct dtb_report *rep);
 
 /* One block per /reserved-memory child, verdict first, then a summary. */

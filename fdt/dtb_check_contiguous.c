@@ -10,8 +10,10 @@
  * cma_activate_area() (an area must not cross the end of ZONE_DMA).
  *
  * Owns: the cma= warnings, the CMA pool verdicts and their rejections
- * (bypassed by cma=, misaligned, out of slots, across ZONE_DMA, a second
- * default), the notes on CMA pools, the default area and CmaTotal.
+ * (bypassed by cma=, misaligned for the guest's pageblock, out of slots,
+ * across ZONE_DMA, a second default), the notes on CMA pools, the default
+ * area and CmaTotal. The logic is the same in 6.1 and 6.12; the pageblock
+ * follows the page size, and some messages the series.
  */
 #include <inttypes.h>
 #include <libfdt.h>
@@ -72,7 +74,7 @@ static bool crosses_zone(const struct dtb_report *rep, uint64_t base, uint64_t s
 	return base < z && span_end(base, size) > z;
 }
 
-/* rmem_cma_setup() of kernel/dma/contiguous.c, 6.1 */
+/* rmem_cma_setup() of kernel/dma/contiguous.c, the same in 6.1 and 6.12 */
 enum cma_fail rmem_cma_setup(const struct ctx *c, size_t i)
 {
 	const struct dtb_entry *e = &c->rep->entries[i];
@@ -83,9 +85,9 @@ enum cma_fail rmem_cma_setup(const struct ctx *c, size_t i)
 	if (!(e->flags & DTB_F_REUSABLE) || (e->flags & DTB_F_NO_MAP))
 		return CMA_NOT_REUSABLE;
 	/* a placed node gets a CMA-aligned base (__reserved_mem_alloc_size); its size does not */
-	if (!is_aligned(check, GUEST_CMA_MIN_ALIGN))
+	if (!is_aligned(check, c->pageblock))
 		return CMA_MISALIGNED;
-	if (c->rep->nr_cma_areas == GUEST_CMA_AREAS)
+	if (c->rep->nr_cma_areas == guest_cma_areas(&c->rep->guest))
 		return CMA_NO_SLOT;
 	return CMA_MADE;
 }
@@ -111,12 +113,26 @@ static void reject_bypassed(struct ctx *c, size_t i)
 			"RAM (memblock_phys_free), but the pool it describes does not exist");
 }
 
+/* What to align to: the pageblock, or what kernels before 5.18 want too. */
+static const char *align_advice(const struct ctx *c, char *buf, size_t size)
+{
+	uint64_t old = guest_cma_old_align(c->rep->guest.page_size);
+	char a[32];
+
+	if (old > c->pageblock)
+		snprintf(buf, size, "align base and size to %s to suit kernels before 5.18 too",
+			 size_str(old, a));
+	else
+		snprintf(buf, size, "align base and size to %s", size_str(c->pageblock, a));
+	return buf;
+}
+
 static void reject_misaligned(struct ctx *c, size_t i)
 {
 	const struct dtb_entry *e = &c->rep->entries[i];
-	bool base_bad = e->has_reg && !is_aligned(e->base, GUEST_CMA_MIN_ALIGN);
-	bool size_bad = !is_aligned(e->size, GUEST_CMA_MIN_ALIGN);
-	char what[96], buf[32];
+	bool base_bad = e->has_reg && !is_aligned(e->base, c->pageblock);
+	bool size_bad = !is_aligned(e->size, c->pageblock);
+	char what[96], buf[32], block[80], advice[80];
 
 	what[0] = '\0';
 	if (base_bad)
@@ -125,10 +141,12 @@ static void reject_misaligned(struct ctx *c, size_t i)
 		str_appendf(what, sizeof(what), "%ssize %s", base_bad ? " and " : "",
 			    size_str(e->size, buf));
 	judge(c, i, DTB_REJECTED, DTB_RULE_CMA_ALIGN,
-	      "%s %s not a multiple of 2 MiB (CMA_MIN_ALIGNMENT_BYTES): the kernel prints "
-	      "\"Reserved memory: incorrect alignment of CMA region\" (rmem_cma_setup); align "
-	      "base and size to 4 MiB to suit kernels before 5.18 too",
-	      what, base_bad && size_bad ? "are" : "is");
+	      "%s %s not a multiple of %s (CMA_MIN_ALIGNMENT_BYTES): the kernel prints "
+	      "\"Reserved memory: incorrect alignment of CMA region\" (rmem_cma_setup), then "
+	      "\"OF: reserved mem: node %s compatible matching fail\"; %s",
+	      what, base_bad && size_bad ? "are" : "is",
+	      guest_pageblock_text(&c->rep->guest, block, sizeof(block)),
+	      fdt_get_name(c->fdt, c->kids[i].node, NULL), align_advice(c, advice, sizeof(advice)));
 }
 
 void cma_reject(struct ctx *c, size_t i, enum cma_fail why)
@@ -139,10 +157,12 @@ void cma_reject(struct ctx *c, size_t i, enum cma_fail why)
 		reject_misaligned(c, i);
 	else
 		judge(c, i, DTB_REJECTED, DTB_RULE_TOO_MANY_CMA,
-		      "CMA area %d of at most %d (CONFIG_CMA_AREAS): cma_init_reserved_mem() "
-		      "prints \"Not enough slots for CMA reserved regions!\" and rmem_cma_setup() "
-		      "fails (\"unable to setup CMA region\"); use fewer CMA pools",
-		      GUEST_CMA_AREAS + 1, GUEST_CMA_AREAS);
+		      "CMA area %u of at most %u (%s): cma_init_reserved_mem() prints \"cma: Not "
+		      "enough slots for CMA reserved regions!\", rmem_cma_setup() \"Reserved "
+		      "memory: unable to setup CMA region\", then \"OF: reserved mem: node %s "
+		      "compatible matching fail\"; use fewer CMA pools",
+		      guest_cma_areas(&c->rep->guest) + 1, guest_cma_areas(&c->rep->guest),
+		      c->rules->cma_areas_rule, fdt_get_name(c->fdt, c->kids[i].node, NULL));
 }
 
 static void reject_second_default(struct ctx *c, size_t i, size_t first)
@@ -174,8 +194,8 @@ void cma_make_area(struct ctx *c, size_t i)
 		e->in_cma_total = false;
 		judge(c, i, DTB_REJECTED, DTB_RULE_ZONE_CROSSING,
 		      "0x%" PRIx64 "..0x%" PRIx64 " crosses the end of ZONE_DMA at 0x%" PRIx64
-		      ": cma_activate_area() prints \"CMA area %s could not be activated\" and "
-		      "hands the pages to the page allocator, so the pool stays empty and "
+		      ": cma_activate_area() prints \"cma: CMA area %s could not be activated\" "
+		      "and hands the pages to the page allocator, so the pool stays empty and "
 		      "CmaTotal leaves it out; keep it wholly below or wholly above 0x%" PRIx64,
 		      e->base, span_end(e->base, e->size) - 1, rep->dma_zone_end,
 		      fdt_get_name(c->fdt, c->kids[i].node, NULL), rep->dma_zone_end);
@@ -199,7 +219,7 @@ void cma_note(struct ctx *c, size_t i)
 	struct dtb_entry *e = &c->rep->entries[i];
 	uint64_t check = e->has_reg ? e->base | e->size : e->size;
 
-	if (!is_aligned(check, GUEST_CMA_OLD_ALIGN))
+	if (!is_aligned(check, guest_cma_old_align(c->rep->guest.page_size)))
 		note(e, "2 MiB aligned but not 4 MiB: kernels before 5.18 reject it");
 	if (c->default_idx == i)
 		note(e, "the default CMA area: dma_alloc_coherent() of devices without a pool of "
@@ -246,12 +266,13 @@ static void __attribute__((format(printf, 2, 3))) area_fail(struct ctx *c, const
 
 static bool area_slot_free(struct ctx *c)
 {
-	if (c->rep->nr_cma_areas < GUEST_CMA_AREAS)
+	if (c->rep->nr_cma_areas < guest_cma_areas(&c->rep->guest))
 		return true;
 	area_fail(c,
-		  "all %d CMA slots are taken by the DT pools, so cma_declare_contiguous_nid() "
-		  "prints \"Not enough slots for CMA reserved regions!\"; use fewer CMA pools",
-		  GUEST_CMA_AREAS);
+		  "all %u CMA slots (%s) are taken by the DT pools, so "
+		  "cma_declare_contiguous_nid() prints \"cma: Not enough slots for CMA reserved "
+		  "regions!\"; use fewer CMA pools",
+		  guest_cma_areas(&c->rep->guest), c->rules->cma_areas_rule);
 	return false;
 }
 
@@ -275,10 +296,11 @@ static void check_fixed_area(struct ctx *c)
 	sp = reserved_at_cma_time(c, a->base, a->size);
 	if (sp) {
 		span_owner_text(c, sp, other, sizeof(other));
-		area_fail(c,
-			  "it overlaps %s, so memblock refuses it (-EBUSY, \"Failed to reserve\"); "
-			  "choose a free base",
-			  other);
+		area_fail(
+			c,
+			"it overlaps %s, so memblock refuses it (-EBUSY, \"cma: Failed to reserve "
+			"%" PRIu64 " MiB%s\"); choose a free base",
+			other, (uint64_t)(a->size / SZ_1M), c->rules->cma_node_text);
 		return;
 	}
 	count_area(c);
@@ -290,31 +312,33 @@ static bool shape_cmdline_area(struct ctx *c)
 	const struct cma_param *cma = &c->rep->cma;
 	struct dtb_default_area *a = &c->rep->default_area;
 	uint64_t limit = cma->limit;
-	char buf[32];
+	char buf[32], block[80];
 
 	/* dma_contiguous_reserve(): min_not_zero(limit_cmdline, arm64_dma_phys_limit) */
 	if (!limit || (c->rep->dma_zone_end && c->rep->dma_zone_end < limit))
 		limit = c->rep->dma_zone_end;
-	if (cma->fixed && !is_aligned(cma->base, GUEST_CMA_MIN_ALIGN)) {
+	if (cma->fixed && !is_aligned(cma->base, c->pageblock)) {
 		area_fail(c,
-			  "\"Region at 0x%" PRIx64 " must be aligned to 0x200000 bytes\" "
-			  "(cma_declare_contiguous_nid); use a 2 MiB aligned base",
-			  cma->base);
+			  "\"cma: Region at 0x%016" PRIx64 " must be aligned to 0x%016" PRIx64
+			  " bytes\" (cma_declare_contiguous_nid); use a base aligned to %s",
+			  cma->base, c->pageblock,
+			  guest_pageblock_text(&c->rep->guest, block, sizeof(block)));
 		return false;
 	}
-	a->base = align_up(cma->base, GUEST_CMA_MIN_ALIGN);
-	a->size = align_up(cma->size, GUEST_CMA_MIN_ALIGN);
+	a->base = align_up(cma->base, c->pageblock);
+	a->size = align_up(cma->size, c->pageblock);
 	a->fixed = cma->fixed && a->base;
-	limit = align_down(limit, GUEST_CMA_MIN_ALIGN);
+	limit = align_down(limit, c->pageblock);
 	if (!limit || limit > c->rep->ram_end)
 		limit = c->rep->ram_end;
 	a->limit = limit;
 	if (!a->size || a->base > limit || a->size > limit - a->base) {
 		area_fail(c,
-			  "\"Size (%s) of region at 0x%" PRIx64 " exceeds limit (0x%" PRIx64 ")\" "
-			  "(cma_declare_contiguous_nid): on arm64 the area must end by 0x%" PRIx64
-			  ", the end of ZONE_DMA",
-			  size_str(a->size, buf), a->base, limit, c->rep->dma_zone_end);
+			  "\"cma: Size (0x%016" PRIx64 ") of region at 0x%016" PRIx64
+			  " exceeds limit (0x%016" PRIx64
+			  ")\" (cma_declare_contiguous_nid): the area "
+			  "is %s, and on arm64 it must end by 0x%" PRIx64 ", the end of ZONE_DMA",
+			  a->size, a->base, limit, size_str(a->size, buf), c->rep->dma_zone_end);
 		return false;
 	}
 	return true;
@@ -381,12 +405,14 @@ static void config_area(struct ctx *c)
 	char buf[32];
 
 	a->source = DTB_DEFAULT_CONFIG;
-	a->size = GUEST_CMA_DEFAULT_SIZE;
+	a->size = guest_cma_default_size(&c->rep->guest);
 	a->limit = c->rep->dma_zone_end;
 	snprintf(a->text, sizeof(a->text),
 		 "no linux,cma-default pool and no cma=: the guest makes its own %s default area "
-		 "(CONFIG_CMA_SIZE_MBYTES) where it chooses below 0x%" PRIx64,
-		 size_str(a->size, buf), a->limit);
+		 "(CONFIG_CMA_SIZE_MBYTES%s) where it chooses below 0x%" PRIx64,
+		 size_str(a->size, buf),
+		 a->size != GUEST_CMA_DEFAULT_SIZE ? ", rounded up to the pageblock" : "",
+		 a->limit);
 	if (area_slot_free(c))
 		count_area(c);
 }

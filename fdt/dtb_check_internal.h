@@ -8,12 +8,15 @@
  * Who owns what (each file's top comment names the kernel code it mirrors):
  *   dtb_check_blob.c            the untrusted blob and bounded property reads
  *   dtb_check_of_fdt.c          root cells, RAM, bootargs, /memreserve/
- *   dtb_check_of_reserved_mem.c /reserved-memory: scan, sizes, overlap,
- *                               handing each region to its handler
+ *   dtb_check_of_reserved_mem.c /reserved-memory: scan, counts, sizes
+ *   dtb_check_rmem_init.c       overlap, handing each region to its handler
  *   dtb_check_contiguous.c      cma=, rmem_cma_setup(), the default CMA area
  *   dtb_check_coherent.c        rmem_dma_setup()
  *   dtb_check_report.c          verdicts, notes, lines, printing
  *   dtb_check.c                 dtb_check(): the steps in the kernel's order
+ *
+ * Where Linux 6.1 and 6.12 differ, the step asks c->rules
+ * (fdt/guest_rules.h) and words its message for that series.
  */
 #ifndef FDT_DTB_CHECK_INTERNAL_H
 #define FDT_DTB_CHECK_INTERNAL_H
@@ -41,8 +44,11 @@ enum cma_fail {
 /* What the checker knows of one child beyond what the report shows. */
 struct child {
 	int node;
-	bool judged;		/* verdict final */
-	bool saved;		/* in the kernel's reserved_mem[] */
+	bool judged;	      /* verdict final */
+	bool saved;	      /* in the kernel's reserved_mem[] */
+	bool zero_reg_placed; /* 6.1: reg of size 0, placed by its size property */
+	uint64_t saved_base;  /* as saved: 6.1 sorts the handlers by these */
+	uint64_t saved_size;
 	bool first_freed;	/* a failing handler gave the first range back */
 	uint64_t extra_bytes;	/* reg entries after the first */
 	uint64_t alloc_ranges;	/* alloc-ranges entries, for the note */
@@ -60,6 +66,8 @@ struct span {
 struct ctx {
 	const void *fdt;
 	struct dtb_report *rep;
+	const struct guest_rmem_rules *rules; /* of rep->guest's series */
+	uint64_t pageblock;		      /* CMA_MIN_ALIGNMENT_BYTES of rep->guest */
 	struct child kids[DTB_MAX_ENTRIES];
 	struct span spans[MAX_SPANS];
 	size_t nr_spans;
@@ -96,6 +104,12 @@ size_t entry_bytes(const struct dtb_report *rep);
 
 /* ---- dtb_check_report.c ---- */
 
+/* " twice" when 6.12 prints a scan message from both of its scans. */
+static inline const char *twice(const struct ctx *c)
+{
+	return c->rules->reg_nodes_rescan ? " twice" : "";
+}
+
 /* Set @rep->error; returns -1. */
 int fail(struct dtb_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void add_line(struct dtb_report *rep, enum dtb_line_kind kind, const char *fmt, ...)
@@ -120,6 +134,10 @@ void add_span(struct ctx *c, size_t owner, bool first, uint64_t base, uint64_t s
 /* Who holds @sp, for a message: a /memreserve/ entry or a node's path. */
 void span_owner_text(const struct ctx *c, const struct span *sp, char *buf, size_t size);
 void scan_reserved_mem(struct ctx *c);
+void size_reserved_mem(struct ctx *c);
+
+/* ---- dtb_check_rmem_init.c ---- */
+
 void init_reserved_mem(struct ctx *c);
 
 /* ---- dtb_check_contiguous.c ---- */

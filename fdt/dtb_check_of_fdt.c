@@ -2,8 +2,9 @@
 /*
  * What the guest kernel reads from the flat tree before memblock is set
  * up: drivers/of/fdt.c early_init_dt_scan_root(), early_init_dt_scan_memory()
- * with early_init_dt_add_memory_arch() and arm64_memblock_init()'s cut at
- * the 48-bit physical limit, early_init_dt_scan_chosen() for bootargs, and
+ * with early_init_dt_add_memory_arch() (whole pages of the guest's size) and
+ * arm64_memblock_init()'s cut at the physical limit (48 bits in 6.1, 52 in
+ * 6.12), early_init_dt_scan_chosen() for bootargs, and
  * the /memreserve/ entries early_init_fdt_scan_reserved_mem() reserves.
  *
  * Owns: the root's cells, the RAM as memblock will hold it and the end of
@@ -18,10 +19,7 @@
 #include "cma/size.h"
 #include "fdt/dtb_check_internal.h"
 
-/* arm64_memblock_init() drops RAM above the 48-bit physical address space */
-#define GUEST_PHYS_END	(1ULL << 48)
-#define GUEST_PAGE_SIZE SZ_4K
-#define MAX_RAW_RAM	64
+#define MAX_RAW_RAM 64
 /* Linux reads numbers of up to 2 cells; more only make sense for garbage. */
 #define MAX_CELLS 4
 
@@ -70,16 +68,20 @@ static int cmp_region(const void *a, const void *b)
 	return ra->base < rb->base ? -1 : ra->base > rb->base;
 }
 
-/* early_init_dt_add_memory_arch(): whole pages only, below the PA limit */
-static bool clip_ram(uint64_t *base, uint64_t *size)
+/*
+ * early_init_dt_add_memory_arch(): whole pages only; arm64_memblock_init()
+ * drops what lies above the physical address space.
+ */
+static bool clip_ram(const struct guest_kernel *g, uint64_t *base, uint64_t *size)
 {
+	uint64_t page = guest_page_size(g), phys_end = guest_phys_end(g);
 	uint64_t start, end;
 
-	if (*base >= GUEST_PHYS_END)
+	if (*base >= phys_end)
 		return false;
-	start = align_up(*base, GUEST_PAGE_SIZE);
+	start = align_up(*base, page);
 	end = span_end(*base, *size);
-	end = align_down(end < GUEST_PHYS_END ? end : GUEST_PHYS_END, GUEST_PAGE_SIZE);
+	end = align_down(end < phys_end ? end : phys_end, page);
 	if (start >= end)
 		return false;
 	*base = start;
@@ -132,7 +134,7 @@ static size_t scan_memory_node(struct ctx *c, int node, struct region *raw, size
 		uint64_t base = read_cells(reg + off, c->rep->addr_cells);
 		uint64_t size = read_cells(reg + off + 4 * c->rep->addr_cells, c->rep->size_cells);
 
-		if (!size || !clip_ram(&base, &size))
+		if (!size || !clip_ram(&c->rep->guest, &base, &size))
 			continue;
 		if (n == MAX_RAW_RAM) {
 			add_line(c->rep, DTB_LINE_WARNING,

@@ -180,6 +180,15 @@ static void print_entry(const struct dtb_entry *e, FILE *out)
 		print_wrapped(out, PRINT_INDENT "note: ", PRINT_INDENT "      ", e->note);
 }
 
+static void print_guest(const struct dtb_report *rep, FILE *out)
+{
+	char name[64], block[32];
+
+	fprintf(out, "guest          %s (pageblock %s, %u CMA areas)\n",
+		guest_kernel_name(&rep->guest, name, sizeof(name)),
+		size_str(guest_pageblock(&rep->guest), block), guest_cma_areas(&rep->guest));
+}
+
 static void print_ram(const struct dtb_report *rep, FILE *out)
 {
 	char buf[32];
@@ -219,10 +228,11 @@ static void print_summary(const struct dtb_report *rep, FILE *out)
 		count[rep->entries[i].verdict]++;
 	fprintf(out,
 		"summary: %s, %zu regions: %zu CMA, %zu coherent, %zu reserved only, %zu disabled, "
-		"%zu rejected; %u of %d CMA areas; expected CmaTotal: %" PRIu64 " kB\n",
+		"%zu rejected; %u of %u CMA areas; expected CmaTotal: %" PRIu64 " kB\n",
 		dtb_report_rejects(rep) ? "PROBLEMS" : "OK", rep->nr_entries, count[DTB_CMA_POOL],
 		count[DTB_COHERENT_POOL], count[DTB_RESERVED_ONLY], count[DTB_DISABLED],
-		count[DTB_REJECTED], rep->nr_cma_areas, GUEST_CMA_AREAS, rep->cma_total / 1024);
+		count[DTB_REJECTED], rep->nr_cma_areas, guest_cma_areas(&rep->guest),
+		rep->cma_total / 1024);
 }
 
 void dtb_report_print(const struct dtb_report *rep, FILE *out)
@@ -231,6 +241,7 @@ void dtb_report_print(const struct dtb_report *rep, FILE *out)
 		print_wrapped(out, "error: ", "       ", rep->error);
 		return;
 	}
+	print_guest(rep, out);
 	print_ram(rep, out);
 	print_cma_param(rep, out);
 	fputc('\n', out);

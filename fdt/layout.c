@@ -5,10 +5,13 @@
  * high, top-down, as the guest kernel itself would place a size-only pool.
  * Pools prefer ZONE_DMA, where the guest puts its own default CMA area, and
  * never straddle a zone boundary. Pools the operator pinned with @ADDR are
- * placed first and only checked.
+ * placed first and only checked. Every pool's base and size are whole
+ * pageblocks of the guest (2 MiB with 4 KiB pages, 32 MiB with 16 KiB,
+ * 512 MiB with 64 KiB), whatever --pool-align says.
  */
 #include "fdt/layout.h"
 #include "fdt/guest_rules.h"
+#include "vmm/util/strbuf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -59,6 +62,20 @@ static const char *overlapping(const struct planner *p, const struct region *r, 
 	return NULL;
 }
 
+/* The alignment of every pool's base: --pool-align, at least a pageblock. */
+static uint64_t pool_align(const struct planner *p)
+{
+	uint64_t block = guest_pageblock(&p->req->guest);
+
+	return p->req->pool_align > block ? p->req->pool_align : block;
+}
+
+/* "32 MiB, the pageblock of a 16 KiB-page guest" */
+static const char *block_text(const struct planner *p, char *buf, size_t size)
+{
+	return guest_pageblock_text(&p->req->guest, buf, size);
+}
+
 static int check_request(struct planner *p)
 {
 	const struct layout_request *req = p->req;
@@ -73,6 +90,10 @@ static int check_request(struct planner *p)
 			    "pool alignment %s is not a power of two of at least %s; the guest "
 			    "rejects CMA pools aligned to less",
 			    size_str(req->pool_align, a), size_str(GUEST_CMA_MIN_ALIGN, b));
+	if (!guest_pageblock(&req->guest))
+		return fail(p,
+			    "guest page size %s is not one arm64 has; use " GUEST_PAGE_SIZE_CHOICES,
+			    size_str(req->guest.page_size, a));
 	if (req->text_offset + req->image_size > req->ram_size)
 		return fail(p, "the kernel Image needs %s but guest RAM is %s; raise --memory",
 			    size_str(req->text_offset + req->image_size, a),
@@ -80,11 +101,42 @@ static int check_request(struct planner *p)
 	return 0;
 }
 
+/* Base and size in whole pageblocks; the base also at --pool-align. */
+static int check_pool_alignment(struct planner *p, const struct pool_spec *s)
+{
+	uint64_t block = guest_pageblock(&p->req->guest), align = pool_align(p);
+	char a[32], b[32], c[32], text[80];
+
+	if (!is_aligned(s->size, block)) {
+		uint64_t lo = align_down(s->size, block), hi = align_up(s->size, block);
+
+		if (!lo)
+			return fail(p, "%s: size %s is smaller than %s; use %s", s->flag,
+				    size_str(s->size, a), block_text(p, text, sizeof(text)),
+				    size_str(hi, c));
+		return fail(p, "%s: size %s is not a multiple of %s; use %s or %s", s->flag,
+			    size_str(s->size, a), block_text(p, text, sizeof(text)),
+			    size_str(lo, b), size_str(hi, c));
+	}
+	if (!s->fixed_base || is_aligned(s->fixed_base, align))
+		return 0;
+	if (align == block && block > p->req->pool_align)
+		return fail(p,
+			    "%s: address 0x%" PRIx64 " is not aligned to %s; use 0x%" PRIx64
+			    " or 0x%" PRIx64,
+			    s->flag, s->fixed_base, block_text(p, text, sizeof(text)),
+			    align_down(s->fixed_base, align), align_up(s->fixed_base, align));
+	return fail(p,
+		    "%s: address 0x%" PRIx64 " is not aligned to %s; use 0x%" PRIx64
+		    " or 0x%" PRIx64 ", or lower --pool-align (2M suits guests from Linux 5.18)",
+		    s->flag, s->fixed_base, size_str(align, a), align_down(s->fixed_base, align),
+		    align_up(s->fixed_base, align));
+}
+
 static int check_pool_spec(struct planner *p, size_t i)
 {
 	const struct pool_spec *s = &p->req->pools[i];
-	uint64_t align = p->req->pool_align;
-	char a[32], b[32], c[32];
+	char a[32], b[32];
 
 	for (size_t j = 0; j < i; j++) {
 		const struct pool_spec *o = &p->req->pools[j];
@@ -104,27 +156,7 @@ static int check_pool_spec(struct planner *p, size_t i)
 		return fail(p,
 			    "%s: size %s is larger than guest RAM (%s); lower it or raise --memory",
 			    s->flag, size_str(s->size, a), size_str(p->req->ram_size, b));
-	if (!is_aligned(s->size, GUEST_CMA_MIN_ALIGN)) {
-		uint64_t lo = align_down(s->size, GUEST_CMA_MIN_ALIGN);
-		uint64_t hi = align_up(s->size, GUEST_CMA_MIN_ALIGN);
-
-		if (!lo)
-			return fail(p,
-				    "%s: size %s is smaller than one 2 MiB guest pageblock; use %s",
-				    s->flag, size_str(s->size, a), size_str(hi, c));
-		return fail(p,
-			    "%s: size %s is not a multiple of the guest's 2 MiB pageblock; use "
-			    "%s or %s",
-			    s->flag, size_str(s->size, a), size_str(lo, b), size_str(hi, c));
-	}
-	if (s->fixed_base && !is_aligned(s->fixed_base, align))
-		return fail(p,
-			    "%s: address 0x%" PRIx64 " is not aligned to %s; use 0x%" PRIx64
-			    " or 0x%" PRIx64 ", or lower --pool-align (2M suits guests from "
-			    "Linux 5.18)",
-			    s->flag, s->fixed_base, size_str(align, a),
-			    align_down(s->fixed_base, align), align_up(s->fixed_base, align));
-	return 0;
+	return check_pool_alignment(p, s);
 }
 
 static int check_totals(struct planner *p)
@@ -223,11 +255,20 @@ static uint64_t largest_free(struct planner *p, uint64_t lo, uint64_t hi, uint64
 	return best;
 }
 
+/* Say so when the guest's pageblock, not --pool-align, set the alignment. */
+static void why_pageblock(const struct planner *p, struct placed_pool *pp)
+{
+	char text[80];
+
+	if (guest_pageblock(&p->req->guest) > p->req->pool_align)
+		str_appendf(pp->why, sizeof(pp->why), "; %s", block_text(p, text, sizeof(text)));
+}
+
 static int place_floating_pool(struct planner *p, struct placed_pool *pp)
 {
 	const struct pool_spec *s = pp->spec;
 	const struct region *ram = &p->out->ram;
-	uint64_t zone = p->out->dma_zone_end, align = p->req->pool_align;
+	uint64_t zone = p->out->dma_zone_end, align = pool_align(p);
 	bool one_zone = zone >= region_end(ram);
 	char a[32], b[32], c[32];
 
@@ -255,6 +296,7 @@ static int place_floating_pool(struct planner *p, struct placed_pool *pp)
 			    "one zone is %s: lower its size or raise --memory",
 			    s->flag, size_str(s->size, a), size_str(align, b), size_str(best, c));
 	}
+	why_pageblock(p, pp);
 	occupy(p, &pp->r, s->flag);
 	return 0;
 }

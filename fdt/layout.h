@@ -22,11 +22,11 @@
 struct layout_request {
 	uint64_t ram_base; /* 2 MiB aligned */
 	uint64_t ram_size;
-	uint64_t text_offset; /* from the Image header */
-	uint64_t image_size;  /* from the Image header: includes BSS */
-	uint64_t initrd_size; /* 0: no initrd */
-	uint64_t pool_align;  /* base alignment of every pool, a power of 2 */
-	struct guest_kernel guest; /* whose rules every pool obeys */
+	uint64_t text_offset;	   /* from the Image header */
+	uint64_t image_size;	   /* from the Image header: includes BSS */
+	uint64_t initrd_size;	   /* 0: no initrd */
+	uint64_t pool_align;	   /* base alignment of pools, a power of 2; at least a pageblock */
+	struct guest_kernel guest; /* whose rules every pool obeys; zero: 6.1, 4 KiB */
 	const struct pool_spec *pools;
 	size_t nr_pools;
 };
@@ -39,7 +39,7 @@ struct region {
 struct placed_pool {
 	const struct pool_spec *spec;
 	struct region r;
-	char why[160];
+	char why[224];
 };
 
 struct layout {

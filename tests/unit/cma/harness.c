@@ -16,11 +16,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const struct pool_layout layout[NR_POOLS] = {
-	[P_LOW] = { "low", 0, 16 * MiB },
-	[P_CMA] = { "linux,cma", 16 * MiB, 16 * MiB },
-	[P_GPU] = { "gpu", 40 * MiB, 8 * MiB },
+uint64_t pb = CMA_PAGEBLOCK_4K;
+struct pool_layout layout[NR_POOLS];
+
+/* The pools, first pageblock and pageblocks each. */
+static const struct {
+	const char *name;
+	unsigned int first, blocks;
+} pools_in_blocks[NR_POOLS] = {
+	[P_LOW] = { "low", 0, 8 },
+	[P_CMA] = { "linux,cma", 8, 8 },
+	[P_GPU] = { "gpu", 20, 4 },
 };
+
+/* The tests' pageblock is @bytes from now: the pools in bytes follow. */
+static void set_pageblock(uint64_t bytes)
+{
+	pb = bytes;
+	for (size_t i = 0; i < NR_POOLS; i++)
+		layout[i] = (struct pool_layout){ pools_in_blocks[i].name,
+						  pools_in_blocks[i].first * PB,
+						  pools_in_blocks[i].blocks * PB };
+}
 
 /* ---- hooks ---- */
 
@@ -180,32 +197,73 @@ int backing_mappings(void)
 	return n;
 }
 
-/* The smaps VMA holding @addr: locked (VmFlags "lo") and its Locked: kB. */
-bool vma_locked(const void *addr, uint64_t *locked_kb)
+/*
+ * /proc/self/smaps as far as a range's end: the kernel walks every page of
+ * every mapping it shows, which takes long over 1 GiB of guest RAM, so
+ * checks of many pageblocks read it once (smaps_hold()).
+ */
+struct smaps_vma {
+	unsigned long start, end, locked_kb;
+	bool lo; /* VmFlags "lo": mlock()ed */
+};
+static struct {
+	struct smaps_vma *v;
+	size_t n;
+	bool held;
+} smaps;
+
+static void smaps_read(const void *up_to)
 {
 	FILE *fp = fopen("/proc/self/smaps", "r");
 	char line[512];
-	bool in = false, lo = false;
-	unsigned long start, end, kb;
+	struct smaps_vma t;
+	unsigned long kb;
 
 	assert_non_null(fp);
-	*locked_kb = 0;
+	smaps.n = 0;
 	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			if (in)
+		if (sscanf(line, "%lx-%lx ", &t.start, &t.end) == 2) {
+			if (t.start >= (uintptr_t)up_to)
 				break;
-			in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
+			smaps.v = realloc(smaps.v, (smaps.n + 1) * sizeof(*smaps.v));
+			assert_non_null(smaps.v);
+			smaps.v[smaps.n++] = (struct smaps_vma){ t.start, t.end, 0, false };
 			continue;
 		}
-		if (!in)
+		if (!smaps.n)
 			continue;
 		if (sscanf(line, "Locked: %lu kB", &kb) == 1)
-			*locked_kb = kb;
+			smaps.v[smaps.n - 1].locked_kb = kb;
 		if (!strncmp(line, "VmFlags:", 8))
-			lo = strstr(line, " lo") != NULL;
+			smaps.v[smaps.n - 1].lo = strstr(line, " lo") != NULL;
 	}
 	fclose(fp);
-	return lo;
+}
+
+void smaps_hold(const void *up_to)
+{
+	smaps_read(up_to);
+	smaps.held = true;
+}
+
+void smaps_release(void)
+{
+	smaps.held = false;
+}
+
+/* The smaps VMA holding @addr: locked (VmFlags "lo") and its Locked: kB. */
+bool vma_locked(const void *addr, uint64_t *locked_kb)
+{
+	if (!smaps.held)
+		smaps_read((const uint8_t *)addr + 1);
+	*locked_kb = 0;
+	for (size_t i = 0; i < smaps.n; i++) {
+		if ((uintptr_t)addr >= smaps.v[i].start && (uintptr_t)addr < smaps.v[i].end) {
+			*locked_kb = smaps.v[i].locked_kb;
+			return smaps.v[i].lo;
+		}
+	}
+	return false;
 }
 
 uint64_t vmlck_kb(void)
@@ -287,13 +345,14 @@ bool fd_has_data(int fd, uint64_t off, uint64_t len)
 
 size_t resident(const void *p, uint64_t len)
 {
-	unsigned char vec[PAGES];
+	unsigned char *vec = malloc(len / PAGE);
 	size_t n = 0;
 
-	assert_true(len <= PB);
+	assert_non_null(vec);
 	assert_int_equal(mincore((void *)p, len, vec), 0);
 	for (size_t i = 0; i < len / PAGE; i++)
 		n += vec[i] & 1;
+	free(vec);
 	return n;
 }
 
@@ -372,25 +431,15 @@ void fill_standard(struct fx *f)
 			fill_pages(f, pgpa(f, P_GPU, i), gpu[i], 0x6e0);
 	fill_pages(f, pgpa(f, P_LOW, 0), 1, 0x10);
 	fill_pages(f, pgpa(f, P_LOW, 5), 4, 0x10);
-	fill_pages(f, RAM_GPA + 32 * MiB, 1, 0x0ff);
-	fill_pages(f, RAM_GPA + 50 * MiB, 9, 0x0ff);
-}
-
-static uint64_t checksum(const uint8_t *p, size_t len)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len / 8; i++)
-		h = (h ^ w[i]) * 0x100000001b3ULL;
-	return h;
+	fill_pages(f, OUTSIDE_GPA, 1, 0x0ff);
+	fill_pages(f, RAM_GPA + 25 * PB, 9, 0x0ff);
 }
 
 void check_ram_block(struct fx *f, size_t r)
 {
 	const uint8_t *m = f->host + r * PB, *s = f->shadow + r * PB;
 
-	if (checksum(m, PB) == checksum(s, PB))
+	if (!memcmp(m, s, PB))
 		return;
 	for (size_t i = 0; i < PB; i++)
 		if (m[i] != s[i])
@@ -524,6 +573,7 @@ void assert_window(struct fx *f, int w)
 	uint64_t kb;
 
 	assert_int_equal(cma_window_info(e, w, &info), 0);
+	smaps_hold(f->host + RAM_SIZE);
 	for (size_t i = 0; i < info.length / PB; i++) {
 		size_t pi = info.offset / PB + i;
 		struct cma_block *b = blk(f, info.pool, pi);
@@ -568,6 +618,7 @@ void assert_window(struct fx *f, int w)
 			break;
 		}
 	}
+	smaps_release();
 }
 
 int windows_used(struct fx *f)
@@ -682,6 +733,8 @@ struct cma_engine *new_engine(struct fx *f)
 		cma_engine_create(f->host, RAM_GPA, RAM_SIZE, f->memfd, f->map_end, &hooks);
 
 	assert_non_null(e);
+	assert_int_equal(cma_engine_set_pageblock(e, PB), 0);
+	assert_int_equal(cma_engine_pageblock_size(e), PB);
 	if (f->live && cma_engine_set_live(e, true)) {
 		printf("skipped: %s\n", cma_engine_live_why(e));
 		cma_engine_destroy(e);
@@ -701,16 +754,32 @@ struct cma_engine *new_engine(struct fx *f)
 }
 
 /*
- * Guest RAM at a 2 MiB-aligned host address that is not 1 GiB aligned and
- * whose 64 MiB do not cross a 1 GiB boundary (so a contiguous commit fails
- * for one reason, always the same); @gig: 1 GiB aligned with address space
- * to the next 1 GiB reserved, as the VMM maps it.
+ * Not 1 GiB aligned, so a contiguous commit fails for one reason, always
+ * the same: RAM crosses no 1 GiB boundary, or where it must (1 GiB of it),
+ * one between pools, at the end of P_LOW.
+ */
+static bool placed_apart(uintptr_t p)
+{
+	if (!(p % GiB))
+		return false;
+	if (RAM_SIZE < GiB)
+		return p / GiB == (p + RAM_SIZE - 1) / GiB;
+	return (p + layout[P_LOW].size) % GiB == 0;
+}
+
+/*
+ * Guest RAM at a pageblock-aligned host address, placed apart (above);
+ * @gig: 1 GiB aligned with address space to the next 1 GiB reserved, as
+ * the VMM maps it.
  */
 static int setup_ram(void **state, bool gig)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	uintptr_t p, align = gig ? GiB : PB;
+	uintptr_t p, align;
 
+	set_pageblock(*state ? *(const uint64_t *)*state : CMA_PAGEBLOCK_4K);
+	smaps_release(); /* a failed check may have left it held */
+	align = gig ? GiB : PB;
 	assert_non_null(f);
 	f->shadow = calloc(1, RAM_SIZE);
 	assert_non_null(f->shadow);
@@ -718,14 +787,14 @@ static int setup_ram(void **state, bool gig)
 	assert_true(f->memfd >= 0);
 	assert_int_equal(ftruncate(f->memfd, RAM_SIZE), 0);
 	f->ram_ino = fd_ino(f->memfd);
-	f->resv_size = gig ? 2 * GiB + RAM_SIZE : 2 * RAM_SIZE + 4 * PB;
+	f->resv_size = (gig ? 2 * GiB : GiB + PB) + RAM_SIZE;
 	f->resv = mmap(NULL, f->resv_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		       -1, 0);
 	assert_true(f->resv != MAP_FAILED);
 	for (p = ((uintptr_t)f->resv + align - 1) & ~(align - 1);; p += align) {
 		assert_true(p + GiB <= (uintptr_t)f->resv + f->resv_size || !gig);
 		assert_true(p + RAM_SIZE <= (uintptr_t)f->resv + f->resv_size);
-		if (gig || (p % GiB && p / GiB == (p + RAM_SIZE - 1) / GiB))
+		if (gig || placed_apart(p))
 			break;
 	}
 	f->host = mmap((void *)p, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
@@ -771,9 +840,11 @@ void assert_clean(struct fx *f)
 	assert_int_equal(fd_count(), f->base_fds + own_files(f));
 	assert_int_equal(backing_mappings(), 0);
 	assert_int_equal(vmlck_kb(), f->base_vmlck);
+	smaps_hold(f->host + RAM_SIZE);
 	for (size_t p = 0; p < NR_POOLS; p++)
 		for (size_t i = 0; i < pool_blocks(f, p); i++)
 			assert_plain(f, p, i);
+	smaps_release();
 }
 
 void prepare_process(void)
@@ -786,4 +857,7 @@ void prepare_process(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_MEMLOCK, &rl);
 	}
+	/* CMA_TEST_FILTER='*32M': the tests whose names match, alone */
+	if (getenv("CMA_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("CMA_TEST_FILTER"));
 }

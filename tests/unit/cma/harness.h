@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Shared by the host CMA engine's tests (test_engine.c, test_block.c,
- * test_move.c, test_window.c, test_pagemap.c): fake guest RAM, a memfd
- * mapped shared at a 2 MiB-aligned host address as the VMM maps guest RAM,
- * with hooks that count pauses, hand out ordinary memfds as "huge" backing
- * (no hugetlb pages here; the engine's logic is the same) and inject
- * failures.
+ * test_move.c, test_window.c, test_pagemap.c and the others): fake guest
+ * RAM, a memfd mapped shared at a pageblock-aligned host address as the
+ * VMM maps guest RAM, with hooks that count pauses, hand out ordinary
+ * memfds as "huge" backing (no hugetlb pages here; the engine's logic is
+ * the same) and inject failures.
+ *
+ * Guest RAM and its pools are laid out in pageblocks of the guest's size,
+ * PB: 2 MiB (a 4 KiB-page guest), or what a test runs with
+ * (CMA_TEST_PB(test, 32): a 16 KiB-page guest's 32 MiB, over 1 GiB of RAM).
  *
  * Every move is checked against a shadow copy of what guest RAM must read
- * as, by checksum per pageblock, and against /proc/self/maps (which file
+ * as, compared per pageblock, and against /proc/self/maps (which file
  * backs each pageblock), /proc/self/smaps (locked or not) and mincore().
  * Where a check needs the engine's records (which file a pageblock is on,
  * whether it is locked) it reads them through cma/internal.h; everything
@@ -30,22 +34,28 @@
 #include "cma/engine.h"
 #include "cma/internal.h"
 
-#define MiB	 (1ULL << 20)
-#define GiB	 (1ULL << 30)
-#define PB	 CMA_PAGEBLOCK
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+/* The guest's pageblock in this test (set by its setup). */
+extern uint64_t pb;
+#define PB	 pb
 #define PAGE	 CMA_PAGE
-#define PAGES	 (CMA_PAGEBLOCK / CMA_PAGE)
+#define PAGES	 (PB / PAGE)
 #define RAM_GPA	 0x80000000ULL
-#define RAM_SIZE (64 * MiB)
-#define RAM_BLKS (RAM_SIZE / PB)
+#define RAM_BLKS 32
+#define RAM_SIZE (RAM_BLKS * PB)
 
-/* Three pools; guest RAM at +32..40 MiB and +48..64 MiB is in none. */
+/*
+ * Three pools: pageblocks 0..7, 8..15 and 20..23 of guest RAM (16 MiB,
+ * 16 MiB and 8 MiB with 2 MiB ones); 16..19 and 24..31 are in none.
+ */
 enum { P_LOW, P_CMA, P_GPU, NR_POOLS };
 struct pool_layout {
 	const char *name;
-	uint64_t off, size;
+	uint64_t off, size; /* bytes, of this test's pageblock */
 };
-extern const struct pool_layout layout[NR_POOLS];
+extern struct pool_layout layout[NR_POOLS];
+#define OUTSIDE_GPA (RAM_GPA + 16 * PB) /* guest RAM in no pool */
 
 struct fx {
 	int memfd;
@@ -82,18 +92,34 @@ struct fx {
 
 /* ---- fixtures (cmocka setup and teardown) ---- */
 
-/* Guest RAM 2 MiB aligned, not 1 GiB aligned, not crossing a 1 GiB boundary. */
+/*
+ * Guest RAM pageblock aligned, not 1 GiB aligned, not crossing a 1 GiB
+ * boundary (1 GiB of RAM must cross one: there at the end of the first
+ * pool). *@state on entry: the pageblock's size (a uint64_t), or NULL for
+ * 2 MiB.
+ */
 int setup(void **state);
 /* Guest RAM 1 GiB aligned, address space reserved to the next 1 GiB, as the VMM maps it. */
 int setup_gig(void **state);
 int teardown(void **state);
-/* An engine over @f's RAM with its three pools (after the old one is gone). */
+/* An engine over @f's RAM, with PB for its pageblock and its three pools (the old one gone). */
 struct cma_engine *new_engine(struct fx *f);
-/* THP off (exact residency counts), RLIMIT_MEMLOCK raised: before the tests run. */
+/*
+ * THP off (exact residency counts), RLIMIT_MEMLOCK raised, and the tests
+ * filtered by $CMA_TEST_FILTER (a cmocka pattern): before the tests run.
+ */
 void prepare_process(void);
 #define CMA_TEST(fn)	     cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define CMA_TEST_GIG(fn)     cmocka_unit_test_setup_teardown(fn, setup_gig, teardown)
 #define run_cma_tests(tests) (prepare_process(), cmocka_run_group_tests(tests, NULL, NULL))
+/* The test again, with a pageblock of @mib MiB (named "fn/32M"). */
+#define CMA_TEST_PB_WITH(fn, mib, set_up)                                                          \
+	{                                                                                          \
+		.name = #fn "/" #mib "M", .test_func = fn, .setup_func = set_up,                   \
+		.teardown_func = teardown, .initial_state = &(uint64_t){ (mib)*MiB },              \
+	}
+#define CMA_TEST_PB(fn, mib)	 CMA_TEST_PB_WITH(fn, mib, setup)
+#define CMA_TEST_GIG_PB(fn, mib) CMA_TEST_PB_WITH(fn, mib, setup_gig)
 
 /* Make step @step of moving block @block fail with @err, @times times (-1: always). */
 void inject(struct fx *f, int step, size_t block, int times, int err);
@@ -112,6 +138,9 @@ struct vma {
 int find_vma(const void *addr, struct vma *v);
 int backing_mappings(void);
 bool vma_locked(const void *addr, uint64_t *locked_kb);
+/* vma_locked() answers from one reading of /proc/self/smaps up to @up_to, until released. */
+void smaps_hold(const void *up_to);
+void smaps_release(void);
 uint64_t vmlck_kb(void);
 bool mlock_works(void);
 void need_memlock(uint64_t bytes);

@@ -28,7 +28,7 @@ static void test_states(void **state)
 		for (size_t i = 0; i < pool_blocks(f, p); i++)
 			assert_int_equal(cma_block_state(e, p, i), CMA_UNBACKED);
 	cma_pool_counts(e, P_CMA, counts);
-	assert_int_equal(counts[CMA_UNBACKED], 16 * MiB);
+	assert_int_equal(counts[CMA_UNBACKED], 8 * PB);
 
 	/* 0: one byte written */
 	g = pgpa(f, P_CMA, 0);
@@ -80,7 +80,7 @@ static void test_states(void **state)
 	assert_int_equal(cma_block_state(e, P_CMA, 2), CMA_UNBACKED);
 	cma_deflated(e, g, 5 * PAGE);
 	cma_deflated(e, g + 6 * PAGE, PB - 6 * PAGE);
-	assert_int_equal(blk(f, P_CMA, 2)->ballooned_pages, 0);
+	assert_int_equal(blk(f, P_CMA, 2)->ballooned.count, 0);
 	assert_int_equal(cma_block_state(e, P_CMA, 2), CMA_UNBACKED);
 	fill_pages(f, g, 1, 2);
 	assert_int_equal(cma_block_state(e, P_CMA, 2), CMA_BACKED);
@@ -107,9 +107,9 @@ static void test_states(void **state)
 		assert_int_equal(counts[s], want_counts[s]);
 		sum += counts[s];
 	}
-	assert_int_equal(sum, 16 * MiB);
+	assert_int_equal(sum, 8 * PB);
 	cma_pool_counts(e, P_GPU, counts);
-	assert_int_equal(counts[CMA_UNBACKED], 8 * MiB);
+	assert_int_equal(counts[CMA_UNBACKED], 4 * PB);
 
 	/* Released, the window's pageblocks are backed (their move populated them). */
 	release_ok(f, w);
@@ -127,7 +127,7 @@ static void test_refused_discards(void **state)
 	uint64_t g1 = pgpa(f, P_CMA, 1), g4 = pgpa(f, P_CMA, 4);
 	int w;
 
-	need_memlock(4 * MiB);
+	need_memlock(2 * PB);
 	fill_standard(f);
 	for (int level = CMA_RESIDENT; level <= CMA_HUGE; level++) {
 		uint64_t n = cma_engine_stats(e).refused_discards,
@@ -152,7 +152,7 @@ static void test_refused_discards(void **state)
 			assert_int_equal(cma_discard(e, pgpa(f, P_CMA, 3) + p * PAGE, PAGE,
 						     CMA_DISCARD_BALLOON),
 					 PAGE);
-		assert_int_equal(blk(f, P_CMA, 3)->ballooned_pages, 0);
+		assert_int_equal(blk(f, P_CMA, 3)->ballooned.count, 0);
 		assert_int_equal(cma_engine_stats(e).refused_discards, n + 1 + PAGES / 64);
 		assert_int_equal(cma_engine_stats(e).refused_discard_bytes,
 				 bytes + 2 * PB + PAGES / 64 * PAGE);
@@ -160,8 +160,8 @@ static void test_refused_discards(void **state)
 		check_all(f);
 
 		/* outside any window, nothing is refused or counted */
-		assert_int_equal(cma_discard(e, RAM_GPA + 32 * MiB, PB, CMA_DISCARD_BALLOON), 0);
-		expect_zero(f, RAM_GPA + 32 * MiB, PB);
+		assert_int_equal(cma_discard(e, OUTSIDE_GPA, PB, CMA_DISCARD_BALLOON), 0);
+		expect_zero(f, OUTSIDE_GPA, PB);
 		assert_int_equal(cma_engine_stats(e).refused_discards, n + 1 + PAGES / 64);
 		check_all(f);
 
@@ -239,7 +239,7 @@ static void test_read_twice(void **state)
 	}
 	assert_int_equal(cma_block_state(e, P_CMA, 1), CMA_UNBACKED);
 	assert_int_equal(cma_block_state(e, P_CMA, 2), CMA_UNBACKED);
-	assert_int_equal(blk(f, P_CMA, 1)->reported_pages, blk(f, P_CMA, 2)->reported_pages);
+	assert_int_equal(blk(f, P_CMA, 1)->reported.count, blk(f, P_CMA, 2)->reported.count);
 	free(before);
 	check_all(f);
 	assert_clean(f);
@@ -251,6 +251,9 @@ int main(void)
 		CMA_TEST(test_states),
 		CMA_TEST(test_refused_discards),
 		CMA_TEST(test_read_twice),
+		CMA_TEST_PB(test_states, 32),
+		CMA_TEST_PB(test_refused_discards, 32),
+		CMA_TEST_PB(test_read_twice, 32),
 	};
 
 	return run_cma_tests(tests);

@@ -12,8 +12,6 @@
 #include <errno.h>
 #include <string.h>
 
-#define MAX_BLOCKS (RAM_SIZE / PB)
-
 /* The state of every pageblock of every pool, in pool order. */
 static size_t pool_states(struct fx *f, enum cma_block_state *out)
 {
@@ -29,7 +27,7 @@ static size_t pool_states(struct fx *f, enum cma_block_state *out)
 static void assert_others_unchanged(struct fx *f, const enum cma_block_state *before, size_t pool,
 				    size_t first, size_t n)
 {
-	enum cma_block_state now[MAX_BLOCKS];
+	enum cma_block_state now[RAM_BLKS];
 	size_t k = 0;
 
 	pool_states(f, now);
@@ -70,7 +68,7 @@ static void test_huge_at_boot(void **state)
 {
 	struct fx *f = *state;
 	struct cma_engine *e = f->e;
-	enum cma_block_state before[MAX_BLOCKS];
+	enum cma_block_state before[RAM_BLKS];
 	size_t n = pool_blocks(f, P_CMA);
 	struct cma_stats st;
 	int w, w2, pauses;
@@ -121,7 +119,7 @@ static void test_resident_at_boot(void **state)
 {
 	struct fx *f = *state;
 	struct cma_engine *e = f->e;
-	enum cma_block_state before[MAX_BLOCKS];
+	enum cma_block_state before[RAM_BLKS];
 	int w;
 
 	need_memlock(4 * PB);
@@ -172,7 +170,7 @@ static void test_failed_boot_window_rolls_back(void **state)
 {
 	struct fx *f = *state;
 	struct cma_engine *e = f->e;
-	enum cma_block_state before[MAX_BLOCKS];
+	enum cma_block_state before[RAM_BLKS];
 	struct cma_stats st;
 	int r;
 
@@ -200,10 +198,9 @@ static void test_failed_boot_window_rolls_back(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		CMA_TEST(test_huge_at_boot),
-		CMA_TEST(test_resident_at_boot),
-		CMA_TEST_GIG(test_contiguous_at_boot),
-		CMA_TEST(test_failed_boot_window_rolls_back),
+		CMA_TEST(test_huge_at_boot),	       CMA_TEST(test_resident_at_boot),
+		CMA_TEST_GIG(test_contiguous_at_boot), CMA_TEST(test_failed_boot_window_rolls_back),
+		CMA_TEST_PB(test_huge_at_boot, 32),    CMA_TEST_GIG_PB(test_contiguous_at_boot, 32),
 	};
 
 	return run_cma_tests(tests);

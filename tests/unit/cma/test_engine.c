@@ -5,8 +5,12 @@
  */
 #include "tests/unit/cma/harness.h"
 
+#include "cma/size.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define CLANG_SANITIZER 1 /* clang says so this way, gcc with __SANITIZE_*__ */
@@ -65,16 +69,25 @@ static void test_range_checks(void **state)
 	int w[CMA_MAX_WINDOWS], r;
 	unsigned int newest;
 	size_t n = 0;
+	char multiples[64], size[32];
+
+	snprintf(multiples, sizeof(multiples), "multiples of the %s pageblock", size_str(PB, size));
 
 	r = cma_window_commit(e, P_CMA, PAGE, PB, CMA_RESIDENT);
-	assert_error(f, r, "multiples of the 2 MiB pageblock");
+	assert_error(f, r, multiples);
 	r = cma_window_commit(e, P_CMA, 0, PB + PAGE, CMA_HUGE);
-	assert_error(f, r, "multiples of the 2 MiB pageblock");
-	r = cma_window_commit(e, P_CMA, 16 * MiB, 0, CMA_HUGE);
+	assert_error(f, r, multiples);
+	if (PB > CMA_PAGEBLOCK_4K) { /* whole host huge pages, but not whole pageblocks */
+		r = cma_window_commit(e, P_CMA, CMA_HUGE_PAGE, PB, CMA_HUGE);
+		assert_error(f, r, multiples);
+		r = cma_window_commit(e, P_CMA, 0, PB / 2, CMA_RESIDENT);
+		assert_error(f, r, multiples);
+	}
+	r = cma_window_commit(e, P_CMA, 8 * PB, 0, CMA_HUGE);
 	assert_error(f, r, "is not inside pool 'linux,cma'");
-	r = cma_window_commit(e, P_CMA, 14 * MiB, 4 * MiB, CMA_HUGE);
+	r = cma_window_commit(e, P_CMA, 7 * PB, 2 * PB, CMA_HUGE);
 	assert_error(f, r, "is not inside pool 'linux,cma'");
-	r = cma_window_commit(e, P_GPU, 0, 16 * MiB, CMA_RESIDENT);
+	r = cma_window_commit(e, P_GPU, 0, 8 * PB, CMA_RESIDENT);
 	assert_error(f, r, "is not inside pool 'gpu'");
 	r = cma_window_commit(e, P_CMA, 2 * PB, UINT64_MAX - PB + 1, CMA_HUGE);
 	assert_error(f, r, "is not inside pool");
@@ -119,13 +132,15 @@ static void test_range_checks(void **state)
 
 	/* pools */
 	r = cma_engine_add_pool(e, &spec, RAM_GPA + PAGE, PB);
-	assert_error(f, r, "pool 'bad' is not a whole number of pageblocks inside guest RAM");
+	assert_error(f, r, "pool 'bad' (0x80001000, ");
+	assert_non_null(strstr(cma_engine_error(e), "is not a whole number of the guest's"));
+	assert_int_equal(cma_engine_error_kind(e), CMA_ERR_INVALID);
 	r = cma_engine_add_pool(e, &spec, RAM_GPA + RAM_SIZE - PB, 2 * PB);
-	assert_error(f, r, "inside guest RAM");
+	assert_error(f, r, "is not inside guest RAM");
 	r = cma_engine_add_pool(e, &spec, RAM_GPA - PB, PB);
-	assert_error(f, r, "inside guest RAM");
-	r = cma_engine_add_pool(e, &spec, RAM_GPA + 32 * MiB, 0);
-	assert_error(f, r, "inside guest RAM");
+	assert_error(f, r, "is not inside guest RAM");
+	r = cma_engine_add_pool(e, &spec, OUTSIDE_GPA, 0);
+	assert_error(f, r, "is not inside guest RAM");
 	assert_int_equal(cma_engine_nr_pools(e), NR_POOLS);
 	assert_clean(f);
 }
@@ -140,7 +155,7 @@ static void test_destroy(void **state)
 	struct cma_engine *e = f->e;
 	int uffd;
 
-	need_memlock(2 * MiB);
+	need_memlock(PB);
 	fill_standard(f);
 	commit_ok(f, P_GPU, 0, 0, CMA_HUGE);
 	commit_ok(f, P_CMA, 0, PB, CMA_RESIDENT);
@@ -170,7 +185,7 @@ static void test_accessors(void **state)
 	struct cma_window_info info;
 	int w, r;
 
-	assert_int_equal(cma_engine_pageblock_size(e), CMA_PAGEBLOCK);
+	assert_int_equal(cma_engine_pageblock_size(e), PB);
 	assert_int_equal(cma_engine_nr_pools(e), NR_POOLS);
 	for (size_t i = 0; i < NR_POOLS; i++) {
 		assert_int_equal(cma_pool_info(e, i, &p), 0);
@@ -199,7 +214,7 @@ static void test_accessors(void **state)
 	assert_int_equal(cma_engine_stats(e).commits, 1);
 	cma_window_measure(e, w);
 	assert_int_equal(win(f, w).verified, win(f, w).largest_run > 0);
-	assert_true(win(f, w).contiguous_2m <= 2);
+	assert_true(win(f, w).contiguous_2m <= 2 * PB / CMA_HUGE_PAGE);
 
 	/* each failure says what kind it is */
 	r = cma_window_commit(e, NR_POOLS, 0, 0, CMA_HUGE);
@@ -221,7 +236,7 @@ static void test_accessors(void **state)
 	f->pause_err = 0;
 	assert_error(f, r, "could not pause the guest");
 	assert_int_equal(cma_engine_error_kind(e), CMA_ERR_CONFLICT);
-	r = cma_migrate_block(e, RAM_GPA + 32 * MiB, NULL);
+	r = cma_migrate_block(e, OUTSIDE_GPA, NULL);
 	assert_error(f, r, "is not in a pool");
 	assert_int_equal(cma_engine_error_kind(e), CMA_ERR_NOT_FOUND);
 	r = cma_window_release(e, info.id + 100);
@@ -242,6 +257,8 @@ int main(void)
 		CMA_TEST(test_range_checks),
 		CMA_TEST(test_destroy),
 		CMA_TEST(test_accessors),
+		CMA_TEST_PB(test_range_checks, 32),
+		CMA_TEST_PB(test_accessors, 32),
 	};
 
 	return run_cma_tests(tests);

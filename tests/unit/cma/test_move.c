@@ -21,7 +21,7 @@ static void test_every_move(void **state)
 	int w1, w2, fd, r, before;
 	ino_t ino;
 
-	need_memlock(8 * MiB);
+	need_memlock(4 * PB);
 	fill_standard(f);
 	assert_int_equal(cma_block_state(e, P_CMA, 2), CMA_UNBACKED);
 	assert_int_equal(cma_block_state(e, P_CMA, 5), CMA_UNBACKED);
@@ -30,31 +30,31 @@ static void test_every_move(void **state)
 	check_all(f);
 
 	/* resident: populated and locked */
-	w1 = commit_ok(f, P_CMA, 2 * PB, 6 * MiB, CMA_RESIDENT);
+	w1 = commit_ok(f, P_CMA, 2 * PB, 3 * PB, CMA_RESIDENT);
 	assert_int_equal(win(f, w1).level, CMA_RESIDENT);
 	if (mlock_works())
-		assert_true(vmlck_kb() >= f->base_vmlck + 6 * MiB / 1024);
+		assert_true(vmlck_kb() >= f->base_vmlck + 3 * PB / 1024);
 	check_all(f);
 
 	/* huge: onto the alloc_backing file; guest RAM's memfd gives its pages back */
 	before = f->allocs;
 	w2 = commit_ok(f, P_GPU, 0, 0, CMA_HUGE);
 	assert_int_equal(f->allocs, before + 1);
-	assert_int_equal(f->alloc_size, 8 * MiB);
-	assert_int_equal(f->alloc_page, PB);
-	assert_int_equal(win(f, w2).length, 8 * MiB);
+	assert_int_equal(f->alloc_size, 4 * PB);
+	assert_int_equal(f->alloc_page, CMA_HUGE_PAGE); /* a pageblock of any size on 2 MiB pages */
+	assert_int_equal(win(f, w2).length, 4 * PB);
 	assert_false(fd_has_data(f->memfd, layout[P_GPU].off, layout[P_GPU].size));
 	check_all(f);
 
 	/*
 	 * resident -> huge -> resident, and huge -> resident -> huge (in an
-	 * order that never locks more than 8 MiB, a common RLIMIT_MEMLOCK)
+	 * order that never locks more than 4 pageblocks, 8 MiB: a common RLIMIT_MEMLOCK)
 	 */
 	assert_int_equal(cma_window_commit(e, P_CMA, 2 * PB, 3 * PB, CMA_HUGE), w1);
 	assert_window(f, w1);
 	assert_false(fd_has_data(f->memfd, layout[P_CMA].off + 2 * PB, 3 * PB));
 	check_all(f);
-	assert_int_equal(cma_window_commit(e, P_GPU, 0, 8 * MiB, CMA_RESIDENT), w2);
+	assert_int_equal(cma_window_commit(e, P_GPU, 0, 4 * PB, CMA_RESIDENT), w2);
 	assert_window(f, w2);
 	assert_int_equal(win(f, w2).level, CMA_RESIDENT);
 	check_all(f);
@@ -102,7 +102,7 @@ static void test_every_move(void **state)
 
 	/* contiguous: no 1 GiB alignment, no 1 GiB page; refused with the reason */
 	before = f->pauses;
-	r = cma_window_commit(e, P_CMA, 12 * MiB, 4 * MiB, CMA_CONTIGUOUS);
+	r = cma_window_commit(e, P_CMA, 6 * PB, 2 * PB, CMA_CONTIGUOUS);
 	assert_error(f, r, "1 GiB");
 	assert_non_null(strstr(cma_engine_error(e), "not 1 GiB aligned"));
 	assert_int_equal(windows_used(f), 2);
@@ -133,11 +133,13 @@ static void test_migrate(void **state)
 	struct fx *f = *state;
 	struct cma_engine *e = f->e;
 	uint64_t g = pgpa(f, P_CMA, 4); /* every 7th page touched */
-	unsigned char before[PAGES], after[PAGES];
+	unsigned char *before = malloc(PAGES), *after = malloc(PAGES);
 	uint8_t *race;
 	int w, r;
 	ino_t ino;
 
+	assert_non_null(before);
+	assert_non_null(after);
 	fill_standard(f);
 	assert_int_equal(mincore(hva(f, g), PB, before), 0);
 	assert_int_equal(resident(hva(f, g), PB), (PAGES + 6) / 7);
@@ -145,6 +147,8 @@ static void test_migrate(void **state)
 	assert_int_equal(mincore(hva(f, g), PB, after), 0);
 	for (size_t i = 0; i < PAGES; i++)
 		assert_int_equal(before[i] & 1, after[i] & 1);
+	free(before);
+	free(after);
 	check_ram_block(f, (g - RAM_GPA) / PB);
 	check_hooks(f);
 
@@ -209,9 +213,9 @@ static void test_migrate(void **state)
 	assert_int_equal(cma_engine_stats(e).migrations, 2);
 
 	/* not in a pool */
-	r = cma_migrate_block(e, RAM_GPA + 32 * MiB, NULL);
+	r = cma_migrate_block(e, OUTSIDE_GPA, NULL);
 	assert_error(f, r, "is not in a pool");
-	assert_non_null(strstr(cma_engine_error(e), gpa_str(RAM_GPA + 32 * MiB)));
+	assert_non_null(strstr(cma_engine_error(e), gpa_str(OUTSIDE_GPA)));
 	r = cma_migrate_block(e, 0x1000, NULL);
 	assert_error(f, r, "is not in a pool");
 	r = cma_migrate_block(e, RAM_GPA + RAM_SIZE, NULL);
@@ -339,6 +343,9 @@ int main(void)
 		CMA_TEST(test_migrate),
 		CMA_TEST(test_rollback_huge),
 		CMA_TEST(test_rollback_incomplete),
+		CMA_TEST_PB(test_every_move, 32),
+		CMA_TEST_PB(test_migrate, 32),
+		CMA_TEST_PB(test_rollback_incomplete, 32),
 	};
 
 	return run_cma_tests(tests);

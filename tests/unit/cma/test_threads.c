@@ -232,6 +232,9 @@ int main(void)
 		CMA_TEST(test_migration_holds_no_lock),
 		CMA_TEST(test_failed_commit_uses_no_id),
 		CMA_TEST(test_helper_thread_shares_the_work),
+		CMA_TEST_PB(test_live_commit_holds_no_lock, 32),
+		CMA_TEST_PB(test_migration_holds_no_lock, 32),
+		CMA_TEST_PB(test_helper_thread_shares_the_work, 32),
 	};
 
 	return run_cma_tests(tests);

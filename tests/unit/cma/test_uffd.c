@@ -17,10 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WRITERS	   3
-#define LIVE_POOL  P_CMA
-#define LIVE_BLKS  8	      /* of the pool's pageblocks, the ones moved */
-#define OUTSIDE_AT (56 * MiB) /* guest RAM in no pool */
+#define WRITERS	  3
+#define LIVE_POOL P_CMA
+/* of the pool's pageblocks, the ones moved: 16 MiB, or 192 MiB of 32 MiB ones */
+#define LIVE_BLKS  (PB > CMA_PAGEBLOCK_4K ? 6 : 8)
+#define OUTSIDE_AT (28 * PB) /* guest RAM in no pool */
 
 struct writer {
 	struct fx *f;
@@ -60,7 +61,7 @@ static void *write_outside(void *arg)
 	uint64_t x = 99;
 
 	while (!atomic_load(w->stop)) {
-		uint64_t off = OUTSIDE_AT + (splitmix(&x) % (4 * MiB / 8)) * 8, v = splitmix(&x);
+		uint64_t off = OUTSIDE_AT + (splitmix(&x) % (2 * PB / 8)) * 8, v = splitmix(&x);
 
 		*(volatile uint64_t *)(w->f->host + off) = v;
 		memcpy(w->f->shadow + off, &v, sizeof(v));
@@ -103,6 +104,8 @@ static void test_live_moves_lose_no_write(void **state)
 	atomic_bool stop = false;
 	struct cma_stats st;
 	uint64_t in_hist = 0;
+	/* five rounds of 2 MiB pageblocks; one of bigger ones, which move 16 times as long */
+	int rounds = PB > CMA_PAGEBLOCK_4K ? 1 : 5;
 
 	if (!go_live(f))
 		skip();
@@ -115,7 +118,7 @@ static void test_live_moves_lose_no_write(void **state)
 	}
 	while (atomic_load(&w[0].writes) < 1000)
 		sched_yield();
-	for (int round = 0; round < 5; round++)
+	for (int round = 0; round < rounds; round++)
 		moves_under_writers(f);
 	atomic_store(&stop, true);
 	for (unsigned int i = 0; i <= WRITERS; i++)
@@ -126,7 +129,7 @@ static void test_live_moves_lose_no_write(void **state)
 	st = cma_engine_stats(f->e);
 	assert_int_equal(f->pauses, 0); /* nobody paused the guest */
 	assert_int_equal(st.pauses, 0);
-	assert_int_equal(st.migrations, 5 * 2 * LIVE_BLKS);
+	assert_int_equal(st.migrations, rounds * 2 * LIVE_BLKS);
 	for (int i = 0; i < CMA_HIST_BUCKETS; i++)
 		in_hist += st.stall_hist[i];
 	assert_int_equal(in_hist, st.stalls);
@@ -248,7 +251,8 @@ static void test_fenced_io(void **state)
 	fence_refuses(f, 2); /* one pause per move, one fence over all its blocks */
 	if (!go_live(f))
 		skip();
-	fence_refuses(f, 2); /* live: the two pageblocks are one run */
+	/* live: the two pageblocks are one run of 16 MiB, or two where each is more */
+	fence_refuses(f, 2 * PB < 16 * MiB ? 2 : 4);
 }
 
 /*
@@ -272,7 +276,9 @@ static void test_runs(void **state)
 	assert_int_equal(runs_of_commit_and_release(f, P_CMA), 2); /* paused: one each */
 	if (!go_live(f))
 		skip();
-	assert_int_equal(runs_of_commit_and_release(f, P_CMA), 2); /* 16 MiB: the default */
+	/* 16 MiB, the default: all 8 pageblocks of 2 MiB, or one of 32 MiB, a run */
+	assert_int_equal(runs_of_commit_and_release(f, P_CMA),
+			 2 * 8 * PB / (PB < 16 * MiB ? 16 * MiB : PB));
 	cma_engine_set_live_run(f->e, 4 * PB);
 	assert_int_equal(runs_of_commit_and_release(f, P_CMA), 4);
 	cma_engine_set_live_run(f->e, PB);
@@ -290,6 +296,9 @@ int main(void)
 		CMA_TEST(test_live_rollback_each_step),
 		CMA_TEST(test_fenced_io),
 		CMA_TEST(test_runs),
+		CMA_TEST_PB(test_live_moves_lose_no_write, 32),
+		CMA_TEST_PB(test_hole_write_during_move, 32),
+		CMA_TEST_PB(test_fenced_io, 32),
 	};
 
 	return run_cma_tests(tests);

@@ -12,12 +12,19 @@
 
 struct dtb_builder b;
 struct dtb_report rep;
+struct guest_kernel guest;
 
 /* Standard guest: 4 GiB of RAM at 1 GiB, so ZONE_DMA ends at 4 GiB. */
 int setup(void **state)
 {
 	dtb_builder_standard(&b, 4 * SZ_1G);
+	guest = GUEST_KERNEL_DEFAULT;
 	return 0;
+}
+
+void use_guest(enum guest_series series, uint64_t page_size)
+{
+	guest = (struct guest_kernel){ series, page_size };
 }
 
 void add(const struct test_pool *pool)
@@ -25,11 +32,27 @@ void add(const struct test_pool *pool)
 	dtb_builder_add_pool(&b, pool);
 }
 
+void add_cma_pools(int n, bool descending)
+{
+	for (int k = 0; k < n; k++) {
+		int i = descending ? n - 1 - k : k;
+		char name[32];
+
+		snprintf(name, sizeof(name), "pool@%x", 0x80000000 + i * 0x400000);
+		add(&(struct test_pool){ .name = name,
+					 .base = 0x80000000 + i * 0x400000ULL,
+					 .size = 4 * SZ_1M,
+					 .reusable = true });
+	}
+}
+
 void check_with(const char *cmdline)
 {
 	size_t size = dtb_builder_finish(&b);
 
-	assert_int_equal(dtb_check(b.blob, size, cmdline, &rep), 0);
+	if (dtb_check_guest(b.blob, size, cmdline, &guest, &rep))
+		fail_msg("dtb_check_guest failed: %s", rep.error);
+	assert_int_equal(rep.guest.series, guest.series);
 }
 
 void check(void)

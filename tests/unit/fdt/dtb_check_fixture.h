@@ -4,9 +4,11 @@
  * report, and the questions they ask of it.
  *
  * Owns: the standard guest every test starts from (setup(): 4 GiB of RAM
- * at 1 GiB, so ZONE_DMA ends at 4 GiB, and an empty /reserved-memory),
- * running dtb_check() on it, finding an entry by node name and asserting
- * its verdict, rule and words. Tests build the tree in @b and read @rep.
+ * at 1 GiB, so ZONE_DMA ends at 4 GiB, and an empty /reserved-memory,
+ * judged as the default guest kernel, Linux 6.12 with 4 KiB pages),
+ * running the check on it, finding an entry by node name and asserting
+ * its verdict, rule and words. Tests build the tree in @b, may change
+ * @guest, and read @rep.
  */
 #ifndef TESTS_DTB_CHECK_FIXTURE_H
 #define TESTS_DTB_CHECK_FIXTURE_H
@@ -18,8 +20,9 @@
 
 #define RAM_BASE 0x40000000ULL
 
-extern struct dtb_builder b;  /* the tree under test */
-extern struct dtb_report rep; /* what the last check() found */
+extern struct dtb_builder b;	  /* the tree under test */
+extern struct dtb_report rep;	  /* what the last check() found */
+extern struct guest_kernel guest; /* whose rules check() applies */
 
 /* linux,cma: 64 MiB at 0x80000000, reusable, linux,cma-default */
 extern const struct test_pool cma_default;
@@ -31,7 +34,16 @@ int setup(void **state);
 /* Add a /reserved-memory child. */
 void add(const struct test_pool *pool);
 
-/* dtb_check() the tree into @rep, which must succeed; @cmdline as --cmdline. */
+/*
+ * @n reusable CMA pools of 4 MiB, pool@80000000 and up, in DT order of
+ * address, or with the highest address first when @descending.
+ */
+void add_cma_pools(int n, bool descending);
+
+/* Judge by @series with @page_size pages from now on in this test. */
+void use_guest(enum guest_series series, uint64_t page_size);
+
+/* dtb_check_guest() the tree into @rep, which must succeed; @cmdline as --cmdline. */
 void check_with(const char *cmdline);
 void check(void);
 

@@ -170,6 +170,7 @@ static void test_rule_too_many_regions(void **state)
 {
 	char last[32];
 
+	use_guest(GUEST_LINUX_6_1, SZ_4K);
 	for (int i = 0; i <= GUEST_RESERVED_REGIONS; i++) {
 		char name[32];
 

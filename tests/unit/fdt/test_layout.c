@@ -14,6 +14,7 @@
 
 #define RAM_BASE	  0x80000000ULL
 #define KERNEL_IMAGE_SIZE 0x2010000ULL /* Debian 6.1's image_size */
+#define SZ_16K		  (4 * SZ_4K)
 
 static struct pool_spec pools[POOL_MAX];
 static size_t nr_pools;
@@ -69,6 +70,7 @@ static void assert_valid(const struct layout_request *req, const struct layout *
 
 		assert_int_equal(r->size, req->pools[i].size);
 		assert_true(is_aligned(r->base, req->pool_align));
+		assert_true(is_aligned(r->base | r->size, guest_pageblock(&req->guest)));
 		if (req->pools[i].fixed_base)
 			assert_int_equal(r->base, req->pools[i].fixed_base);
 		assert_true(r->base < l->dma_zone_end ? region_end(r) <= l->dma_zone_end : 1);
@@ -186,7 +188,8 @@ static void test_rejects_unaligned_size(void **state)
 
 	add_pool("odd", 3 * SZ_1M, 0, POOL_CMA, false);
 	req = request(512 * SZ_1M);
-	plan_fails(&req, "not a multiple of the guest's 2 MiB pageblock; use 2 MiB or 4 MiB");
+	plan_fails(&req, "size 3 MiB is not a multiple of 2 MiB, the pageblock of a 4 KiB-page "
+			 "guest; use 2 MiB or 4 MiB");
 	assert_non_null(strstr(err, "--pool odd"));
 }
 
@@ -196,7 +199,8 @@ static void test_rejects_tiny_size(void **state)
 
 	add_pool("tiny", 64 * 1024, 0, POOL_CMA, false);
 	req = request(512 * SZ_1M);
-	plan_fails(&req, "smaller than one 2 MiB guest pageblock");
+	plan_fails(&req, "size 64 KiB is smaller than 2 MiB, the pageblock of a 4 KiB-page guest; "
+			 "use 2 MiB");
 }
 
 static void test_rejects_unaligned_address(void **state)
@@ -350,6 +354,123 @@ static void test_2m_alignment_setting(void **state)
 	assert_int_equal(l.pools[0].r.base, 0x90200000ULL);
 }
 
+/* ---- the guest's pageblock ---- */
+
+static struct layout_request request_16k(uint64_t ram_size)
+{
+	struct layout_request req = request(ram_size);
+
+	req.guest = (struct guest_kernel){ GUEST_LINUX_6_12, SZ_16K };
+	return req;
+}
+
+static void test_16k_guest_pools_are_32m_aligned(void **state)
+{
+	struct layout l;
+	struct layout_request req;
+
+	add_pool("linux,cma", 64 * SZ_1M, 0, POOL_CMA, true);
+	add_pool("gpu", 32 * SZ_1M, 0, POOL_CMA, false);
+	add_pool("dma", 32 * SZ_1M, 0, POOL_COHERENT, false);
+	req = request_16k(1024 * SZ_1M);
+	plan_ok(&req, &l);
+	for (size_t i = 0; i < l.nr_pools; i++) {
+		assert_true(is_aligned(l.pools[i].r.base, 32 * SZ_1M));
+		assert_non_null(strstr(l.pools[i].why, "highest free 32 MiB-aligned range"));
+		assert_non_null(
+			strstr(l.pools[i].why, "32 MiB, the pageblock of a 16 KiB-page guest"));
+	}
+	assert_int_equal(l.pools[0].r.base, RAM_BASE + SZ_1G - 64 * SZ_1M);
+}
+
+static void test_16k_guest_avoids_what_a_4k_guest_allows(void **state)
+{
+	struct layout l;
+	struct layout_request req;
+
+	/* a 4 MiB gap under a pinned pool suits 4 KiB pages, not 16 KiB */
+	add_pool("pinned", 32 * SZ_1M, 0x9e000000ULL, POOL_CMA, false);
+	add_pool("small", 4 * SZ_1M, 0, POOL_COHERENT, false);
+	req = request(512 * SZ_1M);
+	plan_ok(&req, &l);
+	assert_int_equal(l.pools[1].r.base, 0x9e000000ULL - 4 * SZ_1M);
+	assert_null(strstr(l.pools[1].why, "pageblock"));
+
+	setup(NULL);
+	add_pool("pinned", 32 * SZ_1M, 0x9e000000ULL, POOL_CMA, false);
+	add_pool("small", 32 * SZ_1M, 0, POOL_COHERENT, false);
+	req = request_16k(512 * SZ_1M);
+	plan_ok(&req, &l);
+	assert_int_equal(l.pools[1].r.base, 0x9e000000ULL - 32 * SZ_1M);
+}
+
+static void test_16k_guest_rejects_pool_sizes(void **state)
+{
+	struct layout_request req;
+
+	add_pool("odd", 48 * SZ_1M, 0, POOL_CMA, false);
+	req = request_16k(512 * SZ_1M);
+	plan_fails(&req, "--pool odd: size 48 MiB is not a multiple of 32 MiB, the pageblock of "
+			 "a 16 KiB-page guest; use 32 MiB or 64 MiB");
+
+	setup(NULL);
+	add_pool("tiny", 4 * SZ_1M, 0, POOL_CMA, false);
+	req = request_16k(512 * SZ_1M);
+	plan_fails(&req, "--pool tiny: size 4 MiB is smaller than 32 MiB, the pageblock of a "
+			 "16 KiB-page guest; use 32 MiB");
+}
+
+static void test_16k_guest_rejects_pinned_address(void **state)
+{
+	struct layout_request req;
+
+	add_pool("pinned", 32 * SZ_1M, 0x90400000ULL, POOL_CMA, false);
+	req = request_16k(512 * SZ_1M);
+	plan_fails(&req, "--pool pinned: address 0x90400000 is not aligned to 32 MiB, the "
+			 "pageblock of a 16 KiB-page guest; use 0x90000000 or 0x92000000");
+}
+
+static void test_pool_align_above_the_pageblock_wins(void **state)
+{
+	struct layout l;
+	struct layout_request req;
+
+	add_pool("a", 32 * SZ_1M, 0, POOL_CMA, false);
+	req = request_16k(1024 * SZ_1M);
+	req.pool_align = 128 * SZ_1M;
+	plan_ok(&req, &l);
+	assert_true(is_aligned(l.pools[0].r.base, 128 * SZ_1M));
+	assert_non_null(strstr(l.pools[0].why, "highest free 128 MiB-aligned"));
+	assert_null(strstr(l.pools[0].why, "pageblock"));
+}
+
+static void test_64k_guest_wants_512m(void **state)
+{
+	struct layout l;
+	struct layout_request req;
+
+	add_pool("linux,cma", 512 * SZ_1M, 0, POOL_CMA, true);
+	req = request(2 * SZ_1G);
+	req.guest = (struct guest_kernel){ GUEST_LINUX_6_1, SZ_64K };
+	plan_ok(&req, &l);
+	assert_int_equal(l.pools[0].r.base, RAM_BASE + 2 * SZ_1G - 512 * SZ_1M);
+	assert_non_null(strstr(l.pools[0].why, "512 MiB, the pageblock of a 64 KiB-page guest"));
+}
+
+static void test_zero_guest_is_4k_and_bad_page_size_refused(void **state)
+{
+	struct layout_request req;
+
+	add_pool("a", 2 * SZ_1M, 0x90200000ULL, POOL_CMA, false);
+	req = request(512 * SZ_1M);
+	req.pool_align = SZ_2M;
+	req.guest = (struct guest_kernel){ 0 }; /* a caller that does not know yet */
+	plan_ok(&req, &(struct layout){ 0 });
+
+	req.guest = (struct guest_kernel){ GUEST_LINUX_6_12, 8192 };
+	plan_fails(&req, "guest page size 8 KiB is not one arm64 has; use 4K, 16K or 64K");
+}
+
 /* xorshift: the same pseudo-random requests on every run */
 static uint64_t rnd(uint64_t *s)
 {
@@ -362,34 +483,41 @@ static uint64_t rnd(uint64_t *s)
 static void test_random_requests_obey_every_rule(void **state)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
-	unsigned int planned = 0, refused = 0;
+	unsigned int planned = 0, refused = 0, planned_16k = 0;
 
 	for (int iter = 0; iter < 3000; iter++) {
 		struct layout_request req;
 		struct layout l;
 		uint64_t ram = (128 + (rnd(&seed) % 64) * 64) * SZ_1M;
+		bool big = rnd(&seed) % 4 == 0; /* a 16 KiB-page guest */
+		uint64_t block = big ? 32 * SZ_1M : SZ_2M, pin = big ? block : SZ_4M;
 
 		setup(NULL);
 		for (size_t n = rnd(&seed) % 6, i = 0; i < n; i++) {
 			char name[8];
+			/* mostly whole pageblocks, now and then not */
 			uint64_t size = (1 + rnd(&seed) % 64) * SZ_2M;
 			uint64_t base =
-				rnd(&seed) % 4 ? 0 : RAM_BASE + align_down(rnd(&seed) % ram, SZ_4M);
+				rnd(&seed) % 4 ? 0 : RAM_BASE + align_down(rnd(&seed) % ram, pin);
 
+			if (rnd(&seed) % 8)
+				size = align_up(size, block);
 			snprintf(name, sizeof(name), "p%zu", i);
 			add_pool(name, size, base, rnd(&seed) % 3 ? POOL_CMA : POOL_COHERENT,
 				 i == 0);
 		}
-		req = request(ram);
+		req = big ? request_16k(ram) : request(ram);
 		if (layout_plan(&req, &l, err, sizeof(err))) {
 			refused++;
 			assert_true(strlen(err) > 20);
 			continue;
 		}
 		planned++;
+		planned_16k += big;
 		assert_valid(&req, &l);
 	}
 	assert_true(planned > 1000);
+	assert_true(planned_16k > 200);
 	assert_true(refused > 100);
 }
 
@@ -416,6 +544,13 @@ int main(void)
 		cmocka_unit_test_setup(test_rejects_sizes_that_would_overflow, setup),
 		cmocka_unit_test_setup(test_no_pools, setup),
 		cmocka_unit_test_setup(test_2m_alignment_setting, setup),
+		cmocka_unit_test_setup(test_16k_guest_pools_are_32m_aligned, setup),
+		cmocka_unit_test_setup(test_16k_guest_avoids_what_a_4k_guest_allows, setup),
+		cmocka_unit_test_setup(test_16k_guest_rejects_pool_sizes, setup),
+		cmocka_unit_test_setup(test_16k_guest_rejects_pinned_address, setup),
+		cmocka_unit_test_setup(test_pool_align_above_the_pageblock_wins, setup),
+		cmocka_unit_test_setup(test_64k_guest_wants_512m, setup),
+		cmocka_unit_test_setup(test_zero_guest_is_4k_and_bad_page_size_refused, setup),
 		cmocka_unit_test_setup(test_random_requests_obey_every_rule, setup),
 	};
 

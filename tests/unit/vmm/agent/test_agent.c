@@ -128,6 +128,16 @@ static void test_nothing_without_port(void **state)
 	assert_int_equal(f.readings, 0);
 }
 
+/* A 16 KiB-page guest: vmstat's page counts are four times the bytes of 4 KiB ones. */
+static void test_vmstat_in_guest_pages(void **state)
+{
+	(void)state;
+	agent_set_page_size(rig.agent, 16384);
+	open_port();
+	assert_int_equal(figures().nr_free_cma_bytes, 16288ull * 16384);
+	assert_int_equal(figures().cma_free_bytes, 65152ull * 1024); /* meminfo: kB anyway */
+}
+
 /* The port opens: a cycle at once, its commands in order, the figures of both files. */
 static void test_first_reading(void **state)
 {
@@ -572,6 +582,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_nothing_without_port),
 		T(test_first_reading),
+		T(test_vmstat_in_guest_pages),
 		T(test_replies_in_pieces),
 		T(test_several_reads),
 		T(test_interval_and_peak),

@@ -30,7 +30,7 @@ static struct cma_figures vmstat(const char *text)
 {
 	struct cma_figures f = { 0 };
 
-	cma_figures_vmstat(&f, text, strlen(text), CMA_GUEST_PAGE_SIZE);
+	cma_figures_vmstat(&f, text, strlen(text), 4096);
 	return f;
 }
 
@@ -40,7 +40,7 @@ static void test_guest_files(void **state)
 
 	(void)state;
 	cma_figures_meminfo(&f, fake_meminfo, strlen(fake_meminfo));
-	cma_figures_vmstat(&f, fake_vmstat, strlen(fake_vmstat), CMA_GUEST_PAGE_SIZE);
+	cma_figures_vmstat(&f, fake_vmstat, strlen(fake_vmstat), 4096);
 	assert_int_equal(f.have, ALL_HAVE);
 	assert_int_equal(f.total_bytes, 65536ull * 1024);
 	assert_int_equal(f.free_bytes, 65152ull * 1024);
@@ -78,7 +78,7 @@ static void test_fields_kept(void **state)
 	struct cma_figures f = { .have = CMA_HAVE_ALLOC_FAIL, .alloc_fail = 7 };
 
 	(void)state;
-	cma_figures_vmstat(&f, "cma_alloc_success 2", 19, CMA_GUEST_PAGE_SIZE);
+	cma_figures_vmstat(&f, "cma_alloc_success 2", 19, 4096);
 	assert_int_equal(f.alloc_success, 2);
 	assert_int_equal(f.alloc_fail, 7);
 }
