@@ -149,7 +149,7 @@ static void file_closed(struct guest_agent *a, uint64_t now)
 	if (a->file == 0)
 		cma_figures_meminfo(&a->cycle, text, len);
 	else
-		cma_figures_vmstat(&a->cycle, text, len, CMA_GUEST_PAGE_SIZE);
+		cma_figures_vmstat(&a->cycle, text, len, a->page_size);
 	if (++a->file < NR_FILES)
 		a->step = STEP_OPEN;
 	else
@@ -330,6 +330,11 @@ void agent_figures(const struct guest_agent *a, struct agent_cma *out)
 
 /* ---- life ---- */
 
+void agent_set_page_size(struct guest_agent *a, unsigned int page_size)
+{
+	a->page_size = page_size;
+}
+
 struct guest_agent *agent_create(struct ev_loop *loop, const struct agent_transport *t,
 				 unsigned int interval_s)
 {
@@ -343,6 +348,7 @@ struct guest_agent *agent_create(struct ev_loop *loop, const struct agent_transp
 	a->t = *t;
 	a->interval_s = interval_s ? interval_s : AGENT_DEFAULT_INTERVAL_S;
 	a->timeout_ms = AGENT_REPLY_TIMEOUT_MS;
+	a->page_size = AGENT_DEFAULT_PAGE_SIZE;
 	if (a->timeout_ms > a->interval_s * 1000ull)
 		a->timeout_ms = a->interval_s * 1000;
 	qga_parser_init(&a->parser, QGA_REPLY_MAX);

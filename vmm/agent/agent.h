@@ -32,6 +32,7 @@
 struct ev_loop;
 
 #define AGENT_DEFAULT_INTERVAL_S 5
+#define AGENT_DEFAULT_PAGE_SIZE	 4096  /* until agent_set_page_size() */
 #define AGENT_REPLY_TIMEOUT_MS	 3000  /* or the interval, if shorter */
 #define AGENT_READ_COUNT	 16384 /* bytes per guest-file-read: a reply well under 64 KiB */
 #define AGENT_FILE_MAX		 65536 /* a /proc file longer than this is not read further */
@@ -77,6 +78,11 @@ struct guest_agent *agent_create(struct ev_loop *loop, const struct agent_transp
 				 unsigned int interval_s);
 /* After the loop has stopped (ev_loop_stop()), or with no loop. */
 void agent_destroy(struct guest_agent *a);
+/*
+ * The guest's page size in bytes, which /proc/vmstat counts in (4 KiB
+ * until told: a 16 KiB-page guest's nr_free_cma is four times fewer pages).
+ */
+void agent_set_page_size(struct guest_agent *a, unsigned int page_size);
 
 /*
  * The console port's callbacks, on the loop thread (with the device lock

@@ -15,8 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMA_GUEST_PAGE_SIZE 4096 /* Debian's arm64 kernels */
-
 /* Which figures the text had (a kernel without CMA has none of them). */
 #define CMA_HAVE_TOTAL	       (1u << 0)
 #define CMA_HAVE_FREE	       (1u << 1)
@@ -35,7 +33,7 @@ struct cma_figures {
 
 /* Add what @text[@len] says to @f (fields it lacks are left as they were). */
 void cma_figures_meminfo(struct cma_figures *f, const char *text, size_t len);
-/* @page_size: the guest's, in bytes (CMA_GUEST_PAGE_SIZE unless told). */
+/* @page_size: the guest's, in bytes: vmstat counts pages. */
 void cma_figures_vmstat(struct cma_figures *f, const char *text, size_t len,
 			unsigned int page_size);
 

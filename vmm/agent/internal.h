@@ -26,6 +26,7 @@ struct guest_agent {
 	struct ev_loop *loop;
 	struct agent_transport t;
 	unsigned int interval_s;
+	unsigned int page_size; /* the guest's: vmstat counts pages */
 	unsigned int timeout_ms;
 	struct qga_parser parser;
 	struct strbuf cmd;  /* the command being sent */

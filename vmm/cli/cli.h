@@ -7,6 +7,8 @@
 #ifndef VMM_CLI_CLI_H
 #define VMM_CLI_CLI_H
 
+#include <stdio.h>
+
 enum cli_exit {
 	CLI_EXIT_OK = 0,
 	CLI_EXIT_FAILED = 1, /* the VM refused or failed, a pool was rejected */
@@ -21,8 +23,22 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 struct vm_config;
+struct dtb_report;
+
+/* cmd_dtb_json.c: `cmavm dtb check --json`'s document for the report of @file. */
+void dtb_report_json(const struct dtb_report *rep, const char *file, FILE *out);
+/* Before the sandbox: jansson seeds its hash from /dev/urandom on first use. */
+void dtb_report_json_prepare(void);
 
 /* run_gpu.c: `cmavm run --gpu ...` into @cfg->gpu; 0, or -1 said why. @arg may be NULL. */
 int run_flag_gpu(struct vm_config *cfg, char *arg);
+
+/* run_window.c: one --window into @cfg->windows (its syntax only); 0, or -1 said why. */
+int run_flag_window(struct vm_config *cfg, char *arg);
+/*
+ * run_window.c: the windows of ,window= added, and every window checked
+ * against the pools and @cfg->guest's pageblock. 0, or -1 said why.
+ */
+int run_check_windows(struct vm_config *cfg);
 
 #endif

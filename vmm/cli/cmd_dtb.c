@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmavm dtb check FILE.dtb [--cmdline "..."]: what the guest kernel will
- * make of a DTB's memory pools. Exit 0: all fine; 1: a pool is rejected;
- * 2: usage error or a malformed DTB.
+ * cmavm dtb check FILE.dtb [--cmdline "..."] [--guest 6.1|6.12]
+ * [--page-size 4K|16K|64K] [--kernel IMAGE]: what a given guest kernel
+ * will make of a DTB's memory pools. Exit 0: all fine; 1: a pool is
+ * rejected; 2: usage error or a malformed DTB.
  */
 #include "vmm/cli/commands.h"
 
@@ -15,7 +16,10 @@
 #include <unistd.h>
 
 #include "fdt/dtb_check.h"
+#include "cma/size.h"
 #include "vmm/cli/cli.h"
+#include "vmm/machine/guest.h"
+#include "vmm/machine/loader.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/util/file.h"
 #include "vmm/util/log.h"
@@ -25,17 +29,30 @@
 
 static const char dtb_usage[] =
 	"Usage: cmavm dtb check FILE.dtb [--cmdline \"KERNEL COMMAND LINE\"]\n"
+	"                       [--guest 6.1|6.12] [--page-size 4K|16K|64K]\n"
+	"                       [--kernel IMAGE] [--json]\n"
 	"\n"
-	"Tell what an arm64 Linux 6.1 guest will do with the DTB's RAM and\n"
+	"Tell what an arm64 Linux guest will do with the DTB's RAM and\n"
 	"/reserved-memory pools: for each pool whether it becomes a CMA pool, a\n"
 	"coherent DMA pool, stays only reserved, is disabled, or is rejected, and\n"
-	"why, with the kernel's own message and what to change.\n"
+	"why, with the kernel's own message and what to change. The rules are\n"
+	"those of the guest kernel named: Debian 12's Linux 6.1 or Debian 13's\n"
+	"6.12, which differ in the order pools are set up, in what they count\n"
+	"and in what they print; the page size sets the pageblock every CMA\n"
+	"pool must be aligned to (2 MiB with 4K pages, 32 MiB with 16K, 512 MiB\n"
+	"with 64K). The first line of the output names the guest judged for.\n"
 	"\n"
 	"Options:\n"
-	"  --cmdline TEXT  judge with this kernel command line instead of the\n"
-	"                  DTB's /chosen/bootargs (cma= overrides a\n"
-	"                  linux,cma-default pool)\n"
-	"  -h, --help      show this help\n"
+	"  --cmdline TEXT     judge with this kernel command line instead of the\n"
+	"                     DTB's /chosen/bootargs (cma= overrides a\n"
+	"                     linux,cma-default pool)\n"
+	"  --guest SERIES     the guest kernel's series: 6.1 or 6.12  [6.12]\n"
+	"  --page-size SIZE   its page size: 4K, 16K or 64K  [4K]\n"
+	"  --kernel IMAGE     read series and page size from an arm64 Image;\n"
+	"                     --guest and --page-size override what it says\n"
+	"  --json             the report as JSON (verdicts: cma, coherent,\n"
+	"                     reserved, disabled, rejected)\n"
+	"  -h, --help         show this help\n"
 	"\n"
 	"Exit status: 0 all pools fine, 1 some pool rejected, 2 usage error or\n"
 	"malformed DTB.\n";
@@ -79,29 +96,139 @@ static int read_file(const char *path, void **data, size_t *size)
 	return 0;
 }
 
-static int check_file(const char *path, const char *cmdline)
+/* What the command line asked for, and where the guest's rules come from. */
+struct dtb_args {
+	const char *cmdline;
+	const char *series; /* --guest, or NULL */
+	const char *page;   /* --page-size, or NULL */
+	const char *kernel; /* --kernel, or NULL */
+	bool json;	    /* --json */
+	struct guest_kernel guest;
+	char source[128]; /* how the guest was chosen, for the first line */
+};
+
+/*
+ * The series and page size of the arm64 Image at @path: the header's flags
+ * bits 1-2, and (@series: when --guest does not say) the version in the
+ * banner, which only an uncompressed Image shows.
+ */
+static int guest_of_image(const char *path, struct guest_kernel *guest, bool series)
 {
-	static struct dtb_report rep; /* ~70 KiB: not on the stack */
+	struct kernel_image k;
+	char version[64];
+	int ret;
+
+	if (kernel_image_probe(path, &k))
+		return -1;
+	guest->page_size = arm64_image_page_size(k.header);
+	boot_file_free(&k.file);
+	if (!guest->page_size)
+		pr_info("--kernel %s: its Image header does not say its page size; judging for "
+			"4 KiB pages (give --page-size if it has larger ones)",
+			path);
+	guest->page_size = guest->page_size ?: SZ_4K;
+	if (!series)
+		return 0;
+	ret = kernel_image_version(path, version, sizeof(version));
+	if (ret < 0)
+		return -1;
+	if (ret > 0 || guest_series_of_version(version, &guest->series) < 0) {
+		pr_err("--kernel %s: no kernel version found in it (a gzip Image hides it); name "
+		       "the "
+		       "series with --guest " GUEST_SERIES_CHOICES,
+		       path);
+		return -1;
+	}
+	if (guest_series_of_version(version, &guest->series))
+		pr_info("--kernel %s: Linux %s, judged by the rules of %s, the nearest series "
+			"cmavm knows",
+			path, version, guest_series_name(guest->series));
+	return 0;
+}
+
+/* Where one of the two came from, for the first line of the output. */
+static const char *origin(const char *flag_value, const char *from_flag, bool from_image)
+{
+	if (flag_value)
+		return from_flag;
+	return from_image ? "from the Image" : "by default";
+}
+
+/*
+ * --kernel first (unless --guest and --page-size both say), then --guest
+ * and --page-size over it; the default for what none of them gives.
+ */
+static int settle_guest(struct dtb_args *a)
+{
+	bool image = a->kernel && !(a->series && a->page);
+
+	a->guest = GUEST_KERNEL_DEFAULT;
+	if (image && guest_of_image(a->kernel, &a->guest, !a->series))
+		return -1;
+	if (a->series && guest_series_from_text(a->series, &a->guest.series))
+		return usage_error("--guest '%s': give " GUEST_SERIES_CHOICES
+				   " (Debian 12's or Debian 13's kernel)",
+				   a->series);
+	if (a->page && guest_page_size_from_text(a->page, &a->guest.page_size))
+		return usage_error("--page-size '%s': give " GUEST_PAGE_SIZE_CHOICES
+				   " (the arm64 page sizes)",
+				   a->page);
+	snprintf(a->source, sizeof(a->source), "series %s, page size %s",
+		 origin(a->series, "from --guest", image),
+		 origin(a->page, "from --page-size", image));
+	return 0;
+}
+
+static int check_file(const char *path, const struct dtb_args *a)
+{
+	static struct dtb_report rep; /* ~80 KiB: not on the stack */
+	char name[64];
 	void *blob;
 	size_t size;
 	int ret;
 
 	if (read_file(path, &blob, &size))
 		return CLI_EXIT_USAGE;
+	if (a->json)
+		dtb_report_json_prepare();
 	/* The DTB may be anyone's: judge it where a bug could do no harm. */
 	if (sandbox_set_mode(SANDBOX_ON) || sandbox_enter(SANDBOX_CHECK, "dtb-check")) {
 		free(blob);
 		return CLI_EXIT_FAILED;
 	}
-	ret = dtb_check(blob, size, cmdline, &rep);
+	ret = dtb_check_guest(blob, size, a->cmdline, &a->guest, &rep);
 	free(blob);
 	if (ret) {
 		pr_err("%s: %s", path, rep.error);
 		return CLI_EXIT_USAGE;
 	}
-	printf("%s: as an arm64 Linux 6.1 guest will see it\n\n", path);
-	dtb_report_print(&rep, stdout);
+	if (a->json) {
+		dtb_report_json(&rep, path, stdout);
+	} else {
+		printf("%s: as an arm64 guest running %s will see it (%s)\n\n", path,
+		       guest_kernel_name(&rep.guest, name, sizeof(name)), a->source);
+		dtb_report_print(&rep, stdout);
+	}
 	return dtb_report_rejects(&rep) ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+}
+
+/* The usage error for a flag given without its value; 0 if @opt takes none. */
+static int missing_value(int opt)
+{
+	static const struct {
+		int opt;
+		const char *flag;
+	} flags[] = {
+		{ 'c', "--cmdline" },
+		{ 'g', "--guest" },
+		{ 'p', "--page-size" },
+		{ 'k', "--kernel" },
+	};
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (flags[i].opt == opt)
+			return usage_error("%s needs a value", flags[i].flag);
+	return 0;
 }
 
 /* argv[0] is "check" */
@@ -109,33 +236,52 @@ static int cmd_dtb_check(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "cmdline", required_argument, NULL, 'c' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "page-size", required_argument, NULL, 'p' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmdline = NULL;
-	int opt;
+	struct dtb_args a = { 0 };
+	int opt, ret;
 
 	optind = 0; /* glibc: start afresh, whatever parsed argv before */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			cmdline = optarg;
+			a.cmdline = optarg;
+			break;
+		case 'g':
+			a.series = optarg;
+			break;
+		case 'p':
+			a.page = optarg;
+			break;
+		case 'k':
+			a.kernel = optarg;
+			break;
+		case 'j':
+			a.json = true;
 			break;
 		case 'h':
 			fputs(dtb_usage, stdout);
 			return CLI_EXIT_OK;
 		default:
-			if (optopt == 'c')
-				return usage_error("--cmdline needs a value");
-			return usage_error("'dtb check' has no option '%s'", argv[optind - 1]);
+			ret = missing_value(optopt);
+			return ret ? ret
+				   : usage_error("'dtb check' has no option '%s'",
+						 argv[optind - 1]);
 		}
 	}
 	if (optind == argc)
 		return usage_error("'dtb check' needs a DTB file");
 	if (argc - optind > 1)
 		return usage_error("'dtb check' takes one DTB file");
-	return check_file(argv[optind], cmdline);
+	if (settle_guest(&a))
+		return CLI_EXIT_USAGE;
+	return check_file(argv[optind], &a);
 }
 
 int cmd_dtb(int argc, char **argv)

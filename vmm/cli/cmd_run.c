@@ -17,6 +17,7 @@
 #include "vmm/glue/vmm.h"
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
+#include "vmm/machine/guest.h"
 #include "vmm/machine/memory_map.h"
 #include "vmm/util/log.h"
 #include "vmm/util/strbuf.h"
@@ -43,10 +44,14 @@ static const char run_usage[] =
 	"                       or no-map (coherent); repeatable\n"
 	"                       ,window=LEVEL: a boot window over the whole pool\n"
 	"  --window POOL:LEVEL[:OFFSET:LENGTH]\n"
-	"                       a boot window over part of a pool (whole 2 MiB\n"
+	"                       a boot window over part of a pool (whole guest\n"
 	"                       pageblocks; without OFFSET:LENGTH the whole pool);\n"
 	"                       repeatable, windows may not overlap\n"
-	"  --pool-align SIZE    base alignment of pools cmavm places  [4M]\n"
+	"  --pool-align SIZE    base alignment of pools cmavm places  [4M, and at\n"
+	"                       least the guest's pageblock]\n"
+	"  --guest-page-size 4K|16K|64K\n"
+	"                       the guest kernel's page size, for a kernel whose Image\n"
+	"                       header does not say it  [from the header, else 4K]\n"
 	"  --disk FILE[,ro][,pool=NAME]\n"
 	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
 	"                       repeatable; pool= puts memory-region on its node\n"
@@ -79,6 +84,8 @@ static const char run_usage[] =
 	"pages: echo N > /proc/sys/vm/nr_hugepages) or contiguous (a 1 GiB page: boot\n"
 	"the host with hugepagesz=1G hugepages=N). Once the guest runs, they are\n"
 	"ordinary windows (cmavm ctl window list, window release ID).\n"
+	"The guest's pageblock is 2 MiB with 4 KiB pages, 32 MiB with 16 KiB and 512 MiB\n"
+	"with 64 KiB: pool sizes, bases and windows are whole pageblocks.\n"
 	"Pools go where the guest kernel accepts them: aligned, inside RAM, inside one\n"
 	"zone, clear of kernel, initrd and DTB. The demo guest is looked for in\n"
 	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds it).\n"
@@ -193,181 +200,6 @@ static int flag_dma_pool(struct vm_config *cfg, char *arg)
 		return -1;
 	}
 	cfg->nr_pools++;
-	return 0;
-}
-
-#define WINDOW_FORMAT "POOL:LEVEL[:OFFSET:LENGTH], e.g. linux,cma:huge or linux,cma:huge:0:32M"
-
-/*
- * OFFSET or LENGTH (@what) of a --window: a size in whole 2 MiB pageblocks.
- * The hint offers the pageblock sizes around it down to @least.
- */
-static int window_size(const struct boot_window *w, const char *what, const char *text,
-		       uint64_t least, uint64_t *out)
-{
-	uint64_t down, up;
-	char err[256], a[32], b[32], c[32];
-
-	if (size_parse(text, out, err, sizeof(err))) {
-		pr_err("%s: %s %s", w->flag, what, err);
-		return -1;
-	}
-	if (is_aligned(*out, CMA_PAGEBLOCK))
-		return 0;
-	down = align_down(*out, CMA_PAGEBLOCK);
-	up = align_up(*out, CMA_PAGEBLOCK);
-	pr_err("%s: %s %s is not a whole number of 2 MiB pageblocks; use %s%s%s", w->flag, what,
-	       size_str(*out, a), down >= least ? (down ? size_str(down, b) : "0") : "",
-	       down >= least ? " or " : "", size_str(up, c));
-	return -1;
-}
-
-/* Cut @arg at each ':' into @part[]; returns how many parts (more than @max: @max + 1). */
-static size_t split_colons(char *arg, char **part, size_t max)
-{
-	size_t n = 0;
-	char *p;
-
-	while ((p = strsep(&arg, ":"))) {
-		if (n == max)
-			return max + 1;
-		part[n++] = p;
-	}
-	return n;
-}
-
-/* POOL:LEVEL[:OFFSET:LENGTH]; the pool and the range are checked once every flag is in. */
-static int flag_window(struct vm_config *cfg, char *arg)
-{
-	struct boot_window *w = &cfg->windows[cfg->nr_windows];
-	char *part[4];
-	size_t n;
-
-	if (cfg->nr_windows == CMA_MAX_WINDOWS) {
-		pr_err("--window %s: at most %d boot windows", arg, CMA_MAX_WINDOWS);
-		return -1;
-	}
-	memset(w, 0, sizeof(*w));
-	snprintf(w->flag, sizeof(w->flag), "--window %s", arg);
-	n = split_colons(arg, part, 4);
-	if ((n != 2 && n != 4) || !*part[0]) {
-		pr_err("%s: write " WINDOW_FORMAT, w->flag);
-		return -1;
-	}
-	if (strlen(part[0]) >= sizeof(w->pool)) {
-		pr_err("%s: pool name '%s' is longer than %d characters; no pool has it", w->flag,
-		       part[0], POOL_NAME_MAX - 1);
-		return -1;
-	}
-	strcpy(w->pool, part[0]);
-	if (cma_level_parse(part[1], &w->level)) {
-		pr_err("%s: unknown level '%s'; use resident, huge or contiguous", w->flag,
-		       part[1]);
-		return -1;
-	}
-	if (n == 4 && (window_size(w, "offset", part[2], 0, &w->offset) ||
-		       window_size(w, "length", part[3], CMA_PAGEBLOCK, &w->length)))
-		return -1;
-	if (n == 4 && !w->length) {
-		pr_err("%s: length 0 is no window; give a length such as 32M, or drop "
-		       "OFFSET:LENGTH for the whole pool",
-		       w->flag);
-		return -1;
-	}
-	cfg->nr_windows++;
-	return 0;
-}
-
-/* ,window= on a pool's flag: a boot window over the whole pool. */
-static int add_pool_windows(struct vm_config *cfg)
-{
-	for (size_t i = 0; i < cfg->nr_pools; i++) {
-		const struct pool_spec *p = &cfg->pools[i];
-		struct boot_window *w = &cfg->windows[cfg->nr_windows];
-
-		if (!p->window)
-			continue;
-		if (cfg->nr_windows == CMA_MAX_WINDOWS) {
-			pr_err("%s: at most %d boot windows in all", p->flag, CMA_MAX_WINDOWS);
-			return -1;
-		}
-		*w = (struct boot_window){ .level = (enum cma_level)p->window_level,
-					   .length = p->size };
-		snprintf(w->pool, sizeof(w->pool), "%s", p->name);
-		snprintf(w->flag, sizeof(w->flag), "%s", p->flag);
-		cfg->nr_windows++;
-	}
-	return 0;
-}
-
-/* The pool window @w names; NULL, with the pools there are, if none. */
-static const struct pool_spec *window_pool(const struct vm_config *cfg, const struct boot_window *w)
-{
-	char names[POOL_MAX * (POOL_NAME_MAX + 2)] = "", add[POOL_NAME_MAX + 32];
-
-	for (size_t i = 0; i < cfg->nr_pools; i++) {
-		if (!strcmp(cfg->pools[i].name, w->pool))
-			return &cfg->pools[i];
-		str_appendf(names, sizeof(names), "%s%s", i ? ", " : "", cfg->pools[i].name);
-	}
-	if (!strcmp(w->pool, POOL_DEFAULT_NAME))
-		snprintf(add, sizeof(add), "give --cma a size");
-	else
-		snprintf(add, sizeof(add), "add --dma-pool %s:SIZE", w->pool);
-	if (cfg->nr_pools)
-		pr_err("%s: there is no pool named '%s'; the pools are %s (or %s)", w->flag,
-		       w->pool, names, add);
-	else
-		pr_err("%s: there is no pool named '%s', nor any other; %s", w->flag, w->pool, add);
-	return NULL;
-}
-
-/* Inside its pool; without OFFSET:LENGTH, the whole pool. */
-static int check_window_range(struct boot_window *w, const struct pool_spec *p)
-{
-	char a[32], b[32], c[32];
-
-	if (!w->length)
-		w->length = p->size;
-	if (w->offset < p->size && w->length <= p->size - w->offset)
-		return 0;
-	pr_err("%s: [%s, +%s) is not inside pool '%s' (%s); OFFSET + LENGTH may be at most the "
-	       "pool's size",
-	       w->flag, size_str(w->offset, a), size_str(w->length, b), p->name,
-	       size_str(p->size, c));
-	return -1;
-}
-
-static bool windows_overlap(const struct boot_window *a, const struct boot_window *b)
-{
-	return !strcmp(a->pool, b->pool) && a->offset < b->offset + b->length &&
-	       b->offset < a->offset + a->length;
-}
-
-/* Every boot window in a pool there is, inside it, and none over another. */
-static int check_windows(struct vm_config *cfg)
-{
-	const struct pool_spec *p;
-
-	if (add_pool_windows(cfg))
-		return -1;
-	for (size_t i = 0; i < cfg->nr_windows; i++) {
-		p = window_pool(cfg, &cfg->windows[i]);
-		if (!p || check_window_range(&cfg->windows[i], p))
-			return -1;
-	}
-	for (size_t i = 0; i < cfg->nr_windows; i++) {
-		for (size_t j = 0; j < i; j++) {
-			const struct boot_window *a = &cfg->windows[j], *b = &cfg->windows[i];
-
-			if (!windows_overlap(a, b))
-				continue;
-			pr_err("%s overlaps %s in pool '%s'; boot windows may not overlap: make "
-			       "their ranges disjoint, or drop one",
-			       b->flag, a->flag, a->pool);
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -520,6 +352,36 @@ static int default_guest(struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * The guest's page size, from its Image header or --guest-page-size: the
+ * pageblock every pool and window is measured in. Its series is left at
+ * the default: cmavm's own pools suit both (the boot plan checks them by
+ * each), and reading the banner would cost every boot a scan of the Image.
+ */
+static int settle_guest(struct vm_config *cfg)
+{
+	struct kernel_image k;
+	int ret;
+
+	if (kernel_image_probe(cfg->kernel, &k))
+		return -1;
+	cfg->guest = GUEST_KERNEL_DEFAULT;
+	ret = guest_page_size_settle(&k, cfg->guest_page_size, &cfg->guest.page_size);
+	boot_file_free(&k.file);
+	return ret;
+}
+
+static int flag_guest_page_size(struct vm_config *cfg, char *arg)
+{
+	if (guest_page_size_from_text(arg, &cfg->guest_page_size)) {
+		pr_err("--guest-page-size %s: give 4K, 16K or 64K (the page size the guest "
+		       "kernel was built with)",
+		       arg);
+		return -1;
+	}
+	return 0;
+}
+
 static void config_defaults(struct vm_config *cfg)
 {
 	char err[64];
@@ -558,8 +420,9 @@ static const struct run_flag {
 	{ "cpus", required_argument, flag_cpus, 0 },
 	{ "cma", required_argument, flag_cma, 0 },
 	{ "dma-pool", required_argument, flag_dma_pool, 0 },
-	{ "window", required_argument, flag_window, 0 },
+	{ "window", required_argument, run_flag_window, 0 },
 	{ "pool-align", required_argument, flag_pool_align, 0 },
+	{ "guest-page-size", required_argument, flag_guest_page_size, 0 },
 	{ "dump-dtb", required_argument, NULL, TEXT(dump_dtb) },
 	{ "dry-run", no_argument, flag_dry_run, 0 },
 	{ "disk", required_argument, flag_disk, 0 },
@@ -636,9 +499,9 @@ static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (check_windows(cfg))
-		return CLI_EXIT_USAGE;
-	return default_guest(cfg) ? CLI_EXIT_FAILED : GO_ON;
+	if (default_guest(cfg) || settle_guest(cfg))
+		return CLI_EXIT_FAILED;
+	return run_check_windows(cfg) ? CLI_EXIT_USAGE : GO_ON;
 }
 
 int cmd_run(int argc, char **argv)

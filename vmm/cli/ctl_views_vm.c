@@ -56,6 +56,19 @@ static void guest_cma_rows(struct table *t, json_t *g)
 	table_row(t, "reported free", line, NULL);
 }
 
+/* "16 KiB pages, 32 MiB pageblocks" (a VM older than the field: no row). */
+static void guest_pages_row(struct table *t, json_t *vm)
+{
+	char line[96], a[32], b[32];
+
+	if (!view_u64(vm, "guest_page_size"))
+		return;
+	snprintf(line, sizeof(line), "%s pages, %s pageblocks",
+		 size_str(view_u64(vm, "guest_page_size"), a),
+		 size_str(view_u64(vm, "pageblock_size"), b));
+	table_row(t, "guest", line, NULL);
+}
+
 void ctl_show_status(FILE *out, json_t *vm)
 {
 	json_t *pools = json_object_get(vm, "pools");
@@ -66,6 +79,7 @@ void ctl_show_status(FILE *out, json_t *vm)
 	table_row(&t, "vcpus", cell_u64(&c, view_u64(vm, "vcpus")), NULL);
 	table_row(&t, "memory", cell_size(&c, view_u64(vm, "memory_bytes")), NULL);
 	table_row(&t, "resident", cell_size(&c, view_u64(vm, "memory_resident_bytes")), NULL);
+	guest_pages_row(&t, vm);
 	table_row(&t, "uptime", cell_duration(&c, view_u64(vm, "uptime_s")), NULL);
 	table_row(&t, "cmdline", view_str(vm, "cmdline"), NULL);
 	guest_cma_rows(&t, json_object_get(vm, "guest_cma"));

@@ -38,6 +38,8 @@ struct ctl_vm_status {
 	unsigned int vcpus;
 	uint64_t memory_bytes;
 	uint64_t memory_resident_bytes; /* backed by the host now, measured */
+	uint64_t guest_page_size;	/* the guest kernel's, from its Image header */
+	uint64_t pageblock_size;	/* the guest's: the unit of pools and windows */
 	const char *cmdline;		/* the command line the guest got */
 	struct timespec started;	/* CLOCK_MONOTONIC when the guest started */
 	unsigned int nr_pools;

@@ -12,6 +12,7 @@
  * the guest opens it again.
  */
 #include "vmm/agent/agent.h"
+#include "vmm/machine/boot_plan.h"
 #include "vmm/agent/qga.h"
 #include "vmm/glue/glue.h"
 #include "vmm/machine/config.h"
@@ -53,7 +54,10 @@ int vmm_agent_create(struct vmm *m)
 	if (!m->cfg->agent_interval_s)
 		return 0;
 	m->agent = agent_create(&m->loop, &t, m->cfg->agent_interval_s);
-	return m->agent ? 0 : -1;
+	if (!m->agent)
+		return -1;
+	agent_set_page_size(m->agent, (unsigned int)m->plan->guest.page_size);
+	return 0;
 }
 
 void vmm_agent_destroy(struct vmm *m)

@@ -37,6 +37,8 @@ static int ctl_status(void *opaque, struct ctl_vm_status *out)
 	out->memory_bytes = vm_ram(m->vm)->size;
 	/* Measured over the mapping, so that windows on huge pages count too. */
 	out->memory_resident_bytes = vmm_engine_resident_bytes(m);
+	out->guest_page_size = m->plan->guest.page_size;
+	out->pageblock_size = guest_pageblock(&m->plan->guest);
 	out->cmdline = m->plan->bootargs;
 	out->started = vm_started(m->vm);
 	out->nr_pools = (unsigned int)l->nr_pools;

@@ -48,9 +48,11 @@ static void engine_progress(void *opaque, uint64_t done, uint64_t total)
 {
 	char a[32], b[32];
 
-	(void)opaque;
+	uint64_t step = cma_engine_pageblock_size(((struct vmm *)opaque)->engine);
+
+	/* Called once a pageblock: say so when this one crossed a quarter. */
 	if (total < PROGRESS_MIN ||
-	    (done * 4 / total == (done - CMA_PAGEBLOCK) * 4 / total && done != total))
+	    (done * 4 / total == (done - step) * 4 / total && done != total))
 		return;
 	pr_info("window: %s of %s moved (%llu%%)", size_str(done, a), size_str(total, b),
 		(unsigned long long)(done * 100 / total));
@@ -150,6 +152,10 @@ int vmm_engine_create(struct vmm *m)
 				      guest_ram_map_end(ram), &hooks);
 	if (!m->engine) {
 		pr_err("host CMA engine: out of memory");
+		return -1;
+	}
+	if (cma_engine_set_pageblock(m->engine, guest_pageblock(&m->plan->guest))) {
+		pr_err("host CMA engine: %s", cma_engine_error(m->engine));
 		return -1;
 	}
 	for (size_t i = 0; i < l->nr_pools; i++) {
@@ -366,9 +372,9 @@ static int migrate_now(struct cma_engine *e, const struct cma_call *c)
 				 (unsigned long long)req->block, req->pool);
 			return -ENOENT;
 		}
-		gpa = p.base + req->block * CMA_PAGEBLOCK;
+		gpa = p.base + req->block * cma_engine_pageblock_size(e);
 	}
-	*c->gpa = gpa & ~(CMA_PAGEBLOCK - 1);
+	*c->gpa = gpa & ~(cma_engine_pageblock_size(e) - 1);
 	if (cma_migrate_block(e, gpa, c->pause_ns))
 		return engine_failed(e, c->err, c->errlen);
 	return 0;
@@ -397,7 +403,7 @@ static int ctl_cma_stats(void *opaque, struct ctl_cma_stats *out)
 	const struct cma_stats st = cma_engine_stats(e), *s = &st;
 
 	*out = (struct ctl_cma_stats){
-		.pageblock_size = CMA_PAGEBLOCK,
+		.pageblock_size = cma_engine_pageblock_size(e),
 		.commits = s->commits,
 		.releases = s->releases,
 		.migrations = s->migrations,

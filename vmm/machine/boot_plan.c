@@ -2,6 +2,8 @@
 #include "vmm/machine/boot_plan.h"
 #include "fdt/cma_param.h"
 #include "vmm/machine/config.h"
+#include "vmm/machine/guest.h"
+#include "vmm/machine/test_pools.h"
 #include "fdt/dt_writer.h"
 #include "fdt/dtb_check.h"
 #include "vmm/util/log.h"
@@ -25,6 +27,9 @@ static int probe_files(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	if (kernel_image_probe(cfg->kernel, &plan->kernel))
 		return -1;
+	plan->guest = cfg->guest;
+	if (!plan->guest.page_size) /* a caller that settled nothing: the default */
+		plan->guest = GUEST_KERNEL_DEFAULT;
 	if (cfg->initrd && boot_file_probe(cfg->initrd, "initrd", &plan->initrd))
 		return -1;
 	return 0;
@@ -136,6 +141,7 @@ static int plan_layout(const struct vm_config *cfg, struct boot_plan *plan)
 		.image_size = plan->kernel.image_size,
 		.initrd_size = plan->initrd.size,
 		.pool_align = cfg->pool_align,
+		.guest = plan->guest,
 		.pools = cfg->pools,
 		.nr_pools = cfg->nr_pools,
 	};
@@ -209,16 +215,25 @@ static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
  * cma= the operator put on --cmdline (allowed with --cma 0), and the guest
  * may refuse that (a base outside RAM): then the flag is at fault.
  */
+/*
+ * By the rules of every series, with the guest's page size: cmavm does not
+ * read the version from the Image (a scan of all of it), so what it writes
+ * must suit each.
+ */
 static int check_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	struct dtb_report *rep = calloc(1, sizeof(*rep));
+	struct guest_kernel guest = plan->guest;
 	struct cma_param cma;
 	int ret = 0;
 
 	if (!rep)
 		return -1;
 	cma_param_from_cmdline(cfg->cmdline, &cma);
-	if (dtb_check(plan->dtb, plan->dtb_size, NULL, rep) || dtb_report_rejects(rep)) {
+	for (guest.series = 0; guest.series < GUEST_NR_SERIES && !ret; guest.series++) {
+		if (!dtb_check_guest(plan->dtb, plan->dtb_size, NULL, &guest, rep) &&
+		    !dtb_report_rejects(rep))
+			continue;
 		if (cma.present)
 			pr_err("--cmdline: the guest would refuse its cma=%s (see below); fix it, "
 			       "or drop it and give the pool with --cma",
@@ -233,13 +248,19 @@ static int check_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 	return ret;
 }
 
+/* Test pools are there to be judged by the guest, not by cmavm: no check with them. */
 int boot_plan_build(const struct vm_config *cfg, struct boot_plan *plan)
 {
+	int test_pools;
+
 	memset(plan, 0, sizeof(*plan));
 	if (probe_files(cfg, plan) || make_bootargs(cfg, plan) || plan_layout(cfg, plan) ||
-	    plan_devices(cfg, plan) || write_dtb(cfg, plan) || check_dtb(cfg, plan))
+	    plan_devices(cfg, plan) || write_dtb(cfg, plan))
 		return -1;
-	return 0;
+	test_pools = test_pools_add(&plan->dtb, &plan->dtb_size, BOOT_PLAN_DTB_MAX);
+	if (test_pools < 0)
+		return -1;
+	return test_pools ? 0 : check_dtb(cfg, plan);
 }
 
 static void print_region(const char *what, const struct region *r, const char *note)
@@ -303,6 +324,12 @@ void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
 		 "Image header)",
 		 plan->kernel.compressed ? ", inflated from gzip" : "", plan->kernel.text_offset);
 	print_region("kernel", &l->kernel, note);
+	pr_info("guest pages %s (%s), so pageblocks of %s: pools and windows are whole ones",
+		size_str(plan->guest.page_size, a),
+		arm64_image_page_size(plan->kernel.header) ? "its Image header"
+		: cfg->guest_page_size			   ? "--guest-page-size"
+							   : "assumed: the header does not say",
+		size_str(guest_cma_min_align(plan->guest.page_size), note));
 	if (l->initrd.size)
 		print_region("initrd", &l->initrd, "initrd, next 2 MiB boundary after the kernel");
 	snprintf(note, sizeof(note), "device tree (%zu bytes) in a 2 MiB block of its own",

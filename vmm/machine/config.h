@@ -17,6 +17,7 @@
 #include "cma/engine.h"
 #include "cma/pool.h"
 #include "cma/region.h"
+#include "fdt/guest_rules.h"
 #include "vmm/sandbox/sandbox.h"
 
 #define DEFAULT_MEMORY	       (512ULL << 20)
@@ -68,6 +69,8 @@ struct vm_config {
 	const char *dump_dtb; /* NULL: don't */
 	uint64_t memory;
 	uint64_t pool_align;
+	uint64_t guest_page_size;  /* --guest-page-size: 0 to read it from the Image */
+	struct guest_kernel guest; /* settled once the kernel is read: its page size */
 	unsigned int cpus;
 	bool dry_run;
 	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM (default) */

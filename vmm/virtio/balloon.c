@@ -170,52 +170,81 @@ static bool pfn_gpa(const struct vq_chain *chain, uint64_t i, uint64_t *gpa)
 	return true;
 }
 
-/* An array of le32 page frame numbers: discard them, coalescing neighbours. */
-static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
-{
-	struct balloon *b = to_balloon(dev);
-	uint64_t run_start = 0, run_len = 0, gpa;
+typedef void (*run_fn)(struct virtio_device *dev, uint64_t gpa, uint64_t len);
 
-	if (!pfn_array_ok(vq, chain))
-		return -1;
-	/*
-	 * Linux sends at most 256 page numbers a buffer (VIRTIO_BALLOON_ARRAY_PFNS_MAX);
-	 * a chain of gigabytes of them would hold the loop thread for minutes.
-	 */
-	if (chain->out_len > INFLATE_MAX_PFNS * PFN_BYTES) {
-		if (!b->n.bad_pages)
-			pr_warn("%s: an inflate buffer of %llu page numbers; only the first %d are "
-				"taken (reported once)",
-				dev->name, (unsigned long long)(chain->out_len / PFN_BYTES),
-				INFLATE_MAX_PFNS);
-		b->n.bad_pages += chain->out_len / PFN_BYTES - INFLATE_MAX_PFNS;
-	}
-	for (uint64_t i = 0; pfn_gpa(chain, i, &gpa); i++) {
-		b->n.inflated_pages++;
+/*
+ * The page numbers of @chain as runs of neighbours, each given to @fn once,
+ * and how many there were. A guest with 16 KiB pages names each of its
+ * pages as four neighbouring 4 KiB frames (VIRTIO_BALLOON_PAGES_PER_PAGE),
+ * so its runs are whole guest pages.
+ */
+static uint64_t for_each_run(struct virtio_device *dev, const struct vq_chain *chain, run_fn fn)
+{
+	uint64_t run_start = 0, run_len = 0, gpa, i;
+
+	for (i = 0; pfn_gpa(chain, i, &gpa); i++) {
 		if (run_len && gpa == run_start + run_len) {
 			run_len += BALLOON_PAGE;
 			continue;
 		}
 		if (run_len)
-			discard_run(dev, run_start, run_len, false);
+			fn(dev, run_start, run_len);
 		run_start = gpa;
 		run_len = BALLOON_PAGE;
 	}
 	if (run_len)
-		discard_run(dev, run_start, run_len, false);
+		fn(dev, run_start, run_len);
+	return i;
+}
+
+static void inflate_run(struct virtio_device *dev, uint64_t gpa, uint64_t len)
+{
+	discard_run(dev, gpa, len, false);
+}
+
+static void deflate_run(struct virtio_device *dev, uint64_t gpa, uint64_t len)
+{
+	struct balloon *b = to_balloon(dev);
+
+	if (b->memory.deflated)
+		b->memory.deflated(b->memory.opaque, gpa, len);
+}
+
+/* Linux sends at most 256 page numbers a buffer (VIRTIO_BALLOON_ARRAY_PFNS_MAX). */
+static void warn_long_array(struct virtio_device *dev, const struct vq_chain *chain)
+{
+	struct balloon *b = to_balloon(dev);
+
+	if (chain->out_len <= INFLATE_MAX_PFNS * PFN_BYTES)
+		return;
+	if (!b->n.bad_pages)
+		pr_warn("%s: a buffer of %llu page numbers; only the first %d are taken "
+			"(reported once)",
+			dev->name, (unsigned long long)(chain->out_len / PFN_BYTES),
+			INFLATE_MAX_PFNS);
+	b->n.bad_pages += chain->out_len / PFN_BYTES - INFLATE_MAX_PFNS;
+}
+
+/*
+ * An array of le32 page frame numbers to discard. At most INFLATE_MAX_PFNS
+ * are taken: a chain of gigabytes of them would hold the loop thread for
+ * minutes.
+ */
+static int64_t inflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
+{
+	if (!pfn_array_ok(vq, chain))
+		return -1;
+	warn_long_array(dev, chain);
+	to_balloon(dev)->n.inflated_pages += for_each_run(dev, chain, inflate_run);
 	return 0;
 }
 
 static int64_t deflate(struct virtio_device *dev, struct virtqueue *vq, struct vq_chain *chain)
 {
-	struct balloon *b = to_balloon(dev);
-	uint64_t gpa;
-
 	if (!pfn_array_ok(vq, chain))
 		return -1;
-	b->n.deflated_pages += chain->out_len / PFN_BYTES;
-	for (uint64_t i = 0; b->memory.deflated && pfn_gpa(chain, i, &gpa); i++)
-		b->memory.deflated(b->memory.opaque, gpa, BALLOON_PAGE);
+	warn_long_array(dev, chain);
+	to_balloon(dev)->n.deflated_pages += for_each_run(dev, chain, deflate_run);
 	return 0;
 }
 

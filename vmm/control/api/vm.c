@@ -36,10 +36,12 @@ static json_t *status_json(const struct ctl_vm_status *st)
 
 	for (i = 0; pools && i < st->nr_pools && i < POOL_MAX; i++)
 		json_array_append_new(pools, pool_json(&st->pools[i]));
-	return json_pack("{s:s, s:i, s:o, s:o, s:o*, s:s, s:o}", "state",
+	return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o, s:o*, s:s, s:o}", "state",
 			 ctl_vm_state_str(st->state), "vcpus", (int)st->vcpus, "memory_bytes",
 			 api_u64(st->memory_bytes), "memory_resident_bytes",
-			 api_u64(st->memory_resident_bytes), "pools", pools, "cmdline",
+			 api_u64(st->memory_resident_bytes), "guest_page_size",
+			 api_u64(st->guest_page_size), "pageblock_size",
+			 api_u64(st->pageblock_size), "pools", pools, "cmdline",
 			 st->cmdline ? st->cmdline : "", "uptime_s",
 			 api_u64(api_seconds_since(&st->started)));
 }

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Which kernel the guest runs, as far as its memory rules care: the page
+ * size and the version series.
+ *
+ * Owns: reading the page size from the arm64 Image header (flags bits 1-2,
+ * Documentation/arch/arm64/booting.rst), settling it against
+ * --guest-page-size, and reading the version from the banner the Image
+ * carries ("Linux version 6.12.117+deb12-arm64 ..."). The rules each
+ * series and page size imply are fdt/guest_rules.h's.
+ */
+#ifndef VMM_MACHINE_GUEST_H
+#define VMM_MACHINE_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fdt/guest_rules.h"
+
+struct kernel_image;
+
+/* The page size an Image header declares: 4, 16 or 64 KiB, or 0 when it does not say. */
+uint64_t arm64_image_page_size(const uint8_t *header);
+
+/*
+ * The guest's page size: the header's; @flag (--guest-page-size, 0 if not
+ * given) where the header does not say; 4 KiB where neither does, with a
+ * note. A flag that contradicts the header is an error. 0, or -1 said why.
+ */
+int guest_page_size_settle(const struct kernel_image *k, uint64_t flag, uint64_t *page_size);
+
+/*
+ * The version in the kernel banner of the uncompressed Image at @path
+ * ("6.12.117+deb12-arm64"), into @out. 0; 1 when there is none to read (a
+ * gzip file, or no banner); -1 when the file cannot be read (said why).
+ */
+int kernel_image_version(const char *path, char *out, size_t len);
+
+/*
+ * The series whose rules govern a kernel of @version: 6.12 from 6.12 on,
+ * else 6.1. 0 when @version is that series itself, 1 when it is only the
+ * nearest, -1 when @version is no kernel version.
+ */
+int guest_series_of_version(const char *version, enum guest_series *series);
+
+#endif
