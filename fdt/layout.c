@@ -101,21 +101,29 @@ static int check_request(struct planner *p)
 	return 0;
 }
 
-/* Base and size in whole pageblocks; the base also at --pool-align. */
+/*
+ * Base and size in whole pageblocks; the base also at --pool-align. The
+ * guest takes a no-map pool of any whole pages, but the host CMA engine
+ * keeps every pool in pageblocks, so cmavm asks that of them too, and says
+ * whose rule it is.
+ */
 static int check_pool_alignment(struct planner *p, const struct pool_spec *s)
 {
 	uint64_t block = guest_pageblock(&p->req->guest), align = pool_align(p);
+	const char *whose = s->kind == POOL_COHERENT ? " (cmavm's rule for no-map pools: its "
+						       "engine works in whole pageblocks)"
+						     : "";
 	char a[32], b[32], c[32], text[80];
 
 	if (!is_aligned(s->size, block)) {
 		uint64_t lo = align_down(s->size, block), hi = align_up(s->size, block);
 
 		if (!lo)
-			return fail(p, "%s: size %s is smaller than %s; use %s", s->flag,
-				    size_str(s->size, a), block_text(p, text, sizeof(text)),
+			return fail(p, "%s: size %s is smaller than %s%s; use %s", s->flag,
+				    size_str(s->size, a), block_text(p, text, sizeof(text)), whose,
 				    size_str(hi, c));
-		return fail(p, "%s: size %s is not a multiple of %s; use %s or %s", s->flag,
-			    size_str(s->size, a), block_text(p, text, sizeof(text)),
+		return fail(p, "%s: size %s is not a multiple of %s%s; use %s or %s", s->flag,
+			    size_str(s->size, a), block_text(p, text, sizeof(text)), whose,
 			    size_str(lo, b), size_str(hi, c));
 	}
 	if (!s->fixed_base || is_aligned(s->fixed_base, align))

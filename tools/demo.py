@@ -138,6 +138,20 @@ def show_sizing(session):
             say("(that did not work here; the demo goes on)")
 
 
+def show_guests(session, flags):
+    """The demo's own pools judged by the rules of other guest kernels: a
+    16 KiB-page guest, whose pageblock is 32 MiB, would refuse some."""
+    print()
+    say("these pools as other guest kernels would judge them (cmavm dtb check)")
+    rc, out = session.host("cmavm run --dry-run --dump-dtb demo.dtb %s >/dev/null 2>&1"
+                           % " ".join(shlex.quote(f) for f in flags))
+    for guest, page in (("6.1", "4K"), ("6.12", "16K")):
+        rc, out = session.host("cmavm dtb check --guest %s --page-size %s demo.dtb | "
+                               "grep -E '^(guest|CMA POOL|COHERENT POOL|REJECTED|summary)'"
+                               % (guest, page), timeout=60)
+        print(out.rstrip())
+
+
 def main():
     flags = DEMO_FLAGS if len(sys.argv) == 1 else sys.argv[1:]
     host = testhost.Host(echo=True)
@@ -156,6 +170,7 @@ def main():
         show_engine(session)
         show_gpu(session)
         show_sizing(session)
+        show_guests(session, flags)
         session.send("poweroff -f\n")
         m = session.expect(r"^@@cmavm-exit=(\d+)$", 120)
     else:

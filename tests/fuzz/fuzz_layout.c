@@ -7,9 +7,12 @@
  * (fdt/layout.h), the bootargs, the DTB written and checked by the same
  * rules as `cmavm dtb check`.
  *
- * Input: lines. A line "#image TEXT_OFFSET IMAGE_SIZE" sets the kernel's
- * Image header (numbers in C notation), "#initrd SIZE" gives an initrd of
- * that many bytes (a sparse file); every other line is one argument.
+ * Input: lines. A line "#image TEXT_OFFSET IMAGE_SIZE [FLAGS]" sets the
+ * kernel's Image header (numbers in C notation; FLAGS bits 1-2 are the
+ * guest's page size, so the pageblock varies too), "#initrd SIZE" gives an initrd of
+ * that many bytes (a sparse file), "#pools TEXT" sets the test-only
+ * $CMAVM_TEST_RAW_POOLS (vmm/machine/test_pools.h); every other line is one
+ * argument.
  * Arguments that name files (--kernel, --initrd, --dump-dtb, and their
  * abbreviations) are dropped: the kernel and initrd are the target's own,
  * in a temporary directory removed at exit.
@@ -78,13 +81,13 @@ static void put_le64(uint8_t *p, uint64_t v)
 }
 
 /* The arm64 Image header (Documentation/arm64/booting.rst) at the file's start. */
-static void write_image(uint64_t text_offset, uint64_t image_size)
+static void write_image(uint64_t text_offset, uint64_t image_size, uint64_t flags)
 {
 	uint8_t h[64] = { 0 };
 
 	put_le64(h + 8, text_offset);
 	put_le64(h + 16, image_size);
-	put_le64(h + 24, 0xa); /* little-endian, 4 KiB pages, anywhere */
+	put_le64(h + 24, flags); /* 0xa: little-endian, 4 KiB pages, anywhere */
 	memcpy(h + 56, "ARM\x64", 4);
 	if (pwrite(kernel_fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		abort();
@@ -109,10 +112,14 @@ static bool names_a_file(const char *arg)
 /* A "#" line; false if it is an argument. */
 static bool directive(const char *line, const char **initrd_arg)
 {
-	unsigned long long a = 0, b = 16ULL << 20, n = 0;
+	unsigned long long a = 0, b = 16ULL << 20, flags = 0xa, n = 0;
 
-	if (sscanf(line, "#image %lli %lli", &a, &b) >= 1) {
-		write_image(a, b);
+	if (sscanf(line, "#image %lli %lli %lli", &a, &b, &flags) >= 1) {
+		write_image(a, b, flags);
+		return true;
+	}
+	if (!strncmp(line, "#pools ", 7)) {
+		setenv("CMAVM_TEST_RAW_POOLS", line + 7, 1);
 		return true;
 	}
 	if (sscanf(line, "#initrd %lli", &n) == 1) {
@@ -146,7 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	memcpy(text, data, size);
 	text[size] = '\0';
-	write_image(0, 16ULL << 20);
+	write_image(0, 16ULL << 20, 0xa);
+	unsetenv("CMAVM_TEST_RAW_POOLS");
 	argv[argc++] = "run";
 	argv[argc++] = "--kernel";
 	argv[argc++] = kernel;

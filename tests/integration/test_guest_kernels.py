@@ -25,7 +25,7 @@ POOL_MIB = 64
 FILL_MIB = 200
 BALLOON_MIB = 96
 MIB = 1 << 20
-JOB = """cmavm run --memory %dM --cma %dM --dma-pool cam:32M --dma-pool fw:4M:no-map \\
+JOB = """cmavm run --memory %dM --cma %dM --dma-pool cam:32M --dma-pool fw:32M:no-map \\
     --api-socket api.sock --balloon-stats 0 \\
     --cmdline "%s init_on_free=1 cmavm.mode=shell"
 echo "@@cmavm-exit=$?"
@@ -77,7 +77,9 @@ class GuestKernel:
 
     def test_4_huge_window_keeps_the_guests_data(self):
         s = self.s
-        s.host("echo %d > /proc/sys/vm/nr_hugepages" % (POOL_MIB // 2 + 8))
+        # the window, and a migrated pageblock's new pages beside it
+        s.host("echo %d > /proc/sys/vm/nr_hugepages"
+               % ((POOL_MIB * MIB + self.pageblock) // (2 * MIB) + 4))
         common.guest_run(s, "mkdir -p /mnt && mount -t tmpfs -o size=%dm none /mnt && "
                          "dd if=/dev/urandom of=/mnt/data bs=1M count=%d 2>/dev/null"
                          % (FILL_MIB + 16, FILL_MIB))
@@ -106,6 +108,11 @@ class GuestKernel:
         def actual():
             return common.ctl_json(self.s, "balloon")["actual_bytes"]
 
+        # Every free page touched first, so that whichever the balloon takes
+        # is one the host backs (pages the guest freed at boot it never wrote).
+        common.guest_run(self.s, "mount -t tmpfs none /mnt && dd if=/dev/zero of=/mnt/fill "
+                         "bs=1M count=$(($(awk '/MemAvailable/ {print $2}' /proc/meminfo) "
+                         "/ 1024 - 48)) 2>/dev/null; rm /mnt/fill; umount /mnt")
         before = resident()
         common.ctl_json(self.s, "balloon set %dM" % BALLOON_MIB)
         self.assertTrue(common.wait_for(lambda: actual() == BALLOON_MIB * MIB, 60),
