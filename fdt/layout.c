@@ -136,9 +136,11 @@ static int check_pool_alignment(struct planner *p, const struct pool_spec *s)
 			    align_down(s->fixed_base, align), align_up(s->fixed_base, align));
 	return fail(p,
 		    "%s: address 0x%" PRIx64 " is not aligned to %s; use 0x%" PRIx64
-		    " or 0x%" PRIx64 ", or lower --pool-align (2M suits guests from Linux 5.18)",
+		    " or 0x%" PRIx64 ", or lower --pool-align (down to %s, %s)",
 		    s->flag, s->fixed_base, size_str(align, a), align_down(s->fixed_base, align),
-		    align_up(s->fixed_base, align));
+		    align_up(s->fixed_base, align), size_str(block, b),
+		    block == GUEST_CMA_MIN_ALIGN ? "which suits guests from Linux 5.18"
+						 : "the guest's pageblock");
 }
 
 static int check_pool_spec(struct planner *p, size_t i)

@@ -7,6 +7,7 @@ The guest boots with init_on_free=1, so that every free page has been
 touched (and is resident) before the balloon takes it; that also turns
 free page reporting off (virtballoon_validate), so the two do not mix."""
 import common
+import testhost
 
 TARGET_MIB = 128
 JOB = """cmavm run --balloon-stats 1 --api-socket api.sock \\
@@ -22,7 +23,7 @@ def mem_free_kb(session):
     out = common.guest_run(session, "awk '/^MemFree:/ {print $2}' /proc/meminfo; "
                            "awk '$1 == \"count:\" {n += $2} END {print n}' /proc/zoneinfo")
     free_kb, pcp_pages = (int(x) for x in out.split())
-    return free_kb + pcp_pages * 4
+    return free_kb + pcp_pages * testhost.GUEST_PAGE_SIZE[testhost.choose_guest()] // 1024
 
 
 class Balloon(common.GuestShellTest):

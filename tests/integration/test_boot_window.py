@@ -41,7 +41,7 @@ CASES = {
     "unknown-pool": ("--window gpu:huge", 2,
                      "--window gpu:huge: there is no pool named 'gpu'; the pools are linux,cma"),
     "not-pageblocks": ("--window linux,cma:huge:1M:4M", 2,
-                       "--window linux,cma:huge:1M:4M: offset 1 MiB is not a whole number of 2 MiB pageblocks; use 0 or 2 MiB"),
+                       "--window linux,cma:huge:1M:4M: offset 1 MiB is not a whole number of the guest's 2 MiB pageblocks (4 KiB pages); use 0 or 2 MiB"),
     "outside-pool": ("--window linux,cma:huge:32M:64M", 2,
                      "--window linux,cma:huge:32M:64M: [32 MiB, +64 MiB) is not inside pool 'linux,cma' (64 MiB)"),
     "overlapping": ("--cma 64M,window=huge --window linux,cma:resident:0:2M", 2,

@@ -25,8 +25,9 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 struct vm_config;
 struct dtb_report;
 
-/* cmd_dtb_json.c: `cmavm dtb check --json`'s document for the report of @file. */
-void dtb_report_json(const struct dtb_report *rep, const char *file, FILE *out);
+/* cmd_dtb_json.c: `cmavm dtb check --json`'s document for the report of @file; 0, or -1 said why.
+ */
+int dtb_report_json(const struct dtb_report *rep, const char *file, FILE *out);
 /* Before the sandbox: jansson seeds its hash from /dev/urandom on first use. */
 void dtb_report_json_prepare(void);
 

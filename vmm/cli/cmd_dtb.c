@@ -107,64 +107,81 @@ struct dtb_args {
 	char source[128]; /* how the guest was chosen, for the first line */
 };
 
-/*
- * The series and page size of the arm64 Image at @path: the header's flags
- * bits 1-2, and (@series: when --guest does not say) the version in the
- * banner, which only an uncompressed Image shows.
- */
-static int guest_of_image(const char *path, struct guest_kernel *guest, bool series)
+/* The page size of the Image @k against --page-size (0: not given). */
+static int image_page_size(const struct kernel_image *k, uint64_t flag, struct guest_kernel *g,
+			   const char **from)
 {
-	struct kernel_image k;
-	char version[64];
-	int ret;
+	uint64_t header = arm64_image_page_size(k->header);
+	char x[32], y[32];
 
-	if (kernel_image_probe(path, &k))
-		return -1;
-	guest->page_size = arm64_image_page_size(k.header);
-	boot_file_free(&k.file);
-	if (!guest->page_size)
-		pr_info("--kernel %s: its Image header does not say its page size; judging for "
-			"4 KiB pages (give --page-size if it has larger ones)",
-			path);
-	guest->page_size = guest->page_size ?: SZ_4K;
-	if (!series)
-		return 0;
-	ret = kernel_image_version(path, version, sizeof(version));
-	if (ret < 0)
-		return -1;
-	if (ret > 0 || guest_series_of_version(version, &guest->series) < 0) {
-		pr_err("--kernel %s: no kernel version found in it (a gzip Image hides it); name "
-		       "the "
-		       "series with --guest " GUEST_SERIES_CHOICES,
-		       path);
+	if (header && flag && header != flag) {
+		pr_err("--page-size %s: the kernel '%s' says %s pages in its Image header; drop "
+		       "--page-size (it is for kernels whose header does not say)",
+		       size_str(flag, x), k->file.path, size_str(header, y));
 		return -1;
 	}
-	if (guest_series_of_version(version, &guest->series))
-		pr_info("--kernel %s: Linux %s, judged by the rules of %s, the nearest series "
-			"cmavm knows",
-			path, version, guest_series_name(guest->series));
+	g->page_size = flag ?: header ?: SZ_4K;
+	*from = flag ? "from --page-size" : header ? "from the Image" : "4 KiB assumed";
+	if (!flag && !header)
+		pr_info("--kernel %s: its Image header does not say its page size; judging for "
+			"4 KiB pages (give --page-size if it has larger ones)",
+			k->file.path);
 	return 0;
 }
 
-/* Where one of the two came from, for the first line of the output. */
-static const char *origin(const char *flag_value, const char *from_flag, bool from_image)
+/* The series of the kernel at @path from the version in its banner. */
+static int image_series(const char *path, struct guest_kernel *g)
 {
-	if (flag_value)
-		return from_flag;
-	return from_image ? "from the Image" : "by default";
+	char version[64];
+	int ret = kernel_image_version(path, version, sizeof(version));
+
+	if (ret < 0)
+		return -1;
+	if (ret > 0) {
+		pr_err("--kernel %s: no \"Linux version\" banner in it (%s); name the series with "
+		       "--guest " GUEST_SERIES_CHOICES,
+		       path, ret == KERNEL_VERSION_GZIP ? "a gzip Image hides it" : "none found");
+		return -1;
+	}
+	ret = guest_series_of_version(version, &g->series);
+	if (ret < 0) {
+		pr_err("--kernel %s: Linux %s is older than 5.18, whose CMA alignment cmavm does "
+		       "not model (4 MiB with 4 KiB pages); name a series with --guest to judge "
+		       "by its rules anyway",
+		       path, version);
+		return -1;
+	}
+	if (ret)
+		pr_info("--kernel %s: Linux %s, judged by the rules of %s, the nearest series "
+			"cmavm knows",
+			path, version, guest_series_name(g->series));
+	return 0;
 }
 
 /*
- * --kernel first (unless --guest and --page-size both say), then --guest
- * and --page-size over it; the default for what none of them gives.
+ * The Image's page size (refused when --page-size contradicts its header)
+ * and, unless --guest names it, its series.
  */
+static int guest_of_image(struct dtb_args *a, const char **page_from)
+{
+	struct kernel_image k;
+	int ret;
+
+	if (kernel_image_probe(a->kernel, &k))
+		return -1;
+	ret = image_page_size(&k, a->page ? a->guest.page_size : 0, &a->guest, page_from);
+	boot_file_free(&k.file);
+	if (ret || a->series)
+		return ret;
+	return image_series(a->kernel, &a->guest);
+}
+
+/* --guest and --page-size, then --kernel where they are silent; the default for the rest. */
 static int settle_guest(struct dtb_args *a)
 {
-	bool image = a->kernel && !(a->series && a->page);
+	const char *page_from = a->page ? "from --page-size" : "by default";
 
 	a->guest = GUEST_KERNEL_DEFAULT;
-	if (image && guest_of_image(a->kernel, &a->guest, !a->series))
-		return -1;
 	if (a->series && guest_series_from_text(a->series, &a->guest.series))
 		return usage_error("--guest '%s': give " GUEST_SERIES_CHOICES
 				   " (Debian 12's or Debian 13's kernel)",
@@ -173,9 +190,13 @@ static int settle_guest(struct dtb_args *a)
 		return usage_error("--page-size '%s': give " GUEST_PAGE_SIZE_CHOICES
 				   " (the arm64 page sizes)",
 				   a->page);
+	if (a->kernel && guest_of_image(a, &page_from))
+		return -1;
 	snprintf(a->source, sizeof(a->source), "series %s, page size %s",
-		 origin(a->series, "from --guest", image),
-		 origin(a->page, "from --page-size", image));
+		 a->series   ? "from --guest"
+		 : a->kernel ? "from the Image"
+			     : "by default",
+		 page_from);
 	return 0;
 }
 
@@ -203,7 +224,8 @@ static int check_file(const char *path, const struct dtb_args *a)
 		return CLI_EXIT_USAGE;
 	}
 	if (a->json) {
-		dtb_report_json(&rep, path, stdout);
+		if (dtb_report_json(&rep, path, stdout))
+			return CLI_EXIT_USAGE;
 	} else {
 		printf("%s: as an arm64 guest running %s will see it (%s)\n\n", path,
 		       guest_kernel_name(&rep.guest, name, sizeof(name)), a->source);

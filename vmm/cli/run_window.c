@@ -38,7 +38,7 @@ static int window_size(const struct boot_window *w, const char *what, const char
 static int whole_blocks(const struct boot_window *w, const char *what, uint64_t value,
 			uint64_t least, const struct guest_kernel *guest)
 {
-	uint64_t block = guest_cma_min_align(guest->page_size), down, up;
+	uint64_t block = guest_pageblock(guest), down, up;
 	char a[32], b[32], c[32], d[32], e[32];
 
 	if (is_aligned(value, block))
@@ -122,8 +122,8 @@ static int add_pool_windows(struct vm_config *cfg)
 			pr_err("%s: at most %d boot windows in all", p->flag, CMA_MAX_WINDOWS);
 			return -1;
 		}
-		*w = (struct boot_window){ .level = (enum cma_level)p->window_level,
-					   .length = p->size };
+		/* length 0: the whole pool, whose size the layout judges */
+		*w = (struct boot_window){ .level = (enum cma_level)p->window_level };
 		snprintf(w->pool, sizeof(w->pool), "%s", p->name);
 		snprintf(w->flag, sizeof(w->flag), "%s", p->flag);
 		cfg->nr_windows++;
@@ -165,7 +165,7 @@ static int check_window_range(struct boot_window *w, const struct pool_spec *p,
 	if (!w->length)
 		w->length = p->size;
 	else if (whole_blocks(w, "offset", w->offset, 0, guest) ||
-		 whole_blocks(w, "length", w->length, guest_cma_min_align(guest->page_size), guest))
+		 whole_blocks(w, "length", w->length, guest_pageblock(guest), guest))
 		return -1;
 	if (w->offset < p->size && w->length <= p->size - w->offset)
 		return 0;

@@ -39,6 +39,18 @@ static struct {
 	pthread_t thread;
 } out = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
+/*
+ * The terminal the guest's lines share with cmavm's messages: a message
+ * waits, up to CONSOLE_OUT_LINE_WAIT_MS, for the guest to end the line it
+ * is in the middle of, and no run is written while a message is.
+ */
+static struct {
+	pthread_mutex_t lock; /* held by the writer across each run's write() */
+	pthread_cond_t line_end;
+	bool mid_line; /* the last byte written was not a newline */
+} term = { .lock = PTHREAD_MUTEX_INITIALIZER, .line_end = PTHREAD_COND_INITIALIZER };
+static __thread bool term_held;
+
 static struct timespec ms_from_now(clockid_t clock, long ms)
 {
 	struct timespec ts;
@@ -166,6 +178,33 @@ static void write_all(const uint8_t *p, size_t n)
 	}
 }
 
+/* vmm_log()'s gate; realtime deadlines, as pthread_mutex_timedlock() has. */
+static void line_gate(bool hold)
+{
+	struct timespec deadline = ms_from_now(CLOCK_REALTIME, CONSOLE_OUT_LINE_WAIT_MS);
+
+	if (!hold) {
+		if (term_held)
+			pthread_mutex_unlock(&term.lock);
+		term_held = false;
+		return;
+	}
+	/* a writer stuck on its reader does not hold a message back for long */
+	term_held = !pthread_mutex_timedlock(&term.lock, &deadline);
+	while (term_held && term.mid_line &&
+	       !pthread_cond_timedwait(&term.line_end, &term.lock, &deadline))
+		;
+}
+
+static void write_locked(const uint8_t *p, size_t n)
+{
+	pthread_mutex_lock(&term.lock);
+	write_all(p, n);
+	term.mid_line = n && p[n - 1] != '\n';
+	pthread_cond_broadcast(&term.line_end);
+	pthread_mutex_unlock(&term.lock);
+}
+
 /* The run at the ring's head (up to its end: a wrapped run takes two). */
 static void write_run(void)
 {
@@ -174,7 +213,7 @@ static void write_run(void)
 	bool ready;
 
 	pthread_mutex_unlock(&out.lock);
-	write_all(run, n);
+	write_locked(run, n);
 	pthread_mutex_lock(&out.lock);
 	for (const uint8_t *nl = run; (nl = memchr(nl, '\n', run + n - nl)); nl++)
 		out.newlines--;
@@ -241,9 +280,12 @@ int console_out_start(struct uart_16550 *uart, int fd)
 	out.dropped = 0;
 	out.running = true;
 	pthread_mutex_unlock(&out.lock);
+	term.mid_line = false;
+	vmm_log_set_gate(line_gate);
 	err = sandbox_thread_create(&out.thread, SANDBOX_CONSOLE, "console-out", writer_thread,
 				    NULL);
 	if (err) {
+		vmm_log_set_gate(NULL);
 		pthread_mutex_lock(&out.lock);
 		out.running = false;
 		pthread_mutex_unlock(&out.lock);
@@ -285,6 +327,7 @@ void console_out_stop(void)
 	pthread_cond_signal(&out.wake);
 	pthread_mutex_unlock(&out.lock);
 	end_writer();
+	vmm_log_set_gate(NULL);
 	pthread_mutex_lock(&out.lock);
 	out.running = false;
 	out.dropped += out.len; /* left by a writer given up on */

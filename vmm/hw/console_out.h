@@ -11,7 +11,9 @@
  * writes on regardless waits a bounded time for room, and past it its
  * bytes are dropped and counted until the reader reads again. At the stop
  * the last run is written, or given up on a reader that takes nothing for
- * a second.
+ * a second. cmavm's own messages share the terminal: one waits for the
+ * guest to end the line it is in the middle of (vmm_log_set_gate()), up
+ * to CONSOLE_OUT_LINE_WAIT_MS, so that neither cuts the other's lines.
  */
 #ifndef VMM_HW_CONSOLE_OUT_H
 #define VMM_HW_CONSOLE_OUT_H
@@ -27,6 +29,7 @@ struct uart_16550;
 #define CONSOLE_OUT_GATHER_MAX_MS 50   /* a run without a newline waits this long at most */
 #define CONSOLE_OUT_STALL_MS	  1000 /* a full ring: how long a vCPU waits for room */
 #define CONSOLE_OUT_EXIT_MS	  1000 /* how long the stop waits for the last run */
+#define CONSOLE_OUT_LINE_WAIT_MS  200  /* how long a message waits for the guest's line end */
 
 /* Start the writer thread: output to @fd; @uart learns when there is room again. */
 int console_out_start(struct uart_16550 *uart, int fd);

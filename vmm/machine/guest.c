@@ -54,7 +54,8 @@ static int banner_version(const char *p, size_t avail, char *out, size_t len)
 
 	if (!avail || !isdigit((unsigned char)*p))
 		return -1;
-	while (n < avail && n + 1 < len && (isalnum((unsigned char)p[n]) || strchr(".+-_~", p[n])))
+	while (n < avail && n + 1 < len &&
+	       (isalnum((unsigned char)p[n]) || (p[n] && strchr(".+-_~", p[n]))))
 		n++;
 	if (n == avail || p[n] != ' ')
 		return -1;
@@ -73,7 +74,7 @@ static int scan_chunk(const char *buf, size_t got, char *out, size_t len)
 		if (!banner_version(p, (size_t)(end - p), out, len))
 			return 0;
 	}
-	return 1;
+	return KERNEL_VERSION_NONE;
 }
 
 static int scan_file(int fd, const char *path, char *out, size_t len)
@@ -82,13 +83,13 @@ static int scan_file(int fd, const char *path, char *out, size_t len)
 	char *buf = malloc(SCAN_CHUNK + overlap);
 	size_t keep = 0, have;
 	ssize_t got = 0;
-	int ret = 1;
+	int ret = KERNEL_VERSION_NONE;
 
 	if (!buf) {
 		pr_err("out of memory reading the kernel '%s'", path);
 		return -1;
 	}
-	while (ret == 1 && (got = read(fd, buf + keep, SCAN_CHUNK)) > 0) {
+	while (ret == KERNEL_VERSION_NONE && (got = read(fd, buf + keep, SCAN_CHUNK)) > 0) {
 		have = keep + (size_t)got;
 		ret = scan_chunk(buf, have, out, len);
 		keep = have < overlap ? have : overlap;
@@ -113,7 +114,7 @@ int kernel_image_version(const char *path, char *out, size_t len)
 	if (pread(fd, magic, sizeof(magic), 0) == sizeof(magic) && magic[0] == 0x1f &&
 	    magic[1] == 0x8b) {
 		close(fd);
-		return 1;
+		return KERNEL_VERSION_GZIP;
 	}
 	ret = scan_file(fd, path, out, len);
 	close(fd);
@@ -125,7 +126,8 @@ int guest_series_of_version(const char *version, enum guest_series *series)
 	unsigned int major, minor;
 	char next;
 
-	if (sscanf(version, "%u.%u%c", &major, &minor, &next) < 2)
+	if (sscanf(version, "%u.%u%c", &major, &minor, &next) < 2 || major < 5 ||
+	    (major == 5 && minor < 18))
 		return -1;
 	*series = major > 6 || (major == 6 && minor >= 12) ? GUEST_LINUX_6_12 : GUEST_LINUX_6_1;
 	return (major == 6 && (minor == 1 || minor == 12)) ? 0 : 1;

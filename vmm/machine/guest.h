@@ -31,15 +31,19 @@ int guest_page_size_settle(const struct kernel_image *k, uint64_t flag, uint64_t
 
 /*
  * The version in the kernel banner of the uncompressed Image at @path
- * ("6.12.117+deb12-arm64"), into @out. 0; 1 when there is none to read (a
- * gzip file, or no banner); -1 when the file cannot be read (said why).
+ * ("6.12.117+deb12-arm64"), into @out. 0; KERNEL_VERSION_NONE when it has
+ * no banner, KERNEL_VERSION_GZIP for a gzip file (which hides it); -1 when
+ * the file cannot be read (said why).
  */
+#define KERNEL_VERSION_NONE 1
+#define KERNEL_VERSION_GZIP 2
 int kernel_image_version(const char *path, char *out, size_t len);
 
 /*
  * The series whose rules govern a kernel of @version: 6.12 from 6.12 on,
  * else 6.1. 0 when @version is that series itself, 1 when it is only the
- * nearest, -1 when @version is no kernel version.
+ * nearest, -1 when @version is no kernel version or one before 5.18 (whose
+ * CMA alignment was larger: no series cmavm models is near).
  */
 int guest_series_of_version(const char *version, enum guest_series *series);
 

@@ -11,7 +11,9 @@
 #include "vmm/util/log.h"
 
 #define POOL_FORMAT "NAME@ADDRESS+SIZE[:reusable][:no-map][:default]"
-#define NODE_BYTES  256 /* room a child node takes, generously */
+/* What a node name may hold (devicetree specification 2.2.1), '@' aside. */
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+-"
+#define NODE_BYTES 256 /* room a child node takes, generously */
 
 static int pool_flag(const char *word, unsigned int *flags)
 {
@@ -32,18 +34,29 @@ static int pool_flag(const char *word, unsigned int *flags)
 }
 
 /* One NAME@ADDRESS+SIZE[:FLAG]... (@word is cut up); 0, or -1 with @err. */
-static int parse_pool(char *word, struct test_pool *p, char *err, size_t errlen)
+static int parse_pool(char *word, struct raw_pool *p, char *err, size_t errlen)
 {
 	char *at = strchr(word, '@'), *plus, *flag, *save;
 	char why[128];
 
 	memset(p, 0, sizeof(*p));
 	plus = at ? strchr(at, '+') : NULL;
-	if (!at || !plus || at == word || (size_t)(at - word) >= sizeof(p->name)) {
+	if (!at || !plus || at == word) {
 		snprintf(err, errlen, "'%s': write " POOL_FORMAT, word);
 		return -1;
 	}
+	if ((size_t)(at - word) >= sizeof(p->name)) {
+		snprintf(err, errlen, "'%s': a name of at most %zu characters", word,
+			 sizeof(p->name) - 1);
+		return -1;
+	}
 	memcpy(p->name, word, (size_t)(at - word));
+	if (strspn(p->name, NAME_CHARS) != strlen(p->name)) {
+		snprintf(err, errlen,
+			 "pool '%s': a node name holds letters, digits and , . _ + - only",
+			 p->name);
+		return -1;
+	}
 	*plus++ = '\0';
 	plus = strtok_r(plus, ":", &save);
 	if (size_parse(at + 1, &p->base, why, sizeof(why)) ||
@@ -62,7 +75,20 @@ static int parse_pool(char *word, struct test_pool *p, char *err, size_t errlen)
 	return 0;
 }
 
-int test_pools_parse(const char *text, struct test_pool *out, char *err, size_t errlen)
+/* Pool @n against those before it: one node name (NAME@BASE) each. */
+static int duplicate(const struct raw_pool *pools, int n, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(pools[i].name, pools[n].name) && pools[i].base == pools[n].base) {
+			snprintf(err, errlen, "two pools named '%s' at 0x%llx: one node each",
+				 pools[n].name, (unsigned long long)pools[n].base);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int test_pools_parse(const char *text, struct raw_pool *out, char *err, size_t errlen)
 {
 	char *copy = strdup(text), *word, *save;
 	int n = 0;
@@ -77,7 +103,7 @@ int test_pools_parse(const char *text, struct test_pool *out, char *err, size_t 
 			n = -1;
 			break;
 		}
-		if (parse_pool(word, &out[n], err, errlen)) {
+		if (parse_pool(word, &out[n], err, errlen) || duplicate(out, n, err, errlen)) {
 			n = -1;
 			break;
 		}
@@ -87,7 +113,7 @@ int test_pools_parse(const char *text, struct test_pool *out, char *err, size_t 
 	return n;
 }
 
-static int add_pool(void *fdt, int parent, const struct test_pool *p)
+static int add_pool(void *fdt, int parent, const struct raw_pool *p)
 {
 	fdt64_t reg[2] = { cpu_to_fdt64(p->base), cpu_to_fdt64(p->size) };
 	char name[sizeof(p->name) + 20];
@@ -125,7 +151,7 @@ static int reserved_memory(void *fdt)
 }
 
 /* fdt_add_subnode() puts a node first among its siblings: add the last first. */
-static int write_pools(void *fdt, const struct test_pool *pools, int n)
+static int write_pools(void *fdt, const struct raw_pool *pools, int n)
 {
 	int parent = reserved_memory(fdt), err = parent < 0 ? parent : 0;
 
@@ -137,7 +163,7 @@ static int write_pools(void *fdt, const struct test_pool *pools, int n)
 int test_pools_add(uint8_t **dtb, size_t *size, size_t max)
 {
 	const char *text = getenv(TEST_POOLS_ENV);
-	static struct test_pool pools[TEST_POOLS_MAX];
+	static struct raw_pool pools[TEST_POOLS_MAX];
 	size_t room;
 	uint8_t *out;
 	char err[256];

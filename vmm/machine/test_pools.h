@@ -21,14 +21,14 @@
 #define TEST_POOLS_ENV "CMAVM_TEST_RAW_POOLS"
 #define TEST_POOLS_MAX 64
 
-struct test_pool {
+struct raw_pool {
 	char name[32];
 	uint64_t base, size;
 	unsigned int flags; /* DTB_F_REUSABLE, DTB_F_NO_MAP, DTB_F_CMA_DEFAULT */
 };
 
 /* @text into @out (at most TEST_POOLS_MAX); how many, or -1 with @err. */
-int test_pools_parse(const char *text, struct test_pool *out, char *err, size_t errlen);
+int test_pools_parse(const char *text, struct raw_pool *out, char *err, size_t errlen);
 
 /*
  * Add the pools of $CMAVM_TEST_RAW_POOLS to the DTB at *@dtb (*@size

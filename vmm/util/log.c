@@ -6,13 +6,27 @@
 #include <stdio.h>
 #include <string.h>
 
+static void (*_Atomic log_gate)(bool hold);
+
+void vmm_log_set_gate(void (*gate)(bool hold))
+{
+	log_gate = gate;
+}
+
 /*
  * The terminal may be in raw mode while the guest runs, so end lines with
- * CR LF; one fprintf per line keeps lines whole between threads.
+ * CR LF; one fprintf per line keeps lines whole between threads, and the
+ * gate keeps them out of the middle of the guest's.
  */
 static void emit(const char *level, const char *msg, const char *suffix)
 {
+	void (*gate)(bool hold) = log_gate;
+
+	if (gate)
+		gate(true);
 	fprintf(stderr, "cmavm: %s%s%s\r\n", level, msg, suffix);
+	if (gate)
+		gate(false);
 }
 
 void vmm_log(const char *level, const char *fmt, ...)

@@ -23,6 +23,7 @@
 #include "vmm/hw/console.h"
 #include "vmm/hw/console_out.h"
 #include "vmm/hw/uart_16550.h"
+#include "vmm/util/log.h"
 
 #define THR	 0
 #define LSR	 5
@@ -187,6 +188,62 @@ static void test_a_partial_line_goes_out_after_a_moment(void **state)
 	finish();
 }
 
+static void *log_hello(void *arg)
+{
+	(void)arg;
+	pr_info("hello");
+	return NULL;
+}
+
+/*
+ * cmavm's message while the guest is half-way through a line (gone out
+ * after a pause), into the same pipe as the console: after the line's
+ * end, or, if the line never ends, after a bounded wait. @rest: the end
+ * of the guest's line, or NULL. Returns what the pipe got, NUL-ended.
+ */
+static const char *message_mid_line(const char *rest, double *took_ms)
+{
+	int saved = dup(STDERR_FILENO);
+	size_t busy = 0;
+	pthread_t t;
+	double t0;
+
+	start(O_DIRECT, 0);
+	start_reader(0);
+	dup2(pipe_fds[1], STDERR_FILENO);
+	guest_write((const uint8_t *)"gu", 2, true, &busy);
+	usleep(30 * 1000); /* past CONSOLE_OUT_GATHER_MS: "gu" is out */
+	t0 = now_ms();
+	assert_int_equal(pthread_create(&t, NULL, log_hello, NULL), 0);
+	usleep(30 * 1000);
+	if (rest)
+		guest_write((const uint8_t *)rest, strlen(rest), true, &busy);
+	pthread_join(t, NULL);
+	*took_ms = now_ms() - t0;
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	finish();
+	got.data[got.len] = 0;
+	return (const char *)got.data;
+}
+
+static void test_a_message_does_not_cut_the_guests_line(void **state)
+{
+	double took;
+
+	assert_string_equal(message_mid_line("est: dmesg\n", &took),
+			    "guest: dmesg\ncmavm: hello\r\n");
+}
+
+static void test_a_line_never_ended_holds_a_message_a_moment(void **state)
+{
+	double took;
+
+	assert_string_equal(message_mid_line(NULL, &took), "gucmavm: hello\r\n");
+	assert_true(took >= CONSOLE_OUT_LINE_WAIT_MS - 5);
+	assert_true(took < CONSOLE_OUT_LINE_WAIT_MS + 1000);
+}
+
 /* A slow guest typing out a line (nested virtualisation is slow): not a write per byte. */
 static void test_a_slowly_written_line_is_not_cut_at_each_byte(void **state)
 {
@@ -287,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_lines_go_out_a_line_or_more_per_write),
 		cmocka_unit_test(test_a_partial_line_goes_out_after_a_moment),
 		cmocka_unit_test(test_a_slowly_written_line_is_not_cut_at_each_byte),
+		cmocka_unit_test(test_a_message_does_not_cut_the_guests_line),
+		cmocka_unit_test(test_a_line_never_ended_holds_a_message_a_moment),
 		cmocka_unit_test(test_the_stop_writes_what_is_left),
 		cmocka_unit_test(test_a_slow_reader_loses_nothing),
 		cmocka_unit_test(test_a_stuck_reader_costs_a_bounded_wait),

@@ -159,9 +159,24 @@ static void test_version(void **state)
 				    v, sizeof(v)),
 			 0);
 	assert_string_equal(v, "6.1.0-57-arm64");
-	assert_int_equal(version_of(NULL, 0, v, sizeof(v)), 1);
+	assert_int_equal(version_of(NULL, 0, v, sizeof(v)), KERNEL_VERSION_NONE);
 	/* a version longer than the room given is no version */
-	assert_int_equal(version_of(b612, 4096, v, 8), 1);
+	assert_int_equal(version_of(b612, 4096, v, 8), KERNEL_VERSION_NONE);
+}
+
+/* NUL bytes end a version, and a version must end in a space: "6.12\0\0 (" is none. */
+static void test_version_stops_at_nul(void **state)
+{
+	static const char banner[] = "Linux version 6.12\0\0 (x)";
+	uint8_t *img = fake_image(0, NULL, 0);
+	char path[64], v[64];
+
+	(void)state;
+	memcpy(img + 4096, banner, sizeof(banner));
+	write_file(path, img, IMAGE_SIZE);
+	assert_int_equal(kernel_image_version(path, v, sizeof(v)), KERNEL_VERSION_NONE);
+	unlink(path);
+	free(img);
 }
 
 static void test_version_of_gzip_and_missing(void **state)
@@ -172,7 +187,7 @@ static void test_version_of_gzip_and_missing(void **state)
 
 	(void)state;
 	write_file(path, gz, sizeof(gz));
-	assert_int_equal(kernel_image_version(path, v, sizeof(v)), 1);
+	assert_int_equal(kernel_image_version(path, v, sizeof(v)), KERNEL_VERSION_GZIP);
 	unlink(path);
 	capture_start(&err, stderr);
 	assert_int_equal(kernel_image_version("/nonexistent/Image", v, sizeof(v)), -1);
@@ -198,12 +213,16 @@ static void test_series_of_version(void **state)
 	assert_int_equal(s, GUEST_LINUX_6_12);
 	assert_int_equal(guest_series_of_version("6.10", &s), 1);
 	assert_int_equal(s, GUEST_LINUX_6_1);
+	assert_int_equal(guest_series_of_version("5.18.2", &s), 1);
+	assert_int_equal(s, GUEST_LINUX_6_1);
+	assert_int_equal(guest_series_of_version("5.10.209", &s), -1); /* 4 MiB CMA alignment */
+	assert_int_equal(guest_series_of_version("4.19", &s), -1);
 	assert_int_equal(guest_series_of_version("linux", &s), -1);
 }
 
 static void test_pools_parse_errors(void **state)
 {
-	struct test_pool p[TEST_POOLS_MAX];
+	struct raw_pool p[TEST_POOLS_MAX];
 	char err[256];
 
 	(void)state;
@@ -222,6 +241,15 @@ static void test_pools_parse_errors(void **state)
 	assert_int_equal(test_pools_parse("a@0x9+16M:shared", p, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown 'shared'"));
 	assert_int_equal(test_pools_parse("@0x9+16M", p, err, sizeof(err)), -1);
+	assert_int_equal(test_pools_parse("a/b@0x9+16M", p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "letters, digits"));
+	assert_int_equal(test_pools_parse("a@0x90000000+2M a@0x90000000+4M", p, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "two pools named 'a' at 0x90000000"));
+	assert_int_equal(test_pools_parse("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@0x9+2M", p, err,
+					  sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "a name of at most 31 characters"));
 	assert_int_equal(test_pools_parse("", p, err, sizeof(err)), 0);
 }
 
@@ -281,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_page_size_parse),
 		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_version_stops_at_nul),
 		cmocka_unit_test(test_version_of_gzip_and_missing),
 		cmocka_unit_test(test_series_of_version),
 		cmocka_unit_test(test_pools_parse_errors),

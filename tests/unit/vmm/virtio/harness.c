@@ -455,6 +455,16 @@ struct tdev *add_balloon(unsigned int stats_interval_s)
 	return wire(t);
 }
 
+struct tdev *add_balloon_hooked(const struct memory_hooks *hooks)
+{
+	struct tdev *t = new_tdev();
+	struct virtio_env e = env();
+
+	e.memory = *hooks;
+	assert_int_equal(virtio_balloon_create(&t->dev, &e, 0), 0);
+	return wire(t);
+}
+
 struct tdev *add_gpu(const struct gpu_options *opts, bool access_platform)
 {
 	struct tdev *t = new_tdev();

@@ -138,6 +138,8 @@ struct virtio_env env(void);
 struct tdev *add_rng(void);
 struct tdev *add_blk(const char *path, bool readonly);
 struct tdev *add_balloon(unsigned int stats_interval_s);
+/* A balloon whose discards and deflates go to @hooks (the engine's place). */
+struct tdev *add_balloon_hooked(const struct memory_hooks *hooks);
 /* virtio-gpu on @opts (its region the caller's), VIRTIO_F_ACCESS_PLATFORM offered if asked */
 struct tdev *add_gpu(const struct gpu_options *opts, bool access_platform);
 /* virtio-console with one named port; @opts's callbacks are the caller's */

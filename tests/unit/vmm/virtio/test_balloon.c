@@ -112,6 +112,73 @@ static void test_balloon_inflate_deflate(void **state)
 	assert_true(all_bytes(hp(balloon_page(5)), 0x35, PAGE));
 }
 
+/* What the hooks were handed: runs of [gpa, gpa + len). */
+static struct {
+	uint64_t gpa[16], len[16];
+	unsigned int n;
+} runs;
+
+static int64_t record_discard(void *opaque, uint64_t gpa, uint64_t len, bool reported)
+{
+	(void)opaque;
+	(void)reported;
+	if (runs.n < 16) {
+		runs.gpa[runs.n] = gpa;
+		runs.len[runs.n] = len;
+	}
+	runs.n++;
+	return 0;
+}
+
+static void record_deflate(void *opaque, uint64_t gpa, uint64_t len)
+{
+	record_discard(opaque, gpa, len, false);
+}
+
+static void assert_runs(const uint64_t *gpa, const uint64_t *len, unsigned int n)
+{
+	assert_int_equal(runs.n, n);
+	for (unsigned int i = 0; i < n; i++) {
+		assert_int_equal(runs.gpa[i], gpa[i]);
+		assert_int_equal(runs.len[i], len[i]);
+	}
+	memset(&runs, 0, sizeof(runs));
+}
+
+/*
+ * A guest with 16 KiB pages names each as four neighbouring 4 KiB frames:
+ * inflate and deflate hand the engine whole runs, not frame by frame; and
+ * deflate takes at most as many page numbers a buffer as inflate.
+ */
+static void test_balloon_runs_of_guest_pages(void **state)
+{
+	struct memory_hooks hooks = { .discard = record_discard, .deflated = record_deflate };
+	struct tdev *t = add_balloon_hooked(&hooks);
+	uint64_t frames[12], many[4100];
+	const uint64_t want_gpa[2] = { balloon_page(0), balloon_page(16) };
+	const uint64_t want_len[2] = { 8 * PAGE, 4 * PAGE };
+
+	(void)state;
+	handshake(t, balloon_features);
+	for (unsigned int i = 0; i < 8; i++) /* two 16 KiB pages, side by side */
+		frames[i] = balloon_page(i);
+	for (unsigned int i = 0; i < 4; i++) /* and one further on */
+		frames[8 + i] = balloon_page(16 + i);
+	memset(&runs, 0, sizeof(runs));
+	send_pfns(t, BQ_INFLATE, frames, 12);
+	assert_runs(want_gpa, want_len, 2);
+	assert_int_equal(counter(t, "inflated_pages"), 12);
+	send_pfns(t, BQ_DEFLATE, frames, 12);
+	assert_runs(want_gpa, want_len, 2);
+	assert_int_equal(counter(t, "deflated_pages"), 12);
+
+	for (unsigned int i = 0; i < 4100; i++)
+		many[i] = balloon_page(i % 64);
+	send_pfns(t, BQ_DEFLATE, many, 4100);
+	assert_int_equal(counter(t, "deflated_pages"), 12 + 4096);
+	assert_int_equal(counter(t, "bad_pages"), 4);
+}
+
 /*
  * 5.5.6: page numbers and statistics are device-readable; reported free
  * pages device-writable (discarding them writes them). A chain on the
@@ -379,6 +446,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_balloon_inflate_deflate),
+		T(test_balloon_runs_of_guest_pages),
 		T(test_balloon_wrong_sides),
 		T(test_balloon_stats),
 		T(test_balloon_stats_interval),
