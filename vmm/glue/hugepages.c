@@ -29,8 +29,8 @@ static uint64_t gpu_pages(const struct vm_config *cfg, enum cma_level level)
 
 /*
  * Pages of @page_size the boot windows at @level take: one 2 MiB page per
- * 2 MiB of a huge window (sixteen to a 16 KiB-page guest's pageblock), the one 1 GiB page of a contiguous window;
- * and the GPU region's pages on the same backing. Their flags go into
+ * 2 MiB of a huge window (sixteen to a 16 KiB-page guest's pageblock), the one 1 GiB page of a
+ * contiguous window; and the GPU region's pages on the same backing. Their flags go into
  * @flags, for the message.
  */
 static uint64_t pages_needed(const struct vm_config *cfg, enum cma_level level, char *flags,

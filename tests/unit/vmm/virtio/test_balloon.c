@@ -445,14 +445,10 @@ static void test_balloon_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_balloon_inflate_deflate),
-		T(test_balloon_runs_of_guest_pages),
-		T(test_balloon_wrong_sides),
-		T(test_balloon_stats),
-		T(test_balloon_stats_interval),
-		T(test_balloon_stats_queue_stopped),
-		T(test_balloon_reporting),
-		T(test_balloon_config),
+		T(test_balloon_inflate_deflate), T(test_balloon_runs_of_guest_pages),
+		T(test_balloon_wrong_sides),	 T(test_balloon_stats),
+		T(test_balloon_stats_interval),	 T(test_balloon_stats_queue_stopped),
+		T(test_balloon_reporting),	 T(test_balloon_config),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
