@@ -18,7 +18,7 @@
  * Levels of a window:
  *   resident    every page populated and locked (mlock)
  *   huge        each pageblock moved onto host 2 MiB huge pages (hugetlb):
- *               one, or sixteen for a 32 MiB pageblock; each 2 MiB is
+ *               one, sixteen for a 32 MiB pageblock, 256 for 512 MiB; each 2 MiB is
  *               host-physically contiguous and KVM can map it with one
  *               stage-2 block
  *   contiguous  the whole window on host-physically contiguous memory

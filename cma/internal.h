@@ -35,7 +35,7 @@
 enum cma_backing {
 	CMA_BACKING_MEMFD,    /* guest RAM's own memfd, at the block's offset */
 	CMA_BACKING_OWN,      /* a memfd of its own, ordinary pages (after a migration) */
-	CMA_BACKING_HUGE,     /* a 2 MiB page of a window's hugetlb memfd */
+	CMA_BACKING_HUGE,     /* pageblock / 2 MiB pages of a window's hugetlb memfd */
 	CMA_BACKING_GIGANTIC, /* part of a 1 GiB page */
 };
 

@@ -46,7 +46,7 @@ static int migrate_huge_block(struct cma_engine *e, size_t b)
 	int fd = alloc_backing(e, e->pageblock, CMA_HUGE_PAGE);
 
 	if (fd < 0)
-		return cma_fail(e, "a new huge page: %s; %s", strerror(-fd),
+		return cma_fail(e, "new huge pages for a pageblock: %s; %s", strerror(-fd),
 				no_memory_hint(CMA_HUGE_PAGE));
 	if (block_to_huge(e, b, fd, 0, true)) {
 		close(fd);

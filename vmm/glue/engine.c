@@ -46,9 +46,8 @@ struct memory_hooks vmm_engine_memory_hooks(struct vmm *m)
 
 static void engine_progress(void *opaque, uint64_t done, uint64_t total)
 {
-	char a[32], b[32];
-
 	uint64_t step = cma_engine_pageblock_size(((struct vmm *)opaque)->engine);
+	char a[32], b[32];
 
 	/* Called once a pageblock: say so when this one crossed a quarter. */
 	if (total < PROGRESS_MIN ||

@@ -209,22 +209,20 @@ static int write_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 	return dt_write_exact(&m, plan);
 }
 
-/* The planner and the checker encode the same rules twice, on purpose. */
 /*
- * cmavm's own DTB must pass; the one thing in it cmavm does not choose is a
- * cma= the operator put on --cmdline (allowed with --cma 0), and the guest
- * may refuse that (a base outside RAM): then the flag is at fault.
- */
-/*
- * By the rules of every series, with the guest's page size: cmavm does not
- * read the version from the Image (a scan of all of it), so what it writes
- * must suit each.
+ * The planner and the checker encode the same rules twice, on purpose:
+ * cmavm's own DTB must pass, by the rules of every series with the guest's
+ * page size (cmavm does not read the version from the Image: a scan of all
+ * of it). The one thing in it cmavm does not choose is a cma= the operator
+ * put on --cmdline (allowed with --cma 0), and the guest may refuse that
+ * (a base outside RAM): then the flag is at fault.
  */
 static int check_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 {
 	struct dtb_report *rep = calloc(1, sizeof(*rep));
 	struct guest_kernel guest = plan->guest;
 	struct cma_param cma;
+	char name[64];
 	int ret = 0;
 
 	if (!rep)
@@ -234,13 +232,15 @@ static int check_dtb(const struct vm_config *cfg, struct boot_plan *plan)
 		if (!dtb_check_guest(plan->dtb, plan->dtb_size, NULL, &guest, rep) &&
 		    !dtb_report_rejects(rep))
 			continue;
+		guest_kernel_name(&guest, name, sizeof(name));
 		if (cma.present)
-			pr_err("--cmdline: the guest would refuse its cma=%s (see below); fix it, "
-			       "or drop it and give the pool with --cma",
-			       cma.value);
+			pr_err("--cmdline: a guest running %s would refuse its cma=%s (see "
+			       "below); fix it, or drop it and give the pool with --cma",
+			       name, cma.value);
 		else
-			pr_err("internal error: the guest would reject the device tree cmavm "
-			       "wrote; please report this with the output below");
+			pr_err("internal error: a guest running %s would reject the device tree "
+			       "cmavm wrote; please report this with the output below",
+			       name);
 		dtb_report_print(rep, stderr);
 		ret = -1;
 	}

@@ -183,11 +183,15 @@ static void test_reports_count_each_page_once(void **state)
 	assert_int_equal(cma_state(f, 3), CMA_REPORTED);
 	assert_int_equal(blk(f, P_CMA, 3)->reported.count, PAGES);
 
-	/* the guest uses one page again: backed, and the next writer drops that page */
+	/*
+	 * the guest uses one page again: backed, whatever the report says (a
+	 * discard does not sweep the block: that would cost a 512 MiB one
+	 * seconds per report)
+	 */
 	hva(f, g + 9 * PAGE)[1] = f->shadow[g - RAM_GPA + 9 * PAGE + 1] = 0x99;
 	assert_int_equal(cma_state(f, 3), CMA_BACKED);
 	assert_int_equal(cma_discard(e, g + piece, piece, CMA_DISCARD_REPORTED), 0);
-	assert_int_equal(blk(f, P_CMA, 3)->reported.count, PAGES - 1);
+	assert_int_equal(blk(f, P_CMA, 3)->reported.count, PAGES);
 	assert_int_equal(cma_state(f, 3), CMA_BACKED);
 	/* freed and reported again: the whole pageblock is reported once more */
 	assert_int_equal(cma_discard(e, g, piece, CMA_DISCARD_REPORTED), 0);
