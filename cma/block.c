@@ -300,10 +300,15 @@ static bool protected(const struct cma_engine *e, int b, uint64_t gpa)
 			  e->blocks[b].backing == CMA_BACKING_GIGANTIC);
 }
 
-/* The end of the part of [gpa, end) in @gpa's pageblock (pools are pageblock aligned). */
-static uint64_t block_part_end(const struct cma_engine *e, uint64_t gpa, uint64_t end)
+/*
+ * The end of the part of [gpa, end) in @gpa's pageblock (pools are
+ * pageblock aligned); outside pools, in its 2 MiB, the unit a 1 GiB span's
+ * edge is judged in whatever the guest's pageblock.
+ */
+static uint64_t block_part_end(const struct cma_engine *e, int b, uint64_t gpa, uint64_t end)
 {
-	uint64_t next = align_down(gpa, e->pageblock) + e->pageblock;
+	uint64_t unit = b >= 0 ? e->pageblock : CMA_HUGE_PAGE;
+	uint64_t next = align_down(gpa, unit) + unit;
 
 	return next < end ? next : end;
 }
@@ -314,8 +319,8 @@ static uint64_t discard(struct cma_engine *e, uint64_t gpa, uint64_t len,
 	uint64_t end = gpa + len, refused = 0;
 
 	while (gpa < end) {
-		uint64_t n = block_part_end(e, gpa, end) - gpa;
 		int b = find_block(e, gpa);
+		uint64_t n = block_part_end(e, b, gpa, end) - gpa;
 
 		if (protected(e, b, gpa)) {
 			refused += n;
@@ -352,7 +357,7 @@ void cma_deflated(struct cma_engine *e, uint64_t gpa, uint64_t len)
 	for (uint64_t end = gpa + len, next; gpa < end; gpa = next) {
 		int b = find_block(e, gpa);
 
-		next = block_part_end(e, gpa, end);
+		next = block_part_end(e, b, gpa, end);
 		if (b >= 0)
 			block_count_deflate(e, (size_t)b, gpa, next - gpa);
 	}

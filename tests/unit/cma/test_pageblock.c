@@ -367,7 +367,7 @@ static void big_huge(struct big *b)
 	assert_maps(b->host + BIG_PB, fd_ino(e->blocks[1].fd), 0);
 	assert_maps(b->host + BIG_RAM - PAGE, fd_ino(e->blocks[1].fd), BIG_PB - PAGE);
 	assert_int_equal(cma_window_info(e, 0, &w), 0);
-	assert_true(w.contiguous_2m <= BIG_PB / (2 * MiB));
+	assert_int_equal(w.length, BIG_PB);
 	assert_int_equal(cma_discard(e, gpa + 16 * PAGE, 16 * PAGE, CMA_DISCARD_BALLOON),
 			 16 * PAGE);
 	assert_int_equal(cma_discard(e, gpa - 16 * PAGE, 32 * PAGE, CMA_DISCARD_REPORTED),
@@ -409,14 +409,17 @@ static void big_contiguous(struct big *b)
 	big_check(b);
 }
 
-/* Live, a run is one 512 MiB pageblock whatever is asked: one fence for each. */
-static void big_live_runs(struct big *b)
+/*
+ * Live, a run is one 512 MiB pageblock whatever is asked: one fence for
+ * each. False where live moves are unavailable.
+ */
+static bool big_live_runs(struct big *b)
 {
 	struct cma_engine *e = b->e;
 
 	if (cma_engine_set_live(e, true)) {
 		print_message("live moves unavailable here: %s\n", cma_engine_live_why(e));
-		return;
+		return false;
 	}
 	cma_engine_set_live_run(e, 16 * MiB);
 	b->fences = 0;
@@ -425,11 +428,13 @@ static void big_live_runs(struct big *b)
 	assert_int_equal(b->fences, 4); /* two pageblocks, in and out */
 	big_check(b);
 	cma_engine_set_live(e, false);
+	return true;
 }
 
 static void test_512m_pageblocks(void **state)
 {
 	struct big b;
+	bool live;
 
 	big_setup(&b, BIG_PB, BIG_RAM, 0);
 	big_pool(&b, "low", 0, BIG_PB);
@@ -448,8 +453,10 @@ static void test_512m_pageblocks(void **state)
 	big_setup(&b, BIG_PB, BIG_RAM, 0);
 	big_pool(&b, "all", 0, BIG_RAM);
 	big_fill(&b);
-	big_live_runs(&b);
+	live = big_live_runs(&b);
 	big_teardown(&b);
+	if (!live)
+		skip(); /* the last step: the others have run */
 }
 
 /*
