@@ -5,20 +5,25 @@
  * and the header of what that gave; then the file path itself, as the
  * boot plan and the boot take it: kernel_image_probe() (the header, read
  * or inflated from the start of the stream) and kernel_image_load() into
- * 4 MiB of fake guest RAM between guard pages. The file is a memfd, reached
- * through /proc/self/fd: nothing is written to disk.
+ * 4 MiB of fake guest RAM between guard pages; and what the guest's page
+ * size and version are read from (vmm/machine/guest.h: the header's flags,
+ * the "Linux version" banner anywhere in the file). The file is a memfd,
+ * reached through /proc/self/fd: nothing is written to disk.
  *
  * Beyond the sanitizers: inflating never claims more than its room, and an
  * accepted header promises what booting.rst allows (text_offset below
- * 32 MiB, image_size at least the Image, at most 256 MiB).
+ * 32 MiB, image_size at least the Image, at most 256 MiB); a version read
+ * is a NUL-ended string of version characters that fits its buffer.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "tests/fuzz/fake_ram.h"
+#include "vmm/machine/guest.h"
 #include "vmm/machine/loader.h"
 
 #define INFLATE_ROOM (1u << 20)
@@ -45,6 +50,18 @@ static void parse(const uint8_t *image, size_t size)
 	      "an accepted header out of bounds");
 }
 
+static void read_guest(const char *path)
+{
+	char version[24];
+	enum guest_series series;
+
+	if (kernel_image_version(path, version, sizeof(version)))
+		return;
+	check(strlen(version) < sizeof(version) && version[0] >= '0' && version[0] <= '9',
+	      "a version that is none");
+	guest_series_of_version(version, &series);
+}
+
 /* The input as the file the operator gives: probed at planning, loaded at boot. */
 static void probe_and_load(const uint8_t *data, size_t size, const struct guest_ram *ram)
 {
@@ -58,6 +75,7 @@ static void probe_and_load(const uint8_t *data, size_t size, const struct guest_
 	}
 	if (fd < 0 || ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
+	read_guest(path);
 	if (kernel_image_probe(path, &k))
 		return;
 	kernel_image_load(&k, ram, RAM_GPA, k.image_size < RAM_SIZE ? k.image_size : RAM_SIZE);

@@ -107,26 +107,14 @@ struct dtb_args {
 	char source[128]; /* how the guest was chosen, for the first line */
 };
 
-/* The page size of the Image @k against --page-size (0: not given). */
+/* The page size of the Image @k against --page-size (0: not given), and whence. */
 static int image_page_size(const struct kernel_image *k, uint64_t flag, struct guest_kernel *g,
 			   const char **from)
 {
 	uint64_t header = arm64_image_page_size(k->header);
-	char x[32], y[32];
 
-	if (header && flag && header != flag) {
-		pr_err("--page-size %s: the kernel '%s' says %s pages in its Image header; drop "
-		       "--page-size (it is for kernels whose header does not say)",
-		       size_str(flag, x), k->file.path, size_str(header, y));
-		return -1;
-	}
-	g->page_size = flag ?: header ?: SZ_4K;
 	*from = flag ? "from --page-size" : header ? "from the Image" : "4 KiB assumed";
-	if (!flag && !header)
-		pr_info("--kernel %s: its Image header does not say its page size; judging for "
-			"4 KiB pages (give --page-size if it has larger ones)",
-			k->file.path);
-	return 0;
+	return guest_page_size_settle(k, "--page-size", flag, &g->page_size);
 }
 
 /* The series of the kernel at @path from the version in its banner. */

@@ -366,7 +366,8 @@ static int settle_guest(struct vm_config *cfg)
 	if (kernel_image_probe(cfg->kernel, &k))
 		return -1;
 	cfg->guest = GUEST_KERNEL_DEFAULT;
-	ret = guest_page_size_settle(&k, cfg->guest_page_size, &cfg->guest.page_size);
+	ret = guest_page_size_settle(&k, "--guest-page-size", cfg->guest_page_size,
+				     &cfg->guest.page_size);
 	boot_file_free(&k.file);
 	return ret;
 }

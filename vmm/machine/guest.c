@@ -27,23 +27,23 @@ uint64_t arm64_image_page_size(const uint8_t *header)
 	return sizes[(le64toh(flags) >> PAGE_SIZE_SHIFT) & 3];
 }
 
-int guest_page_size_settle(const struct kernel_image *k, uint64_t flag, uint64_t *page_size)
+int guest_page_size_settle(const struct kernel_image *k, const char *flag_name, uint64_t flag,
+			   uint64_t *page_size)
 {
 	uint64_t header = arm64_image_page_size(k->header);
 	char a[32], b[32];
 
 	if (header && flag && flag != header) {
-		pr_err("--guest-page-size %s: the kernel '%s' says in its Image header that its "
-		       "pages are %s; drop the flag (it is for kernels whose header does not say)",
-		       size_str(flag, a), k->file.path, size_str(header, b));
+		pr_err("%s %s: the kernel '%s' says in its Image header that its pages are %s; "
+		       "drop %s (it is for kernels whose header does not say)",
+		       flag_name, size_str(flag, a), k->file.path, size_str(header, b), flag_name);
 		return -1;
 	}
 	*page_size = header ? header : flag ? flag : SZ_4K;
 	if (!header && !flag)
 		pr_info("the kernel '%s' does not say its page size in its Image header: "
-			"planning for 4 KiB pages (pass --guest-page-size 16K or 64K if it has "
-			"larger ones)",
-			k->file.path);
+			"assuming 4 KiB pages (pass %s 16K or 64K if it has larger ones)",
+			k->file.path, flag_name);
 	return 0;
 }
 

@@ -23,11 +23,13 @@ struct kernel_image;
 uint64_t arm64_image_page_size(const uint8_t *header);
 
 /*
- * The guest's page size: the header's; @flag (--guest-page-size, 0 if not
- * given) where the header does not say; 4 KiB where neither does, with a
- * note. A flag that contradicts the header is an error. 0, or -1 said why.
+ * The guest's page size: the header's; @flag (the value of the flag named
+ * @flag_name, 0 if not given) where the header does not say; 4 KiB where
+ * neither does, with a note. A flag that contradicts the header is an
+ * error. 0, or -1 said why.
  */
-int guest_page_size_settle(const struct kernel_image *k, uint64_t flag, uint64_t *page_size);
+int guest_page_size_settle(const struct kernel_image *k, const char *flag_name, uint64_t flag,
+			   uint64_t *page_size);
 
 /*
  * The version in the kernel banner of the uncompressed Image at @path

@@ -169,7 +169,7 @@ static void test_series_and_page_size_from_the_image(void **state)
 	/* a silent header: the flag, with no word about 4 KiB */
 	write_kernel(FLAGS_NONE, "6.12.1");
 	EXPECT(1, "page size from --page-size", "--kernel", kernel, "--page-size", "16K");
-	assert_null(strstr(r.err, "judging for 4 KiB"));
+	assert_null(strstr(r.err, "assuming 4 KiB"));
 	EXPECT(0, "4 KiB assumed", "--kernel", kernel);
 	unlink(kernel);
 	unlink(dtb);

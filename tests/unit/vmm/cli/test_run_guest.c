@@ -138,7 +138,7 @@ static void test_flag_where_the_header_is_silent(void **state)
 	expect(dry_run(FLAGS_UNSPECIFIED, "--guest-page-size", "16K", NULL), 0,
 	       "guest pages 16 KiB (--guest-page-size), so pageblocks of 32 MiB");
 	expect(dry_run(FLAGS_UNSPECIFIED, NULL), 0,
-	       "does not say its page size in its Image header: planning for 4 KiB pages");
+	       "does not say its page size in its Image header: assuming 4 KiB pages");
 	expect(dry_run(FLAGS_16K, "--guest-page-size", "4K", NULL), 1,
 	       "--guest-page-size 4 KiB: the kernel");
 	expect(dry_run(FLAGS_4K, "--guest-page-size", "8K", NULL), 2,

@@ -79,7 +79,7 @@ static int settle(uint64_t bits, uint64_t flag, uint64_t *page_size, char **said
 	assert_int_equal(kernel_image_probe(path, &k), 0);
 	capture_start(&out, stdout);
 	capture_start(&err, stderr);
-	ret = guest_page_size_settle(&k, flag, page_size);
+	ret = guest_page_size_settle(&k, "--guest-page-size", flag, page_size);
 	text = captured(&err, stderr);
 	*said = captured(&out, stdout);
 	*said = realloc(*said, strlen(*said) + strlen(text) + 1);
@@ -105,11 +105,11 @@ static void test_settle(void **state)
 	free(said);
 	assert_int_equal(settle(0, 0, &size, &said), 0); /* neither: 4 KiB, said so */
 	assert_int_equal(size, SZ_4K);
-	assert_non_null(strstr(said, "planning for 4 KiB pages (pass --guest-page-size"));
+	assert_non_null(strstr(said, "assuming 4 KiB pages (pass --guest-page-size"));
 	free(said);
 	assert_int_equal(settle(2, SZ_4K, &size, &said), -1); /* a flag against the header */
 	assert_non_null(strstr(said, "--guest-page-size 4 KiB: the kernel"));
-	assert_non_null(strstr(said, "its pages are 16 KiB; drop the flag"));
+	assert_non_null(strstr(said, "its pages are 16 KiB; drop --guest-page-size"));
 	free(said);
 }
 
