@@ -9,11 +9,12 @@
  * so a pageblock of any size is ballooned or reported once each of its
  * pages is, and a page discarded twice counts once. A reported page goes
  * stale when the guest touches it again: the reader ranks "resident" above
- * a report, and a full report counts only while the block's backing holds
- * no data at all (a page swapped out is data that mincore() does not see).
- * Commits and releases drop stale pages from the report; discards do not
- * look, as a sweep of a 512 MiB block for each of a guest's reports would
- * cost seconds.
+ * a report. Commits and releases drop stale pages from the report;
+ * discards do not look, as a sweep of a 512 MiB block for each of a
+ * guest's reports would cost seconds. (A stale page the host has swapped
+ * out since would show as reported: mincore() does not see it, and the
+ * threads that read states may not lseek(SEEK_DATA). The state is only
+ * shown; nothing is dropped for it.)
  */
 #include "cma/internal.h"
 #include "cma/size.h"
@@ -94,15 +95,6 @@ static bool block_resident(const struct cma_engine *e, size_t b)
 	return resident_pages(block_host(e, b), e->pageblock) > 0;
 }
 
-/* Data in the block's backing file, resident or swapped out. */
-static bool block_data(const struct cma_engine *e, size_t b)
-{
-	struct backing bk = block_backing(e, b);
-	off_t data = lseek(bk.fd, (off_t)bk.off, SEEK_DATA);
-
-	return data >= 0 && (uint64_t)data < bk.off + e->pageblock;
-}
-
 static enum cma_block_state block_state(const struct cma_engine *e, size_t b)
 {
 	const struct cma_block *blk = &e->blocks[b];
@@ -111,7 +103,7 @@ static enum cma_block_state block_state(const struct cma_engine *e, size_t b)
 		return CMA_WINDOW;
 	if (set_full(&blk->ballooned, block_pages(e)))
 		return CMA_BALLOONED;
-	if (block_resident(e, b) || (set_full(&blk->reported, block_pages(e)) && block_data(e, b)))
+	if (block_resident(e, b))
 		return CMA_BACKED; /* touched again: a whole report is stale */
 	return set_full(&blk->reported, block_pages(e)) ? CMA_REPORTED : CMA_UNBACKED;
 }

@@ -228,6 +228,12 @@ static void test_json_of_names_that_are_not_text(void **state)
 	unlink(dtb);
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,5 +242,10 @@ int main(void)
 		cmocka_unit_test(test_json_of_names_that_are_not_text),
 	};
 
+#ifdef __SANITIZE_ADDRESS__
+	/* dtb check enters its sandbox, whose filter does not allow ASan's runtime. */
+	fputs("skipped: a sanitizer's runtime makes calls no filter allows\n", stderr);
+	return 77; /* meson: skipped */
+#endif
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
