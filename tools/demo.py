@@ -138,6 +138,31 @@ def show_sizing(session):
             say("(that did not work here; the demo goes on)")
 
 
+# In the emulated host the demo makes a tap as an operator would, for --net.
+TAP_SETUP = ("tunctl -t tap0 >/dev/null && ip link set tap0 up && "
+             "ip addr add 10.0.2.1/24 dev tap0\n")
+SEQ = [0]
+
+
+def guest_says(session, command, timeout=60):
+    """What the guest printed for @command, typed on its shell."""
+    SEQ[0] += 1
+    session.send("echo @@d%d; %s; echo @@f%d\n" % (SEQ[0], command, SEQ[0]))
+    return session.expect(r"(?s)^@@d%d$(.*?)^@@f%d$" % (SEQ[0], SEQ[0]), timeout)[1].strip()
+
+
+def show_net(session):
+    """virtio-net on the host's tap: the guest brings eth0 up, and each side pings the other."""
+    print()
+    say("the guest's network: eth0 on virtio-net, the host's tap0 behind it")
+    print(guest_says(session, "ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 && "
+                     "ping -c 2 -W 5 10.0.2.1 | tail -2"))
+    rc, out = session.host("ping -c 2 -W 5 10.0.2.2 | tail -2")
+    print(out.rstrip())
+    rc, out = session.host("cmavm ctl --socket api.sock devices | grep -E '^(name|virtio-net)'")
+    print(out.rstrip())
+
+
 def show_guests(session, flags):
     """The demo's own pools judged by the rules of other guest kernels: a
     16 KiB-page guest, whose pageblock is 32 MiB, would refuse some."""
@@ -159,7 +184,9 @@ def main():
     if not host.native:
         say("starting the emulated arm64 host (about 5 s)")
     cmd = "cmavm run --api-socket api.sock " + " ".join(shlex.quote(f) for f in flags)
-    hugepages = "" if host.native else "echo 64 > /proc/sys/vm/nr_hugepages\n"
+    hugepages = "" if host.native else "echo 64 > /proc/sys/vm/nr_hugepages\n" + TAP_SETUP
+    if not host.native:
+        cmd += " --net tap=tap0"
     card = os.path.join(tempfile.mkdtemp(prefix="cmavm-demo-"), "card.raw")
     with open(card, "wb") as f:
         f.write(screen.test_card(*GPU_MODE))
@@ -170,6 +197,8 @@ def main():
         show_engine(session)
         show_gpu(session)
         show_sizing(session)
+        if not host.native:
+            show_net(session)
         show_guests(session, flags)
         session.send("poweroff -f\n")
         m = session.expect(r"^@@cmavm-exit=(\d+)$", 120)

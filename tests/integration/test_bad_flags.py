@@ -9,7 +9,7 @@ import common
 # name: (flags, what the message must say); a bad flag exits 2, a plan that
 # cannot be made exits 1.
 FLAG_ERRORS = {"bad-kind", "bad-name", "bad-seccomp", "gpu-bad-mode", "gpu-tiny",
-               "gpu-mem-short", "gpu-bad-backing"}
+               "gpu-mem-short", "gpu-bad-backing", "net-no-tap", "net-multicast", "net-twice"}
 CASES = {
     "unaligned-size": ("--cma 3M", "--cma 3M: size 3 MiB is not a multiple"),
     "unaligned-address": ("--dma-pool gpu:16M@0x90100000",
@@ -34,6 +34,13 @@ CASES = {
                       "1024x768 frame (4 MiB on huge pages); give mem=18 MiB or more"),
     "gpu-bad-backing": ("--gpu backing=gigantic", "--gpu backing=gigantic: backing=gigantic: "
                         "give huge"),
+    "net-no-tap": ("--net mac=02:00:00:00:00:01", "--net mac=02:00:00:00:00:01: name the tap"),
+    "net-multicast": ("--net tap=tap0,mac=01:00:5e:00:00:01",
+                      "mac=01:00:5e:00:00:01 is a multicast address"),
+    "net-twice": ("--net tap=tap0 --net tap=tap0",
+                  "--net tap=tap0: tap tap0 is already --net tap=tap0's; one device a tap"),
+    "net-missing-tap": ("--net tap=nosuch", "--net tap=nosuch: there is no tap nosuch: create "
+                        "it: sudo ip tuntap add dev nosuch mode tap user 0"),
     # The emulated host starts with no huge pages: the GPU region cannot be made.
     "gpu-no-huge-pages": ("--gpu", "the GPU memory region (--gpu) needs 9 free 2 MiB huge "
                           "pages and the host has 0 free, so the guest does not start; add "

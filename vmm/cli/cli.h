@@ -34,6 +34,9 @@ void dtb_report_json_prepare(void);
 /* run_gpu.c: `cmavm run --gpu ...` into @cfg->gpu; 0, or -1 said why. @arg may be NULL. */
 int run_flag_gpu(struct vm_config *cfg, char *arg);
 
+/* run_net.c: one --net into @cfg->nets; 0, or -1 said why. */
+int run_flag_net(struct vm_config *cfg, char *arg);
+
 /* run_window.c: one --window into @cfg->windows (its syntax only); 0, or -1 said why. */
 int run_flag_window(struct vm_config *cfg, char *arg);
 /*

@@ -55,6 +55,9 @@ static const char run_usage[] =
 	"  --disk FILE[,ro][,pool=NAME]\n"
 	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
 	"                       repeatable; pool= puts memory-region on its node\n"
+	"  --net tap=NAME[,mac=MAC]\n"
+	"                       a virtio-net device on an existing tap (ip tuntap add\n"
+	"                       dev NAME mode tap user $USER); repeatable, up to 4\n"
 	"  --gpu [WIDTHxHEIGHT][,mem=SIZE][,backing=huge|contiguous|memfd]\n"
 	"                       a virtio-gpu display [1024x768]; its resources live in\n"
 	"                       a region of mem= bytes [4 frames] on 2 MiB huge pages,\n"
@@ -427,6 +430,7 @@ static const struct run_flag {
 	{ "dump-dtb", required_argument, NULL, TEXT(dump_dtb) },
 	{ "dry-run", no_argument, flag_dry_run, 0 },
 	{ "disk", required_argument, flag_disk, 0 },
+	{ "net", required_argument, run_flag_net, 0 },
 	{ "no-access-platform", no_argument, flag_no_access_platform, 0 },
 	{ "balloon-stats", required_argument, flag_stats_interval, 0 },
 	{ "agent-interval", required_argument, flag_agent_interval, 0 },

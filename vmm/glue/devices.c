@@ -10,8 +10,37 @@
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
 #include "vmm/machine/vm.h"
+#include "vmm/util/log.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * A tap the operator made, opened here, before the sandbox (it opens
+ * /dev/net/tun and asks the kernel about the interface); the device owns
+ * the descriptor from then on.
+ */
+static int create_net(struct vmm_device *d, const struct virtio_env *env,
+		      const struct net_config *n, unsigned int index)
+{
+	struct net_tap_info info;
+	struct net_options opts = { .tap_name = n->tap, .index = index };
+	char err[512];
+
+	opts.tap_fd = net_tap_open(n->tap, &info, err, sizeof(err));
+	if (opts.tap_fd < 0) {
+		pr_err("%s: %s", n->flag, err);
+		return -1;
+	}
+	memcpy(opts.mac, n->mac, sizeof(opts.mac));
+	opts.offloads = info.offloads;
+	if (virtio_net_create(&d->dev, env, &opts)) {
+		close(opts.tap_fd);
+		return -1;
+	}
+	return 0;
+}
 
 static int create_one(struct vmm *m, struct vmm_device *d, const struct virtio_slot *slot)
 {
@@ -55,6 +84,8 @@ static int create_one(struct vmm *m, struct vmm_device *d, const struct virtio_s
 		m->console = &d->dev;
 		return virtio_console_create(&d->dev, &env, &opts);
 	}
+	case SLOT_NET:
+		return create_net(d, &env, &cfg->nets[slot->index], slot->index);
 	}
 	return -1;
 }

@@ -105,7 +105,8 @@ static void add_slot(struct boot_plan *plan, enum virtio_slot_kind kind, unsigne
 
 /*
  * Disks first (so that the first --disk is the guest's vda), then the
- * entropy source, the balloon, the GPU and the guest agent's port.
+ * entropy source, the balloon, the GPU, the guest agent's port and the
+ * network devices (last, so that adding one moves no other device).
  */
 static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
 {
@@ -129,6 +130,8 @@ static int plan_devices(const struct vm_config *cfg, struct boot_plan *plan)
 		add_slot(plan, SLOT_GPU, 0, -1);
 	if (cfg->agent_interval_s)
 		add_slot(plan, SLOT_CONSOLE, 0, -1);
+	for (size_t i = 0; i < cfg->nr_nets; i++)
+		add_slot(plan, SLOT_NET, (unsigned int)i, -1);
 	return 0;
 }
 
@@ -273,7 +276,7 @@ static void print_region(const char *what, const struct region *r, const char *n
 
 static void print_slot(const struct vm_config *cfg, const struct virtio_slot *slot)
 {
-	static const char *const names[] = { "blk", "rng", "balloon", "gpu", "console" };
+	static const char *const names[] = { "blk", "rng", "balloon", "gpu", "console", "net" };
 	char gpu[96], sz[32];
 	const char *what = slot->kind == SLOT_BLK	? cfg->disks[slot->index].path
 			   : slot->kind == SLOT_RNG	? "entropy from getrandom()"
@@ -282,9 +285,17 @@ static void print_slot(const struct vm_config *cfg, const struct virtio_slot *sl
 				   ? "the guest agent's port (org.qemu.guest_agent.0)"
 				   : gpu;
 
-	snprintf(gpu, sizeof(gpu), "%ux%u display, resources in %s on %s backing", cfg->gpu.width,
-		 cfg->gpu.height, size_str(cfg->gpu.mem, sz),
-		 cma_region_backing_name(cfg->gpu.backing));
+	if (slot->kind == SLOT_NET) {
+		const struct net_config *n = &cfg->nets[slot->index];
+
+		snprintf(gpu, sizeof(gpu), "tap %s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s", n->tap,
+			 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+			 n->has_mac ? "" : " (from the tap's name)");
+	} else {
+		snprintf(gpu, sizeof(gpu), "%ux%u display, resources in %s on %s backing",
+			 cfg->gpu.width, cfg->gpu.height, size_str(cfg->gpu.mem, sz),
+			 cma_region_backing_name(cfg->gpu.backing));
+	}
 
 	pr_info("virtio-%s%u at 0x%" PRIx64 ", SPI %u: %s%s%s", names[slot->kind], slot->index,
 		slot->dt.base, slot->dt.spi, what,

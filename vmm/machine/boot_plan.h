@@ -32,12 +32,13 @@ enum virtio_slot_kind {
 	SLOT_BALLOON,
 	SLOT_GPU,
 	SLOT_CONSOLE,
+	SLOT_NET,
 };
 
 /* A virtio-mmio device: its kind, its window and interrupt, its DT node. */
 struct virtio_slot {
 	enum virtio_slot_kind kind;
-	unsigned int index; /* SLOT_BLK: the --disk it comes from */
+	unsigned int index; /* SLOT_BLK, SLOT_NET: the --disk or --net it comes from */
 	struct dt_virtio dt;
 };
 

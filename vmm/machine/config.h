@@ -28,6 +28,7 @@
 #define DEFAULT_STATS_INTERVAL 5 /* seconds between balloon statistics */
 #define DEFAULT_AGENT_INTERVAL 5 /* seconds between the guest agent's CMA readings */
 #define MAX_DISKS	       8
+#define MAX_NETS	       4
 
 struct disk_config {
 	const char *path;
@@ -47,6 +48,14 @@ struct boot_window {
 	enum cma_level level;
 	uint64_t offset, length;       /* within the pool; length 0 until checked: the whole pool */
 	char flag[POOL_FLAG_MAX + 16]; /* the flag it came from, for messages */
+};
+
+/* --net tap=NAME[,mac=MAC] */
+struct net_config {
+	char tap[16]; /* IFNAMSIZ */
+	uint8_t mac[6];
+	bool has_mac;  /* given; else derived from the tap's name */
+	char flag[96]; /* for messages */
 };
 
 #define DEFAULT_GPU_WIDTH  1024
@@ -81,6 +90,8 @@ struct vm_config {
 	unsigned int agent_interval_s; /* --agent-interval: 0 for no guest agent port */
 	size_t nr_disks;
 	struct disk_config disks[MAX_DISKS];
+	size_t nr_nets;
+	struct net_config nets[MAX_NETS];
 	size_t nr_pools;
 	struct pool_spec pools[POOL_MAX];
 	size_t nr_windows;

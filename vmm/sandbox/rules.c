@@ -21,6 +21,7 @@
  */
 #include "vmm/sandbox/internal.h"
 
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/udmabuf.h>
 #include <linux/userfaultfd.h>
@@ -58,7 +59,8 @@ static const char *const loop_calls[] = {
 	"fallocate",	  "mincore",  "getsockopt", "geteuid", "fstat",	  "newfstatat",
 	"eventfd2",	  "shutdown", "sysinfo",    NULL,
 };
-static const unsigned long loop_ioctls[] = { KVM_IRQ_LINE, UDMABUF_CREATE };
+/* TUNSETOFFLOAD: virtio-net sets the tap's offloads to what the driver took. */
+static const unsigned long loop_ioctls[] = { KVM_IRQ_LINE, UDMABUF_CREATE, TUNSETOFFLOAD };
 
 /*
  * Moves: new backing (memfd_create, ftruncate, fallocate), mapped over the

@@ -176,4 +176,50 @@ size_t console_port_send(struct virtio_device *dev, const void *data, size_t len
 /* The guest program has the port open (device lock held). */
 bool console_port_is_open(struct virtio_device *dev);
 
+/*
+ * virtio-net (virtio 1.2, 5.1) on a tap the operator made: one receiveq,
+ * one transmitq, the tap's vnet header carrying checksum and
+ * segmentation offloads both ways as far as the tap takes them.
+ */
+#define NET_IFNAMSIZ 16 /* IFNAMSIZ: a tap's name and its NUL */
+
+/* What net_tap_open() learnt of the tap. */
+struct net_tap_info {
+	char name[NET_IFNAMSIZ];
+	unsigned int offloads; /* TUN_F_* TUNSETOFFLOAD accepted: what guests may receive */
+	bool up;	       /* IFF_UP; while down the tap refuses the guest's frames */
+};
+/*
+ * Open the existing tap @name: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a
+ * 12-byte vnet header, its offloads probed and left off (the device sets
+ * them to what the driver accepts). Never creates an interface. Returns
+ * the descriptor (blocking, close-on-exec), or -1 with @err naming the
+ * problem and its fix: no such tap, not a tap, another user's tap, a tap
+ * in use, no /dev/net/tun.
+ */
+int net_tap_open(const char *name, struct net_tap_info *out, char *err, size_t errlen);
+
+struct net_options {
+	int tap_fd;	       /* net_tap_open()'s; the device's once created (closed at destroy) */
+	uint8_t mac[6];	       /* unicast */
+	unsigned int offloads; /* net_tap_info.offloads */
+	const char *tap_name;  /* for messages */
+	unsigned int index;    /* virtio-net<index> */
+};
+/* -1 with errno ENOMEM (@opts->tap_fd is still the caller's then). */
+int virtio_net_create(struct virtio_device *dev, const struct virtio_env *env,
+		      const struct net_options *opts);
+
+/* The device's knobs and readings, for the control API (take the device lock). */
+struct net_info {
+	char tap[NET_IFNAMSIZ];
+	uint8_t mac[6];
+	bool link_up;
+	unsigned int tap_offloads; /* TUN_F_* the tap accepts */
+	unsigned int offloads;	   /* TUN_F_* asked of the tap for what the driver accepted */
+};
+void net_get_info(struct virtio_device *dev, struct net_info *out);
+/* Link up or down in the config space's status (5.1.4), with a config interrupt. */
+void net_set_link(struct virtio_device *dev, bool up);
+
 #endif

@@ -484,6 +484,15 @@ struct tdev *add_console(const struct console_options *opts)
 	return wire(t);
 }
 
+struct tdev *add_net(const struct net_options *opts)
+{
+	struct tdev *t = new_tdev();
+	struct virtio_env e = env();
+
+	assert_int_equal(virtio_net_create(&t->dev, &e, opts), 0);
+	return wire(t);
+}
+
 /* ---- disk images ---- */
 
 uint8_t pattern(uint64_t off)

@@ -144,6 +144,8 @@ struct tdev *add_balloon_hooked(const struct memory_hooks *hooks);
 struct tdev *add_gpu(const struct gpu_options *opts, bool access_platform);
 /* virtio-console with one named port; @opts's callbacks are the caller's */
 struct tdev *add_console(const struct console_options *opts);
+/* virtio-net on @opts->tap_fd (a tap, or one end of a socketpair standing for one) */
+struct tdev *add_net(const struct net_options *opts);
 
 /* ---- disk images and virtio-blk requests ---- */
 uint8_t pattern(uint64_t off);
