@@ -55,8 +55,8 @@ class Net(common.GuestShellTest):
 
     def guest_stats(self):
         return statistics(common.guest_run(
-            self.s, "cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets "
-            "rx_bytes tx_bytes; do echo $f $(cat $f); done"))
+            self.s, "(cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets "
+            "rx_bytes tx_bytes; do echo $f $(cat $f); done)"))
 
     def test_1_mac_is_the_planned_one(self):
         self.assertIsNotNone(self.plan, "cmavm did not print its plan for virtio-net0")
@@ -87,8 +87,9 @@ class Net(common.GuestShellTest):
         before = self.guest_stats()
         counters = self.device()["counters"]
         after = self.guest_stats()
-        tap = statistics(self.host("cd /sys/class/net/%s/statistics && for f in rx_packets "
-                                   "tx_packets; do echo $f $(cat $f); done" % TAP))
+        # in a subshell: the host's shell keeps its directory, where api.sock is
+        tap = statistics(self.host("(cd /sys/class/net/%s/statistics && for f in rx_packets "
+                                   "tx_packets; do echo $f $(cat $f); done)" % TAP))
         # what the guest sent is what the device took from it, and the other way
         self.assertGreaterEqual(counters["tx_packets"], before["tx_packets"])
         self.assertLessEqual(counters["tx_packets"], after["tx_packets"])
