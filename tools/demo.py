@@ -145,7 +145,7 @@ SEQ = [0]
 
 
 def guest_says(session, command, timeout=60):
-    """What the guest printed for @command, typed on its shell."""
+    """Type @command on the guest's shell and wait for it; what it printed."""
     SEQ[0] += 1
     session.send("echo @@d%d; %s; echo @@f%d\n" % (SEQ[0], command, SEQ[0]))
     return session.expect(r"(?s)^@@d%d$(.*?)^@@f%d$" % (SEQ[0], SEQ[0]), timeout)[1].strip()
@@ -155,8 +155,8 @@ def show_net(session):
     """virtio-net on the host's tap: the guest brings eth0 up, and each side pings the other."""
     print()
     say("the guest's network: eth0 on virtio-net, the host's tap0 behind it")
-    print(guest_says(session, "ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 && "
-                     "ping -c 2 -W 5 10.0.2.1 | tail -2"))
+    guest_says(session, "ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 && "
+               "ping -c 2 -W 5 10.0.2.1 | tail -2")  # the console shows it as it comes
     rc, out = session.host("ping -c 2 -W 5 10.0.2.2 | tail -2")
     print(out.rstrip())
     rc, out = session.host("cmavm ctl --socket api.sock devices | grep -E '^(name|virtio-net)'")
