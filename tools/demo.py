@@ -25,9 +25,17 @@ import screen  # noqa: E402
 import testhost  # noqa: E402
 
 GPU_MODE = (640, 480)
-DEMO_FLAGS = ["--dma-pool", "gpu:16M,window=huge", "--dma-pool", "fw:4M:no-map",
-              "--gpu", "%dx%d" % GPU_MODE, "--disk", "card.raw,ro",
-              "--cmdline", "console=ttyS0 quiet cmavm.mode=shell"]
+
+
+
+def demo_flags(page_size):
+    """The demo's pools, each at least one of the guest's pageblocks (32 MiB
+    with 16 KiB pages: CMAVM_GUEST=6.12-16k)."""
+    block_mib = {4096: 2, 16384: 32, 65536: 512}[page_size]
+    return ["--dma-pool", "gpu:%dM,window=huge" % max(16, block_mib),
+            "--dma-pool", "fw:%dM:no-map" % max(4, block_mib),
+            "--gpu", "%dx%d" % GPU_MODE, "--disk", "card.raw,ro",
+            "--cmdline", "console=ttyS0 quiet cmavm.mode=shell"]
 SCREEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       ".cache", "demo", "screen.png")
 PLAN = re.compile(r"^cmavm: pool (\S+) at (0x[0-9a-f]+) size (\d+) MiB \(([^)]*)\)", re.M)
@@ -178,13 +186,13 @@ def show_guests(session, flags):
 
 
 def main():
-    flags = DEMO_FLAGS if len(sys.argv) == 1 else sys.argv[1:]
     host = testhost.Host(echo=True)
+    flags = demo_flags(host.guest_page_size) if len(sys.argv) == 1 else sys.argv[1:]
     say("booting the demo guest, %s, on %s" % (host.describe_guest(), host.describe()))
     if not host.native:
         say("starting the emulated arm64 host (about 5 s)")
     cmd = "cmavm run --api-socket api.sock " + " ".join(shlex.quote(f) for f in flags)
-    hugepages = "" if host.native else "echo 64 > /proc/sys/vm/nr_hugepages\n" + TAP_SETUP
+    hugepages = "" if host.native else "echo 96 > /proc/sys/vm/nr_hugepages\n" + TAP_SETUP
     if not host.native:
         cmd += " --net tap=tap0"
     card = os.path.join(tempfile.mkdtemp(prefix="cmavm-demo-"), "card.raw")
