@@ -91,11 +91,6 @@ struct net_tx_req {
 };
 
 /* A receive chain taken for the packet under way. */
-struct net_used {
-	uint16_t head;
-	uint32_t len;
-};
-
 struct net {
 	struct virtio_device *dev;
 	int fd;
@@ -114,7 +109,7 @@ struct net {
 	bool rx_polling;    /* that one is a poll (a non-blocking descriptor) */
 	bool rx_stopped;    /* the tap ended or failed: not read again until a kick */
 	struct ev_op rx_op; /* never in flight twice */
-	struct net_used *rx_used; /* VQ_MAX_SIZE entries */
+	struct vq_used *rx_used; /* VQ_MAX_SIZE entries */
 
 	/* transmit */
 	struct net_tx_req *tx; /* NET_TX_SLOTS */

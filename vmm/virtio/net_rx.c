@@ -18,7 +18,7 @@
  * buffers and notifies, which vq_pop() asked it to do when it found the
  * ring empty: no busy loop, and meanwhile the tap's own queue holds (past
  * its txqueuelen, drops) what comes. The chains taken for it go back
- * unused (unpop()). A packet no buffers could hold (more than the whole
+ * unused (vq_unpop()). A packet no buffers could hold (more than the whole
  * ring, or more than one chain without MRG_RXBUF) is dropped, and so is
  * every packet while the link is down or no driver runs the device.
  */
@@ -74,48 +74,6 @@ static uint8_t *chain_byte(const struct vq_chain *chain, uint64_t off)
 }
 
 /*
- * Give back the last @n chains taken, unused, as vhost's
- * vhost_discard_vq_desc() does: they are taken again, and read and
- * checked again, when the packet is next tried. The virtqueue core has no
- * call for it; its next-entry index is all there is to move back. When
- * vq_pop() found the ring empty it pointed avail_event at the driver's
- * next entry, which stays right: the chains given back are before it.
- */
-static void unpop(struct virtqueue *vq, unsigned int n)
-{
-	vq->last_avail -= (uint16_t)n;
-}
-
-/*
- * vq_push() for the @n chains of one packet, with one used->idx update:
- * Linux's receive_mergeable() reads num_buffers in the first chain and
- * takes the others at once; seeing the first before the others were
- * published it drops the packet ("rx error: N buffers out of M
- * missing"). The virtqueue core publishes one chain a push, so the used
- * elements are written here as vq_push() writes them.
- */
-static void push_packet(struct virtqueue *vq, const struct net_used *used, unsigned int n)
-{
-	struct vring_used *ring = vq->used;
-	uint16_t first = vq->used_idx;
-
-	if (vq->broken || !vq->enabled)
-		return;
-	for (unsigned int i = 0; i < n; i++) {
-		struct vring_used_elem *e = &ring->ring[(uint16_t)(first + i) & (vq->size - 1)];
-
-		__atomic_store_n(&e->id, htole32(used[i].head), __ATOMIC_RELAXED);
-		__atomic_store_n(&e->len, htole32(used[i].len), __ATOMIC_RELAXED);
-	}
-	vq->used_idx = (uint16_t)(first + n);
-	/* Release: the elements and the packet's bytes before idx (2.7.8.2). */
-	__atomic_store_n(&ring->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
-	/* As vq_push(): a used->idx that came round to the last signalled one voids it. */
-	if ((uint16_t)(vq->signalled_used - first - 1) < n)
-		vq->signalled_used_valid = false;
-}
-
-/*
  * Copy the packet into chains taken one after another, each filled
  * before the next is taken, then write how many into the first one's
  * num_buffers (1 without MRG_RXBUF, 5.1.6.4).
@@ -132,12 +90,12 @@ static enum fill rx_fill(struct virtio_device *dev, struct virtqueue *vq, unsign
 
 	while (off < net->rx_len) {
 		if (k == max) {
-			unpop(vq, k);
+			vq_unpop(vq, k);
 			return FILL_TOO_BIG;
 		}
 		ret = vq_pop(vq, chain);
 		if (ret <= 0) {
-			unpop(vq, ret ? 0 : k);
+			vq_unpop(vq, ret ? 0 : k);
 			return ret ? FILL_BROKEN : FILL_WAIT;
 		}
 		if (!rx_chain_ok(vq, chain))
@@ -148,7 +106,7 @@ static enum fill rx_fill(struct virtio_device *dev, struct virtqueue *vq, unsign
 		}
 		n = chain->in_len < net->rx_len - off ? (uint32_t)chain->in_len : net->rx_len - off;
 		vq_chain_write(chain, 0, net->rx_buf + off, n);
-		net->rx_used[k++] = (struct net_used){ chain->head, n };
+		net->rx_used[k++] = (struct vq_used){ chain->head, n };
 		off += n;
 	}
 	*num_buffers[0] = (uint8_t)k; /* le16 */
@@ -171,7 +129,7 @@ static bool rx_deliver(struct virtio_device *dev)
 		case FILL_WAIT:
 			return false;
 		case FILL_DONE:
-			push_packet(vq, net->rx_used, nr);
+			vq_push_n(vq, net->rx_used, nr);
 			net->n.rx_packets++;
 			net->n.rx_bytes += net->rx_len - NET_HDR_LEN;
 			virtio_queue_done(dev, vq);

@@ -448,21 +448,40 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 
 /* ---- the used ring ---- */
 
-void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
+void vq_push_n(struct virtqueue *vq, const struct vq_used *used, unsigned int n)
 {
-	struct vring_used_elem *elem;
+	uint16_t first = vq->used_idx;
 
 	if (vq->broken || !vq->enabled)
 		return;
-	elem = &used_ring(vq)->ring[vq->used_idx & (vq->size - 1)];
-	store_le32(&elem->id, head);
-	store_le32(&elem->len, written);
-	vq->used_idx++;
-	/* Release: the element (and the data written into the buffers) before idx (2.7.8.2). */
+	for (unsigned int i = 0; i < n; i++) {
+		struct vring_used_elem *elem =
+			&used_ring(vq)->ring[(uint16_t)(first + i) & (vq->size - 1)];
+
+		store_le32(&elem->id, used[i].head);
+		store_le32(&elem->len, used[i].len);
+	}
+	vq->used_idx = (uint16_t)(first + n);
+	/* Release: the elements (and the data written into the buffers) before idx (2.7.8.2). */
 	__atomic_store_n(&used_ring(vq)->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
-	/* 65536 pushes since the last check: the 16-bit window no longer says which were new. */
-	if (vq->used_idx == vq->signalled_used)
+	/*
+	 * used_idx came round to the last signalled one (65536 pushes since
+	 * the check): the 16-bit window no longer says which were new.
+	 */
+	if ((uint16_t)(vq->signalled_used - first - 1) < n)
 		vq->signalled_used_valid = false;
+}
+
+void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
+{
+	struct vq_used one = { head, written };
+
+	vq_push_n(vq, &one, 1);
+}
+
+void vq_unpop(struct virtqueue *vq, unsigned int n)
+{
+	vq->last_avail -= (uint16_t)n;
 }
 
 bool vq_should_notify(struct virtqueue *vq)

@@ -104,6 +104,26 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 /* Give a chain back with @written bytes written into its device-writable part. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 
+/* A chain given back: its head, and the bytes written into it. */
+struct vq_used {
+	uint16_t head;
+	uint32_t len;
+};
+
+/*
+ * Give @n chains back with one used->idx update, so the driver sees all of
+ * them or none: virtio-net's merged receive buffers (a driver that reads a
+ * packet's first buffer takes the rest at once).
+ */
+void vq_push_n(struct virtqueue *vq, const struct vq_used *used, unsigned int n);
+
+/*
+ * Put the last @n chains taken back on the ring, untouched, to be taken
+ * again: a device that took buffers for something it cannot finish yet
+ * (vhost's vhost_discard_vq_desc()).
+ */
+void vq_unpop(struct virtqueue *vq, unsigned int n);
+
 /*
  * After one or more vq_push(): must the driver be interrupted? With
  * EVENT_IDX, whether used->idx crossed used_event since the previous call;

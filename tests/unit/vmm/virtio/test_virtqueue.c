@@ -387,6 +387,40 @@ static void test_used_ring_after_push(void **state)
 	assert_int_equal(used_flags(), 0);
 }
 
+/* Several chains given back at once: one used->idx step over all of them. */
+static void test_push_n_publishes_once(void **state)
+{
+	const struct vq_used used[3] = { { 4, 1500 }, { 9, 1500 }, { 2, 60 } };
+
+	vq_push_n(&vq, used, 3);
+	assert_int_equal(used_idx(), 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(used_elem(i, 0), used[i].head);
+		assert_int_equal(used_elem(i, 1), used[i].len);
+	}
+	vq_push_n(&vq, used, 0);
+	assert_int_equal(used_idx(), 3);
+}
+
+/* Chains taken and put back come out again, the same, in the same order. */
+static void test_unpop_gives_the_same_chains_again(void **state)
+{
+	desc(0, data(0), 64, F_WRITE, 0);
+	desc(1, data(1), 32, F_WRITE, 0);
+	offer(0);
+	offer(1);
+	assert_int_equal(vq_pop(&vq, &chain), 1);
+	assert_int_equal(vq_pop(&vq, &chain), 1);
+	vq_unpop(&vq, 2);
+	assert_int_equal(vq.last_avail, 0);
+	assert_int_equal(vq_pop(&vq, &chain), 1);
+	assert_int_equal(chain.head, 0);
+	assert_buf(0, data(0), 64, true);
+	assert_int_equal(vq_pop(&vq, &chain), 1);
+	assert_int_equal(chain.head, 1);
+	assert_int_equal(vq_pop(&vq, &chain), 0);
+}
+
 /* ---- used buffer notifications (2.7.7) ---- */
 
 static void test_notify_flags(void **state)
@@ -1026,6 +1060,8 @@ int main(void)
 		T(test_no_event_fields_without_event_idx),
 		T(test_index_wrap),
 		T(test_used_ring_after_push),
+		T(test_push_n_publishes_once),
+		T(test_unpop_gives_the_same_chains_again),
 		T(test_notify_flags),
 		T(test_notify_event_idx),
 		T(test_notify_event_idx_wrap),
