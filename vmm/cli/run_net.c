@@ -7,40 +7,61 @@
  */
 #include "vmm/cli/cli.h"
 
+#include <ctype.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/machine/config.h"
 #include "vmm/util/log.h"
 
 #define NET_FORMAT "tap=NAME[,mac=MAC], e.g. tap=tap0 or tap=tap0,mac=02:00:00:00:00:01"
 
-/* 02:xx:xx:xx:xx:xx from an FNV-1a hash of @name: locally administered, unicast. */
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/*
+ * 02:cb:xx:xx:xx:xx from an FNV-1a hash of the host's name and @name:
+ * locally administered, unicast, the same on every run, and not the same
+ * for two hosts' tap0 bridged onto one network.
+ */
 static void mac_of_name(const char *name, uint8_t mac[6])
 {
-	uint32_t h = 2166136261u;
+	char host[256] = "";
+	uint32_t h;
 
-	for (const char *p = name; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
+	gethostname(host, sizeof(host) - 1);
+	h = fnv1a(fnv1a(2166136261u, host), name);
 	mac[0] = 0x02;
 	mac[1] = 0xcb; /* "cmavm", so that its guests stand out in a neighbour table */
 	for (int i = 2; i < 6; i++, h >>= 8)
 		mac[i] = (uint8_t)h;
 }
 
-/* "aa:bb:cc:dd:ee:ff", unicast; 0, or -1. */
+static int hex_digit(char c)
+{
+	return isdigit((unsigned char)c)    ? c - '0'
+	       : isxdigit((unsigned char)c) ? (c | 0x20) - 'a' + 10
+					    : -1;
+}
+
+/* Exactly "aa:bb:cc:dd:ee:ff" (hex digits, either case); 0, or -1. */
 static int mac_parse(const char *text, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char end;
-
-	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6 ||
-	    strlen(text) != 17)
+	if (strlen(text) != 17)
 		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(text[3 * i]), lo = hex_digit(text[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != ':'))
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
 	return 0;
 }
 

@@ -277,22 +277,22 @@ static void print_region(const char *what, const struct region *r, const char *n
 static void print_slot(const struct vm_config *cfg, const struct virtio_slot *slot)
 {
 	static const char *const names[] = { "blk", "rng", "balloon", "gpu", "console", "net" };
-	char gpu[96], sz[32];
+	char detail[96], sz[32];
 	const char *what = slot->kind == SLOT_BLK	? cfg->disks[slot->index].path
 			   : slot->kind == SLOT_RNG	? "entropy from getrandom()"
 			   : slot->kind == SLOT_BALLOON ? "balloon, statistics, free page reporting"
 			   : slot->kind == SLOT_CONSOLE
 				   ? "the guest agent's port (org.qemu.guest_agent.0)"
-				   : gpu;
+				   : detail;
 
 	if (slot->kind == SLOT_NET) {
 		const struct net_config *n = &cfg->nets[slot->index];
 
-		snprintf(gpu, sizeof(gpu), "tap %s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s", n->tap,
-			 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+		snprintf(detail, sizeof(detail), "tap %s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s",
+			 n->tap, n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
 			 n->has_mac ? "" : " (from the tap's name)");
 	} else {
-		snprintf(gpu, sizeof(gpu), "%ux%u display, resources in %s on %s backing",
+		snprintf(detail, sizeof(detail), "%ux%u display, resources in %s on %s backing",
 			 cfg->gpu.width, cfg->gpu.height, size_str(cfg->gpu.mem, sz),
 			 cma_region_backing_name(cfg->gpu.backing));
 	}

@@ -52,7 +52,7 @@ struct boot_window {
 
 /* --net tap=NAME[,mac=MAC] */
 struct net_config {
-	char tap[16]; /* IFNAMSIZ */
+	char tap[16]; /* IFNAMSIZ: the kernel's limit on an interface's name, NUL included */
 	uint8_t mac[6];
 	bool has_mac;  /* given; else derived from the tap's name */
 	char flag[96]; /* for messages */

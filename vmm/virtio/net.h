@@ -90,37 +90,39 @@ struct net_tx_req {
 	struct iovec iov[VQ_CHAIN_MAX + 1];
 };
 
-/* A receive chain taken for the packet under way. */
 struct net {
 	struct virtio_device *dev;
 	int fd;
 	char tap[NET_IFNAMSIZ];
 	uint8_t mac[6];
 	bool link_up;
-	unsigned int tap_offloads;    /* TUN_F_* the tap accepts */
-	unsigned int offloads_wanted; /* TUN_F_* for the features the driver accepted */
-	unsigned int offloads_set;    /* TUN_F_* last asked of the tap (a refusal is reported) */
-	unsigned int warned;	      /* NET_WARNED_*: what was reported once */
+	unsigned int tap_offloads;     /* TUN_F_* the tap accepts */
+	unsigned int offloads_wanted;  /* TUN_F_* for the features the driver accepted */
+	unsigned int offloads_set;     /* TUN_F_* the tap has (it said yes to) */
+	unsigned int offloads_refused; /* the last set it said no to, | NET_OFFLOADS_REFUSED */
+	unsigned int warned;	       /* NET_WARNED_*: what was reported once */
 
 	/* receive: one packet at a time, read into @rx_buf */
 	uint8_t *rx_buf;    /* NET_PACKET_MAX + 1 bytes: the last one tells a packet too long */
 	uint32_t rx_len;    /* a packet waiting for receive buffers; 0: none */
 	bool rx_reading;    /* @rx_op is in flight: a read, or a poll before one */
 	bool rx_polling;    /* that one is a poll (a non-blocking descriptor) */
-	bool rx_stopped;    /* the tap ended or failed: not read again until a kick */
-	struct ev_op rx_op; /* never in flight twice */
-	struct vq_used *rx_used; /* VQ_MAX_SIZE entries */
+	bool rx_stopped;    /* the tap ended: not read again until a kick */
+	struct ev_op rx_op; /* a read, a poll or a retry's timeout; never in flight twice */
+	struct __kernel_timespec rx_retry; /* after a failed read */
+	struct vq_used *rx_used;	   /* VQ_MAX_SIZE entries */
 
 	/* transmit */
 	struct net_tx_req *tx; /* NET_TX_SLOTS */
 	unsigned int tx_inflight;
-	bool tx_waiting;  /* a turn stopped for want of a free slot */
-	bool tx_yielding; /* @tx_yield_op, a NOP, is in flight to go on with a turn */
-	struct ev_op tx_yield_op;
+	bool tx_waiting;	/* a turn stopped for want of a free slot */
 	pthread_cond_t tx_idle; /* tx_inflight reached 0; waited on under the device lock */
 
 	struct net_counters n;
 };
+
+#define NET_OFFLOADS_REFUSED (1u << 31) /* above every TUN_F_* */
+#define NET_RX_RETRY_MS	     100	/* a failed tap read is read again after this */
 
 #define NET_WARNED_OFFLOAD  (1u << 0)
 #define NET_WARNED_TX_WRITE (1u << 1)

@@ -188,21 +188,50 @@ static bool rx_arrived(struct virtio_device *dev, uint32_t len)
 	return false;
 }
 
-/* The tap ended (0) or failed: read again only on the next kick, not in a loop. */
+static void rx_retry_due(struct ev_op *op, int res, unsigned int flags)
+{
+	struct net *net = container_of(op, struct net, rx_op);
+	struct virtio_device *dev = net->dev;
+
+	(void)res;
+	(void)flags;
+	pthread_mutex_lock(&dev->lock);
+	net->rx_reading = false;
+	rx_arm(dev);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/*
+ * A failed read is read again after NET_RX_RETRY_MS: a guest whose ring
+ * is full never kicks the receive queue, so waiting for a kick would end
+ * its receiving for good, and reading at once would spin on a tap that
+ * keeps failing. The tap's end (0), or the loop's (ECANCELED), stops it.
+ */
 static void rx_failed(struct virtio_device *dev, int res)
 {
 	struct net *net = to_net(dev);
+	struct io_uring_sqe *sqe;
 
-	net->rx_stopped = true;
-	if (res == -ECANCELED) /* the loop is going away */
+	if (res == 0 || res == -ECANCELED || res == -EBADFD) {
+		net->rx_stopped = true;
 		return;
+	}
 	net->n.rx_errors++;
-	if (net->warned & NET_WARNED_RX_READ)
+	if (!(net->warned & NET_WARNED_RX_READ)) {
+		net->warned |= NET_WARNED_RX_READ;
+		pr_warn("%s: reading tap %s: %s; read again every %d ms while it fails (counted "
+			"as rx_errors; reported once)",
+			dev->name, net->tap, strerror(-res), NET_RX_RETRY_MS);
+	}
+	sqe = ev_sqe(dev->loop, &net->rx_op);
+	if (!sqe) {
+		dev->transport.kick(dev, NET_RXQ);
 		return;
-	net->warned |= NET_WARNED_RX_READ;
-	pr_warn("%s: reading tap %s: %s; tried again when the guest adds receive buffers "
-		"(counted as rx_errors; reported once)",
-		dev->name, net->tap, res ? strerror(-res) : "end of file");
+	}
+	net->rx_retry = (struct __kernel_timespec){ .tv_nsec = NET_RX_RETRY_MS * 1000000L };
+	net->rx_op.done = rx_retry_due;
+	io_uring_prep_timeout(sqe, &net->rx_retry, 0, 0);
+	net->rx_reading = true;
 }
 
 /* A non-blocking descriptor had no packet yet: wait for one, then read. */
@@ -212,7 +241,8 @@ static void rx_poll(struct virtio_device *dev)
 
 	net->rx_polling = !ev_poll_once(dev->loop, &net->rx_op, net->fd, POLLIN);
 	net->rx_reading = net->rx_polling;
-	net->rx_stopped = !net->rx_polling;
+	if (!net->rx_polling)
+		dev->transport.kick(dev, NET_RXQ);
 }
 
 static void rx_done(struct ev_op *op, int res, unsigned int flags)
@@ -248,8 +278,8 @@ static void rx_arm(struct virtio_device *dev)
 	if (net->rx_reading || net->rx_len || net->rx_stopped || !virtio_running(dev))
 		return;
 	sqe = ev_sqe(dev->loop, &net->rx_op);
-	if (!sqe) {
-		net->rx_stopped = true;
+	if (!sqe) { /* the ring is full for now: the loop's next turn comes back here */
+		dev->transport.kick(dev, NET_RXQ);
 		return;
 	}
 	net->rx_op.done = rx_done;

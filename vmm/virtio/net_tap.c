@@ -245,17 +245,26 @@ unsigned int net_tap_offloads_for(const struct virtio_device *dev)
  * it had: net_rx.c drops what the driver did not accept, and the warning
  * says so once.
  */
+/*
+ * What the tap has is what it said yes to: a refusal keeps the old set
+ * (and is not asked again, as TUNSETOFFLOAD takes the host's rtnl lock on
+ * the loop thread).
+ */
 void net_tap_apply_offloads(struct net *net)
 {
 	unsigned int want = net->offloads_wanted;
 
-	if (want == net->offloads_set)
+	if (want == net->offloads_set || (want | NET_OFFLOADS_REFUSED) == net->offloads_refused)
 		return;
-	if (ioctl(net->fd, TUNSETOFFLOAD, want) && !(net->warned & NET_WARNED_OFFLOAD)) {
-		net->warned |= NET_WARNED_OFFLOAD;
-		pr_warn("%s: tap %s refused offloads %#x (TUNSETOFFLOAD): %s; packets the guest "
-			"did not ask for are dropped (rx_errors)",
-			net->dev->name, net->tap, want, strerror(errno));
+	if (!ioctl(net->fd, TUNSETOFFLOAD, want)) {
+		net->offloads_set = want;
+		return;
 	}
-	net->offloads_set = want;
+	net->offloads_refused = want | NET_OFFLOADS_REFUSED;
+	if (net->warned & NET_WARNED_OFFLOAD)
+		return;
+	net->warned |= NET_WARNED_OFFLOAD;
+	pr_warn("%s: tap %s refused offloads %#x (TUNSETOFFLOAD): %s; it keeps %#x, and packets "
+		"the guest did not ask for are dropped (rx_errors)",
+		net->dev->name, net->tap, want, strerror(errno), net->offloads_set);
 }

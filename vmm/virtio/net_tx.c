@@ -24,6 +24,7 @@
 #include "vmm/util/log.h"
 
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <string.h>
 
 static void tx_done(struct ev_op *op, int res, unsigned int flags);
@@ -87,7 +88,9 @@ static int tx_chain(struct virtio_device *dev, struct virtqueue *vq, const struc
 			       "chain from head %u: %u device-writable buffer(s) in a transmitq "
 			       "(5.1.6.2)",
 			       chain->head, chain->nr - chain->nr_out);
-	if (chain->out_len < NET_HDR_LEN || chain->out_len - NET_HDR_LEN > NET_FRAME_MAX) {
+	/* a frame holds an Ethernet header at least: a tap refuses less (EINVAL) */
+	if (chain->out_len < NET_HDR_LEN + ETH_HLEN ||
+	    chain->out_len - NET_HDR_LEN > NET_FRAME_MAX) {
 		net->n.tx_bad_frames++;
 		return 0;
 	}
@@ -123,39 +126,16 @@ static int tx_pop(struct virtqueue *vq, struct vq_chain *chain)
 	return vq_pop(vq, chain);
 }
 
-static void tx_yielded(struct ev_op *op, int res, unsigned int flags)
-{
-	struct net *net = container_of(op, struct net, tx_yield_op);
-	struct virtio_device *dev = net->dev;
-
-	(void)res;
-	(void)flags;
-	pthread_mutex_lock(&dev->lock);
-	net->tx_yielding = false;
-	net_tx_turn(dev);
-	pthread_mutex_unlock(&dev->lock);
-}
-
 /*
  * The turn took its NET_TX_BURST chains: the next one comes after what
- * the loop has ready now. Without an SQE, the driver's next kick does.
+ * the loop has ready now, as if the driver had kicked again (the queue's
+ * notify eventfd). Not by waiting for the driver's next kick: with
+ * EVENT_IDX it sends none for chains it has already made available.
  */
-static void tx_yield(struct virtio_device *dev, struct virtqueue *vq)
+static void tx_yield(struct virtio_device *dev)
 {
-	struct net *net = to_net(dev);
-	struct io_uring_sqe *sqe;
-
-	net->n.tx_yields++;
-	if (net->tx_yielding)
-		return;
-	sqe = ev_sqe(dev->loop, &net->tx_yield_op);
-	if (!sqe) {
-		vq_notifications(vq, true);
-		return;
-	}
-	net->tx_yield_op.done = tx_yielded;
-	io_uring_prep_nop(sqe);
-	net->tx_yielding = true;
+	to_net(dev)->n.tx_yields++;
+	dev->transport.kick(dev, NET_TXQ);
 }
 
 void net_tx_turn(struct virtio_device *dev)
@@ -188,14 +168,19 @@ void net_tx_turn(struct virtio_device *dev)
 		}
 	}
 	if (taken == NET_TX_BURST)
-		tx_yield(dev, vq);
+		tx_yield(dev);
 	if (ret < 0)
 		virtio_queue_broken(dev, vq);
 	if (pushed)
 		virtio_queue_done(dev, vq);
 }
 
-/* A write's result, counted; the first failure is reported. */
+/*
+ * A write's result, counted; the first failure of the host's is reported.
+ * EINVAL is the tap refusing the frame itself (a header whose offsets or
+ * GSO fields the kernel rejects): the guest's doing, a bad frame, which
+ * must not use up the warning that a real failure (the tap down) needs.
+ */
 static void tx_count(struct virtio_device *dev, const struct net_tx_req *req, int res)
 {
 	struct net *net = to_net(dev);
@@ -203,6 +188,10 @@ static void tx_count(struct virtio_device *dev, const struct net_tx_req *req, in
 	if (res >= 0 && (uint32_t)res == req->frame_len + NET_HDR_LEN) {
 		net->n.tx_packets++;
 		net->n.tx_bytes += req->frame_len;
+		return;
+	}
+	if (res == -EINVAL) {
+		net->n.tx_bad_frames++;
 		return;
 	}
 	net->n.tx_errors++;

@@ -118,9 +118,12 @@ struct vq_used {
 void vq_push_n(struct virtqueue *vq, const struct vq_used *used, unsigned int n);
 
 /*
- * Put the last @n chains taken back on the ring, untouched, to be taken
- * again: a device that took buffers for something it cannot finish yet
- * (vhost's vhost_discard_vq_desc()).
+ * Put the last @n chains taken back on the ring, to be taken again (their
+ * contents as the device left them): a device that took buffers for
+ * something it cannot finish yet (vhost's vhost_discard_vq_desc()). The
+ * driver is not told: a caller that will wait for its next notification
+ * must have had vq_pop() return 0 last (which set avail_event to the ring
+ * as the driver left it); else it must take them again unasked.
  */
 void vq_unpop(struct virtqueue *vq, unsigned int n);
 

@@ -145,6 +145,34 @@ static void test_flag_where_the_header_is_silent(void **state)
 	       "--guest-page-size 8K: give 4K, 16K or 64K");
 }
 
+/* --net: a MAC derived from the tap's name, the same each run; a given one exactly. */
+static void test_net_macs(void **state)
+{
+	struct run a = dry_run(FLAGS_4K, "--net", "tap=tap0", "--net", "tap=tap1", NULL);
+	struct run b = dry_run(FLAGS_4K, "--net", "tap=tap0", NULL);
+	const size_t at = strlen("tap tap0, MAC ");
+	char *mac_a = strstr(a.out, "tap tap0, MAC 02:cb:");
+	char *mac_b = strstr(b.out, "tap tap0, MAC ");
+	char *mac_1 = strstr(a.out, "tap tap1, MAC 02:cb:");
+
+	(void)state;
+	assert_non_null(mac_a);
+	assert_non_null(mac_b);
+	assert_non_null(mac_1);
+	assert_memory_equal(mac_a + at, mac_b + at, 17); /* the same tap, the same MAC */
+	assert_memory_not_equal(mac_a + at, mac_1 + at, 17);
+	free(b.out);
+	expect(a, 0, "virtio-net1");
+	expect(dry_run(FLAGS_4K, "--net", "tap=tap0,mac=02:AB:cd:00:00:0f", NULL), 0,
+	       "tap tap0, MAC 02:ab:cd:00:00:0f\r\n");
+	expect(dry_run(FLAGS_4K, "--net", "tap=tap0,mac=+2:00:00:00:00:01", NULL), 2,
+	       "give six hex bytes");
+	expect(dry_run(FLAGS_4K, "--net", "tap=tap0,mac=02:00:00:00:00", NULL), 2,
+	       "give six hex bytes");
+	expect(dry_run(FLAGS_4K, "--net", "tap=averyveryverylongname", NULL), 2,
+	       "a tap's name has 1 to 15 characters");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_pool_smaller_than_a_pageblock_is_refused),
 		cmocka_unit_test(test_window_in_whole_guest_pageblocks),
 		cmocka_unit_test(test_flag_where_the_header_is_silent),
+		cmocka_unit_test(test_net_macs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -402,7 +402,8 @@ static void test_net_tx_bad_frames(void **state)
 	assert_int_equal(guest_send(t, &tso, 60, 3, NULL), 0);
 	assert_int_equal(guest_send(t, &ecn, 60, 4, NULL), 0);
 	assert_int_equal(guest_send(t, &odd, 60, 5, NULL), 0);
-	assert_int_equal(counter(t, "tx_bad_frames"), 6);
+	assert_int_equal(guest_send(t, &ok, 13, 7, NULL), 0); /* less than an Ethernet header */
+	assert_int_equal(counter(t, "tx_bad_frames"), 7);
 	assert_int_equal(host_recv(junk, sizeof(junk), QUIET_MS), -1);
 	/* The queue goes on. */
 	assert_int_equal(guest_send(t, &ok, 60, 6, NULL), 0);
@@ -713,7 +714,8 @@ static void test_net_rx_offloads(void **state)
 	pthread_mutex_lock(&t->dev.lock);
 	net_get_info(&t->dev, &info);
 	pthread_mutex_unlock(&t->dev.lock);
-	assert_int_equal(info.offloads, TUN_F_CSUM | TUN_F_TSO4);
+	/* the "tap", a socketpair, refused TUNSETOFFLOAD: what it has is what it had */
+	assert_int_equal(info.offloads, 0);
 	assert_int_equal(info.tap_offloads, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
 	/* Without GUEST_CSUM: flags 0 (5.1.6.4.1), and no partial checksum. */
 	start(t, MRG);
@@ -821,7 +823,10 @@ static void test_net_reset(void **state)
 	assert_int_equal(counter(t, "tx_packets"), 1);
 }
 
-/* The "tap" goes away: counted, reported once, read again on the next kick; no spin. */
+/*
+ * The "tap" ends (a read gives 0): reading stops, with no spin and no
+ * error counted, until the next kick; a write to it is a counted error.
+ */
 static void test_net_tap_gone(void **state)
 {
 	struct tdev *t = net_dev(0);
@@ -831,11 +836,12 @@ static void test_net_tap_gone(void **state)
 	start(t, 0);
 	close(fx.peer);
 	fx.peer = -1;
-	assert_true(wait_counter(t, "rx_errors", 1));
 	sleep_ms(QUIET_MS);
-	assert_int_equal(counter(t, "rx_errors"), 1);
+	assert_int_equal(counter(t, "rx_errors"), 0);
+	assert_int_equal(counter(t, "rx_packets"), 0);
 	post_rx(t, 1526, true);
-	assert_true(wait_counter(t, "rx_errors", 2));
+	sleep_ms(QUIET_MS);
+	assert_int_equal(counter(t, "rx_errors"), 0);
 	assert_int_equal(guest_send(t, &(struct virtio_net_hdr_v1){ 0 }, 60, 1, NULL), 0);
 	assert_int_equal(counter(t, "tx_errors"), 1);
 	assert_healthy(t);
@@ -1002,6 +1008,7 @@ static void expect_test_frame(struct tdev *t, const uint8_t *want, uint32_t len)
 
 static void test_net_real_tap(void **state)
 {
+	struct net_info info_after = { 0 };
 	struct net_tap_info info;
 	char err[512] = "";
 	struct tdev *t;
@@ -1023,6 +1030,15 @@ static void test_net_real_tap(void **state)
 	start(t, MRG | F(CSUM) | F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6));
 	for (unsigned int i = 0; i < 8; i++)
 		post_rx(t, 2048, i == 7);
+	/* a real tap says yes: it gets what the driver took (on the loop, after the kick) */
+	for (int i = 0; i < 100 && info_after.offloads != (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	     i++) {
+		sleep_ms(10);
+		pthread_mutex_lock(&t->dev.lock);
+		net_get_info(&t->dev, &info_after);
+		pthread_mutex_unlock(&t->dev.lock);
+	}
+	assert_int_equal(info_after.offloads, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
 	test_frame(f, sizeof(f), 1);
 	/* Down, the tap refuses the frame. */
 	assert_int_equal(guest_send(t, &(struct virtio_net_hdr_v1){ 0 }, 60, 1, NULL), 0);
