@@ -18,6 +18,14 @@ static int parse_size_at(char *text, struct pool_spec *out, char *err, size_t er
 		snprintf(err, errlen, "size %s", why);
 		return -1;
 	}
+	/* every guest's pageblock is 2 MiB at least: 16 bytes was meant as 16M */
+	if (!is_aligned(out->size, SZ_2M) && !text[strspn(text, "0123456789")]) {
+		snprintf(err, errlen,
+			 "size %s has no unit, so it is %s, not whole 2 MiB pageblocks; "
+			 "did you mean %sM?",
+			 text, size_str(out->size, why), text);
+		return -1;
+	}
 	if (at) {
 		if (size_parse(at, &out->fixed_base, why, sizeof(why))) {
 			snprintf(err, errlen, "address %s", why);

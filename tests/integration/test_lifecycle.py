@@ -13,20 +13,20 @@ import tempfile
 import common
 
 G = common.GUEST_CMDLINE
-JOB = """
+JOB = """# (a guest stopped mid-line, as Ctrl-a x does, leaves the line open: echo ends it)
 echo "@@step reset"
 cmavm run --cmdline "%(g)s cmavm.mode=reboot"
-echo "@@step-exit reset $?"
+rc=$?; echo; echo "@@step-exit reset $rc"
 echo "@@step escape"
 cmavm run --cmdline "%(g)s cmavm.mode=shell"
-echo "@@step-exit escape $?"
+rc=$?; echo; echo "@@step-exit escape $rc"
 echo "@@step gzip"
 cmavm run --kernel Image.gz --initrd initrd.img --cmdline "%(g)s"
-echo "@@step-exit gzip $?"
+rc=$?; echo; echo "@@step-exit gzip $rc"
 echo "@@step high"
 cmavm run --memory 3G --dma-pool high:16M@0x100000000 --api-socket api.sock \
     --cmdline "%(g)s cmavm.mode=shell"
-echo "@@step-exit high $?"
+rc=$?; echo; echo "@@step-exit high $rc"
 """ % {"g": G}
 
 

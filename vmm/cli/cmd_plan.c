@@ -49,10 +49,11 @@ static const char plan_usage[] =
 	"  --largest SIZE     with --observed: the largest allocation (default: one\n"
 	"                     pageblock)\n"
 	"  --page-size SIZE   with --observed: 4K, 16K or 64K (default 4K)\n"
-	"  --headroom PERCENT with --observed: default 15\n"
+	"  --headroom PERCENT  with --observed: default 15\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"Sizes are bytes, or numbers with K, M, G (powers of 1024).\n"
+	"\n"
 	"Exit status: 0 planned, 1 the profile cannot be met or a source cannot be\n"
 	"read, 2 usage error or a malformed file.\n";
 

@@ -21,6 +21,7 @@
 #include "vmm/machine/memory_map.h"
 #include "vmm/util/log.h"
 #include "vmm/util/strbuf.h"
+#include "vmm/virtio/devices.h"
 
 #define usage_error(...) cli_usage_error("run", __VA_ARGS__)
 
@@ -94,6 +95,42 @@ static const char run_usage[] =
 	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds it).\n"
 	"On a terminal, Ctrl-a x stops the VM.\n";
 
+/* The rest of run's --help: its figures are the limits the flags are checked against. */
+static const char run_usage_limits[] =
+	"\n"
+	"Limits:\n"
+	"  --memory      128 MiB to %s, a multiple of 2 MiB\n"
+	"  --cpus        1 to %llu\n"
+	"  --cma, --dma-pool\n"
+	"                %d pools in all, the default pool counted; names up to %d\n"
+	"                characters\n"
+	"  --window      %d windows in all, ,window= counted\n"
+	"  --disk        %d disks\n"
+	"  --net         %d network devices\n"
+	"  --gpu         %d to %d pixels a side\n"
+	"  --balloon-stats, --agent-interval\n"
+	"                0 to 3600 seconds\n"
+	"\n"
+	"Environment:\n"
+	"  CMAVM_SOCKET     the control socket without --api-socket\n"
+	"  XDG_RUNTIME_DIR  the socket's directory without either  [/tmp]\n"
+	"  CMAVM_GUEST_DIR  where the demo guest is looked for first\n"
+	"  CMAVM_TEST_RAW_POOLS  for cmavm's own tests only\n"
+	"  CMAVM_SECCOMP_PROBE   for cmavm's own tests only\n"
+	"\n"
+	"Exit status: 0 the guest ran and stopped (or --dry-run planned), 1 cmavm or the\n"
+	"VM failed (a pool that does not fit, KVM, a device), 2 usage error.\n";
+
+static int print_run_usage(void)
+{
+	char max_memory[32];
+
+	fputs(run_usage, stdout);
+	printf(run_usage_limits, size_str(MAX_MEMORY, max_memory), MMAP_MAX_CPUS, POOL_MAX,
+	       POOL_NAME_MAX - 1, CMA_MAX_WINDOWS, MAX_DISKS, MAX_NETS, GPU_MIN_DIM, GPU_MAX_DIM);
+	return CLI_EXIT_OK;
+}
+
 /* A decimal count from @min to @max; false if @arg is not one. */
 static bool parse_count(const char *arg, unsigned long min, unsigned long max, unsigned int *out)
 {
@@ -154,13 +191,23 @@ static int flag_cpus(struct vm_config *cfg, char *arg)
 	return 0;
 }
 
+/* Room for one more pool, for @flag @arg; NULL, with the error printed, when full. */
 static struct pool_spec *new_pool(struct vm_config *cfg, const char *flag, const char *arg)
 {
-	if (cfg->nr_pools == POOL_MAX) {
-		pr_err("%s %s: at most %d pools", flag, arg, POOL_MAX);
-		return NULL;
-	}
-	return &cfg->pools[cfg->nr_pools];
+	bool has_default = cfg->nr_pools && cfg->pools[0].is_default;
+
+	if (cfg->nr_pools < POOL_MAX)
+		return &cfg->pools[cfg->nr_pools];
+	if (has_default)
+		pr_err("%s %s would be pool %d: cmavm takes at most %d, and the default pool "
+		       "(--cma, " DEFAULT_CMA " unless given) counts among them; drop a "
+		       "--dma-pool, or give --cma 0 to go without the default pool",
+		       flag, arg, POOL_MAX + 1, POOL_MAX);
+	else
+		pr_err("%s %s would be pool %d: cmavm takes at most %d, counting the default "
+		       "pool (--cma); drop a --dma-pool",
+		       flag, arg, POOL_MAX + 1, POOL_MAX);
+	return NULL;
 }
 
 /* --cma replaces the default pool; the last one given wins. */
@@ -490,10 +537,8 @@ static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		if (opt == 'h') {
-			fputs(run_usage, stdout);
-			return CLI_EXIT_OK;
-		}
+		if (opt == 'h')
+			return print_run_usage();
 		if (opt == '?')
 			return usage_error("unknown flag '%s'", argv[optind - 1]);
 		if (opt == ':')

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vmm/cli/cli.h"
 #include "vmm/cli/ctl.h"
@@ -69,6 +70,11 @@ static const char ctl_usage[] =
 	"The map is drawn in colour on a terminal; with NO_COLOR set, or when stdout\n"
 	"is not a terminal, in letters.\n"
 	"\n"
+	"Environment:\n"
+	"  CMAVM_SOCKET     the VM's API socket without --socket\n"
+	"  XDG_RUNTIME_DIR  the socket's directory without either  [/tmp]\n"
+	"  NO_COLOR         draw the map in letters\n"
+	"\n"
 	"Exit status: 0 done, 1 the VM refused or cannot be reached, 2 usage error;\n"
 	"gpu export -- PROGRAM: PROGRAM's (128 + N if signal N ended it).\n";
 
@@ -114,16 +120,36 @@ static int show_answer(const struct ctl_command *cmd, const char *body, bool as_
 	return ret;
 }
 
-static int show_reply(const struct ctl_command *cmd, struct ctl_reply *reply, bool as_json)
+/* The answer to @cmd, typed as @argv, from the VM at @socket. */
+static int show_reply(const char *socket, int argc, char **argv, const struct ctl_command *cmd,
+		      struct ctl_reply *reply, bool as_json)
 {
-	char err[1024];
-
 	if (reply->status >= 200 && reply->status <= 299 && cmd->take)
 		return cmd->take(cmd, reply, as_json);
 	if (reply->status >= 200 && reply->status <= 299)
 		return show_answer(cmd, reply->body, as_json);
-	pr_err("%s", ctl_reply_error(reply, err, sizeof(err)));
-	return CLI_EXIT_FAILED;
+	return ctl_refused(socket, argc, argv, cmd, reply);
+}
+
+/*
+ * A directory given for the socket (the VM's runtime directory, say):
+ * the socket is a file in it. False, with the error printed.
+ */
+static bool socket_not_a_directory(const char *path, bool flag, int argc, char **argv)
+{
+	const char *slash = path[0] && path[strlen(path) - 1] == '/' ? "" : "/";
+	struct stat st;
+	char typed[512];
+
+	if (stat(path, &st) || !S_ISDIR(st.st_mode))
+		return true;
+	/* the words typed after "cmavm ctl" */
+	ctl_typed(argc, argv, typed, sizeof(typed));
+	pr_err("%s %s is a directory; the API socket is a file in it, e.g. 'cmavm ctl --socket "
+	       "%s%s" CTL_SOCKET_NAME "%s'",
+	       flag ? "--socket" : "the API socket", path, path, slash,
+	       typed + strlen("cmavm ctl"));
+	return false;
 }
 
 static const struct option ctl_options[] = {
@@ -183,8 +209,13 @@ int cmd_ctl(int argc, char **argv)
 		flags.socket_path = ctl_default_socket(default_socket, sizeof(default_socket));
 	ret = CLI_EXIT_FAILED;
 	if (flags.socket_path &&
-	    !ctl_request(flags.socket_path, cmd.method, cmd.path, cmd.json, &reply)) {
-		ret = show_reply(&cmd, &reply, flags.as_json);
+	    !socket_not_a_directory(flags.socket_path, flags.socket_path != default_socket,
+				    argc - optind, argv + optind))
+		ret = CLI_EXIT_USAGE;
+	else if (flags.socket_path &&
+		 !ctl_request(flags.socket_path, cmd.method, cmd.path, cmd.json, &reply)) {
+		ret = show_reply(flags.socket_path, argc - optind, argv + optind, &cmd, &reply,
+				 flags.as_json);
 		ctl_reply_free(&reply);
 	}
 	free(cmd.json);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Private to vmm/cli/ctl.c, ctl_requests.c, ctl_gpu.c and ctl_views*.c
+ * Private to vmm/cli/ctl.c, ctl_requests.c, ctl_errors.c, ctl_gpu.c and ctl_views*.c
  * (and their unit tests): how `cmavm ctl` turns a command's words into a
  * request (ctl_requests.c; the GPU's in ctl_gpu.c), sends it and prints
- * the answer or its error (ctl.c), takes an answer that is more than JSON
+ * the answer or its error (ctl.c; a refusal in the command's terms:
+ * ctl_errors.c), takes an answer that is more than JSON
  * (ctl_gpu.c: a screenshot's PNG, an exported dma-buf), and shows an
  * answer to people (the views: ctl_views_vm.c for the VM, ctl_views_cma.c
  * for the host CMA engine, ctl_views_gpu.c for the GPU, ctl_views.c for
@@ -54,6 +55,22 @@ int ctl_parse_command(int argc, char **argv, struct ctl_command *cmd);
 
 /* A decimal index (a window id, a block number, a scanout); false when @text is none. */
 bool ctl_parse_index(const char *text, uint64_t max, uint64_t *out);
+
+/* ---- a refusal in the command's terms (ctl_errors.c) ---- */
+
+/* "cmavm ctl WORDS...": the command @argv as typed, in @buf. */
+const char *ctl_typed(int argc, char **argv, char *buf, size_t len);
+
+/* @bytes as a size argument is typed: "16M", "1G", "4097". */
+const char *ctl_size_words(uint64_t bytes, char buf[static 32]);
+
+/*
+ * Print why the VM at @socket refused @cmd, typed as @argv, with the
+ * non-2xx @reply: in terms of the command (asking the VM what that needs),
+ * else the API's own sentence. Returns CLI_EXIT_FAILED.
+ */
+int ctl_refused(const char *socket, int argc, char **argv, const struct ctl_command *cmd,
+		const struct ctl_reply *reply);
 
 /* ---- the GPU's commands (ctl_gpu.c): words to request, and the answers taken ---- */
 

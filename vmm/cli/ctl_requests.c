@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "cma/engine.h"
 #include "cma/size.h"
 #include "vmm/cli/cli.h"
+#include "vmm/util/log.h"
+#include "vmm/util/strbuf.h"
 
 #define usage_error(...) cli_usage_error("ctl", __VA_ARGS__)
 
@@ -41,16 +44,47 @@ bool ctl_parse_index(const char *text, uint64_t max, uint64_t *out)
 	return true;
 }
 
+/* A mistake in the words of @argv: "cmavm ctl WORDS: what"; CLI_EXIT_USAGE. */
+static int mistake(int argc, char **argv, const char *fmt, ...)
+{
+	char typed[512], what[768] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vappendf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	pr_err("%s: %s", ctl_typed(argc, argv, typed, sizeof(typed)), what);
+	return CLI_EXIT_USAGE;
+}
+
+static bool is_bare_number(const char *text)
+{
+	return text[strspn(text, "0123456789")] == '\0';
+}
+
+#define BALLOON_PAGE SZ_4K /* virtio-balloon's page, whatever the guest's */
+
 /* balloon set SIZE */
 static int balloon_set(int argc, char **argv, struct ctl_command *cmd)
 {
 	uint64_t bytes;
-	char err[256];
+	char err[256], up[32];
 
 	if (argc != 3)
 		return usage_error("'balloon set' takes one SIZE");
 	if (size_parse(argv[2], &bytes, err, sizeof(err)))
 		return usage_error("balloon set %s: %s", argv[2], err);
+	if (bytes % BALLOON_PAGE && is_bare_number(argv[2]))
+		return mistake(argc, argv,
+			       "%s is bytes, not a whole number of 4 KiB pages; did you mean "
+			       "'cmavm ctl balloon set %sM'?",
+			       argv[2], argv[2]);
+	if (bytes % BALLOON_PAGE)
+		return mistake(
+			argc, argv,
+			"%s is not a whole number of 4 KiB pages; use 'cmavm ctl balloon set "
+			"%s'",
+			argv[2], ctl_size_words(align_up(bytes, BALLOON_PAGE), up));
 	if (asprintf(&cmd->json, "{\"target_bytes\": %llu}", (unsigned long long)bytes) < 0)
 		cmd->json = NULL;
 	return cmd->json ? 0 : usage_error("out of memory");
@@ -77,6 +111,19 @@ static bool is_level(const char *word)
 	return !cma_level_parse(word, &level);
 }
 
+/*
+ * window commit's LEVEL: the last word, or the one after POOL; when
+ * neither is a level, the one of them that is no size was meant for it.
+ */
+static const char *commit_level(int argc, char **argv)
+{
+	if (is_level(argv[argc - 1]))
+		return argv[argc - 1];
+	if (argc == 4 || is_level(argv[3]) || !isdigit((unsigned char)argv[3][0]))
+		return argv[3];
+	return argv[argc - 1];
+}
+
 /* window commit POOL [OFFSET LENGTH] LEVEL, or POOL LEVEL [OFFSET LENGTH] */
 static int window_commit(int argc, char **argv, struct ctl_command *cmd)
 {
@@ -86,7 +133,12 @@ static int window_commit(int argc, char **argv, struct ctl_command *cmd)
 
 	if (argc != 4 && argc != 6)
 		return usage_error("'window commit' takes POOL [OFFSET LENGTH] LEVEL");
-	level = is_level(argv[argc - 1]) ? argv[argc - 1] : argv[3];
+	level = commit_level(argc, argv);
+	if (!is_level(level))
+		return mistake(argc, argv,
+			       "unknown level '%s'; use resident, huge or contiguous, e.g. 'cmavm "
+			       "ctl window commit %s huge'",
+			       level, argv[2]);
 	if (argc == 6) {
 		off_text = level == argv[3] ? argv[4] : argv[3];
 		len_text = level == argv[3] ? argv[5] : argv[4];

@@ -184,8 +184,10 @@ static void line_gate(bool hold)
 	struct timespec deadline = ms_from_now(CLOCK_REALTIME, CONSOLE_OUT_LINE_WAIT_MS);
 
 	if (!hold) {
-		if (term_held)
+		if (term_held) {
+			term.mid_line = false; /* the message ended its line */
 			pthread_mutex_unlock(&term.lock);
+		}
 		term_held = false;
 		return;
 	}
@@ -328,6 +330,7 @@ void console_out_stop(void)
 	pthread_mutex_unlock(&out.lock);
 	end_writer();
 	vmm_log_set_gate(NULL);
+	term.mid_line = false;
 	pthread_mutex_lock(&out.lock);
 	out.running = false;
 	out.dropped += out.len; /* left by a writer given up on */

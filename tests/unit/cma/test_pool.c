@@ -154,9 +154,27 @@ static void test_window_suffix_rejects(void **state)
 	expect_error(pool_parse_named("gpu:0,window=huge", &p, err, sizeof(err)), "size 0");
 }
 
+/* A number without a unit is bytes: too few for a pool, so the M was meant. */
+static void test_a_bare_number_asks_did_you_mean(void **state)
+{
+	struct pool_spec p;
+
+	assert_int_equal(pool_parse_named("gpu:16", &p, err, sizeof(err)), -1);
+	assert_string_equal(err, "size 16 has no unit, so it is 16 bytes, not whole 2 MiB "
+				 "pageblocks; did you mean 16M?");
+	assert_int_equal(pool_parse_default("64,window=huge", &p, err, sizeof(err)), -1);
+	assert_string_equal(err, "size 64 has no unit, so it is 64 bytes, not whole 2 MiB "
+				 "pageblocks; did you mean 64M?");
+	/* bytes that are whole pageblocks were meant as bytes */
+	assert_int_equal(pool_parse_named("gpu:33554432", &p, err, sizeof(err)), 0);
+	assert_int_equal(p.size, 32 * SZ_1M);
+	assert_int_equal(pool_parse_default("0", &p, err, sizeof(err)), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_bare_number_asks_did_you_mean),
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_named),
 		cmocka_unit_test(test_named_rejects),

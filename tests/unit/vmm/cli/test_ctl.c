@@ -148,12 +148,12 @@ static void test_raw_prints_the_body_as_it_came_when_not_json(void **state)
 static void test_a_refusal_is_an_error_with_the_api_s_words(void **state)
 {
 	struct canned_server *canned =
-		canned_vm("409 Conflict", JSON, "{\"error\": \"the VM is paused\"}");
-	struct run r = ctl(canned->path, "--socket {} pause");
+		canned_vm("409 Conflict", JSON, "{\"error\": \"no statistics yet\"}");
+	struct run r = ctl(canned->path, "--socket {} balloon stats");
 
 	assert_int_equal(r.status, CLI_EXIT_FAILED);
 	assert_string_equal(r.out, "");
-	assert_string_equal(r.err, "cmavm: error: the VM is paused\r\n");
+	assert_string_equal(r.err, "cmavm: error: no statistics yet\r\n");
 	canned_server_stop(canned);
 	run_done(&r);
 }
@@ -253,6 +253,109 @@ static void test_usage_errors(void **state)
 		assert_string_equal(r.err, want);
 		run_done(&r);
 	}
+}
+
+/* ---- mistakes, through the API to the fake VM, in the command's terms ---- */
+
+static const struct mistake {
+	enum ctl_vm_state state; /* the fake VM's */
+	const char *words;	 /* after --socket */
+	int status;
+	const char *said; /* after "cmavm: error: " */
+} mistakes[] = {
+	{ CTL_VM_RUNNING, "balloon set 128", CLI_EXIT_USAGE,
+	  "cmavm ctl balloon set 128: 128 is bytes, not a whole number of 4 KiB pages; did you "
+	  "mean 'cmavm ctl balloon set 128M'?" },
+	{ CTL_VM_RUNNING, "balloon set 0x1001", CLI_EXIT_USAGE,
+	  "cmavm ctl balloon set 0x1001: 0x1001 is not a whole number of 4 KiB pages; use 'cmavm "
+	  "ctl balloon set 8K'" },
+	{ CTL_VM_PAUSED, "pause", CLI_EXIT_FAILED,
+	  "cmavm ctl pause: the VM is already paused; resume it with 'cmavm ctl resume'" },
+	{ CTL_VM_RUNNING, "resume", CLI_EXIT_FAILED,
+	  "cmavm ctl resume: the VM is already running; pause it with 'cmavm ctl pause'" },
+	{ CTL_VM_STOPPING, "shutdown", CLI_EXIT_FAILED,
+	  "cmavm ctl shutdown: the VM is shutting down; nothing more can be done with it (start "
+	  "a new one with 'cmavm run')" },
+	{ CTL_VM_RUNNING, "window commit linux,cma hugh", CLI_EXIT_USAGE,
+	  "cmavm ctl window commit linux,cma hugh: unknown level 'hugh'; use resident, huge or "
+	  "contiguous, e.g. 'cmavm ctl window commit linux,cma huge'" },
+	{ CTL_VM_RUNNING, "window commit linux,cma 0 16M hugh", CLI_EXIT_USAGE,
+	  "cmavm ctl window commit linux,cma 0 16M hugh: unknown level 'hugh'; use resident, huge "
+	  "or contiguous, e.g. 'cmavm ctl window commit linux,cma huge'" },
+	{ CTL_VM_RUNNING, "window commit linux,cma Huge 0 16M", CLI_EXIT_USAGE,
+	  "cmavm ctl window commit linux,cma Huge 0 16M: unknown level 'Huge'; use resident, huge "
+	  "or contiguous, e.g. 'cmavm ctl window commit linux,cma huge'" },
+	{ CTL_VM_RUNNING, "migrate gpu 3", CLI_EXIT_FAILED,
+	  "cmavm ctl migrate gpu 3: no CMA pool 'gpu'; the pools are 'linux,cma' and 'fw' "
+	  "('cmavm ctl pools' shows them)" },
+	{ CTL_VM_RUNNING, "window commit gpu huge", CLI_EXIT_FAILED,
+	  "cmavm ctl window commit gpu huge: no CMA pool 'gpu'; the pools are 'linux,cma' and "
+	  "'fw' ('cmavm ctl pools' shows them)" },
+	{ CTL_VM_RUNNING, "migrate fw 5", CLI_EXIT_FAILED,
+	  "cmavm ctl migrate fw 5: pool 'fw' has 2 pageblocks of 2 MiB, numbered 0 to 1; e.g. "
+	  "'cmavm ctl migrate fw 1'" },
+	{ CTL_VM_RUNNING, "window commit linux,cma 3M 4M huge", CLI_EXIT_FAILED,
+	  "cmavm ctl window commit linux,cma 3M 4M huge: OFFSET 3 MiB is not a whole number of 2 "
+	  "MiB pageblocks; use 2M or 4M" },
+	{ CTL_VM_RUNNING, "window commit linux,cma 0 1M huge", CLI_EXIT_FAILED,
+	  "cmavm ctl window commit linux,cma 0 1M huge: LENGTH 1 MiB is not a whole number of 2 "
+	  "MiB pageblocks; use 2M" },
+	{ CTL_VM_RUNNING, "window commit linux,cma 60M 8M huge", CLI_EXIT_FAILED,
+	  "cmavm ctl window commit linux,cma 60M 8M huge: OFFSET 60M and LENGTH 8M run past the "
+	  "end of pool 'linux,cma' (64 MiB); from 60M, LENGTH is at most 4M (0: to the end)" },
+	{ CTL_VM_RUNNING, "window commit linux,cma huge 64M 2M", CLI_EXIT_FAILED,
+	  "cmavm ctl window commit linux,cma huge 64M 2M: OFFSET 64 MiB is past the end of pool "
+	  "'linux,cma' (64 MiB); give one below 64M" },
+	/* what the API says itself, where it speaks of nothing but the command */
+	{ CTL_VM_RUNNING, "window release 9", CLI_EXIT_FAILED,
+	  "no window 9; GET /v1/cma/windows lists them" },
+};
+
+static void test_each_mistake_in_the_command_s_terms(void **state)
+{
+	char words[256], want[512];
+	struct fixture *f;
+	struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]); i++) {
+		reset_vm(NULL);
+		f = fixture_open(ctl_api_handle, (void *)&ops);
+		vm.state = mistakes[i].state;
+		snprintf(words, sizeof(words), "--socket {} %s", mistakes[i].words);
+		snprintf(want, sizeof(want), "cmavm: error: %s\r\n", mistakes[i].said);
+		r = ctl(f->path, words);
+		assert_string_equal(r.err, want);
+		assert_int_equal(r.status, mistakes[i].status);
+		assert_string_equal(r.out, "");
+		run_done(&r);
+		fixture_close(f);
+	}
+}
+
+/* --socket DIR (with or without its slash): nothing is sent, the file in it suggested */
+static void test_a_directory_for_the_socket(void **state)
+{
+	static const char *const cases[][2] = { { "", "status" }, { "/", "window list" } };
+	struct canned_server *canned = canned_vm("200 OK", JSON, "{}");
+	char words[256], want[512];
+	struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(words, sizeof(words), "--socket %s%s %s", canned->dir, cases[i][0],
+			 cases[i][1]);
+		snprintf(want, sizeof(want),
+			 "cmavm: error: --socket %s%s is a directory; the API socket is a file in "
+			 "it, e.g. 'cmavm ctl --socket %s/cmavm.sock %s'\r\n",
+			 canned->dir, cases[i][0], canned->dir, cases[i][1]);
+		r = ctl(NULL, words);
+		assert_int_equal(r.status, CLI_EXIT_USAGE);
+		assert_string_equal(r.err, want);
+		assert_string_equal(canned->request, "");
+		run_done(&r);
+	}
+	canned_server_stop(canned);
 }
 
 /* ---- the GPU's commands, through the API to the fake VM ---- */
@@ -525,6 +628,8 @@ int main(void)
 		cmocka_unit_test(test_no_vm_at_the_socket),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_each_mistake_in_the_command_s_terms),
+		cmocka_unit_test(test_a_directory_for_the_socket),
 		cmocka_unit_test(test_gpu_shows_the_gpu),
 		cmocka_unit_test(test_gpu_display_resizes),
 		cmocka_unit_test(test_screenshot_writes_the_png),
