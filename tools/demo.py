@@ -86,7 +86,7 @@ def show_engine(session):
               "(docs/security.md)", THREADS),
              ("committing a DMA window over the default pool on host huge pages",
               ctl + "window commit linux,cma huge"),
-             ("moving one of its pageblocks onto a new huge page", ctl + "migrate linux,cma 3"),
+             ("moving one of its pageblocks onto a new huge page", ctl + "migrate linux,cma 1"),
              ("the windows: gpu's since boot, the default pool's just now", ctl + "window list"),
              ("what the moves cost the guest (live moves: no pause, only writers wait)",
               ctl + "cma-stats"),
