@@ -146,25 +146,12 @@ def show_sizing(session):
             say("(that did not work here; the demo goes on)")
 
 
-# In the emulated host the demo makes a tap as an operator would, for --net.
-TAP_SETUP = ("tunctl -t tap0 >/dev/null && ip link set tap0 up && "
-             "ip addr add 10.0.2.1/24 dev tap0\n")
-SEQ = [0]
-
-
-def guest_says(session, command, timeout=60):
-    """Type @command on the guest's shell and wait for it; what it printed."""
-    SEQ[0] += 1
-    session.send("echo @@d%d; %s; echo @@f%d\n" % (SEQ[0], command, SEQ[0]))
-    return session.expect(r"(?s)^@@d%d$(.*?)^@@f%d$" % (SEQ[0], SEQ[0]), timeout)[1].strip()
-
-
 def show_net(session):
     """virtio-net on the host's tap: the guest brings eth0 up, and each side pings the other."""
     print()
     say("the guest's network: eth0 on virtio-net, the host's tap0 behind it")
-    guest_says(session, "ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 && "
-               "ping -c 2 -W 5 10.0.2.1 | tail -2")  # the console shows it as it comes
+    session.guest("ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 && "
+                  "ping -c 2 -W 5 10.0.2.1 | tail -2")  # the console shows it as it comes
     rc, out = session.host("ping -c 2 -W 5 10.0.2.2 | tail -2")
     print(out.rstrip())
     rc, out = session.host("cmavm ctl --socket api.sock devices | grep -E '^(name|virtio-net)'")
@@ -192,7 +179,7 @@ def main():
     if not host.native:
         say("starting the emulated arm64 host (about 5 s)")
     cmd = "cmavm run --api-socket api.sock " + " ".join(shlex.quote(f) for f in flags)
-    hugepages = "" if host.native else "echo 96 > /proc/sys/vm/nr_hugepages\n" + TAP_SETUP
+    hugepages = "" if host.native else "echo 96 > /proc/sys/vm/nr_hugepages\n" + testhost.tap_setup()
     if not host.native:
         cmd += " --net tap=tap0"
     card = os.path.join(tempfile.mkdtemp(prefix="cmavm-demo-"), "card.raw")

@@ -155,6 +155,13 @@ def _emuhost_base(kernel, guest):
     return base
 
 
+def tap_setup(name="tap0", address="10.0.2.1/24"):
+    """Shell lines that make a tap as an operator would (busybox tunctl in
+    the emulated host; `ip tuntap add` elsewhere), with an address, up."""
+    return ("tunctl -t %s >/dev/null && ip link set %s up && ip addr add %s dev %s\n"
+            % (name, name, address, name))
+
+
 class Session:
     """One job: its output as it arrives, input to its console, its end."""
 
@@ -166,6 +173,7 @@ class Session:
         self.host_sock = None
         self.host_buf = b""
         self.host_seq = 0
+        self.guest_seq = 0
         self.cwd = cwd
         self.env = env
         self.log = log
@@ -290,6 +298,17 @@ class Session:
             if not data:
                 raise Timeout("the emulated host's shell went away during '%s'" % command)
             self.host_buf += data
+
+    def guest(self, command, timeout=120):
+        """Type @command into the guest's shell (cmavm.mode=shell); its exit
+        status and what it printed. The shell echoes what is typed, so the
+        output is taken between two markers that only the commands' own
+        output puts alone on a line."""
+        self.guest_seq += 1
+        start, end = "@@gs%d" % self.guest_seq, "@@ge%d" % self.guest_seq
+        self.send("echo %s; %s; echo %s-$?\n" % (start, command, end))
+        m = self.expect(r"(?s)^%s$(.*?)^%s-(\d+)$" % (start, end), timeout)
+        return int(m[2]), m[1]
 
     def send(self, text):
         if self.pty is not None:

@@ -130,13 +130,9 @@ def wait_for(predicate, timeout, interval=0.25):
 
 
 def guest_run(session, command, timeout=120):
-    """Type @command into the guest shell; return what it printed. The shell
-    echoes what is typed, so the output is taken between two markers that
-    only the commands' own output puts alone on a line."""
-    guest_run.seq = getattr(guest_run, "seq", 0) + 1
-    start, end = "@@gs%d" % guest_run.seq, "@@ge%d" % guest_run.seq
-    session.send("echo %s; %s; echo %s-$?\n" % (start, command, end))
-    m = session.expect(r"(?s)^%s$(.*?)^%s-(\d+)$" % (start, end), timeout)
-    if int(m[2]) != 0:
-        raise AssertionError("guest command '%s' failed (%s):\n%s" % (command, m[2], m[1]))
-    return m[1]
+    """Type @command into the guest shell (Session.guest); what it printed,
+    or an AssertionError if it failed."""
+    rc, out = session.guest(command, timeout)
+    if rc != 0:
+        raise AssertionError("guest command '%s' failed (%d):\n%s" % (command, rc, out))
+    return out

@@ -14,14 +14,12 @@ brings up eth0 with busybox and 10.0.2.2; then:
 import re
 
 import common
+import testhost
 
 MIB = 1 << 20
 SIZE_MIB = 64
 TAP = "tap0"
-JOB = """tunctl -t %(tap)s >/dev/null
-ip link set %(tap)s up
-ip addr add 10.0.2.1/24 dev %(tap)s
-mkdir -p /srv /tmp/in && dd if=/dev/urandom of=/srv/data bs=1M count=%(mib)d 2>/dev/null
+JOB = testhost.tap_setup(TAP) + """mkdir -p /srv /tmp/in && dd if=/dev/urandom of=/srv/data bs=1M count=%(mib)d 2>/dev/null
 httpd -p 8000 -h /srv
 cmavm run --net tap=%(tap)s --api-socket api.sock --balloon-stats 0 \\
     --cmdline "%(cmdline)s ipv6.disable=1 cmavm.mode=shell"

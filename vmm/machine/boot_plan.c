@@ -340,7 +340,7 @@ void boot_plan_print(const struct vm_config *cfg, const struct boot_plan *plan)
 		arm64_image_page_size(plan->kernel.header) ? "its Image header"
 		: cfg->guest_page_size			   ? "--guest-page-size"
 							   : "assumed: the header does not say",
-		size_str(guest_cma_min_align(plan->guest.page_size), note));
+		size_str(guest_pageblock(&plan->guest), note));
 	if (l->initrd.size)
 		print_region("initrd", &l->initrd, "initrd, next 2 MiB boundary after the kernel");
 	snprintf(note, sizeof(note), "device tree (%zu bytes) in a 2 MiB block of its own",

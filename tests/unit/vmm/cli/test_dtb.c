@@ -19,6 +19,8 @@
 #include <zlib.h>
 #include <cmocka.h>
 
+#include "tests/unit/lib/sanitizer.h"
+
 #include "tests/unit/fdt/dtb_builder.h"
 #include "tests/unit/lib/child.h"
 #include "vmm/cli/commands.h"
@@ -228,12 +230,6 @@ static void test_json_of_names_that_are_not_text(void **state)
 	unlink(dtb);
 }
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define __SANITIZE_ADDRESS__ 1
-#endif
-#endif
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,10 +238,6 @@ int main(void)
 		cmocka_unit_test(test_json_of_names_that_are_not_text),
 	};
 
-#ifdef __SANITIZE_ADDRESS__
-	/* dtb check enters its sandbox, whose filter does not allow ASan's runtime. */
-	fputs("skipped: a sanitizer's runtime makes calls no filter allows\n", stderr);
-	return 77; /* meson: skipped */
-#endif
+	SKIP_UNDER_SANITIZER(); /* the code under test enters its sandbox */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
