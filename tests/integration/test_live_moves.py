@@ -225,9 +225,15 @@ def run_on(kernel):
             r["ops"], r["stats"] = m.ops, m.stats
             r["watched"] = getattr(m, "watched", None)
             ok, r["windows"] = common.api(s, "GET", "/v1/cma/windows")
+            mark = len(s.output)
             s.send("kill -USR1 $P; wait $P; echo \"@@load-exit=$?\"\n")
             r["load_exit"] = int(s.expect(r"^@@load-exit=(\d+)$", 300)[1])
-            r["dd"] = int(s.expect(r"@@dd-done (\d+)$", 60)[1])  # maybe after a prompt
+            # the dd loop ends when the load does: its line may come before or after
+            dd = common.wait_for(lambda: re.search(r"@@dd-done (\d+)\r?$", s.output[mark:],
+                                                   re.M), 60)
+            if not dd:
+                raise AssertionError("the dd loop never said it was done")
+            r["dd"] = int(dd[1])
         r["disk_md5"] = disk_md5s(s)
         common.guest_run(s, "true")  # the shell is back at its prompt
         common.power_off(s)
