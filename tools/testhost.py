@@ -212,8 +212,10 @@ class Session:
                 break
             text = data.decode("utf-8", "replace")
             if self.echo:
-                sys.stdout.write(text)
-                sys.stdout.flush()
+                # True: this terminal; else a file-like object (a filter, say)
+                out = sys.stdout if self.echo is True else self.echo
+                out.write(text)
+                out.flush()
             if self.log:
                 self.log.write(text)
                 self.log.flush()
@@ -311,10 +313,12 @@ class Session:
         return int(m[2]), m[1]
 
     def send(self, text):
+        """@text (str, or bytes as typed) to the job's console."""
+        data = text.encode() if isinstance(text, str) else text
         if self.pty is not None:
-            os.write(self.pty, text.encode())
+            os.write(self.pty, data)
             return
-        self.proc.stdin.write(text.encode())
+        self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
     def wait(self, timeout=300):
@@ -394,9 +398,10 @@ class Host:
         return "Linux %s (%s, %d KiB pages)" % (self.guest, package,
                                                 self.guest_page_size // 1024)
 
-    def start(self, job, files=None):
+    def start(self, job, files=None, qemu_args=()):
         """Run the shell script @job; @files ({name: host path}) are put
-        beside it, in its working directory."""
+        beside it, in its working directory. @qemu_args: more devices for
+        the emulated host (ignored natively)."""
         files = files or {}
         if self.native:
             tmp = tempfile.mkdtemp(prefix="cmavm-job-")
@@ -421,7 +426,7 @@ class Host:
         argv = QEMU + ["-m", str(self.host_memory_mib), "-chardev", "socket,id=hostsh,path=%s,server=on,wait=off" % hostsh,
                        "-device", "virtconsole,chardev=hostsh",
                        "-kernel", os.path.join(EMUHOST, self.kernel, "Image"), "-initrd", initrd,
-                       "-append", (L1_CMDLINE + " " + self.host_cmdline).strip()]
+                       "-append", (L1_CMDLINE + " " + self.host_cmdline).strip()] + list(qemu_args)
         s = Session(argv, echo=self.echo, log=self.log, tmpdir=tmp, host_shell=hostsh)
         s.expect(r"^@@host: (ready.*|no /dev/kvm.*)$", timeout=120)
         s.host_ready_s = s.elapsed()

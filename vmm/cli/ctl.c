@@ -22,12 +22,14 @@
 #define usage_error(...) cli_usage_error("ctl", __VA_ARGS__)
 
 static const char ctl_usage[] =
-	"Usage: cmavm ctl [--socket PATH] [--json] COMMAND\n"
+	"Usage: cmavm ctl [--socket PATH | --name NAME] [--wait SECONDS] [--json] COMMAND\n"
 	"\n"
 	"Ask a running VM through its API socket.\n"
 	"\n"
 	"Commands:\n"
-	"  status                   state, vCPUs, memory, pools, uptime\n"
+	"  list                     the running VMs with sockets in the default place:\n"
+	"                           name, state, vCPUs, memory, uptime, socket\n"
+	"  status                   name, state, vCPUs, memory, pools, uptime\n"
 	"  pause, resume            stop the vCPUs, or start them again\n"
 	"  shutdown                 stop the VM\n"
 	"  balloon                  the balloon's target and actual size\n"
@@ -60,18 +62,24 @@ static const char ctl_usage[] =
 	"  metrics                  the VM's Prometheus metrics, as a scraper reads\n"
 	"                           them (docs/metrics.md)\n"
 	"  raw METHOD PATH [JSON]   any request; prints the answer's body\n"
+	"  connect                  join stdin and stdout to the API socket, to carry\n"
+	"                           the API elsewhere (ssh HOST cmavm ctl connect)\n"
 	"\n"
 	"Options:\n"
-	"  --socket PATH  the VM's API socket [$CMAVM_SOCKET, else\n"
-	"                 ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
-	"  --json         print the API's JSON instead of a table\n"
-	"  -h, --help     this text\n"
+	"  --socket PATH    the VM's API socket [$CMAVM_SOCKET, else\n"
+	"                   ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
+	"  -n, --name NAME  the VM started with 'cmavm run --name NAME': its socket\n"
+	"                   is ${XDG_RUNTIME_DIR:-/tmp}/cmavm-NAME.sock\n"
+	"  --wait SECONDS   first wait until the VM answers, at most SECONDS (for\n"
+	"                   scripts that start a VM and talk to it next)\n"
+	"  --json           print the API's JSON instead of a table\n"
+	"  -h, --help       this text\n"
 	"\n"
 	"The map is drawn in colour on a terminal; with NO_COLOR set, or when stdout\n"
 	"is not a terminal, in letters.\n"
 	"\n"
 	"Environment:\n"
-	"  CMAVM_SOCKET     the VM's API socket without --socket\n"
+	"  CMAVM_SOCKET     the VM's API socket without --socket or --name\n"
 	"  XDG_RUNTIME_DIR  the socket's directory without either  [/tmp]\n"
 	"  NO_COLOR         draw the map in letters\n"
 	"\n"
@@ -153,16 +161,34 @@ static bool socket_not_a_directory(const char *path, bool flag, int argc, char *
 }
 
 static const struct option ctl_options[] = {
-	{ "socket", required_argument, NULL, 's' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{ "socket", required_argument, NULL, 's' }, { "name", required_argument, NULL, 'n' },
+	{ "wait", required_argument, NULL, 'w' },   { "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 };
+
+#define GO_ON (-1)
 
 struct ctl_flags {
 	const char *socket_path; /* NULL: the default */
+	const char *name;	 /* --name */
+	int wait_s;		 /* --wait; -1: none */
 	bool as_json;
 };
+
+#define WAIT_MAX_S 3600
+
+/* --wait SECONDS; GO_ON, or the usage error's exit code. */
+static int parse_wait(const char *text, struct ctl_flags *flags)
+{
+	uint64_t s;
+
+	if (!ctl_parse_index(text, WAIT_MAX_S, &s))
+		return usage_error("--wait takes whole seconds from 0 to %d, not '%s' (e.g. "
+				   "--wait 60)",
+				   WAIT_MAX_S, text);
+	flags->wait_s = (int)s;
+	return GO_ON;
+}
 
 #define GO_ON (-1)
 
@@ -173,51 +199,92 @@ static int parse_flags(int argc, char **argv, struct ctl_flags *flags)
 
 	opterr = 0;
 	/* '+': stop at COMMAND, so that raw's JSON is never taken for an option */
-	while ((opt = getopt_long(argc, argv, "+h", ctl_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+hn:", ctl_options, NULL)) != -1) {
 		if (opt == 's') {
 			flags->socket_path = optarg;
+		} else if (opt == 'n') {
+			flags->name = optarg;
+		} else if (opt == 'w') {
+			if (parse_wait(optarg, flags) != GO_ON)
+				return CLI_EXIT_USAGE;
 		} else if (opt == 'j') {
 			flags->as_json = true;
 		} else if (opt == 'h') {
 			fputs(ctl_usage, stdout);
 			return CLI_EXIT_OK;
-		} else if (optopt == 's') {
-			return usage_error("--socket needs a PATH");
+		} else if (optopt == 's' || optopt == 'n' || optopt == 'w') {
+			return usage_error("%s needs %s", argv[optind - 1],
+					   optopt == 's'   ? "a PATH"
+					   : optopt == 'n' ? "a NAME"
+							   : "SECONDS");
 		} else {
 			return usage_error("'ctl' has no option '%s'", argv[optind - 1]);
 		}
 	}
+	if (flags->socket_path && flags->name)
+		return usage_error("--socket and --name both say which VM; give one "
+				   "(--name %s is --socket %s/cmavm-%s.sock)",
+				   flags->name, ctl_socket_dir(), flags->name);
 	if (optind == argc)
-		return usage_error("which command? e.g. 'cmavm ctl status'");
+		return usage_error("which command? e.g. 'cmavm ctl status', or 'cmavm ctl list' "
+				   "for the running VMs");
 	return GO_ON;
 }
 
-int cmd_ctl(int argc, char **argv)
+/*
+ * The socket @flags name, in @buf unless given as is; NULL with the
+ * error printed. @given: whether the user typed it (for the messages).
+ */
+static const char *socket_of(const struct ctl_flags *flags, char *buf, size_t len, bool *given)
 {
-	struct ctl_flags flags = { NULL, false };
-	struct ctl_command cmd = { 0 };
-	char default_socket[128];
-	struct ctl_reply reply;
-	int ret = parse_flags(argc, argv, &flags);
+	*given = flags->socket_path != NULL;
+	if (flags->socket_path)
+		return flags->socket_path;
+	if (flags->name)
+		return ctl_named_socket(flags->name, buf, len);
+	return ctl_default_socket(buf, len);
+}
 
-	if (ret != GO_ON)
-		return ret;
-	ret = ctl_parse_command(argc - optind, argv + optind, &cmd);
+/* A command other than list: to the VM at @path. */
+static int ctl_to_vm(const char *path, const struct ctl_flags *flags, int argc, char **argv)
+{
+	struct ctl_command cmd = { 0 };
+	struct ctl_reply reply;
+	int ret = strcmp(argv[0], "connect") ? ctl_parse_command(argc, argv, &cmd) : 0;
+
 	if (ret)
 		return ret;
-	if (!flags.socket_path)
-		flags.socket_path = ctl_default_socket(default_socket, sizeof(default_socket));
 	ret = CLI_EXIT_FAILED;
-	if (flags.socket_path &&
-	    !socket_not_a_directory(flags.socket_path, flags.socket_path != default_socket,
-				    argc - optind, argv + optind))
-		ret = CLI_EXIT_USAGE;
-	else if (flags.socket_path &&
-		 !ctl_request(flags.socket_path, cmd.method, cmd.path, cmd.json, &reply)) {
-		ret = show_reply(flags.socket_path, argc - optind, argv + optind, &cmd, &reply,
-				 flags.as_json);
+	if (flags->wait_s >= 0 && ctl_wait_for_vm(path, flags->wait_s))
+		ret = CLI_EXIT_FAILED;
+	else if (!strcmp(argv[0], "connect"))
+		ret = argc == 1 ? ctl_connect(path) : usage_error("connect takes no arguments");
+	else if (!ctl_request(path, cmd.method, cmd.path, cmd.json, &reply)) {
+		ret = show_reply(path, argc, argv, &cmd, &reply, flags->as_json);
 		ctl_reply_free(&reply);
 	}
 	free(cmd.json);
 	return ret;
+}
+
+int cmd_ctl(int argc, char **argv)
+{
+	struct ctl_flags flags = { .wait_s = -1 };
+	char socket_buf[128];
+	const char *path;
+	bool given;
+	int ret = parse_flags(argc, argv, &flags);
+
+	if (ret != GO_ON)
+		return ret;
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(argv[0], "list"))
+		return argc == 1 ? ctl_list(flags.as_json) : usage_error("list takes no arguments");
+	path = socket_of(&flags, socket_buf, sizeof(socket_buf), &given);
+	if (!path)
+		return flags.name ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+	if (!socket_not_a_directory(path, given, argc, argv))
+		return CLI_EXIT_USAGE;
+	return ctl_to_vm(path, &flags, argc, argv);
 }

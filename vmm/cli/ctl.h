@@ -81,6 +81,20 @@ int ctl_gpu_screenshot(int argc, char **argv, struct ctl_command *cmd);
 /* gpu export [--scanout N] [-- PROGRAM [ARGS...]] */
 int ctl_gpu_export(int argc, char **argv, struct ctl_command *cmd);
 
+/* ---- beyond one request (ctl_local.c) ---- */
+
+/* `ctl list`: every VM with its socket in ctl_socket_dir(); the exit status. */
+int ctl_list(bool as_json);
+
+/* `ctl connect`: stdin and stdout joined to the socket at @path; the exit status. */
+int ctl_connect(const char *path);
+
+/*
+ * --wait SECONDS: until the VM at @path answers, at most @seconds; 0, or
+ * -1 with the error printed.
+ */
+int ctl_wait_for_vm(const char *path, unsigned int seconds);
+
 /* ---- what the views share (ctl_views.c) ---- */
 
 /* The string at @key, "?" when there is none. */

@@ -52,14 +52,19 @@ static const char *nonempty_env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+const char *ctl_socket_dir(void)
+{
+	const char *dir = nonempty_env("XDG_RUNTIME_DIR");
+
+	return dir ? dir : "/tmp";
+}
+
 const char *ctl_default_socket(char *buf, size_t len)
 {
 	const char *env = nonempty_env("CMAVM_SOCKET");
-	const char *dir = nonempty_env("XDG_RUNTIME_DIR");
+	const char *dir = ctl_socket_dir();
 	int n;
 
-	if (!dir)
-		dir = "/tmp";
 	if (env)
 		n = snprintf(buf, len, "%s", env);
 	else
@@ -67,6 +72,48 @@ const char *ctl_default_socket(char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len) {
 		pr_err("the API socket path %s%s is too long; set CMAVM_SOCKET to a shorter path",
 		       env ? env : dir, env ? "" : "/" CTL_SOCKET_NAME);
+		return NULL;
+	}
+	return buf;
+}
+
+bool ctl_name_valid(const char *name, char *why, size_t why_len)
+{
+	size_t len = strlen(name);
+	size_t bad;
+
+	if (!len || len > CTL_NAME_MAX) {
+		snprintf(why, why_len, "is %s (1 to %d characters)", len ? "too long" : "empty",
+			 CTL_NAME_MAX);
+		return false;
+	}
+	if (name[0] == '.' || name[0] == '-') {
+		snprintf(why, why_len, "starts with '%c'", name[0]);
+		return false;
+	}
+	bad = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+	if (bad < len) {
+		snprintf(why, why_len, "has '%c' (letters, digits, '.', '_' and '-' only)",
+			 name[bad]);
+		return false;
+	}
+	return true;
+}
+
+const char *ctl_named_socket(const char *name, char *buf, size_t len)
+{
+	char why[80];
+	int n;
+
+	if (!ctl_name_valid(name, why, sizeof(why))) {
+		pr_err("the VM name '%s' %s", name, why);
+		return NULL;
+	}
+	n = snprintf(buf, len, "%s/cmavm-%s.sock", ctl_socket_dir(), name);
+	if (n < 0 || (size_t)n >= len) {
+		pr_err("the API socket path %s/cmavm-%s.sock is too long; set XDG_RUNTIME_DIR to a "
+		       "shorter directory, or give --api-socket PATH",
+		       ctl_socket_dir(), name);
 		return NULL;
 	}
 	return buf;
@@ -196,6 +243,21 @@ static const http_parser_settings reply_settings = {
 
 /* ---- the exchange ---- */
 
+/* Set by ctl_request_quiet(): a probe prints nothing of its failures. */
+static bool quiet;
+static unsigned int probe_timeout_s; /* 0: ctl_answer_timeout_s() */
+
+#define exchange_err(...)                                                                          \
+	do {                                                                                       \
+		if (!quiet)                                                                        \
+			pr_err(__VA_ARGS__);                                                       \
+	} while (0)
+#define exchange_errno(...)                                                                        \
+	do {                                                                                       \
+		if (!quiet)                                                                        \
+			pr_errno(__VA_ARGS__);                                                     \
+	} while (0)
+
 unsigned int ctl_answer_timeout_s(const char *method, const char *path)
 {
 	static const char moves[] = "/v1/cma/";
@@ -214,23 +276,24 @@ static int connect_api(const char *path, unsigned int timeout_s)
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		pr_err("the API socket path %s is too long (at most %zu bytes)", path,
-		       sizeof(sa.sun_path) - 1);
+		exchange_err("the API socket path %s is too long (at most %zu bytes)", path,
+			     sizeof(sa.sun_path) - 1);
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		pr_errno("socket(AF_UNIX)");
+		exchange_errno("socket(AF_UNIX)");
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		pr_err("cannot connect to the VM's API socket %s: %s; is a VM running with it? "
-		       "Start one with 'cmavm run --api-socket %s', or point at another VM's "
-		       "socket with --socket PATH or CMAVM_SOCKET",
-		       path, strerror(errno), path);
+		exchange_err(
+			"cannot connect to the VM's API socket %s: %s; is a VM running with it? "
+			"Start one with 'cmavm run --api-socket %s', or point at another VM's "
+			"socket with --socket PATH or CMAVM_SOCKET",
+			path, strerror(errno), path);
 		close(fd);
 		return -1;
 	}
@@ -325,8 +388,8 @@ static int check_fd_came(const char *path, const struct reading *r)
 {
 	if (strcmp(r->fd_value, "1") || r->reply->fd >= 0)
 		return 0;
-	pr_err("the answer from %s came without the file descriptor it announced%s", path,
-	       r->fds_cut ? "; this process may have too many open files (ulimit -n)" : "");
+	exchange_err("the answer from %s came without the file descriptor it announced%s", path,
+		     r->fds_cut ? "; this process may have too many open files (ulimit -n)" : "");
 	return -1;
 }
 
@@ -343,30 +406,32 @@ static int receive_reply(int fd, const char *path, unsigned int timeout_s, struc
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			pr_err("no answer from the VM at %s within %u s; it may be stuck", path,
-			       timeout_s);
+			exchange_err("no answer from the VM at %s within %u s; it may be stuck",
+				     path, timeout_s);
 			return -1;
 		}
 		if (n < 0 && !strbuf_len(&r->body) && errno != ECONNRESET) {
-			pr_errno("reading the answer from %s", path);
+			exchange_errno("reading the answer from %s", path);
 			return -1;
 		}
 		/* n == 0 tells the parser the stream ended (an answer may end so) */
 		http_parser_execute(&parser, &reply_settings, buf, n > 0 ? n : 0);
 		if (r->too_big) {
-			pr_err("the answer from %s is larger than %u bytes; not reading it", path,
-			       CTL_REPLY_MAX);
+			exchange_err("the answer from %s is larger than %u bytes; not reading it",
+				     path, CTL_REPLY_MAX);
 			return -1;
 		}
 		if (r->done)
 			break;
 		if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
-			pr_err("the answer from %s is not HTTP (%s); is this a cmavm API socket?",
-			       path, http_errno_description(HTTP_PARSER_ERRNO(&parser)));
+			exchange_err(
+				"the answer from %s is not HTTP (%s); is this a cmavm API socket?",
+				path, http_errno_description(HTTP_PARSER_ERRNO(&parser)));
 			return -1;
 		}
 		if (n <= 0) {
-			pr_err("the VM at %s closed the connection before answering in full", path);
+			exchange_err("the VM at %s closed the connection before answering in full",
+				     path);
 			return -1;
 		}
 	}
@@ -390,7 +455,7 @@ static int read_reply(int fd, const char *path, unsigned int timeout_s, struct c
 int ctl_request(const char *socket_path, const char *method, const char *path, const char *json,
 		struct ctl_reply *reply)
 {
-	unsigned int timeout_s = ctl_answer_timeout_s(method, path);
+	unsigned int timeout_s = probe_timeout_s ?: ctl_answer_timeout_s(method, path);
 	size_t len = 0;
 	char *text;
 	int fd, ret;
@@ -401,7 +466,7 @@ int ctl_request(const char *socket_path, const char *method, const char *path, c
 		return -1;
 	text = format_request(method, path, json, &len);
 	if (!text) {
-		pr_err("out of memory");
+		exchange_err("out of memory");
 		close(fd);
 		return -1;
 	}
@@ -416,4 +481,17 @@ int ctl_request(const char *socket_path, const char *method, const char *path, c
 		return -1;
 	}
 	return 0;
+}
+
+int ctl_request_quiet(const char *socket_path, const char *method, const char *path,
+		      unsigned int timeout_s, struct ctl_reply *reply)
+{
+	int ret;
+
+	quiet = true;
+	probe_timeout_s = timeout_s;
+	ret = ctl_request(socket_path, method, path, NULL, reply);
+	probe_timeout_s = 0;
+	quiet = false;
+	return ret;
 }

@@ -3,13 +3,15 @@
  * The control API's client side.
  *
  * Owns: where the API socket is when nobody says (the one default both
- * `cmavm run` and `cmavm ctl` use), and one blocking request/response
+ * `cmavm run` and `cmavm ctl` use, and the socket of a VM named with
+ * --name), what a VM name may be, and one blocking request/response
  * exchange over it, the response parsed with http-parser: its body, JSON
  * or any other bytes, and a descriptor the VM passes with it.
  */
 #ifndef VMM_CONTROL_CLIENT_H
 #define VMM_CONTROL_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CTL_SOCKET_NAME "cmavm.sock"
@@ -22,6 +24,28 @@
  * NULL (with the error printed) if the path does not fit in @len bytes.
  */
 const char *ctl_default_socket(char *buf, size_t len);
+
+#define CTL_NAME_MAX 32 /* bytes of a VM name */
+
+/*
+ * The directory of the default socket and of named VMs' sockets:
+ * $XDG_RUNTIME_DIR, else /tmp. `cmavm ctl list` looks there.
+ */
+const char *ctl_socket_dir(void);
+
+/*
+ * Whether @name can name a VM: 1 to CTL_NAME_MAX letters, digits, '.',
+ * '_' or '-', not starting with '.' or '-' (it becomes part of a file
+ * name). False with the reason in @why (a phrase, e.g. "has a '/'").
+ */
+bool ctl_name_valid(const char *name, char *why, size_t why_len);
+
+/*
+ * The API socket of the VM named @name: ctl_socket_dir()/cmavm-NAME.sock,
+ * written to @buf. Returns @buf, or NULL (with the error printed) if the
+ * name is not valid or the path does not fit in @len bytes.
+ */
+const char *ctl_named_socket(const char *name, char *buf, size_t len);
 
 /* Made by ctl_request(); one made otherwise needs fd = -1. */
 struct ctl_reply {
@@ -48,6 +72,13 @@ struct ctl_reply {
  */
 int ctl_request(const char *socket_path, const char *method, const char *path, const char *json,
 		struct ctl_reply *reply);
+
+/*
+ * ctl_request() of a bodiless request that prints nothing when it fails
+ * and waits @timeout_s for the answer: a probe (`cmavm ctl list`, --wait).
+ */
+int ctl_request_quiet(const char *socket_path, const char *method, const char *path,
+		      unsigned int timeout_s, struct ctl_reply *reply);
 
 /* Frees the body and closes @reply->fd unless it is -1. */
 void ctl_reply_free(struct ctl_reply *reply);

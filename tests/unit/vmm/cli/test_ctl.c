@@ -222,7 +222,8 @@ static void test_usage(void **state)
 	struct run r = ctl(NULL, "--help");
 
 	assert_int_equal(r.status, CLI_EXIT_OK);
-	assert_true(starts_with(r.out, "Usage: cmavm ctl [--socket PATH] [--json] COMMAND\n"));
+	assert_true(starts_with(r.out, "Usage: cmavm ctl [--socket PATH | --name NAME] [--wait "
+				       "SECONDS] [--json] COMMAND\n"));
 	run_done(&r);
 	r = ctl(NULL, "-h status");
 	assert_int_equal(r.status, CLI_EXIT_OK);
@@ -233,9 +234,15 @@ static void test_usage(void **state)
 static void test_usage_errors(void **state)
 {
 	static const char *const cases[][2] = {
-		{ "", "which command? e.g. 'cmavm ctl status'" },
-		{ "--json", "which command? e.g. 'cmavm ctl status'" },
+		{ "", "which command? e.g. 'cmavm ctl status', or 'cmavm ctl list' for the running "
+		      "VMs" },
+		{ "--json", "which command? e.g. 'cmavm ctl status', or 'cmavm ctl list' for the "
+			    "running VMs" },
 		{ "--socket", "--socket needs a PATH" },
+		{ "--name", "--name needs a NAME" },
+		{ "--wait", "--wait needs SECONDS" },
+		{ "list now", "list takes no arguments" },
+		{ "--socket /x.sock connect now", "connect takes no arguments" },
 		{ "--frob status", "'ctl' has no option '--frob'" },
 		{ "-x status", "'ctl' has no option '-x'" },
 		{ "--socket /x.sock bogus", "unknown command 'bogus'" },
@@ -411,6 +418,198 @@ static void test_gpu_display_resizes(void **state)
 	assert_int_equal(r.status, CLI_EXIT_FAILED);
 	assert_string_equal(r.err,
 			    "cmavm: error: the GPU has no scanout 5; it has 2 (0 and 1)\r\n");
+	run_done(&r);
+	fixture_close(f);
+}
+
+/* ---- more than one request: list, --name, --wait, connect ---- */
+
+/*
+ * The fake VM's socket also at @dir/@file (a second name; remove_in() it
+ * before fixture_close()), $XDG_RUNTIME_DIR set to @dir.
+ */
+static void vm_socket_as(struct fixture *f, const char *file)
+{
+	char to[sizeof(f->path)];
+
+	assert_true((size_t)snprintf(to, sizeof(to), "%s/%s", f->dir, file) < sizeof(to));
+	assert_int_equal(link(f->path, to), 0);
+	setenv("XDG_RUNTIME_DIR", f->dir, 1);
+}
+
+/* A socket file at @dir/@file that nobody listens on any more. */
+static void stale_socket(const char *dir, const char *file)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, file);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+static void remove_in(const char *dir, const char *file)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	unlink(path);
+}
+
+static void test_list_shows_each_vm_socket(void **state)
+{
+	struct fixture *f = gpu_vm();
+	char other[256];
+	struct run r;
+	FILE *plain;
+
+	vm_socket_as(f, "cmavm-alpha.sock");
+	stale_socket(f->dir, "cmavm-old.sock");
+	stale_socket(f->dir, "not-a-vm.sock"); /* not named like a VM's: not listed */
+	/* a named VM's link to its socket elsewhere: listed with where it leads */
+	snprintf(other, sizeof(other), "%s/cmavm-linked.sock", f->dir);
+	assert_int_equal(symlink(f->path, other), 0);
+	snprintf(other, sizeof(other), "%s/cmavm-file.sock", f->dir);
+	plain = fopen(other, "w"); /* a file, not a socket: not listed */
+	fclose(plain);
+
+	r = ctl(NULL, "list");
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.err, "");
+	assert_true(starts_with(r.out, "name  state          vcpus  memory   uptime"));
+	/* sorted by socket: alpha answers, old does not */
+	assert_non_null(strstr(r.out, "\n-     running        2      512 MiB"));
+	assert_non_null(strstr(r.out, "\n-     not answering  -      -"));
+	assert_non_null(strstr(r.out, "cmavm-old.sock\n"));
+	snprintf(other, sizeof(other), "  %s\n", f->path);
+	assert_non_null(strstr(r.out, other));
+	assert_null(strstr(r.out, "cmavm-linked.sock"));
+	assert_null(strstr(r.out, "not-a-vm"));
+	assert_null(strstr(r.out, "cmavm-file"));
+	run_done(&r);
+
+	r = ctl(NULL, "--json list");
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_non_null(strstr(r.out, "\"state\": \"not answering\""));
+	assert_non_null(strstr(r.out, "\"vcpus\": 2"));
+	run_done(&r);
+
+	remove_in(f->dir, "cmavm-old.sock");
+	remove_in(f->dir, "not-a-vm.sock");
+	remove_in(f->dir, "cmavm-file.sock");
+	remove_in(f->dir, "cmavm-linked.sock");
+	remove_in(f->dir, "cmavm-alpha.sock");
+	fixture_close(f);
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
+static void test_list_of_none_says_where_it_looked(void **state)
+{
+	struct run r;
+
+	setenv("XDG_RUNTIME_DIR", "/nonexistent-cmavm-dir", 1);
+	r = ctl(NULL, "list");
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "no VM has its API socket in /nonexistent-cmavm-dir (VMs "
+				   "started with --api-socket elsewhere are not listed)\n");
+	run_done(&r);
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
+static void test_name_finds_the_socket(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r;
+
+	vm_socket_as(f, "cmavm-alpha.sock");
+	r = ctl(NULL, "--name alpha pause");
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.out, "state  paused\n");
+	run_done(&r);
+
+	r = ctl(NULL, "-n beta status");
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_non_null(strstr(r.err, "cannot connect to the VM's API socket "));
+	assert_non_null(strstr(r.err, "/cmavm-beta.sock"));
+	run_done(&r);
+
+	r = ctl(NULL, "--name a/b status");
+	assert_int_equal(r.status, CLI_EXIT_USAGE);
+	assert_string_equal(r.err, "cmavm: error: the VM name 'a/b' has '/' (letters, digits, "
+				   "'.', '_' and '-' only)\r\n");
+	run_done(&r);
+
+	r = ctl("/tmp/x.sock", "--socket {} --name alpha status");
+	assert_int_equal(r.status, CLI_EXIT_USAGE);
+	assert_non_null(strstr(r.err, "--socket and --name both say which VM; give one"));
+	run_done(&r);
+	remove_in(f->dir, "cmavm-alpha.sock");
+	fixture_close(f);
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
+static void test_wait_until_the_vm_answers(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r;
+
+	vm_socket_as(f, "cmavm-alpha.sock");
+	r = ctl(NULL, "--name alpha --wait 5 status");
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_true(starts_with(r.out, "state "));
+	run_done(&r);
+
+	/* a stale socket is not a VM: waited for, in vain */
+	stale_socket(f->dir, "cmavm-old.sock");
+	r = ctl(NULL, "--name old --wait 1 status");
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_non_null(strstr(r.err, "/cmavm-old.sock within 1 s (--wait 1)"));
+	run_done(&r);
+
+	r = ctl(NULL, "--wait soon status");
+	assert_int_equal(r.status, CLI_EXIT_USAGE);
+	assert_non_null(strstr(r.err, "--wait takes whole seconds from 0 to 3600, not 'soon'"));
+	run_done(&r);
+	remove_in(f->dir, "cmavm-old.sock");
+	remove_in(f->dir, "cmavm-alpha.sock");
+	fixture_close(f);
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
+/* cmavm ctl @words with @input on its stdin */
+static struct run ctl_with_stdin(const char *socket, const char *words, const char *input)
+{
+	int pipefd[2], saved = dup(STDIN_FILENO);
+	struct run r;
+
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], input, strlen(input)), (ssize_t)strlen(input));
+	close(pipefd[1]);
+	dup2(pipefd[0], STDIN_FILENO);
+	close(pipefd[0]);
+	r = ctl(socket, words);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	return r;
+}
+
+static void test_connect_carries_the_api(void **state)
+{
+	struct fixture *f = gpu_vm();
+	struct run r = ctl_with_stdin(f->path, "--socket {} connect",
+				      "GET /v1/vm HTTP/1.1\r\nHost: localhost\r\n\r\n");
+
+	/* the VM answers, and stdin's end ends the exchange */
+	assert_int_equal(r.status, CLI_EXIT_OK);
+	assert_string_equal(r.err, "");
+	assert_true(starts_with(r.out, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(r.out, "\"state\": \"running\""));
+	run_done(&r);
+
+	r = ctl_with_stdin("/nonexistent/vm.sock", "--socket {} connect", "");
+	assert_int_equal(r.status, CLI_EXIT_FAILED);
+	assert_non_null(
+		strstr(r.err, "cannot connect to the VM's API socket /nonexistent/vm.sock"));
 	run_done(&r);
 	fixture_close(f);
 }
@@ -640,6 +839,11 @@ int main(void)
 		cmocka_unit_test(test_gpu_export_says_what_became_of_the_program),
 		cmocka_unit_test(test_gpu_export_refused_runs_nothing),
 		cmocka_unit_test(test_gpu_commands_in_the_usage),
+		cmocka_unit_test(test_list_shows_each_vm_socket),
+		cmocka_unit_test(test_list_of_none_says_where_it_looked),
+		cmocka_unit_test(test_name_finds_the_socket),
+		cmocka_unit_test(test_wait_until_the_vm_answers),
+		cmocka_unit_test(test_connect_carries_the_api),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
