@@ -77,6 +77,8 @@ int op_begin(struct cma_engine *e)
 		return cma_conflict(e, "another commit, release or migration is under way; "
 				       "try again when it is done");
 	e->busy = true;
+	e->op_pause_ns = 0;
+	e->move_window = -1;
 	return 0;
 }
 
@@ -182,6 +184,7 @@ struct cma_engine *cma_engine_create(uint8_t *host, uint64_t gpa, uint64_t size,
 	e->pageblock = CMA_PAGEBLOCK_4K;
 	e->gigantic.window = -1;
 	e->progress_slot = -1;
+	e->move_window = -1;
 	e->live_run = LIVE_RUN_DEFAULT;
 	e->threads = default_threads();
 	pthread_mutex_init(&e->lock, NULL);

@@ -5,11 +5,12 @@
  * Owns: the pageblock map (per pageblock: unbacked, backed, reported free,
  * ballooned, or part of a committed DMA window), committing and releasing
  * windows at three levels, moving a pageblock onto new backing without the
- * guest losing a byte, and the rule that balloon and free page reporting
- * never discard a committed window. It knows guest RAM only as a host
- * mapping of a memfd; how the guest is paused is the caller's business
- * (struct cma_hooks), so the engine has no KVM in it and runs on fake
- * guest memory in tests.
+ * guest losing a byte, what each window's moves cost the guest (counted
+ * for that window alone), and the rule that balloon and free page
+ * reporting never discard a committed window. It knows guest RAM only as
+ * a host mapping of a memfd; how the guest is paused is the caller's
+ * business (struct cma_hooks), so the engine has no KVM in it and runs on
+ * fake guest memory in tests.
  *
  * The pageblock is the guest's (cma_engine_set_pageblock(): 2 MiB with
  * 4 KiB guest pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB); host pages
@@ -156,6 +157,23 @@ enum cma_window_state {
 	CMA_WINDOW_RELEASING,
 };
 
+/*
+ * What moving one window cost the guest, over the window's life: its
+ * commit, its level changes, its releases that rolled back and the
+ * migrations of its pageblocks. A pause or stall counts for the window
+ * whose move took it, however many windows there are; a boot window's
+ * commit costs nothing.
+ */
+struct cma_window_moves {
+	uint64_t commit_ns;	  /* its commit, or its last level change, all of it */
+	uint64_t commit_pause_ns; /* the guest paused in that commit, all told (live: 0) */
+	uint64_t pauses;	  /* whole-guest pauses taken for it */
+	uint64_t pause_ns_max;	  /* the longest of them */
+	uint64_t stalls;	  /* guest writers that waited on a range of its moves (live) */
+	uint64_t stall_ns_max;	  /* the longest of them */
+	uint64_t migrations;	  /* of its pageblocks, onto new backing */
+};
+
 /* A committed window. */
 struct cma_window_info {
 	unsigned int id;
@@ -166,8 +184,7 @@ struct cma_window_info {
 	uint64_t largest_run;	/* host-physically contiguous bytes, 0 if unknown */
 	uint64_t contiguous_2m; /* 2 MiB pieces that are each one physical run */
 	bool verified;		/* largest_run measured from /proc/self/pagemap */
-	uint64_t commit_ns;	/* how long the last commit (or level change) took */
-	uint64_t pause_ns_max;	/* the longest guest pause of that commit */
+	struct cma_window_moves moves;
 	enum cma_window_state state;
 	uint64_t done_bytes; /* of a commit or release under way: bytes done so far */
 };

@@ -14,6 +14,7 @@
  *   parallel.c a helper thread sharing a move's populate and copy
  *   uffd.c     userfaultfd write-protect for live moves
  *   window.c   committing, releasing and re-levelling windows; the 1 GiB page
+ *   window_info.c  what a window reports: its contiguity, what its moves cost
  *   pagemap.c  measuring: resident bytes (mincore), contiguous runs (pagemap)
  *   region.c   a region for device buffers (cma/region.h), on backing.c's files
  */
@@ -70,11 +71,10 @@ struct cma_window {
 	enum cma_level level;
 	int huge_fd; /* hugetlb memfd behind a huge/contiguous window, or -1 */
 	uint64_t huge_fd_size;
-	uint64_t largest_run;	/* host-physically contiguous bytes, 0 if unknown */
-	uint64_t contiguous_2m; /* 2 MiB pieces that are each one physical run */
-	uint64_t commit_ns;	/* how long the last commit (or level change) took */
-	uint64_t pause_ns_max;	/* the longest pause of that commit */
-	bool verified;		/* largest_run measured from /proc/self/pagemap */
+	uint64_t largest_run;	       /* host-physically contiguous bytes, 0 if unknown */
+	uint64_t contiguous_2m;	       /* 2 MiB pieces that are each one physical run */
+	bool verified;		       /* largest_run measured from /proc/self/pagemap */
+	struct cma_window_moves moves; /* window_info.c counts them */
 	enum cma_window_state state;
 	uint64_t done_bytes; /* of a commit or release under way */
 };
@@ -131,7 +131,8 @@ struct cma_engine {
 	size_t nr_waiting;		     /* writers seen waiting on it */
 	uint64_t waiting_since[UFFD_WAITING_MAX];
 	struct cma_stats stats;
-	uint64_t op_pause_ns_max;  /* the longest pause since a commit began */
+	uint64_t op_pause_ns;	   /* the guest paused in the op under way (op_begin()) */
+	int move_window;	   /* the window whose move runs: its pauses, stalls; or -1 */
 	char error[256];	   /* why the last call failed */
 	enum cma_error error_kind; /* what kind of failure @error is */
 };
@@ -286,6 +287,18 @@ int uffd_protect(struct cma_engine *e, uint8_t *host, uint64_t len);
 void uffd_note_writers(struct cma_engine *e);
 void uffd_wake(struct cma_engine *e, uint8_t *host, uint64_t len);
 void uffd_unprotect(struct cma_engine *e, uint8_t *host, uint64_t len);
+
+/* window_info.c */
+static inline size_t window_first_block(const struct cma_engine *e, const struct cma_window *w)
+{
+	return e->pools[w->pool].first_block + w->offset / e->pageblock;
+}
+
+/* Measure window @slot's host-physical contiguity again; committed windows only. */
+void window_measure(struct cma_engine *e, int slot);
+/* A pause, or a writer's stall, of @ns in the move under way (the lock held). */
+void note_move_pause(struct cma_engine *e, uint64_t ns);
+void note_move_stall(struct cma_engine *e, uint64_t ns);
 
 /* pagemap.c */
 uint64_t resident_pages(const uint8_t *host, uint64_t len);

@@ -57,26 +57,27 @@ static int migrate_huge_block(struct cma_engine *e, size_t b)
 
 static int migrate_block(struct cma_engine *e, uint64_t gpa, uint64_t *pause_ns)
 {
-	int b = find_block(e, gpa), r;
+	int b = find_block(e, gpa), r, window;
 
 	if (b < 0)
 		return cma_fail_as(e, CMA_ERR_NOT_FOUND, "0x%" PRIx64 " is not in a pool", gpa);
-	switch (e->blocks[b].backing) {
-	case CMA_BACKING_GIGANTIC:
+	if (e->blocks[b].backing == CMA_BACKING_GIGANTIC)
 		return cma_fail(
 			e, "0x%" PRIx64 " is on a 1 GiB page; it moves only with its window", gpa);
-	case CMA_BACKING_HUGE:
+	window = e->blocks[b].window;
+	e->move_window = window; /* its pauses and stalls are the window's */
+	if (e->blocks[b].backing == CMA_BACKING_HUGE)
 		r = migrate_huge_block(e, (size_t)b);
-		break;
-	default:
+	else
 		r = migrate_memfd_block(e, (size_t)b);
-		break;
-	}
+	e->move_window = -1;
 	if (r)
 		return -1;
 	e->stats.migrations++;
-	if (pause_ns) /* a live move pauses nobody */
-		*pause_ns = move_is_live(e) ? 0 : e->stats.pause_ns_last;
+	if (window >= 0)
+		e->windows[window].moves.migrations++;
+	if (pause_ns) /* this migration's: a live move pauses nobody */
+		*pause_ns = e->op_pause_ns;
 	return 0;
 }
 

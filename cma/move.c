@@ -59,8 +59,7 @@ void resume_guest(struct cma_engine *e, uint64_t t0)
 	e->stats.pause_ns_last = dt;
 	if (dt > e->stats.pause_ns_max)
 		e->stats.pause_ns_max = dt;
-	if (dt > e->op_pause_ns_max)
-		e->op_pause_ns_max = dt;
+	note_move_pause(e, dt);
 	engine_unlock(e);
 }
 

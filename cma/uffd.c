@@ -150,6 +150,7 @@ static void count_stalls(struct cma_engine *e, uint64_t woken)
 		s->stall_ns_last = ns;
 		if (ns > s->stall_ns_max)
 			s->stall_ns_max = ns;
+		note_move_stall(e, ns);
 	}
 	engine_unlock(e);
 	e->nr_waiting = 0;

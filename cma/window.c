@@ -16,11 +16,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static size_t window_first_block(const struct cma_engine *e, const struct cma_window *w)
-{
-	return e->pools[w->pool].first_block + w->offset / e->pageblock;
-}
-
 static size_t window_blocks(const struct cma_engine *e, const struct cma_window *w)
 {
 	return w->length / e->pageblock;
@@ -411,13 +406,17 @@ static void mark_blocks(struct cma_engine *e, const struct cma_window *w, int sl
 		block_set_window(e, first + i, slot);
 }
 
-/* A commit or release of @w under way, or none (COMMITTED): for GET windows. */
+/*
+ * A commit or release of @w under way, or none (COMMITTED): for GET
+ * windows, and for the figures of @w's moves.
+ */
 static void set_window_state(struct cma_engine *e, struct cma_window *w,
 			     enum cma_window_state state)
 {
 	w->state = state;
 	w->done_bytes = 0;
 	e->progress_slot = state == CMA_WINDOW_COMMITTED ? -1 : window_slot(e, w);
+	e->move_window = e->progress_slot;
 }
 
 /* A committed window at another level: release it, commit anew, or go back. */
@@ -542,32 +541,18 @@ static struct cma_window *commit_new(struct cma_engine *e, size_t pool, uint64_t
 	return w;
 }
 
-static void window_measure(struct cma_engine *e, int slot)
-{
-	struct cma_window *w;
-	const uint8_t *host;
-
-	if (slot < 0 || slot >= CMA_MAX_WINDOWS || !e->windows[slot].used ||
-	    e->windows[slot].state != CMA_WINDOW_COMMITTED)
-		return;
-	w = &e->windows[slot];
-	host = block_host(e, window_first_block(e, w));
-	w->largest_run = cma_largest_contiguous_run(host, w->length, &w->contiguous_2m);
-	w->verified = w->largest_run > 0;
-}
-
 static int window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uint64_t length,
 			 enum cma_level level)
 {
 	struct cma_window *w;
 	uint64_t t0 = now_ns();
-	bool overlaps;
+	bool overlaps, moves;
 	int r = 0;
 
 	if (check_range(e, pool, offset, &length))
 		return -1;
-	e->op_pause_ns_max = 0;
 	w = find_window(e, pool, offset, length, &overlaps);
+	moves = !w || w->level != level; /* the same level again: nothing moves */
 	if (w) {
 		set_window_state(e, w, CMA_WINDOW_COMMITTING);
 		r = change_level(e, w, level);
@@ -578,8 +563,10 @@ static int window_commit(struct cma_engine *e, size_t pool, uint64_t offset, uin
 		set_window_state(e, w, CMA_WINDOW_COMMITTED);
 	if (!w || r)
 		return -1;
-	w->commit_ns = now_ns() - t0;
-	w->pause_ns_max = e->op_pause_ns_max;
+	if (moves) {
+		w->moves.commit_ns = now_ns() - t0;
+		w->moves.commit_pause_ns = e->op_pause_ns;
+	}
 	window_measure(e, window_slot(e, w));
 	e->stats.commits++;
 	if (e->guest_stopped)
@@ -650,42 +637,4 @@ int cma_window_release(struct cma_engine *e, unsigned int id)
 	}
 	engine_unlock(e);
 	return r;
-}
-
-void cma_window_measure(struct cma_engine *e, int slot)
-{
-	engine_lock(e);
-	window_measure(e, slot);
-	engine_unlock(e);
-}
-
-int cma_window_info(const struct cma_engine *e, int slot, struct cma_window_info *out)
-{
-	const struct cma_window *w;
-
-	if (slot < 0 || slot >= CMA_MAX_WINDOWS)
-		return -1;
-	engine_lock(e);
-	w = &e->windows[slot];
-	if (!w->used) {
-		engine_unlock(e);
-		return -1;
-	}
-	*out = (struct cma_window_info){
-		.id = w->id,
-		.pool = w->pool,
-		.offset = w->offset,
-		.length = w->length,
-		.gpa = e->pools[w->pool].base + w->offset,
-		.level = w->level,
-		.largest_run = w->largest_run,
-		.contiguous_2m = w->contiguous_2m,
-		.verified = w->verified,
-		.commit_ns = w->commit_ns,
-		.pause_ns_max = w->pause_ns_max,
-		.state = w->state,
-		.done_bytes = w->done_bytes,
-	};
-	engine_unlock(e);
-	return 0;
 }

@@ -42,6 +42,7 @@ static const char usage[] =
 	"                   [${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock, or cmavm-NAME.sock\n"
 	"                   for run --name NAME]\n"
 	"  CMAVM_GUEST_DIR  where run looks for the demo guest first\n"
+	"  CMAVM_LOG_LEVEL  error, warn, info or debug: what cmavm prints  [info]\n"
 	"  NO_COLOR         ctl map draws in letters, not colour\n"
 	"  CMAVM_TEST_RAW_POOLS  for cmavm's own tests only\n"
 	"  CMAVM_SECCOMP_PROBE   for cmavm's own tests only\n"

@@ -13,9 +13,11 @@
  * that many bytes (a sparse file), "#pools TEXT" sets the test-only
  * $CMAVM_TEST_RAW_POOLS (vmm/machine/test_pools.h); every other line is one
  * argument.
- * Arguments that name files (--kernel, --initrd, --dump-dtb, and their
- * abbreviations) are dropped: the kernel and initrd are the target's own,
- * in a temporary directory removed at exit.
+ * Arguments that name files or sockets (--kernel, --initrd, --dump-dtb,
+ * --disk, --net, --name, --api-socket, and their abbreviations) are
+ * dropped: a dry run opens disks and taps and asks a named socket whether
+ * a VM answers; the kernel and initrd are the target's own, in a
+ * temporary directory removed at exit.
  *
  * Beyond the sanitizers: the boot plan refuses with an "internal error"
  * (quiet_log.c aborts) when the DTB its own layout produced is one the
@@ -93,10 +95,11 @@ static void write_image(uint64_t text_offset, uint64_t image_size, uint64_t flag
 		abort();
 }
 
-/* --kernel, --initrd, --dump-dtb and what getopt_long() takes for them. */
+/* The flags that name files or sockets, and what getopt_long() takes for them. */
 static bool names_a_file(const char *arg)
 {
-	static const char *const flags[] = { "kernel", "initrd", "dump-dtb" };
+	static const char *const flags[] = { "kernel", "initrd", "dump-dtb",  "disk",
+					     "net",    "name",	 "api-socket" };
 	size_t len;
 
 	if (strncmp(arg, "--", 2) || !arg[2])

@@ -31,12 +31,13 @@ static void vlog(const char *level, const char *suffix, const char *fmt, va_list
 		abort();
 }
 
-void vmm_log(const char *level, const char *fmt, ...)
+void vmm_log(enum log_level level, const char *fmt, ...)
 {
+	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(level, "", fmt, ap);
+	vlog(prefix[level], "", fmt, ap);
 	va_end(ap);
 }
 

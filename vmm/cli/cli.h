@@ -31,6 +31,21 @@ int dtb_report_json(const struct dtb_report *rep, const char *file, FILE *out);
 /* Before the sandbox: jansson seeds its hash from /dev/urandom on first use. */
 void dtb_report_json_prepare(void);
 
+/* run_help.c: `cmavm run --help` on stdout; returns CLI_EXIT_OK. */
+int run_print_usage(void);
+
+/*
+ * run_check.c: whether the VM named with --name runs already (its socket
+ * answers): 0, or -1 said so, with what to do.
+ */
+int run_check_name(const struct vm_config *cfg);
+/*
+ * run_check.c: every --disk and --net of @cfg as its device would open
+ * it, without creating or attaching anything (--dry-run): how many are
+ * wrong, each said with its flag and the fix.
+ */
+unsigned int run_check_inputs(const struct vm_config *cfg);
+
 /* run_gpu.c: `cmavm run --gpu ...` into @cfg->gpu; 0, or -1 said why. @arg may be NULL. */
 int run_flag_gpu(struct vm_config *cfg, char *arg);
 

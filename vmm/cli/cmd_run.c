@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cma/size.h"
 #include "vmm/cli/cli.h"
+#include "vmm/control/client.h"
 #include "vmm/glue/vmm.h"
 #include "vmm/machine/boot_plan.h"
 #include "vmm/machine/config.h"
@@ -21,115 +23,11 @@
 #include "vmm/machine/memory_map.h"
 #include "vmm/util/log.h"
 #include "vmm/util/strbuf.h"
-#include "vmm/virtio/devices.h"
 
 #define usage_error(...) cli_usage_error("run", __VA_ARGS__)
 
 /* Where the demo guest lives: tools/guest/build puts it in .cache/guest. */
 static const char *const guest_dirs[] = { ".cache/guest", "/usr/share/cmavm/guest" };
-
-static const char run_usage[] =
-	"Usage: cmavm run [OPTIONS]\n"
-	"\n"
-	"Boot an arm64 Linux guest on KVM with DMA pools placed by cmavm.\n"
-	"\n"
-	"  --kernel FILE        arm64 kernel Image (raw or gzip)      [demo guest]\n"
-	"  --initrd FILE        initial ramdisk                      [demo guest's]\n"
-	"  --cmdline TEXT       kernel command line      [" DEFAULT_CMDLINE "]\n"
-	"  --memory SIZE        guest RAM                             [512M]\n"
-	"  --cpus N             vCPUs, started by the guest via PSCI  [2]\n"
-	"  --cma SIZE[@ADDR][,window=LEVEL]\n"
-	"                       the default CMA pool (linux,cma-default); 0 for none [64M]\n"
-	"  --dma-pool NAME:SIZE[@ADDR][:reusable|:no-map][,window=LEVEL]\n"
-	"                       a named per-device pool: reusable (CMA, the default)\n"
-	"                       or no-map (coherent); repeatable\n"
-	"                       ,window=LEVEL: a boot window over the whole pool\n"
-	"  --window POOL:LEVEL[:OFFSET:LENGTH]\n"
-	"                       a boot window over part of a pool (whole guest\n"
-	"                       pageblocks; without OFFSET:LENGTH the whole pool);\n"
-	"                       repeatable, windows may not overlap\n"
-	"  --pool-align SIZE    base alignment of pools cmavm places  [4M, and at\n"
-	"                       least the guest's pageblock]\n"
-	"  --guest-page-size 4K|16K|64K\n"
-	"                       the guest kernel's page size, for a kernel whose Image\n"
-	"                       header does not say it  [from the header, else 4K]\n"
-	"  --disk FILE[,ro][,pool=NAME]\n"
-	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
-	"                       repeatable; pool= puts memory-region on its node\n"
-	"  --net tap=NAME[,mac=MAC]\n"
-	"                       a virtio-net device on an existing tap (ip tuntap add\n"
-	"                       dev NAME mode tap user $USER); repeatable, up to 4\n"
-	"  --gpu [WIDTHxHEIGHT][,mem=SIZE][,backing=huge|contiguous|memfd]\n"
-	"                       a virtio-gpu display [1024x768]; its resources live in\n"
-	"                       a region of mem= bytes [4 frames] on 2 MiB huge pages,\n"
-	"                       1 GiB pages (contiguous) or ordinary memory (memfd)\n"
-	"  --no-access-platform do not offer VIRTIO_F_ACCESS_PLATFORM (for comparison)\n"
-	"  --balloon-stats SECONDS\n"
-	"                       guest memory statistics interval; 0 for none  [5]\n"
-	"  --agent-interval SECONDS\n"
-	"                       how often cmavm reads the guest's CMA figures through\n"
-	"                       the QEMU guest agent in the guest (a virtio-console\n"
-	"                       port, org.qemu.guest_agent.0); 0: no port  [5]\n"
-	"  --api-socket PATH    the control socket  [$CMAVM_SOCKET or\n"
-	"                       ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
-	"  --metrics-file PATH  write the VM's Prometheus metrics to PATH every 5 s\n"
-	"                       (for node-exporter's textfile collector: *.prom)\n"
-	"  --seccomp on|log|off system call filters per thread  [on]; log: let\n"
-	"                       forbidden calls through, logged by the host kernel\n"
-	"                       (dmesg); off: none (docs/security.md)\n"
-	"  --dump-dtb FILE      write the guest's device tree to FILE\n"
-	"  --dry-run            plan and write the DTB, then stop before KVM\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"SIZE is a number with a unit: K, M, G, T (powers of 1024), e.g. 512M, 2G;\n"
-	"addresses may be hex (0x90000000).\n"
-	"A boot window is on its backing before the guest's first instruction, with no\n"
-	"pause and no move; LEVEL is resident (populated and locked), huge (2 MiB huge\n"
-	"pages: echo N > /proc/sys/vm/nr_hugepages) or contiguous (a 1 GiB page: boot\n"
-	"the host with hugepagesz=1G hugepages=N). Once the guest runs, they are\n"
-	"ordinary windows (cmavm ctl window list, window release ID).\n"
-	"The guest's pageblock is 2 MiB with 4 KiB pages, 32 MiB with 16 KiB and 512 MiB\n"
-	"with 64 KiB: pool sizes, bases and windows are whole pageblocks.\n"
-	"Pools go where the guest kernel accepts them: aligned, inside RAM, inside one\n"
-	"zone, clear of kernel, initrd and DTB. The demo guest is looked for in\n"
-	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds it).\n"
-	"On a terminal, Ctrl-a x stops the VM.\n";
-
-/* The rest of run's --help: its figures are the limits the flags are checked against. */
-static const char run_usage_limits[] =
-	"\n"
-	"Limits:\n"
-	"  --memory      128 MiB to %s, a multiple of 2 MiB\n"
-	"  --cpus        1 to %llu\n"
-	"  --cma, --dma-pool\n"
-	"                %d pools in all, the default pool counted; names up to %d\n"
-	"                characters\n"
-	"  --window      %d windows in all, ,window= counted\n"
-	"  --disk        %d disks\n"
-	"  --net         %d network devices\n"
-	"  --gpu         %d to %d pixels a side\n"
-	"  --balloon-stats, --agent-interval\n"
-	"                0 to 3600 seconds\n"
-	"\n"
-	"Environment:\n"
-	"  CMAVM_SOCKET     the control socket without --api-socket\n"
-	"  XDG_RUNTIME_DIR  the socket's directory without either  [/tmp]\n"
-	"  CMAVM_GUEST_DIR  where the demo guest is looked for first\n"
-	"  CMAVM_TEST_RAW_POOLS  for cmavm's own tests only\n"
-	"  CMAVM_SECCOMP_PROBE   for cmavm's own tests only\n"
-	"\n"
-	"Exit status: 0 the guest ran and stopped (or --dry-run planned), 1 cmavm or the\n"
-	"VM failed (a pool that does not fit, KVM, a device), 2 usage error.\n";
-
-static int print_run_usage(void)
-{
-	char max_memory[32];
-
-	fputs(run_usage, stdout);
-	printf(run_usage_limits, size_str(MAX_MEMORY, max_memory), MMAP_MAX_CPUS, POOL_MAX,
-	       POOL_NAME_MAX - 1, CMA_MAX_WINDOWS, MAX_DISKS, MAX_NETS, GPU_MIN_DIM, GPU_MAX_DIM);
-	return CLI_EXIT_OK;
-}
 
 /* A decimal count from @min to @max; false if @arg is not one. */
 static bool parse_count(const char *arg, unsigned long min, unsigned long max, unsigned int *out)
@@ -368,6 +266,86 @@ static int flag_dry_run(struct vm_config *cfg, char *arg)
 	return 0;
 }
 
+static int flag_name(struct vm_config *cfg, char *arg)
+{
+	char why[96];
+
+	if (!ctl_name_valid(arg, why, sizeof(why))) {
+		pr_err("--name '%s': the name %s; give one like --name web-1", arg, why);
+		return -1;
+	}
+	cfg->name = arg;
+	return 0;
+}
+
+/* Each after a space, whatever --cmdline comes to be: settle_cmdline() puts them together. */
+static int flag_cmdline_append(struct vm_config *cfg, char *arg)
+{
+	if (!*arg)
+		return 0;
+	str_appendf(cfg->cmdline_append, sizeof(cfg->cmdline_append), " %s", arg);
+	cfg->cmdline_append_len += 1 + strlen(arg);
+	return 0;
+}
+
+/* At once (early_log_level() reads it first): every message after it is shown or not by it. */
+static int flag_log_level(struct vm_config *cfg, char *arg)
+{
+	enum log_level level;
+
+	if (!log_level_parse(arg, &level)) {
+		pr_err("--log-level %s: unknown log level '%s'; levels: " LOG_LEVEL_NAMES, arg,
+		       arg);
+		return -1;
+	}
+	vmm_log_set_level(level);
+	return 0;
+}
+
+/* --cmdline's (or the default) and --cmdline-append's, within what the guest reads. */
+static int settle_cmdline(struct vm_config *cfg)
+{
+	bool bare = !*cfg->cmdline; /* --cmdline "": no space before the first */
+	size_t len = strlen(cfg->cmdline) + cfg->cmdline_append_len - bare;
+
+	if (!cfg->cmdline_append_len)
+		return 0;
+	if (len >= CMA_PARAM_CMDLINE_SIZE) {
+		pr_err("--cmdline with --cmdline-append: the kernel command line would be %zu "
+		       "bytes; an arm64 guest reads only the first %d: shorten --cmdline or "
+		       "--cmdline-append",
+		       len, CMA_PARAM_CMDLINE_SIZE - 1);
+		return -1;
+	}
+	snprintf(cfg->cmdline_buf, sizeof(cfg->cmdline_buf), "%s%s", cfg->cmdline,
+		 cfg->cmdline_append + bare);
+	cfg->cmdline = cfg->cmdline_buf;
+	return 0;
+}
+
+/* --api-socket, else $CMAVM_SOCKET, else --name's, else the default; 0, or -1 said why. */
+static int settle_socket(struct vm_config *cfg)
+{
+	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *env = getenv("CMAVM_SOCKET");
+	bool from_env = env && *env;
+
+	if (cfg->api_socket) {
+		pr_debug("control socket %s (--api-socket)", cfg->api_socket);
+		return 0;
+	}
+	cfg->api_socket_named = cfg->name && !from_env;
+	cfg->api_socket = cfg->api_socket_named ? ctl_named_socket(cfg->name, path, sizeof(path))
+						: ctl_default_socket(path, sizeof(path));
+	if (cfg->api_socket)
+		pr_debug("control socket %s (%s)", cfg->api_socket,
+			 cfg->api_socket_named ? "--name's"
+			 : !from_env	       ? "the default"
+			 : cfg->name	       ? "$CMAVM_SOCKET, which --name does not override"
+					       : "$CMAVM_SOCKET");
+	return cfg->api_socket ? 0 : -1;
+}
+
 static const char *find_guest_file(const char *name, char *buf, size_t len)
 {
 	const char *env = getenv("CMAVM_GUEST_DIR");
@@ -448,6 +426,7 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->agent_interval_s = DEFAULT_AGENT_INTERVAL;
 	pool_parse_default(DEFAULT_CMA, &cfg->pools[0], err, sizeof(err));
 	cfg->nr_pools = 1;
+	vmm_log_level_from_env(); /* until --log-level says otherwise */
 }
 
 #define TEXT(field) offsetof(struct vm_config, field)
@@ -467,6 +446,8 @@ static const struct run_flag {
 	{ "kernel", required_argument, NULL, TEXT(kernel) },
 	{ "initrd", required_argument, NULL, TEXT(initrd) },
 	{ "cmdline", required_argument, NULL, TEXT(cmdline) },
+	{ "cmdline-append", required_argument, flag_cmdline_append, 0 },
+	{ "name", required_argument, flag_name, 0 },
 	{ "memory", required_argument, flag_memory, 0 },
 	{ "cpus", required_argument, flag_cpus, 0 },
 	{ "cma", required_argument, flag_cma, 0 },
@@ -484,6 +465,7 @@ static const struct run_flag {
 	{ "api-socket", required_argument, NULL, TEXT(api_socket) },
 	{ "metrics-file", required_argument, flag_metrics_file, 0 },
 	{ "seccomp", required_argument, flag_seccomp, 0 },
+	{ "log-level", required_argument, flag_log_level, 0 },
 	{ "gpu", optional_argument, run_flag_gpu, 0 },
 };
 
@@ -525,6 +507,25 @@ static char *flag_value(const struct run_flag *flag, int argc, char **argv)
 
 #define GO_ON (-1)
 
+/*
+ * --log-level ahead of the other flags, wherever it is on the line, so
+ * that it rules their messages too; the main pass reads it again. 0, or -1
+ * said why. "-": words that are not flags come as 1, in place: permuted,
+ * they would no longer follow the flag whose value may be left out.
+ */
+static int early_log_level(struct vm_config *cfg, int argc, char **argv,
+			   const struct option *options)
+{
+	int opt, ret = 0;
+
+	while ((opt = getopt_long(argc, argv, "-:h", options, NULL)) != -1)
+		if (opt >= FLAG_VAL && run_flags[opt - FLAG_VAL].parse == flag_log_level &&
+		    flag_log_level(cfg, optarg))
+			ret = -1;
+	optind = 1;
+	return ret;
+}
+
 /* The flags into @cfg; GO_ON, or the exit code. */
 static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 {
@@ -536,9 +537,11 @@ static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 	run_options(options);
 	optind = 1;
 	opterr = 0;
+	if (early_log_level(cfg, argc, argv, options))
+		return CLI_EXIT_USAGE;
 	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt == 'h')
-			return print_run_usage();
+			return run_print_usage();
 		if (opt == '?')
 			return usage_error("unknown flag '%s'", argv[optind - 1]);
 		if (opt == ':')
@@ -549,36 +552,70 @@ static int parse_run_flags(struct vm_config *cfg, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (settle_cmdline(cfg))
+		return CLI_EXIT_USAGE;
+	return settle_socket(cfg) ? CLI_EXIT_FAILED : GO_ON;
+}
+
+/* The guest's kernel read, and the windows checked in its pageblocks; GO_ON, or the exit code. */
+static int settle_kernel(struct vm_config *cfg)
+{
 	if (default_guest(cfg) || settle_guest(cfg))
 		return CLI_EXIT_FAILED;
 	return run_check_windows(cfg) ? CLI_EXIT_USAGE : GO_ON;
 }
 
-int cmd_run(int argc, char **argv)
+/* A dry run's end: the @problems found before the plan, or that all is well. */
+static int end_dry_run(const struct vm_config *cfg, unsigned int problems)
 {
-	struct vm_config cfg;
-	struct boot_plan *plan;
-	int ret = parse_run_flags(&cfg, argc, argv);
+	if (problems) {
+		pr_err("--dry-run: %u problem%s above; a real run would stop at the first",
+		       problems, problems == 1 ? "" : "s");
+		return CLI_EXIT_FAILED;
+	}
+	pr_info("--dry-run: not starting the guest (its control socket would be %s)",
+		cfg->api_socket);
+	return CLI_EXIT_OK;
+}
 
-	if (ret != GO_ON)
-		return ret;
-	plan = calloc(1, sizeof(*plan));
+/* Plan, print and boot; with --dry-run, stop before KVM with what was found. */
+static int plan_and_run(struct vm_config *cfg, unsigned int problems)
+{
+	struct boot_plan *plan = calloc(1, sizeof(*plan));
+	int ret = CLI_EXIT_FAILED;
+
 	if (!plan)
 		return CLI_EXIT_FAILED;
-	ret = CLI_EXIT_FAILED;
-	if (boot_plan_build(&cfg, plan))
+	if (boot_plan_build(cfg, plan))
 		goto out;
-	boot_plan_print(&cfg, plan);
-	if (cfg.dump_dtb && boot_plan_dump_dtb(plan, cfg.dump_dtb))
+	boot_plan_print(cfg, plan);
+	if (cfg->dump_dtb && boot_plan_dump_dtb(plan, cfg->dump_dtb))
 		goto out;
-	if (cfg.dry_run) {
-		pr_info("--dry-run: not starting the guest");
-		ret = CLI_EXIT_OK;
-	} else {
-		ret = vmm_run(&cfg, plan);
-	}
+	ret = cfg->dry_run ? end_dry_run(cfg, problems) : vmm_run(cfg, plan);
 out:
 	boot_plan_free(plan);
 	free(plan);
 	return ret;
+}
+
+/*
+ * A VM of the same name stops a run at once; a dry run looks at every
+ * file and tap too, and goes on to the plan whatever it found, so that
+ * one run tells every problem.
+ */
+int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	unsigned int problems;
+	int ret = parse_run_flags(&cfg, argc, argv);
+
+	if (ret != GO_ON)
+		return ret;
+	problems = run_check_name(&cfg) ? 1 : 0;
+	if (problems && !cfg.dry_run)
+		return CLI_EXIT_FAILED;
+	if (cfg.dry_run)
+		problems += run_check_inputs(&cfg);
+	ret = settle_kernel(&cfg);
+	return ret == GO_ON ? plan_and_run(&cfg, problems) : ret;
 }

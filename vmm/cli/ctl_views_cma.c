@@ -2,8 +2,9 @@
 /*
  * The views of the host CMA engine: its pools with their bytes per
  * pageblock state, the pageblock map (on the terminal, or as SVG), the
- * windows (with how far a commit or release under way got), a release, a
- * migration and the engine's counters.
+ * windows (with how far a commit or release under way got, and what each
+ * one's moves cost the guest), a release, a migration and the engine's
+ * counters.
  */
 #include "vmm/cli/ctl.h"
 
@@ -22,8 +23,10 @@
 #define cma_states(s) cma_state_name((enum cma_block_state)(s))
 
 static const char *const windows_header[] = {
-	"id",	 "pool",  "range",	 "length",	  "offset",
-	"level", "state", "largest run", "longest pause", NULL,
+	"id",	  "pool",	 "range",
+	"length", "offset",	 "level",
+	"state",  "largest run", "pauses / stalls (longest)",
+	NULL,
 };
 
 static void cma_pool_row(struct table *t, json_t *p)
@@ -129,6 +132,53 @@ static const char *run_str(json_t *w, bool pieces, struct cell *c)
 			   (unsigned long long)(view_u64(w, "length") >> 21));
 }
 
+/*
+ * "2, longest 85.3 µs" (@terse: "2 (85.3 µs)", for a list): how many
+ * pauses (or stalls) the window's moves took and the longest; "0"; "-"
+ * from a VM that does not count them.
+ */
+static const char *most_str(json_t *w, const char *count, const char *longest, bool terse,
+			    struct cell *c)
+{
+	uint64_t n = view_u64(w, count);
+	struct cell ns;
+
+	c->text[0] = '\0';
+	if (!json_object_get(w, count))
+		return str_appendf(c->text, sizeof(c->text), "-");
+	if (!n)
+		return str_appendf(c->text, sizeof(c->text), "0");
+	return str_appendf(c->text, sizeof(c->text), terse ? "%llu (%s)" : "%llu, longest %s",
+			   (unsigned long long)n, cell_ns(&ns, view_u64(w, longest)));
+}
+
+/* "81.23 ms, guest paused 412.3 µs": its commit (or last level change) */
+static const char *commit_str(json_t *w, struct cell *c)
+{
+	uint64_t paused = view_u64(w, "commit_pause_ns");
+	struct cell ns;
+
+	cell_ns(c, view_u64(w, "commit_ns"));
+	if (!json_object_get(w, "commit_pause_ns"))
+		return c->text;
+	if (!paused)
+		return str_appendf(c->text, sizeof(c->text), ", no guest pause");
+	return str_appendf(c->text, sizeof(c->text), ", guest paused %s", cell_ns(&ns, paused));
+}
+
+/* What the window's moves cost the guest, over its life. */
+static void moves_rows(struct table *t, json_t *w)
+{
+	struct cell c;
+
+	table_row(t, "commit", commit_str(w, &c), NULL);
+	table_row(t, "pauses", most_str(w, "pauses", "pause_ns_max", false, &c), NULL);
+	table_row(t, "writer stalls", most_str(w, "stalls", "stall_ns_max", false, &c), NULL);
+	table_row(t, "migrations",
+		  json_object_get(w, "migrations") ? cell_u64(&c, view_u64(w, "migrations")) : "-",
+		  NULL);
+}
+
 void ctl_show_window(FILE *out, json_t *w)
 {
 	struct cell c, range, length, offset;
@@ -143,7 +193,7 @@ void ctl_show_window(FILE *out, json_t *w)
 	table_row(&t, "range", where, NULL);
 	table_row(&t, "level", view_str(w, "level"), NULL);
 	table_row(&t, "largest contiguous run", run_str(w, true, &c), NULL);
-	table_row(&t, "longest pause", cell_ns(&c, view_u64(w, "pause_ns_max")), NULL);
+	moves_rows(&t, w);
 	table_print(&t, out);
 }
 
@@ -162,15 +212,29 @@ static const char *state_str(json_t *w, struct cell *c)
 			   done >= length ? 100 : (unsigned int)(done * 100.0 / length));
 }
 
+/*
+ * "3 (412.3 µs) / 0": pauses and stalls in one cell, the row's last: the
+ * table pads by bytes, and "µ" is two.
+ */
+static const char *waits_str(json_t *w, struct cell *c)
+{
+	struct cell stalls;
+
+	if (!json_object_get(w, "pauses"))
+		return "-";
+	most_str(w, "pauses", "pause_ns_max", true, c);
+	return str_appendf(c->text, sizeof(c->text), " / %s",
+			   most_str(w, "stalls", "stall_ns_max", true, &stalls));
+}
+
 static void window_row(struct table *t, json_t *w)
 {
-	struct cell id, range, length, offset, state, run, pause;
+	struct cell id, range, length, offset, state, run, waits;
 
 	table_row(t, cell_u64(&id, view_u64(w, "id")), view_str(w, "pool"), range_str(w, &range),
 		  cell_size(&length, view_u64(w, "length")),
 		  cell_size(&offset, view_u64(w, "offset")), view_str(w, "level"),
-		  state_str(w, &state), run_str(w, false, &run),
-		  cell_ns(&pause, view_u64(w, "pause_ns_max")), NULL);
+		  state_str(w, &state), run_str(w, false, &run), waits_str(w, &waits), NULL);
 }
 
 void ctl_show_windows(FILE *out, json_t *windows)

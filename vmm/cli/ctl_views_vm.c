@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The views of the VM: its status with its pools, its run state, the
- * balloon and the guest's memory statistics, the devices.
+ * The views of the VM: its status (its name first, when it has one) with
+ * its pools, its run state, the balloon and the guest's memory
+ * statistics, the devices.
  */
 #include "vmm/cli/ctl.h"
 
@@ -72,9 +73,13 @@ static void guest_pages_row(struct table *t, json_t *vm)
 void ctl_show_status(FILE *out, json_t *vm)
 {
 	json_t *pools = json_object_get(vm, "pools");
+	const char *name = json_string_value(json_object_get(vm, "name"));
 	struct table t = { 0 };
 	struct cell c;
 
+	/* a VM run without --name (null), or older than the field: no row */
+	if (name && *name)
+		table_row(&t, "name", name, NULL);
 	table_row(&t, "state", view_str(vm, "state"), NULL);
 	table_row(&t, "vcpus", cell_u64(&c, view_u64(vm, "vcpus")), NULL);
 	table_row(&t, "memory", cell_size(&c, view_u64(vm, "memory_bytes")), NULL);

@@ -34,6 +34,7 @@ struct ctl_pool {
 };
 
 struct ctl_vm_status {
+	const char *name; /* `cmavm run --name`'s; NULL: the VM has none */
 	enum ctl_vm_state state;
 	unsigned int vcpus;
 	uint64_t memory_bytes;
@@ -142,10 +143,16 @@ struct ctl_cma_window {
 	const char *level;	 /* "resident", "huge", "contiguous" */
 	uint64_t largest_run;	 /* host-physically contiguous bytes; 0: unknown (not root) */
 	uint64_t contiguous_2m;	 /* 2 MiB pieces each host-physically contiguous */
-	uint64_t pause_ns_max;	 /* the longest guest pause the commit took */
-	uint64_t commit_ns;	 /* how long the commit took, all of it */
-	const char *state;	 /* "committed", "committing", "releasing" */
-	uint64_t done_bytes;	 /* of a commit or release under way: bytes moved so far */
+	/* what its moves cost the guest, over its life (cma/engine.h struct cma_window_moves) */
+	uint64_t commit_ns;	  /* its commit, or its last level change, all of it */
+	uint64_t commit_pause_ns; /* the guest paused in that commit, all told (live: 0) */
+	uint64_t pauses;	  /* whole-guest pauses taken for it */
+	uint64_t pause_ns_max;	  /* the longest of them */
+	uint64_t stalls;	  /* guest writers that waited on a range of its moves */
+	uint64_t stall_ns_max;	  /* the longest of them */
+	uint64_t migrations;	  /* of its pageblocks */
+	const char *state;	  /* "committed", "committing", "releasing" */
+	uint64_t done_bytes;	  /* of a commit or release under way: bytes moved so far */
 };
 
 /* PUT /v1/cma/windows: length 0 means to the pool's end. */

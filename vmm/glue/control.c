@@ -13,7 +13,11 @@
 #include "vmm/util/log.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static enum ctl_vm_state state_of(struct vm *vm)
 {
@@ -32,6 +36,7 @@ static int ctl_status(void *opaque, struct ctl_vm_status *out)
 	const struct layout *l = &m->plan->layout;
 
 	memset(out, 0, sizeof(*out));
+	out->name = m->cfg->name;
 	out->state = state_of(m->vm);
 	out->vcpus = vm_nr_vcpus(m->vm);
 	out->memory_bytes = vm_ram(m->vm)->size;
@@ -158,10 +163,67 @@ static int ctl_devices(void *opaque, struct ctl_device *devs, unsigned int max)
 	return vmm_devices_describe(opaque, devs, max);
 }
 
+/* @path as an absolute path in @buf (a link must not depend on the cwd). */
+static const char *absolute(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	int n;
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	n = snprintf(buf, len, "%s/%s", cwd, path);
+	return n > 0 && (size_t)n < len ? buf : path;
+}
+
+/*
+ * A named VM whose socket is elsewhere (--api-socket) still answers to its
+ * name: its ctl_named_socket() is a link to the socket, for `cmavm ctl
+ * --name` and `cmavm ctl list`. A link a VM still answers through is not
+ * ours to replace; a dead one is.
+ */
+static void link_name(struct vmm *m, const char *path)
+{
+	char link[sizeof(m->name_link)], target[PATH_MAX];
+	struct ctl_reply reply;
+	struct stat st;
+
+	if (!m->cfg->name || m->cfg->api_socket_named ||
+	    !ctl_named_socket(m->cfg->name, link, sizeof(link)))
+		return;
+	if (!lstat(link, &st) && !ctl_request_quiet(link, "GET", "/v1/vm", 2, &reply)) {
+		ctl_reply_free(&reply);
+		pr_warn("another VM named %s answers at %s; 'cmavm ctl --name %s' finds that one, "
+			"not this",
+			m->cfg->name, link, m->cfg->name);
+		return;
+	}
+	unlink(link);
+	if (symlink(absolute(path, target, sizeof(target)), link) || lstat(link, &st)) {
+		pr_warn("cannot link %s to the API socket (%s); 'cmavm ctl --name %s' will not "
+			"find "
+			"this VM",
+			link, strerror(errno), m->cfg->name);
+		return;
+	}
+	memcpy(m->name_link, link, sizeof(link));
+	m->name_link_ino = st.st_ino;
+}
+
+/* The link, unless another VM of the name has put its own there since. */
+static void unlink_name(struct vmm *m)
+{
+	struct stat st;
+
+	if (m->name_link[0] && !lstat(m->name_link, &st) && st.st_ino == m->name_link_ino)
+		unlink(m->name_link);
+	m->name_link[0] = '\0';
+}
+
 int vmm_control_open(struct vmm *m)
 {
 	char def[HTTP_SOCKET_PATH_MAX];
-	const char *path = m->cfg->api_socket;
+	const char *path = m->cfg->api_socket; /* `cmavm run` settled it: see config.h */
 
 	m->ctl_ops = (struct ctl_ops){
 		.opaque = m,
@@ -185,7 +247,11 @@ int vmm_control_open(struct vmm *m)
 	if (http_server_open(&m->api, &m->loop, path, ctl_api_handle, &m->ctl_ops))
 		return -1;
 	m->api_open = true;
-	pr_info("control socket: %s (cmavm ctl --socket %s status)", path, path);
+	link_name(m, path);
+	if (m->cfg->api_socket_named)
+		pr_info("control socket: %s (cmavm ctl --name %s status)", path, m->cfg->name);
+	else
+		pr_info("control socket: %s (cmavm ctl --socket %s status)", path, path);
 	return 0;
 }
 
@@ -194,4 +260,5 @@ void vmm_control_close(struct vmm *m)
 	if (m->api_open)
 		http_server_close(&m->api);
 	m->api_open = false;
+	unlink_name(m);
 }

@@ -103,6 +103,10 @@ static int attach(struct vmm *m, struct vmm_device *d, const struct virtio_slot 
 	if (virtio_mmio_init(&d->mmio, &d->dev, slot->dt.base, slot->dt.spi, vm_kvm_fd(m->vm)) ||
 	    vm_add_mmio(m->vm, &region))
 		return -1;
+	pr_debug("%s: registers at [0x%llx, +0x%llx), SPI %u through a KVM irqfd, %u queue "
+		 "notification%s through KVM ioeventfds",
+		 d->dev.name, (unsigned long long)slot->dt.base, (unsigned long long)slot->dt.size,
+		 slot->dt.spi, d->dev.ops->nr_queues, d->dev.ops->nr_queues == 1 ? "" : "s");
 	return virtio_mmio_start(&d->mmio);
 }
 

@@ -82,6 +82,9 @@ struct vmm {
 
 	struct http_server api;
 	bool api_open;
+	/* --name's link to an --api-socket elsewhere (vmm_control_open()); "": none */
+	char name_link[108];
+	unsigned long name_link_ino;
 	struct ctl_ops ctl_ops;
 };
 

@@ -68,6 +68,10 @@ int guest_ram_create(struct guest_ram *ram, uint64_t gpa, uint64_t size)
 		goto err_close;
 	}
 	advise_huge_pages(ram);
+	pr_debug("guest RAM: %llu MiB at guest 0x%llx, a memfd mapped shared at host %p (%llu "
+		 "MiB aligned, huge pages advised)",
+		 (unsigned long long)(size >> 20), (unsigned long long)gpa, (void *)ram->host,
+		 (unsigned long long)(RAM_HOST_ALIGN >> 20));
 	return 0;
 
 err_close:

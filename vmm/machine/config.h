@@ -17,6 +17,7 @@
 #include "cma/engine.h"
 #include "cma/pool.h"
 #include "cma/region.h"
+#include "fdt/cma_param.h"
 #include "fdt/guest_rules.h"
 #include "vmm/sandbox/sandbox.h"
 
@@ -72,9 +73,22 @@ struct gpu_config {
 };
 
 struct vm_config {
+	const char *name; /* --name: NULL for none */
 	const char *kernel;
 	const char *initrd; /* NULL: none */
+	/*
+	 * The guest's command line: --cmdline's (or the default), then each
+	 * --cmdline-append's after a space, in @cmdline_buf once the flags
+	 * are read.
+	 */
 	const char *cmdline;
+	/*
+	 * --cmdline-append's, each after a space: room for a whole command
+	 * line and the first space, so that one cut here is one too long.
+	 */
+	char cmdline_append[CMA_PARAM_CMDLINE_SIZE + 1];
+	size_t cmdline_append_len; /* their whole length, cut or not */
+	char cmdline_buf[CMA_PARAM_CMDLINE_SIZE];
 	const char *dump_dtb; /* NULL: don't */
 	uint64_t memory;
 	uint64_t pool_align;
@@ -83,7 +97,12 @@ struct vm_config {
 	unsigned int cpus;
 	bool dry_run;
 	bool access_platform; /* offer VIRTIO_F_ACCESS_PLATFORM (default) */
+	/*
+	 * Where the API is served, once the flags are read: --api-socket,
+	 * else $CMAVM_SOCKET, else --name's, else the default.
+	 */
 	const char *api_socket;
+	bool api_socket_named;	   /* it is --name's: a VM of that name answers there */
 	const char *metrics_file;  /* --metrics-file: NULL for none */
 	enum sandbox_mode seccomp; /* --seccomp: on unless turned off for debugging */
 	unsigned int stats_interval_s;

@@ -113,8 +113,12 @@ int sandbox_enter(enum sandbox_kind kind, const char *name)
 			 kind_names[kind], name);
 		return -1;
 	}
-	if (mode == SANDBOX_OFF)
+	if (mode == SANDBOX_OFF) {
+		pr_debug("sandbox: the %s thread '%s' runs without privileges, unfiltered "
+			 "(--seccomp off)",
+			 kind_names[kind], name);
 		return 0;
+	}
 	err = kind == SANDBOX_WRITER ? sandbox_landlock_writer() : 0;
 	if (err) {
 		errno = -err;
@@ -131,6 +135,11 @@ int sandbox_enter(enum sandbox_kind kind, const char *name)
 		return -1;
 	}
 	probe(kind);
+	pr_debug("sandbox: the %s thread '%s' runs without privileges, under its seccomp "
+		 "filter%s%s",
+		 kind_names[kind], name, kind == SANDBOX_WRITER ? " and Landlock" : "",
+		 mode == SANDBOX_LOG ? " (--seccomp log: forbidden calls logged, not stopped)"
+				     : "");
 	return 0;
 }
 

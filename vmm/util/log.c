@@ -29,15 +29,32 @@ static void emit(const char *level, const char *msg, const char *suffix)
 		gate(false);
 }
 
-void vmm_log(const char *level, const char *fmt, ...)
+static const char *prefix(enum log_level level)
+{
+	switch (level) {
+	case LOG_LEVEL_ERROR:
+		return "error: ";
+	case LOG_LEVEL_WARN:
+		return "warning: ";
+	case LOG_LEVEL_DEBUG:
+		return "debug: ";
+	case LOG_LEVEL_INFO:
+		break;
+	}
+	return "";
+}
+
+void vmm_log(enum log_level level, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 
+	if (!vmm_log_shown(level))
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	emit(level, msg, "");
+	emit(prefix(level), msg, "");
 }
 
 void vmm_log_errno(const char *fmt, ...)

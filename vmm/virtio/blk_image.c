@@ -119,19 +119,39 @@ static int check_size(const char *path, uint64_t size)
 	return 0;
 }
 
+/* The image open and locked, its size in @size: the descriptor, or -1 said why. */
+static int image_open(const struct blk_options *opts, uint64_t *size)
+{
+	int fd = open_nonblocking(opts->path, opts->readonly);
+
+	if (fd < 0)
+		return -1;
+	if (image_size(fd, opts->path, size) || lock_image(fd, opts->path, opts->readonly) ||
+	    check_size(opts->path, *size)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int blk_image_open(struct blk *blk, const struct blk_options *opts)
 {
 	uint64_t size;
 
-	blk->fd = open_nonblocking(opts->path, opts->readonly);
+	blk->fd = image_open(opts, &size);
 	if (blk->fd < 0)
 		return -1;
-	if (image_size(blk->fd, opts->path, &size) ||
-	    lock_image(blk->fd, opts->path, opts->readonly) || check_size(opts->path, size)) {
-		close(blk->fd);
-		blk->fd = -1;
-		return -1;
-	}
 	blk->capacity = size / SECTOR_SIZE;
+	return 0;
+}
+
+int virtio_blk_check_image(const struct blk_options *opts)
+{
+	uint64_t size;
+	int fd = image_open(opts, &size);
+
+	if (fd < 0)
+		return -1;
+	close(fd); /* and with it the lock */
 	return 0;
 }

@@ -46,6 +46,14 @@ struct blk_options {
 };
 int virtio_blk_create(struct virtio_device *dev, const struct virtio_env *env,
 		      const struct blk_options *opts);
+/*
+ * What virtio_blk_create() asks of @opts->path, without a device (`cmavm
+ * run --dry-run`): a regular file or a block device, opened as the device
+ * opens it (read-write unless @opts->readonly), not locked by another
+ * process, at least a sector; then closed. 0, or -1 with the message the
+ * device would print.
+ */
+int virtio_blk_check_image(const struct blk_options *opts);
 
 int virtio_balloon_create(struct virtio_device *dev, const struct virtio_env *env,
 			  unsigned int stats_interval_s);
@@ -198,6 +206,15 @@ struct net_tap_info {
  * in use, no /dev/net/tun.
  */
 int net_tap_open(const char *name, struct net_tap_info *out, char *err, size_t errlen);
+/*
+ * What net_tap_open() would find wrong with the tap @name, without
+ * attaching to it (`cmavm run --dry-run`): no such tap, not a tap (its
+ * tun_flags in /sys/class/net), another user's or group's tap, no
+ * /dev/net/tun, a single-queue tap another process holds. 0, or -1 with
+ * @err as net_tap_open() words it; a tap that is down is warned about, as
+ * net_tap_open() does.
+ */
+int net_tap_check(const char *name, char *err, size_t errlen);
 
 struct net_options {
 	int tap_fd;	       /* net_tap_open()'s; the device's once created (closed at destroy) */

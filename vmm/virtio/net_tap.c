@@ -18,12 +18,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 _Static_assert(NET_IFNAMSIZ == IFNAMSIZ, "devices.h's NET_IFNAMSIZ");
@@ -32,6 +35,7 @@ _Static_assert(NET_IFNAMSIZ == IFNAMSIZ, "devices.h's NET_IFNAMSIZ");
 
 /* How to make a tap for a user: the fix most messages end with. */
 #define MAKE_TAP "sudo ip tuntap add dev %s mode tap user %s; sudo ip link set %s up"
+#define TAP_DOWN "tap %s is down: it refuses the guest's frames until `sudo ip link set %s up`"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -216,10 +220,100 @@ int net_tap_open(const char *name, struct net_tap_info *out, char *err, size_t e
 	out->offloads = probe_offloads(fd);
 	out->up = interface_up(name);
 	if (!out->up)
-		pr_warn("tap %s is down: it refuses the guest's frames until `sudo ip link set %s "
-			"up`",
-			name, name);
+		pr_warn(TAP_DOWN, name, name);
 	return fd;
+}
+
+/* ---- the dry run's look at the tap, without attaching ---- */
+
+/* /sys/class/net/@name/@attr as a number (tun_flags is hex); false when unreadable. */
+static bool read_attr(const char *name, const char *attr, long *out)
+{
+	char path[96], text[32] = "";
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, attr);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	ok = fgets(text, sizeof(text), f) != NULL;
+	fclose(f);
+	if (ok)
+		*out = strtol(text, NULL, 0);
+	return ok;
+}
+
+static bool in_group(gid_t gid)
+{
+	gid_t groups[256];
+	int n = getgroups(sizeof(groups) / sizeof(groups[0]), groups);
+
+	if (gid == getegid())
+		return true;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+static bool has_net_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	return !syscall(SYS_capget, &h, d) &&
+	       (d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32)));
+}
+
+/* The tun driver's tun_not_capable(): a tap made for a user or group lets in only them. */
+static bool tap_lets_us_in(const char *name)
+{
+	long owner = -1, group = -1;
+
+	read_attr(name, "owner", &owner);
+	read_attr(name, "group", &group);
+	if ((owner < 0 || (uid_t)owner == geteuid()) && (group < 0 || in_group((gid_t)group)))
+		return true;
+	return has_net_admin();
+}
+
+/*
+ * A single-queue tap takes one descriptor: the tun driver turns its
+ * carrier on when one attaches and off when the last one goes (the
+ * carrier reads only while the tap is up).
+ */
+static bool tap_taken(const char *name, long flags)
+{
+	long carrier = 0;
+
+	return !(flags & IFF_MULTI_QUEUE) && read_attr(name, "carrier", &carrier) && carrier == 1;
+}
+
+int net_tap_check(const char *name, char *err, size_t errlen)
+{
+	long flags = 0;
+	int fd;
+
+	if (check_name(name, err, errlen))
+		return -1;
+	if (!read_attr(name, "tun_flags", &flags) || !(flags & IFF_TAP))
+		return attach_failed(name, EINVAL, err, errlen);
+	if (!tap_lets_us_in(name))
+		return attach_failed(name, EPERM, err, errlen);
+	fd = open_tun(err, errlen);
+	if (fd < 0)
+		return -1;
+	if (check_features(fd, err, errlen)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (tap_taken(name, flags))
+		return attach_failed(name, EBUSY, err, errlen);
+	if (!interface_up(name))
+		pr_warn(TAP_DOWN, name, name);
+	return 0;
 }
 
 unsigned int net_tap_offloads_for(const struct virtio_device *dev)

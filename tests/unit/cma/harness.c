@@ -117,6 +117,8 @@ static int hook_inject(void *opaque, int step, size_t block)
 		f->violations++; /* copy and remap inside the pause, the rest outside */
 	if (step >= 0 && step < 4)
 		f->steps[step]++;
+	if (f->on_step)
+		f->on_step(f, step, block);
 	if (f->inj2_times && step == f->inj2_step && block == f->inj2_block) {
 		if (f->inj2_skip) {
 			f->inj2_skip--;

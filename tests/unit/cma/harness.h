@@ -88,6 +88,9 @@ struct fx {
 	int fence_err, fences, fenced; /* device I/O fences asked for, and held now */
 	int inj2_step, inj2_skip, inj2_times, inj2_err; /* a second injection (inject2) */
 	size_t inj2_block;
+	/* called at each step of each block a move takes (inside the pause, or
+	 * the write-protect, for the copy and the remap), before injections */
+	void (*on_step)(struct fx *f, int step, size_t block);
 };
 
 /* ---- fixtures (cmocka setup and teardown) ---- */

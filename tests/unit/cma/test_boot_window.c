@@ -78,7 +78,9 @@ static void test_huge_at_boot(void **state)
 	cma_engine_set_guest_running(e, false);
 	w = commit_ok(f, P_CMA, 0, 0, CMA_HUGE);
 	assert_int_equal(win(f, w).length, n * PB);
-	assert_int_equal(win(f, w).pause_ns_max, 0);
+	assert_int_equal(win(f, w).moves.pauses, 0);
+	assert_int_equal(win(f, w).moves.pause_ns_max, 0);
+	assert_int_equal(win(f, w).moves.commit_pause_ns, 0);
 	assert_true(f->steps[CMA_STEP_COPY] > 0);
 	assert_moved_unpaused(f);
 	st = cma_engine_stats(e);
@@ -96,7 +98,9 @@ static void test_huge_at_boot(void **state)
 	cma_engine_set_guest_running(e, true);
 	w2 = commit_ok(f, P_GPU, 0, 0, CMA_HUGE);
 	assert_true(f->pauses > 0);
-	assert_true(win(f, w2).pause_ns_max > 0);
+	assert_int_equal(win(f, w2).moves.pauses, 1);
+	assert_true(win(f, w2).moves.pause_ns_max > 0);
+	assert_int_equal(win(f, w).moves.pauses, 0); /* the boot window's are its own */
 	st = cma_engine_stats(e);
 	assert_int_equal(st.boot_commits, 1);
 	assert_int_equal(st.commits, 2);

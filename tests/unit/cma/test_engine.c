@@ -207,7 +207,7 @@ static void test_accessors(void **state)
 	assert_int_equal(info.length, 2 * PB);
 	assert_int_equal(info.gpa, RAM_GPA + layout[P_CMA].off + 2 * PB);
 	assert_int_equal(info.level, CMA_HUGE);
-	assert_true(info.commit_ns > 0);
+	assert_true(info.moves.commit_ns > 0);
 	assert_int_equal(cma_window_find(e, info.id), w);
 	assert_int_equal(cma_window_info(e, -1, &info), -1);
 	assert_int_equal(cma_window_info(e, CMA_MAX_WINDOWS, &info), -1);

@@ -2,7 +2,7 @@
 /*
  * Windows (cma/window.c): resident commits and the locked-memory limit,
  * level changes and releases that fail midway, the 1 GiB page of a
- * contiguous window, and the longest pause a window records.
+ * contiguous window. What a window's moves cost: test_window_info.c.
  */
 #include "tests/unit/cma/harness.h"
 
@@ -358,60 +358,12 @@ static void test_contiguous(void **state)
 	assert_clean(f);
 }
 
-/*
- * A window keeps the longest pause of its last commit; the engine's own
- * longest pause only ever grows, whoever asks.
- */
-static void test_window_pause(void **state)
-{
-	struct fx *f = *state;
-	struct cma_engine *e = f->e;
-	uint64_t most;
-	int w, r;
-
-	need_memlock(2 * PB);
-	fill_standard(f);
-	w = commit_ok(f, P_CMA, 1 * PB, 2 * PB, CMA_HUGE);
-	most = cma_engine_stats(e).pause_ns_max;
-	assert_true(win(f, w).pause_ns_max > 0);
-	assert_true(win(f, w).pause_ns_max >= cma_engine_stats(e).pause_ns_last);
-	assert_true(win(f, w).pause_ns_max <= most);
-
-	/* the same level again: nothing moves, no pause */
-	assert_int_equal(cma_window_commit(e, P_CMA, 1 * PB, 2 * PB, CMA_HUGE), w);
-	assert_int_equal(win(f, w).pause_ns_max, 0);
-	assert_int_equal(cma_engine_stats(e).pause_ns_max, most);
-
-	/* a level change: its own pauses */
-	assert_int_equal(cma_window_commit(e, P_CMA, 1 * PB, 2 * PB, CMA_RESIDENT), w);
-	assert_window(f, w);
-	assert_true(win(f, w).pause_ns_max > 0);
-	assert_true(win(f, w).pause_ns_max <= cma_engine_stats(e).pause_ns_max);
-	assert_true(cma_engine_stats(e).pause_ns_max >= most);
-	most = cma_engine_stats(e).pause_ns_max;
-
-	/* a failed commit counts in the engine's maximum, never lowers it */
-	inject(f, CMA_STEP_REMAP, gblock(f, P_GPU, 1), -1, -EIO);
-	r = cma_window_commit(e, P_GPU, 0, 0, CMA_HUGE);
-	inject(f, 0, 0, 0, 0);
-	assert_error(f, r, strerror(EIO));
-	assert_true(cma_engine_stats(e).pause_ns_max >= most);
-	assert_true(win(f, w).pause_ns_max > 0);
-	release_ok(f, w);
-	check_all(f);
-	assert_clean(f);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		CMA_TEST(test_rollback_resident),
-		CMA_TEST(test_memlock_limit),
-		CMA_TEST(test_level_change_failure),
-		CMA_TEST(test_release_failure),
-		CMA_TEST_GIG(test_contiguous),
-		CMA_TEST(test_window_pause),
-		CMA_TEST_PB(test_level_change_failure, 32),
+		CMA_TEST(test_rollback_resident),      CMA_TEST(test_memlock_limit),
+		CMA_TEST(test_level_change_failure),   CMA_TEST(test_release_failure),
+		CMA_TEST_GIG(test_contiguous),	       CMA_TEST_PB(test_level_change_failure, 32),
 		CMA_TEST_PB(test_release_failure, 32),
 	};
 

@@ -89,15 +89,42 @@ void api_get_cma_map(const struct ctl_ops *ops, json_t *body, struct http_respon
 		api_respond(resp, 200, cma_map_json(maps, n, pageblock_size));
 }
 
+/* Numbers of an answer by name, for an object set from a table of them. */
+struct u64_field {
+	const char *name;
+	uint64_t value;
+};
+
+#define N_FIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* @obj with each of @fields[0..n) set in order; NULL stays NULL. */
+static json_t *set_u64_fields(json_t *obj, const struct u64_field *fields, size_t n)
+{
+	for (size_t i = 0; obj && i < n; i++)
+		json_object_set_new(obj, fields[i].name, api_u64(fields[i].value));
+	return obj;
+}
+
 static json_t *cma_window_json(const struct ctl_cma_window *w)
 {
-	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:o}", "id",
-			 api_u64(w->id), "pool", w->pool ? w->pool : "", "offset",
-			 api_u64(w->offset), "length", api_u64(w->length), "gpa", api_u64(w->gpa),
-			 "level", w->level ? w->level : "", "largest_run", api_u64(w->largest_run),
-			 "contiguous_2m", api_u64(w->contiguous_2m), "pause_ns_max",
-			 api_u64(w->pause_ns_max), "commit_ns", api_u64(w->commit_ns), "state",
-			 w->state ? w->state : "committed", "done_bytes", api_u64(w->done_bytes));
+	const struct u64_field moves[] = {
+		{ "commit_ns", w->commit_ns },	 { "commit_pause_ns", w->commit_pause_ns },
+		{ "pauses", w->pauses },	 { "pause_ns_max", w->pause_ns_max },
+		{ "stalls", w->stalls },	 { "stall_ns_max", w->stall_ns_max },
+		{ "migrations", w->migrations },
+	};
+	json_t *obj = json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o}", "id", api_u64(w->id),
+				"pool", w->pool ? w->pool : "", "offset", api_u64(w->offset),
+				"length", api_u64(w->length), "gpa", api_u64(w->gpa), "level",
+				w->level ? w->level : "", "largest_run", api_u64(w->largest_run),
+				"contiguous_2m", api_u64(w->contiguous_2m));
+
+	set_u64_fields(obj, moves, N_FIELDS(moves));
+	if (obj) {
+		json_object_set_new(obj, "state", json_string(w->state ? w->state : "committed"));
+		json_object_set_new(obj, "done_bytes", api_u64(w->done_bytes));
+	}
+	return obj;
 }
 
 void api_get_cma_windows(const struct ctl_ops *ops, json_t *body, struct http_response *resp)
@@ -130,10 +157,7 @@ static json_t *u64_array(const uint64_t *v, size_t n)
 
 static json_t *cma_stats_json(const struct ctl_cma_stats *st)
 {
-	const struct {
-		const char *name;
-		uint64_t value;
-	} fields[] = {
+	const struct u64_field fields[] = {
 		{ "pageblock_size", st->pageblock_size },
 		{ "commits", st->commits },
 		{ "releases", st->releases },
@@ -152,11 +176,8 @@ static json_t *cma_stats_json(const struct ctl_cma_stats *st)
 		{ "stall_ns_last", st->stall_ns_last },
 		{ "resident_bytes", st->resident_bytes },
 	};
-	json_t *obj = json_object();
-	size_t i;
+	json_t *obj = set_u64_fields(json_object(), fields, N_FIELDS(fields));
 
-	for (i = 0; obj && i < sizeof(fields) / sizeof(fields[0]); i++)
-		json_object_set_new(obj, fields[i].name, api_u64(fields[i].value));
 	if (obj) {
 		json_object_set_new(obj, "moves", json_string(st->live ? "live" : "pause"));
 		json_object_set_new(obj, "live_why", json_string(st->live_why ? st->live_why : ""));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * /v1/vm: the VM's status (state, vCPUs, memory, pools, command line,
- * uptime) and its state changes (pause, resume, shutdown), each refused
+ * /v1/vm: the VM's status (name, state, vCPUs, memory, pools, command
+ * line, uptime) and its state changes (pause, resume, shutdown), each refused
  * with a 409 that says what to do in the state that forbids it.
  */
 #include "vmm/control/api/internal.h"
@@ -36,9 +36,9 @@ static json_t *status_json(const struct ctl_vm_status *st)
 
 	for (i = 0; pools && i < st->nr_pools && i < POOL_MAX; i++)
 		json_array_append_new(pools, pool_json(&st->pools[i]));
-	return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o, s:o*, s:s, s:o}", "state",
-			 ctl_vm_state_str(st->state), "vcpus", (int)st->vcpus, "memory_bytes",
-			 api_u64(st->memory_bytes), "memory_resident_bytes",
+	return json_pack("{s:s?, s:s, s:i, s:o, s:o, s:o, s:o, s:o*, s:s, s:o}", "name", st->name,
+			 "state", ctl_vm_state_str(st->state), "vcpus", (int)st->vcpus,
+			 "memory_bytes", api_u64(st->memory_bytes), "memory_resident_bytes",
 			 api_u64(st->memory_resident_bytes), "guest_page_size",
 			 api_u64(st->guest_page_size), "pageblock_size",
 			 api_u64(st->pageblock_size), "pools", pools, "cmdline",

@@ -24,6 +24,7 @@
  * so that a client asking for many and reading none holds few.
  */
 #include "vmm/control/http/internal.h"
+#include "vmm/util/log.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -250,9 +251,11 @@ static void message_done(struct http_conn *c)
 	c->srv->handler(c->srv->opaque, &req, &resp);
 	c->in_handler = false;
 	if (c->deferred) {
+		pr_debug("control socket: %s %s: answered when done", req.method, req.path);
 		http_response_release(&resp); /* empty, unless the handler broke the rule */
 		queue_deferred_answer(c);     /* if given already, in the handler */
 	} else {
+		pr_debug("control socket: %s %s: %d", req.method, req.path, resp.status);
 		queue_answer(c, &resp, keep_alive);
 	}
 	c->in_body = false;

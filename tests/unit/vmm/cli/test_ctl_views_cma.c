@@ -19,14 +19,17 @@
 #include "vmm/cli/ctl.h"
 #include "vmm/control/map_render.h"
 
+/* Two windows, each with what its own moves cost: paused ones, and live ones. */
 #define WINDOW_HUGE                                                                                \
 	"{'id': 1, 'pool': 'linux,cma', 'offset': 0, 'length': 67108864, 'gpa': 2617245696,"       \
-	" 'level': 'huge', 'largest_run': 67108864, 'contiguous_2m': 32, 'pause_ns_max': 85300,"   \
-	" 'commit_ns': 123456789}"
+	" 'level': 'huge', 'largest_run': 67108864, 'contiguous_2m': 32, 'commit_ns': 123456789,"  \
+	" 'commit_pause_ns': 85300, 'pauses': 3, 'pause_ns_max': 412345, 'stalls': 0,"             \
+	" 'stall_ns_max': 0, 'migrations': 2}"
 #define WINDOW_EMPTY                                                                               \
 	"{'id': 2, 'pool': 'gpu', 'offset': 16777216, 'length': 0, 'gpa': 2634022912,"             \
-	" 'level': 'resident', 'largest_run': 0, 'contiguous_2m': 0, 'pause_ns_max': 12500000,"    \
-	" 'commit_ns': 0}"
+	" 'level': 'resident', 'largest_run': 0, 'contiguous_2m': 0, 'commit_ns': 2500000,"        \
+	" 'commit_pause_ns': 0, 'pauses': 0, 'pause_ns_max': 0, 'stalls': 11,"                     \
+	" 'stall_ns_max': 12500000, 'migrations': 0}"
 
 static void test_cma_pools_bytes_per_state(void **state)
 {
@@ -139,7 +142,11 @@ static void test_window_committed(void **state)
 		    "range                   0x9c000000-0x9fffffff (64 MiB at offset 0 bytes)\n"
 		    "level                   huge\n"
 		    "largest contiguous run  64 MiB (32 of 32 2 MiB pieces contiguous)\n"
-		    "longest pause           85.3 µs\n");
+		    "commit                  123.46 ms, guest paused 85.3 µs\n"
+		    "pauses                  3, longest 412.3 µs\n"
+		    "writer stalls           0\n"
+		    "migrations              2\n");
+	/* from a VM that counted only the longest pause of the last commit */
 	assert_view(ctl_show_window,
 		    "{'id': 3, 'pool': 'gpu', 'offset': 2097152, 'length': 6291456,"
 		    " 'gpa': 2602565632, 'level': 'contiguous', 'largest_run': 4194304,"
@@ -149,7 +156,10 @@ static void test_window_committed(void **state)
 		    "range                   0x9b200000-0x9b7fffff (6 MiB at offset 2 MiB)\n"
 		    "level                   contiguous\n"
 		    "largest contiguous run  4 MiB (2 of 3 2 MiB pieces contiguous)\n"
-		    "longest pause           1.20 s\n");
+		    "commit                  0.0 µs\n"
+		    "pauses                  -\n"
+		    "writer stalls           -\n"
+		    "migrations              -\n");
 }
 
 static void test_window_empty_and_run_unknown(void **state)
@@ -160,32 +170,39 @@ static void test_window_empty_and_run_unknown(void **state)
 		    "range                   0x9d000000 (empty) (0 bytes at offset 16 MiB)\n"
 		    "level                   resident\n"
 		    "largest contiguous run  unknown (needs root)\n"
-		    "longest pause           12.50 ms\n");
+		    "commit                  2.50 ms, no guest pause\n"
+		    "pauses                  0\n"
+		    "writer stalls           11, longest 12.50 ms\n"
+		    "migrations              0\n");
 }
 
-/* Windows without a state are from a VM before moves had one: committed. */
+/*
+ * Windows without a state are from a VM before moves had one: committed.
+ * Each row has its own window's pauses and stalls, and the longest of each.
+ */
 static void test_windows(void **state)
 {
 	assert_view(ctl_show_windows, "[" WINDOW_HUGE ", " WINDOW_EMPTY "]",
 		    "id  pool       range                  length   offset   level     "
-		    "state      largest run           longest pause\n"
+		    "state      largest run           pauses / stalls (longest)\n"
 		    "1   linux,cma  0x9c000000-0x9fffffff  64 MiB   0 bytes  huge      "
-		    "committed  64 MiB                85.3 µs\n"
+		    "committed  64 MiB                3 (412.3 µs) / 0\n"
 		    "2   gpu        0x9d000000 (empty)     0 bytes  16 MiB   resident  "
-		    "committed  unknown (needs root)  12.50 ms\n");
+		    "committed  unknown (needs root)  0 / 11 (12.50 ms)\n");
 }
 
+/* Windows 3 and 4 are from a VM that did not count pauses and stalls per window: "-". */
 static void test_windows_being_moved_show_how_far(void **state)
 {
 	assert_view(ctl_show_windows,
 		    "[{'id': 1, 'pool': 'linux,cma', 'offset': 0, 'length': 33554432,"
 		    "  'gpa': 2617245696, 'level': 'huge', 'largest_run': 0, 'contiguous_2m': 0,"
-		    "  'pause_ns_max': 0, 'commit_ns': 0, 'state': 'committing',"
-		    "  'done_bytes': 12582912},"
+		    "  'pauses': 1, 'pause_ns_max': 2500000, 'stalls': 0, 'stall_ns_max': 0,"
+		    "  'state': 'committing', 'done_bytes': 12582912},"
 		    " {'id': 2, 'pool': 'linux,cma', 'offset': 33554432, 'length': 33554432,"
 		    "  'gpa': 2650800128, 'level': 'contiguous', 'largest_run': 33554432,"
-		    "  'contiguous_2m': 16, 'pause_ns_max': 0, 'commit_ns': 0,"
-		    "  'state': 'releasing', 'done_bytes': 0},"
+		    "  'contiguous_2m': 16, 'pauses': 0, 'pause_ns_max': 0, 'stalls': 7,"
+		    "  'stall_ns_max': 1500000, 'state': 'releasing', 'done_bytes': 0},"
 		    " {'id': 3, 'pool': 'gpu', 'offset': 0, 'length': 2097152, 'gpa': 2600468480,"
 		    "  'level': 'resident', 'largest_run': 2097152, 'contiguous_2m': 1,"
 		    "  'pause_ns_max': 1000, 'commit_ns': 5000, 'state': 'committed',"
@@ -194,15 +211,15 @@ static void test_windows_being_moved_show_how_far(void **state)
 		    "  'gpa': 2602565632, 'level': 'huge', 'state': 'committing',"
 		    "  'done_bytes': 2097152}]",
 		    "id  pool       range                  length  offset   level       "
-		    "state            largest run           longest pause\n"
+		    "state            largest run           pauses / stalls (longest)\n"
 		    "1   linux,cma  0x9c000000-0x9dffffff  32 MiB  0 bytes  huge        "
-		    "committing 37%   unknown (needs root)  0.0 µs\n"
+		    "committing 37%   unknown (needs root)  1 (2.50 ms) / 0\n"
 		    "2   linux,cma  0x9e000000-0x9fffffff  32 MiB  32 MiB   contiguous  "
-		    "releasing 0%     32 MiB                0.0 µs\n"
+		    "releasing 0%     32 MiB                0 / 7 (1.50 ms)\n"
 		    "3   gpu        0x9b000000-0x9b1fffff  2 MiB   0 bytes  resident    "
-		    "committed        2 MiB                 1.0 µs\n"
+		    "committed        2 MiB                 -\n"
 		    "4   gpu        0x9b200000-0x9b3fffff  2 MiB   2 MiB    huge        "
-		    "committing 100%  unknown (needs root)  0.0 µs\n");
+		    "committing 100%  unknown (needs root)  -\n");
 }
 
 static void test_no_windows_says_how_to_commit_one(void **state)

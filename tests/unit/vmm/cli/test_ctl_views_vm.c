@@ -38,18 +38,31 @@ static void test_status_with_its_pools_below(void **state)
 		    "fw         coherent  no       0x9ac00000  4 MiB   next free range down\n");
 }
 
+/* A paused VM without pools: its fields after the name, and its rows. */
+#define PAUSED_VM                                                                                  \
+	" 'state': 'paused', 'vcpus': 1, 'memory_bytes': 134217728,"                               \
+	" 'memory_resident_bytes': 0, 'pools': [], 'cmdline': '', 'uptime_s': 65}"
+#define PAUSED_VM_ROWS                                                                             \
+	"state     paused\n"                                                                       \
+	"vcpus     1\n"                                                                            \
+	"memory    128 MiB\n"                                                                      \
+	"resident  0 bytes\n"                                                                      \
+	"uptime    1m 05s\n"                                                                       \
+	"cmdline   \n"
+
 static void test_status_without_pools_has_no_second_table(void **state)
 {
 	/* an empty cmdline is an empty last cell: its key keeps its padding */
-	assert_view(ctl_show_status,
-		    "{'state': 'paused', 'vcpus': 1, 'memory_bytes': 134217728,"
-		    " 'memory_resident_bytes': 0, 'pools': [], 'cmdline': '', 'uptime_s': 65}",
-		    "state     paused\n"
-		    "vcpus     1\n"
-		    "memory    128 MiB\n"
-		    "resident  0 bytes\n"
-		    "uptime    1m 05s\n"
-		    "cmdline   \n");
+	assert_view(ctl_show_status, "{" PAUSED_VM, PAUSED_VM_ROWS);
+}
+
+/* A VM run with --name says it first; one without (null) has no such row. */
+static void test_status_of_a_named_vm(void **state)
+{
+	assert_view(ctl_show_status, "{'name': 'web-1'," PAUSED_VM,
+		    "name      web-1\n" PAUSED_VM_ROWS);
+	assert_view(ctl_show_status, "{'name': null," PAUSED_VM, PAUSED_VM_ROWS);
+	assert_view(ctl_show_status, "{'name': ''," PAUSED_VM, PAUSED_VM_ROWS);
 }
 
 /* A running VM's status, its rows as printed once guest_cma adds its two. */
@@ -230,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_with_its_pools_below),
+		cmocka_unit_test(test_status_of_a_named_vm),
 		cmocka_unit_test(test_status_without_pools_has_no_second_table),
 		cmocka_unit_test(test_status_with_the_guest_s_own_cma_figures),
 		cmocka_unit_test(test_status_shows_what_the_answer_lacks_as_unknown_or_0),

@@ -22,6 +22,7 @@ static int fake_status(void *opaque, struct ctl_vm_status *out)
 {
 	struct fake_vm *fvm = opaque;
 
+	out->name = fvm->name;
 	out->state = fvm->state;
 	out->vcpus = 2;
 	out->memory_bytes = 512ULL << 20;
@@ -193,6 +194,18 @@ static const struct ctl_cma_pool *fake_pool(const char *name)
 	return NULL;
 }
 
+/* What window @w's moves cost, told apart by its id: each window's figures are its own. */
+static void fake_window_moves(struct ctl_cma_window *w)
+{
+	w->commit_ns = 81234567;
+	w->commit_pause_ns = 400000 + w->id;
+	w->pauses = w->id;
+	w->pause_ns_max = 412345;
+	w->stalls = 10 * w->id;
+	w->stall_ns_max = 900000 + w->id;
+	w->migrations = w->id - 1;
+}
+
 /* A commit that pends shows as a window being committed. */
 static void committing_window(struct fake_vm *fvm, struct ctl_cma_window *w)
 {
@@ -282,9 +295,9 @@ static int do_commit(struct fake_vm *fvm, const struct ctl_cma_commit *req,
 		.level = levels[i],
 		.largest_run = i ? FAKE_PAGEBLOCK : 0,
 		.contiguous_2m = i ? length / FAKE_PAGEBLOCK : 0,
-		.pause_ns_max = 412345,
 		.state = "committed",
 	};
+	fake_window_moves(out);
 	fvm->windows[fvm->nr_windows++] = *out;
 	return 0;
 }

@@ -41,6 +41,7 @@ struct fake_pended {
 };
 
 struct fake_vm {
+	const char *name; /* --name's; NULL: none */
 	enum ctl_vm_state state;
 	bool has_balloon;
 	bool stats_reported;

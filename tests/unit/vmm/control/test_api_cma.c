@@ -71,7 +71,7 @@ static void test_cma_map(void **state)
 static void expect_window(json_t *w, unsigned int id, uint64_t offset, uint64_t length,
 			  const char *level)
 {
-	assert_int_equal(json_object_size(w), 12); /* commit_ns too */
+	assert_int_equal(json_object_size(w), 17);
 	assert_int_equal(int_at(w, "id"), id);
 	assert_string_equal(str_at(w, "pool"), "linux,cma");
 	assert_int_equal(int_at(w, "offset"), offset);
@@ -81,7 +81,14 @@ static void expect_window(json_t *w, unsigned int id, uint64_t offset, uint64_t 
 	assert_int_equal(int_at(w, "largest_run"), strcmp(level, "resident") ? 2 << 20 : 0);
 	assert_int_equal(int_at(w, "contiguous_2m"),
 			 strcmp(level, "resident") ? length / (2 << 20) : 0);
+	/* what its moves cost: the fake's figures of window @id, its own */
+	assert_int_equal(int_at(w, "commit_ns"), 81234567);
+	assert_int_equal(int_at(w, "commit_pause_ns"), 400000 + id);
+	assert_int_equal(int_at(w, "pauses"), id);
 	assert_int_equal(int_at(w, "pause_ns_max"), 412345);
+	assert_int_equal(int_at(w, "stalls"), 10 * id);
+	assert_int_equal(int_at(w, "stall_ns_max"), 900000 + id);
+	assert_int_equal(int_at(w, "migrations"), id - 1);
 	assert_string_equal(str_at(w, "state"), "committed");
 	assert_int_equal(int_at(w, "done_bytes"), 0);
 }
@@ -376,8 +383,9 @@ static void test_cma_pending_without_a_connection_goes_on(void **state)
 	assert_int_equal(a.status, 200);
 	assert_int_equal(json_array_size(a.json), 1);
 	w = json_array_get(a.json, 0);
-	assert_int_equal(json_object_size(w), 12);
+	assert_int_equal(json_object_size(w), 17);
 	assert_string_equal(str_at(w, "state"), "committing");
+	assert_int_equal(int_at(w, "pauses"), 0); /* nothing of it has moved yet */
 	assert_int_equal(int_at(w, "done_bytes"), 24 << 20);
 	assert_int_equal(int_at(w, "offset"), 32 << 20);
 	assert_int_equal(int_at(w, "length"), 32 << 20);

@@ -97,7 +97,7 @@ static json_t *read_json(struct client *c, int status)
 
 static void expect_committed(json_t *w, unsigned int id)
 {
-	assert_int_equal(json_object_size(w), 12);
+	assert_int_equal(json_object_size(w), 17);
 	assert_int_equal(int_at(w, "id"), id);
 	assert_string_equal(str_at(w, "pool"), "linux,cma");
 	assert_int_equal(int_at(w, "length"), 32 << 20);

@@ -40,6 +40,20 @@ static void test_vm_status(void **state)
 	pool = json_array_get(json_object_get(a.json, "pools"), 1);
 	assert_string_equal(str_at(pool, "kind"), "coherent");
 	assert_true(json_is_false(json_object_get(pool, "default")));
+	/* a VM without --name: null, there all the same */
+	assert_true(json_is_null(json_object_get(a.json, "name")));
+	done(&a);
+}
+
+static void test_vm_status_names_the_vm(void **state)
+{
+	struct answer a;
+
+	vm.name = "web-1";
+	a = get("/v1/vm");
+	vm.name = NULL;
+	assert_int_equal(a.status, 200);
+	assert_string_equal(str_at(a.json, "name"), "web-1");
 	done(&a);
 }
 
@@ -99,11 +113,9 @@ static void test_status_error_is_500(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		API_TEST(test_vm_status),
-		API_TEST(test_pause_resume),
-		API_TEST(test_action_takes_no_body),
-		API_TEST(test_missing_op_is_501),
-		API_TEST(test_state_names),
+		API_TEST(test_vm_status),	    API_TEST(test_vm_status_names_the_vm),
+		API_TEST(test_pause_resume),	    API_TEST(test_action_takes_no_body),
+		API_TEST(test_missing_op_is_501),   API_TEST(test_state_names),
 		API_TEST(test_status_error_is_500),
 	};
 

@@ -934,35 +934,126 @@ static int drop_net_admin(void)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
-/* A tap made for another user is refused, with the fix, to a process without privileges. */
-static void test_net_tap_not_yours(void **state)
+/* net_tap_open() as a yes or no: 0, or -1 with @err. */
+static int open_and_close(const char *name, char *err, size_t errlen)
 {
-	char err[512] = "";
+	struct net_tap_info info;
+	int fd = net_tap_open(name, &info, err, errlen);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * @call on a tap made for another user, from a child process without
+ * CAP_NET_ADMIN: what it said, in @err. Skips where the tap cannot be made
+ * or the capability not dropped.
+ */
+static void as_another_user(int (*call)(const char *name, char *err, size_t errlen), char *err,
+			    size_t len)
+{
 	int pipefd[2], status;
 	pid_t pid;
 
-	(void)state;
 	if (geteuid() != 0 || !make_tap(12345))
 		skip();
 	assert_int_equal(pipe(pipefd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct net_tap_info info;
-
 		if (drop_net_admin())
 			_exit(2);
-		net_tap_open(fx.tap, &info, err, sizeof(err));
+		call(fx.tap, err, len);
 		_exit(write(pipefd[1], err, strlen(err)) < 0);
 	}
 	close(pipefd[1]);
-	assert_true(read(pipefd[0], err, sizeof(err) - 1) >= 0);
+	assert_true(read(pipefd[0], err, len - 1) >= 0);
 	close(pipefd[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (WEXITSTATUS(status) == 2)
 		skip();
+}
+
+/* A tap made for another user is refused, with the fix, to a process without privileges. */
+static void test_net_tap_not_yours(void **state)
+{
+	char err[512] = "";
+
+	(void)state;
+	as_another_user(open_and_close, err, sizeof(err));
 	if (!strstr(err, "is not yours") || !strstr(err, "mode tap user "))
 		fail_msg("\"%s\"", err);
+}
+
+static void expect_check_error(const char *name, const char *needle)
+{
+	char err[512] = "";
+
+	assert_int_equal(net_tap_check(name, err, sizeof(err)), -1);
+	if (!strstr(err, needle))
+		fail_msg("net_tap_check(\"%s\"): \"%s\" does not say \"%s\"", name, err, needle);
+}
+
+/*
+ * The dry run's look at a tap says what net_tap_open() would, without
+ * attaching: a tap held by a descriptor is in use, and free again once
+ * that is closed.
+ */
+static void test_net_tap_check(void **state)
+{
+	struct net_tap_info info;
+	char err[512] = "";
+	int fd;
+
+	(void)state;
+	expect_check_error("", "1 to 15 characters");
+	expect_check_error("cmvt_nosuch", "there is no tap cmvt_nosuch: create it: sudo ip tuntap "
+					  "add dev cmvt_nosuch mode tap user ");
+	expect_check_error("lo", "lo is not a tap (a tun device, or another kind of interface); "
+				 "make a tap: sudo ip tuntap add dev NEWTAP mode tap user ");
+	if (!make_tap((uid_t)-1))
+		skip();
+	if (net_tap_check(fx.tap, err, sizeof(err)))
+		fail_msg("%s", err);
+	fd = net_tap_open(fx.tap, &info, err, sizeof(err));
+	if (fd < 0)
+		fail_msg("%s", err);
+	set_up(fx.tap); /* the carrier reads only while it is up */
+	expect_check_error(fx.tap, "is in use by another process (another cmavm?)");
+	close(fd);
+	if (net_tap_check(fx.tap, err, sizeof(err)))
+		fail_msg("after close: %s", err);
+}
+
+/* A tun device is no tap, though the tun driver made it too. */
+static void test_net_tap_check_refuses_a_tun(void **state)
+{
+	(void)state;
+	snprintf(fx.tap, sizeof(fx.tap), "cmvu%d", (int)getpid() % 100000);
+	if (!tap_ioctl(fx.tap, IFF_TUN | IFF_NO_PI, TUNSETPERSIST, 1)) {
+		fx.tap[0] = '\0';
+		skip();
+	}
+	expect_check_error(fx.tap, "is not a tap");
+	tap_ioctl(fx.tap, IFF_TUN | IFF_NO_PI, TUNSETPERSIST, 0);
+	fx.tap[0] = '\0';
+}
+
+/* Another user's tap, looked at by a process without CAP_NET_ADMIN: as the kernel would refuse it.
+ */
+static void test_net_tap_check_not_yours(void **state)
+{
+	char err[512] = "";
+
+	(void)state;
+	as_another_user(net_tap_check, err, sizeof(err));
+	if (!strstr(err, "is not yours") || !strstr(err, "mode tap user "))
+		fail_msg("\"%s\"", err);
+	/* with CAP_NET_ADMIN, root may have any tap */
+	if (net_tap_check(fx.tap, err, sizeof(err)))
+		fail_msg("as root: %s", err);
 }
 
 /* A frame from the host's stack into the tap, through a packet socket bound to it. */
@@ -1102,6 +1193,9 @@ static const struct CMUnitTest tests[] = {
 	TN(test_net_tap_gone),
 	TN(test_net_tap_open_errors),
 	TN(test_net_tap_not_yours),
+	TN(test_net_tap_check),
+	TN(test_net_tap_check_refuses_a_tun),
+	TN(test_net_tap_check_not_yours),
 	TN(test_net_real_tap),
 };
 

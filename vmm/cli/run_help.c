@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `cmavm run --help`: every flag with its default, then the limits the
+ * flags are checked against, the environment and the exit statuses. The
+ * manual page cmavm-run(1) is made from it (docs/man/).
+ */
+#include "vmm/cli/cli.h"
+
+#include <stdio.h>
+
+#include "cma/size.h"
+#include "vmm/control/client.h"
+#include "vmm/machine/config.h"
+#include "vmm/machine/memory_map.h"
+#include "vmm/virtio/devices.h"
+
+static const char run_usage[] =
+	"Usage: cmavm run [OPTIONS]\n"
+	"\n"
+	"Boot an arm64 Linux guest on KVM with DMA pools placed by cmavm.\n"
+	"\n"
+	"  --kernel FILE        arm64 kernel Image (raw or gzip)      [demo guest]\n"
+	"  --initrd FILE        initial ramdisk                      [demo guest's]\n"
+	"  --cmdline TEXT       kernel command line      [" DEFAULT_CMDLINE "]\n"
+	"  --cmdline-append TEXT\n"
+	"                       more of the kernel command line, after a space: added\n"
+	"                       to the default's or --cmdline's; repeatable, in order\n"
+	"  --name NAME          the VM's name: its API socket is then\n"
+	"                       ${XDG_RUNTIME_DIR:-/tmp}/cmavm-NAME.sock, for\n"
+	"                       'cmavm ctl --name NAME'; GET /v1/vm reports it\n"
+	"  --memory SIZE        guest RAM                             [512M]\n"
+	"  --cpus N             vCPUs, started by the guest via PSCI  [2]\n"
+	"  --cma SIZE[@ADDR][,window=LEVEL]\n"
+	"                       the default CMA pool (linux,cma-default); 0 for none\n"
+	"                       [64M]\n"
+	"  --dma-pool NAME:SIZE[@ADDR][:reusable|:no-map][,window=LEVEL]\n"
+	"                       a named per-device pool: reusable (CMA, the default)\n"
+	"                       or no-map (coherent); repeatable\n"
+	"                       ,window=LEVEL: a boot window over the whole pool\n"
+	"  --window POOL:LEVEL[:OFFSET:LENGTH]\n"
+	"                       a boot window over part of a pool (whole guest\n"
+	"                       pageblocks; without OFFSET:LENGTH the whole pool);\n"
+	"                       repeatable, windows may not overlap\n"
+	"  --pool-align SIZE    base alignment of pools cmavm places  [4M, and at\n"
+	"                       least the guest's pageblock]\n"
+	"  --guest-page-size 4K|16K|64K\n"
+	"                       the guest kernel's page size, for a kernel whose Image\n"
+	"                       header does not say it  [from the header, else 4K]\n"
+	"  --disk FILE[,ro][,pool=NAME]\n"
+	"                       a raw image as virtio-blk (the first is /dev/vda);\n"
+	"                       repeatable; pool= puts memory-region on its node\n"
+	"  --net tap=NAME[,mac=MAC]\n"
+	"                       a virtio-net device on an existing tap (ip tuntap add\n"
+	"                       dev NAME mode tap user $USER); repeatable, up to 4\n"
+	"  --gpu [WIDTHxHEIGHT][,mem=SIZE][,backing=huge|contiguous|memfd]\n"
+	"                       a virtio-gpu display [1024x768]; its resources live in\n"
+	"                       a region of mem= bytes [4 frames] on 2 MiB huge pages,\n"
+	"                       1 GiB pages (contiguous) or ordinary memory (memfd)\n"
+	"  --no-access-platform do not offer VIRTIO_F_ACCESS_PLATFORM (for comparison)\n"
+	"  --balloon-stats SECONDS\n"
+	"                       guest memory statistics interval; 0 for none  [5]\n"
+	"  --agent-interval SECONDS\n"
+	"                       how often cmavm reads the guest's CMA figures through\n"
+	"                       the QEMU guest agent in the guest (a virtio-console\n"
+	"                       port, org.qemu.guest_agent.0); 0: no port  [5]\n"
+	"  --api-socket PATH    the control socket  [$CMAVM_SOCKET, else --name's,\n"
+	"                       else ${XDG_RUNTIME_DIR:-/tmp}/cmavm.sock]\n"
+	"  --metrics-file PATH  write the VM's Prometheus metrics to PATH every 5 s\n"
+	"                       (for node-exporter's textfile collector: *.prom)\n"
+	"  --seccomp on|log|off system call filters per thread  [on]; log: let\n"
+	"                       forbidden calls through, logged by the host kernel\n"
+	"                       (dmesg); off: none (docs/security.md)\n"
+	"  --log-level error|warn|info|debug\n"
+	"                       which of cmavm's own messages to print: errors only,\n"
+	"                       and warnings, and progress, and details (each device's\n"
+	"                       MMIO window and SPI, guest RAM, each thread's sandbox)\n"
+	"                       [$CMAVM_LOG_LEVEL, else info]\n"
+	"  --dump-dtb FILE      write the guest's device tree to FILE\n"
+	"  --dry-run            check what a run would open (kernel, initrd, each\n"
+	"                       --disk and --net tap, the --name), plan and write the\n"
+	"                       DTB, and stop before KVM, telling every problem found\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"SIZE is a number with a unit: K, M, G, T (powers of 1024), e.g. 512M, 2G;\n"
+	"addresses may be hex (0x90000000).\n"
+	"A boot window is on its backing before the guest's first instruction, with no\n"
+	"pause and no move; LEVEL is resident (populated and locked), huge (2 MiB huge\n"
+	"pages: echo N > /proc/sys/vm/nr_hugepages) or contiguous (a 1 GiB page: boot\n"
+	"the host with hugepagesz=1G hugepages=N). Once the guest runs, they are\n"
+	"ordinary windows (cmavm ctl window list, window release ID).\n"
+	"The guest's pageblock is 2 MiB with 4 KiB pages, 32 MiB with 16 KiB and 512 MiB\n"
+	"with 64 KiB: pool sizes, bases and windows are whole pageblocks.\n"
+	"Pools go where the guest kernel accepts them: aligned, inside RAM, inside one\n"
+	"zone, clear of kernel, initrd and DTB. The demo guest is looked for in\n"
+	"$CMAVM_GUEST_DIR, ./.cache/guest and /usr/share/cmavm/guest (tools/demo builds\n"
+	"it).\n"
+	"On a terminal, Ctrl-a x stops the VM.\n";
+
+/* The rest of run's --help: its figures are the limits the flags are checked against. */
+static const char run_usage_limits[] =
+	"\n"
+	"Limits:\n"
+	"  --cmdline, --cmdline-append\n"
+	"                %d bytes in all (what an arm64 guest reads)\n"
+	"  --name        1 to %d letters, digits, '.', '_' or '-', not starting with\n"
+	"                '.' or '-'\n"
+	"  --memory      128 MiB to %s, a multiple of 2 MiB\n"
+	"  --cpus        1 to %llu\n"
+	"  --cma, --dma-pool\n"
+	"                %d pools in all, the default pool counted; names up to %d\n"
+	"                characters\n"
+	"  --window      %d windows in all, ,window= counted\n"
+	"  --disk        %d disks\n"
+	"  --net         %d network devices\n"
+	"  --gpu         %d to %d pixels a side\n"
+	"  --balloon-stats, --agent-interval\n"
+	"                0 to 3600 seconds\n"
+	"\n"
+	"Environment:\n"
+	"  CMAVM_SOCKET     the control socket without --api-socket\n"
+	"  XDG_RUNTIME_DIR  the socket's directory without either  [/tmp]\n"
+	"  CMAVM_LOG_LEVEL  the log level without --log-level (every command)\n"
+	"  CMAVM_GUEST_DIR  where the demo guest is looked for first\n"
+	"  CMAVM_TEST_RAW_POOLS  for cmavm's own tests only\n"
+	"  CMAVM_SECCOMP_PROBE   for cmavm's own tests only\n"
+	"\n"
+	"Exit status: 0 the guest ran and stopped (or --dry-run found nothing wrong), 1\n"
+	"cmavm or the VM failed (a pool that does not fit, a missing file, KVM, a\n"
+	"device, a --name already running), 2 usage error.\n";
+
+int run_print_usage(void)
+{
+	char max_memory[32];
+
+	fputs(run_usage, stdout);
+	printf(run_usage_limits, CMA_PARAM_CMDLINE_SIZE - 1, CTL_NAME_MAX,
+	       size_str(MAX_MEMORY, max_memory), MMAP_MAX_CPUS, POOL_MAX, POOL_NAME_MAX - 1,
+	       CMA_MAX_WINDOWS, MAX_DISKS, MAX_NETS, GPU_MIN_DIM, GPU_MAX_DIM);
+	return CLI_EXIT_OK;
+}
