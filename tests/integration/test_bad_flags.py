@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Bad pool flags stop cmavm before any guest starts, with a message that
 names the flag; --cma 0 really leaves the guest without CMA (and cmavm
-tells it so on its command line, as the VM's status answers)."""
+tells it so on its command line, as the VM's status answers). A dry run
+looks at every disk and tap as the devices would, and tells every problem;
+a VM's --name is in its status and a second VM of that name is refused."""
 import re
 
 import common
@@ -9,7 +11,18 @@ import common
 # name: (flags, what the message must say); a bad flag exits 2, a plan that
 # cannot be made exits 1.
 FLAG_ERRORS = {"bad-kind", "bad-name", "bad-seccomp", "gpu-bad-mode", "gpu-tiny",
-               "gpu-mem-short", "gpu-bad-backing", "net-no-tap", "net-multicast", "net-twice"}
+               "gpu-mem-short", "gpu-bad-backing", "net-no-tap", "net-multicast", "net-twice",
+               "vm-name-bad", "log-level-bad"}
+# What a dry run of "dry-run-inputs" finds: each input as its device would open it.
+RO_SYSFS_FILE = "/sys/class/net/lo/address"  # read-only, even for root
+DRY_RUN_ERRORS = [
+    "--disk /nonexistent.img: cannot find the image: No such file or directory",
+    "--disk /tmp: this is a directory, not a disk image",
+    "--disk %s: cannot open the image for writing (add ,ro for read-only): Permission denied"
+    % RO_SYSFS_FILE,
+    "--net tap=nosuch: there is no tap nosuch: create it: sudo ip tuntap add dev nosuch mode "
+    "tap user 0",
+]
 CASES = {
     "unaligned-size": ("--cma 3M", "--cma 3M: size 3 MiB is not a multiple"),
     "unaligned-address": ("--dma-pool gpu:16M@0x90100000",
@@ -41,6 +54,15 @@ CASES = {
                   "--net tap=tap0: tap tap0 is already --net tap=tap0's; one device a tap"),
     "net-missing-tap": ("--net tap=nosuch", "--net tap=nosuch: there is no tap nosuch: create "
                         "it: sudo ip tuntap add dev nosuch mode tap user 0"),
+    "vm-name-bad": ("--name a/b", "--name 'a/b': the name has '/' (letters, digits, '.', '_' "
+                    "and '-' only); give one like --name web-1"),
+    "log-level-bad": ("--log-level loud", "--log-level loud: unknown log level 'loud'; levels: "
+                      "error, warn, info, debug"),
+    "missing-disk": ("--disk /nonexistent.img", "--disk /nonexistent.img: cannot find the "
+                     "image: No such file or directory"),
+    "dry-run-inputs": ("--dry-run --disk /nonexistent.img --disk /tmp --disk %s --disk %s,ro "
+                       "--net tap=nosuch" % (RO_SYSFS_FILE, RO_SYSFS_FILE),
+                       "--dry-run: 4 problems above; a real run would stop at the first"),
     # The emulated host starts with no huge pages: the GPU region cannot be made.
     "gpu-no-huge-pages": ("--gpu", "the GPU memory region (--gpu) needs 9 free 2 MiB huge "
                           "pages and the host has 0 free, so the guest does not start; add "
@@ -49,6 +71,8 @@ CASES = {
 
 
 CMA0_CMDLINE = common.GUEST_CMDLINE + " cmavm.mode=shell"
+# The --cma 0 VM is named: its socket is ./cmavm-cma0.sock, with $XDG_RUNTIME_DIR at "."
+NAMED = "XDG_RUNTIME_DIR=. cmavm run --name cma0"
 
 
 def job():
@@ -56,8 +80,8 @@ def job():
     for name, (flags, _) in CASES.items():
         lines += ['echo "@@case %s"' % name, "cmavm run %s" % flags,
                   'echo "@@case-exit %s $?"' % name]
-    lines += ['cmavm run --cma 0 --api-socket api.sock --cmdline "%s"' % CMA0_CMDLINE,
-              'echo "@@cma0-exit $?"']
+    lines += ['%s --cma 0 --cmdline "%s" --cmdline-append cmavm.mode=shell'
+              % (NAMED, common.GUEST_CMDLINE), 'echo "@@cma0-exit $?"']
     return "\n".join(lines)
 
 
@@ -67,7 +91,8 @@ class BadPoolFlags(common.unittest.TestCase):
         s = common.host("bad_flags").start(job())
         try:
             s.expect(r"^guest: shell ready$", 240)
-            cls.cma0_status = common.ctl_json(s, "status")
+            cls.cma0_status = common.ctl_json(s, "status", sock="cmavm-cma0.sock")
+            cls.second = s.host(NAMED + " --dry-run")
             s.send("poweroff -f\n")
             s.expect(r"^@@cma0-exit \d+$", 60)
             s.wait(60)
@@ -89,6 +114,26 @@ class BadPoolFlags(common.unittest.TestCase):
                 # Nothing of a VM: no console handed over, no guest line.
                 self.assertNotIn("cmavm: console:", text)
                 self.assertNotRegex(text, r"(?m)^guest:")
+
+    def test_dry_run_tells_every_input_problem(self):
+        text, _ = self.case_out["dry-run-inputs"]
+        for message in DRY_RUN_ERRORS:
+            with self.subTest(message=message):
+                self.assertIn("cmavm: error: " + message, text)
+        # read-only, the same file is fine: no error names it but the one above
+        self.assertEqual(text.count("--disk %s:" % RO_SYSFS_FILE), 1)
+        # the plan all the same
+        self.assertIn("cmavm: virtio-blk3 at ", text)
+
+    def test_a_named_vm(self):
+        self.assertEqual(self.cma0_status["name"], "cma0")
+        self.assertIn("cmavm: control socket: ./cmavm-cma0.sock (cmavm ctl --name cma0 status)",
+                      self.out)
+        rc, out = self.second
+        self.assertEqual(rc, 1)
+        self.assertIn("cmavm: error: a VM named cma0 is already running (socket "
+                      "./cmavm-cma0.sock); pick another --name, or stop it with 'cmavm ctl "
+                      "--name cma0 shutdown'", out)
 
     def test_cma_0_leaves_the_guest_without_cma(self):
         tail = self.out[self.out.rfind("@@case-exit"):]

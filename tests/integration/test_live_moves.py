@@ -302,14 +302,15 @@ class LiveMoves:
 
     def test_3_the_disk_holds_what_dd_wrote(self):
         md5 = self.r["disk_md5"]
-        self.assertGreaterEqual(self.r["dd"], DD_SLOTS)
-        self.assertNotRegex(self.r["output"], r"(?m)@@dd-failed \d+$")
+        self.assertGreaterEqual(self.r["dd"], DD_SLOTS, "dd's loop wrote fewer MiB than the "
+                                "image's slots: it ran too short (timing, not data)")
+        self.assertNotRegex(self.r["output"], r"(?m)@@dd-failed \d+$", "a dd in the guest failed")
         for slot in range(DD_SLOTS):
             self.assertEqual(md5[slot], self.r["pattern_md5"], "MiB %d of the image" % slot)
         self.assertEqual(md5["between"], hashlib.md5(
-            PATTERN * ((LOAD_DISK[0] - DD_SLOTS) << 20)).hexdigest())
+            PATTERN * ((LOAD_DISK[0] - DD_SLOTS) << 20)).hexdigest(), "the image between")
         self.assertEqual(md5["after"], hashlib.md5(
-            PATTERN * ((DISK_MIB - sum(LOAD_DISK)) << 20)).hexdigest())
+            PATTERN * ((DISK_MIB - sum(LOAD_DISK)) << 20)).hexdigest(), "the image after")
 
     def test_4_pauses(self):
         ops, st = self.r["ops"], self.r["stats"]
