@@ -176,5 +176,28 @@ class LiveVm(unittest.TestCase):
         self.assertEqual(os.listdir(self.rundir), [])
 
 
+
+class BackgroundRun(unittest.TestCase):
+    """docs/api.md's script form, as written, on the host cmavm runs on: a
+    VM started in the background is waited for with --wait, and stays up
+    (its guest's shell keeps waiting for input: stdin's end does not reach
+    the guest)."""
+
+    def test_the_script_form(self):
+        script = [c for c in api_md_lines("cmavm ") if "</dev/null &" in c or "--wait 60" in c]
+        self.assertEqual(len(script), 2, script)
+        job = ("%s\n%s\necho \"@@waited $?\"\nsleep 5\n"
+               "cmavm ctl --socket %s status | grep -E '^state'\n"
+               "cmavm ctl --socket %s shutdown\nwait\necho \"@@done\"\n"
+               % (script[0], script[1], SOCK, SOCK))
+        s = common.host("live_vm_script").start(job)
+        try:
+            s.expect(r"^@@waited 0$", 300)
+            s.expect(r"^state +running$", 60)
+            s.expect(r"^@@done$", 120)
+        finally:
+            s.kill()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
