@@ -54,7 +54,8 @@ def job(flags):
     plain = re.sub(r",window=\w+", "", flags)
     return ("echo 64 > /proc/sys/vm/nr_hugepages\nmkdir -p /tmp/prom\n"
             + run % (flags, common.GUEST_CMDLINE)
-            + " --agent-interval %d --metrics-file /tmp/prom/vm1.prom\n" % INTERVAL_S
+            + " --agent-interval %d --metrics-file /tmp/prom/vm1.prom --name kiosk-1\n"
+            % INTERVAL_S
             + "echo \"@@cmavm-exit=$?\"\n"
             + run % (plain, common.GUEST_CMDLINE) + " --agent-interval 0\n"
             + "echo \"@@cmavm-exit=$?\"\n")
@@ -149,7 +150,8 @@ class Operators(common.unittest.TestCase):
 
     def test_4b_the_metrics_file_for_node_exporter(self):
         text = self.metrics_file[self.metrics_file.find("# HELP"):]
-        self.assertIn('cmavm_guest_agent_up{vm="vm1"} 1', text)
+        # labelled with the VM's --name, not the file's
+        self.assertIn('cmavm_guest_agent_up{vm="kiosk-1"} 1', text)
         self.assertNotIn("vm1.prom.tmp", self.metrics_file, "a temporary file was left behind")
         self.assert_promtool_passes(text[:text.rfind("\nvm1.prom") + 1])
 

@@ -45,14 +45,35 @@ static unsigned int row_cells(const struct table *t, unsigned int row)
 	return n;
 }
 
+/*
+ * The columns @text takes on a terminal: its UTF-8 characters, not its
+ * bytes ("µs" is two columns, three bytes). Every character a view writes
+ * is one column wide.
+ */
+static size_t text_width(const char *text)
+{
+	size_t n = 0;
+
+	for (; *text; text++)
+		n += ((unsigned char)*text & 0xc0) != 0x80; /* not a continuation byte */
+	return n;
+}
+
 static void column_widths(const struct table *t, size_t width[TABLE_COLS])
 {
 	unsigned int row, col;
 
 	for (row = 0; row < t->rows; row++)
 		for (col = 0; col < row_cells(t, row); col++)
-			if (strlen(t->cell[row][col]) > width[col])
-				width[col] = strlen(t->cell[row][col]);
+			if (text_width(t->cell[row][col]) > width[col])
+				width[col] = text_width(t->cell[row][col]);
+}
+
+/* @text, then blanks up to @width columns and the two between columns */
+static void print_padded(FILE *out, const char *text, size_t width)
+{
+	fputs(text, out);
+	fprintf(out, "%*s", (int)(width - text_width(text) + 2), "");
 }
 
 void table_print(struct table *t, FILE *out)
@@ -68,7 +89,7 @@ void table_print(struct table *t, FILE *out)
 			if (col + 1 == n)
 				fputs(t->cell[row][col], out);
 			else
-				fprintf(out, "%-*s  ", (int)width[col], t->cell[row][col]);
+				print_padded(out, t->cell[row][col], width[col]);
 			free(t->cell[row][col]);
 			t->cell[row][col] = NULL;
 		}

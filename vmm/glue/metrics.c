@@ -6,9 +6,9 @@
  * ticks), and handed to the writer thread (vmm/control/metrics.h), which
  * alone touches the disk: the loop never waits for it.
  *
- * Every sample carries vm="NAME", NAME being the file's name without
- * .prom: the files of several VMs in one textfile directory have names of
- * their own, and so their series never collide.
+ * Every sample carries vm="NAME", NAME being the VM's (--name), else the
+ * file's name without .prom: the files of several VMs in one textfile
+ * directory have names of their own, and so their series never collide.
  *
  * One cmavm runs one VM, so the state is this file's own.
  */
@@ -88,12 +88,16 @@ static void stop_on_loop(void *unused)
 	expose_and_post();
 }
 
-/* /var/lib/prometheus/node-exporter/web1.prom: web1 */
-static void name_the_vm(const char *path)
+/* --name's, else /var/lib/prometheus/node-exporter/web1.prom: web1 */
+static void name_the_vm(const char *name, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	size_t len;
 
+	if (name) {
+		snprintf(metrics.vm, sizeof(metrics.vm), "%s", name);
+		return;
+	}
 	snprintf(metrics.vm, sizeof(metrics.vm), "%s", slash ? slash + 1 : path);
 	len = strlen(metrics.vm);
 	if (len > 5 && !strcmp(metrics.vm + len - 5, ".prom"))
@@ -105,7 +109,7 @@ int vmm_metrics_start(struct vmm *m)
 	if (!m->cfg->metrics_file)
 		return 0;
 	metrics.m = m;
-	name_the_vm(m->cfg->metrics_file);
+	name_the_vm(m->cfg->name, m->cfg->metrics_file);
 	metrics.file = metrics_file_start(m->cfg->metrics_file);
 	if (!metrics.file)
 		return -1;

@@ -43,6 +43,15 @@ static const struct pool_spec *default_pool(const struct vm_config *cfg)
 	return NULL;
 }
 
+/* The flag that put cma= on the command line: --cmdline-append's text, or --cmdline. */
+static const char *cma_flag(const struct vm_config *cfg)
+{
+	struct cma_param appended;
+
+	cma_param_from_cmdline(cfg->cmdline_append, &appended);
+	return appended.present ? "--cmdline-append" : "--cmdline";
+}
+
 /*
  * The guest honours cma= over a DT default pool (rmem_cma_setup bypasses
  * the node), and with neither it makes a 64 MiB default of its own where
@@ -56,9 +65,11 @@ static int make_bootargs(const struct vm_config *cfg, struct boot_plan *plan)
 
 	cma_param_from_cmdline(cfg->cmdline, &cma);
 	if (cma.present && def) {
-		pr_err("--cmdline has cma=, which makes the guest ignore the default pool of %s; "
-		       "drop cma= from --cmdline, or pass --cma 0",
-		       def->flag);
+		const char *flag = cma_flag(cfg);
+
+		pr_err("%s has cma=, which makes the guest ignore the default pool of %s; "
+		       "drop cma= from %s, or pass --cma 0",
+		       flag, def->flag, flag);
 		return -1;
 	}
 	n = snprintf(plan->bootargs, sizeof(plan->bootargs), "%s", cfg->cmdline);

@@ -43,6 +43,19 @@ static void test_columns_as_wide_as_their_widest_cell(void **state)
 			   "x                rng      7\n");
 }
 
+static void test_columns_count_characters_not_bytes(void **state)
+{
+	struct table t = { 0 };
+
+	/* "µ" is two bytes, one column: the next column starts where it should */
+	table_row(&t, "pause", "stalls", NULL);
+	table_row(&t, "85.3 µs", "3", NULL);
+	table_row(&t, "12.50 ms", "0", NULL);
+	assert_printed(&t, "pause     stalls\n"
+			   "85.3 µs   3\n"
+			   "12.50 ms  0\n");
+}
+
 static void test_no_blanks_after_the_last_cell(void **state)
 {
 	struct table t = { 0 };
@@ -179,6 +192,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_columns_as_wide_as_their_widest_cell),
+		cmocka_unit_test(test_columns_count_characters_not_bytes),
 		cmocka_unit_test(test_no_blanks_after_the_last_cell),
 		cmocka_unit_test(test_a_row_without_cells_is_an_empty_line),
 		cmocka_unit_test(test_empty_table_prints_nothing_and_printing_empties_it),

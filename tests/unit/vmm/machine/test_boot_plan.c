@@ -216,9 +216,26 @@ static void test_cma_on_the_cmdline_conflicts_with_a_default_pool(void **state)
 {
 	struct fixture *f = *state;
 
+	struct capture cap;
+	char *text;
+
 	f->cfg.cmdline = "console=ttyS0 cma=32M";
+	capture_start(&cap, stderr);
 	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), -1);
+	text = captured(&cap, stderr);
+	assert_non_null(strstr(text, "error: --cmdline has cma=, which makes the guest ignore"));
+	assert_non_null(strstr(text, "drop cma= from --cmdline, or pass --cma 0"));
+	free(text);
 	boot_plan_free(&f->plan);
+	/* the same from --cmdline-append names that flag */
+	snprintf(f->cfg.cmdline_append, sizeof(f->cfg.cmdline_append), " cma=32M");
+	capture_start(&cap, stderr);
+	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), -1);
+	text = captured(&cap, stderr);
+	assert_non_null(strstr(text, "drop cma= from --cmdline-append, or pass --cma 0"));
+	free(text);
+	boot_plan_free(&f->plan);
+	f->cfg.cmdline_append[0] = '\0';
 	f->cfg.nr_pools = 0; /* without one, the guest's cma= stands */
 	assert_int_equal(boot_plan_build(&f->cfg, &f->plan), 0);
 	assert_string_equal(f->plan.bootargs, "console=ttyS0 cma=32M");
