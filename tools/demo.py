@@ -165,11 +165,8 @@ def parse_flags(words):
 def demo_flags(page_size, native):
     """The demo's pools, each at least one of the guest's pageblocks (32 MiB
     with 16 KiB pages: CMAVM_GUEST=6.12-16k), its display, disk and socket."""
-    block_mib = {4096: 2, 16384: 32, 65536: 512}[page_size]
-    words = ["--api-socket", SOCKET,
-             "--dma-pool", "gpu:%dM,window=huge" % max(16, block_mib),
-             "--dma-pool", "fw:%dM:no-map" % max(4, block_mib),
-             "--gpu", "%dx%d" % GPU_MODE, "--disk", "card.raw,ro"]
+    words = (["--api-socket", SOCKET] + testhost.demo_pools(page_size)
+             + ["--gpu", "%dx%d" % GPU_MODE, "--disk", "card.raw,ro"])
     if not native:
         words += ["--net", "tap=tap0"]
     return parse_flags(words)

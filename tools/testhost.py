@@ -83,6 +83,17 @@ def _read_flavours():
 GUESTS = os.path.join(CACHE, "guest")
 GUEST_PAGE_SIZE, DEFAULT_GUEST = _read_flavours()
 GUEST_FLAVOURS = tuple(GUEST_PAGE_SIZE)
+# A guest's pageblock in MiB, by its page size (docs/guests.md).
+PAGEBLOCK_MIB = {4096: 2, 16384: 32, 65536: 512}
+
+
+def demo_pools(page_size):
+    """The demo's named pools (tools/demo, tools/vm) as cmavm run flags:
+    gpu with a boot window, fw no-map; each at least one of the guest's
+    pageblocks (32 MiB with 16 KiB pages: CMAVM_GUEST=6.12-16k)."""
+    block = PAGEBLOCK_MIB[page_size]
+    return ["--dma-pool", "gpu:%dM,window=huge" % max(16, block),
+            "--dma-pool", "fw:%dM:no-map" % max(4, block)]
 
 
 def choose_guest(choice=None):

@@ -32,9 +32,14 @@ import tty
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import testhost  # noqa: E402
 
-# The guest: pools, a GPU, its shell on the console (the demo's, less its disk).
-FLAGS = ["--dma-pool", "gpu:16M,window=huge", "--dma-pool", "fw:4M:no-map",
-         "--gpu", "640x480", "--cmdline-append", "cmavm.mode=shell"]
+
+def vm_flags(page_size):
+    """The guest: the demo's pools and display, less its disk, and its
+    shell on the console."""
+    return testhost.demo_pools(page_size) + ["--gpu", "640x480",
+                                             "--cmdline-append", "cmavm.mode=shell"]
+
+
 RUNTIME_DIR = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
 GUEST_PORT = 7070  # where nc listens in the emulated host
 NET = "10.0.3"  # QEMU's user network there (the demo's tap has 10.0.2)
@@ -307,7 +312,7 @@ def run_emulated(host, name, sock, flags):
                  "name": shlex.quote(name),
                  "flags": " ".join(shlex.quote(f) for f in
                                    ["--name", name, "--api-socket", sock, "--net", "tap=tap0"]
-                                   + FLAGS + flags)}
+                                   + vm_flags(host.guest_page_size) + flags)}
     qemu = ["-netdev", "user,id=api,net=%s.0/24,restrict=on,hostfwd=tcp:127.0.0.1:%d-%s.15:%d"
             % (NET, port, NET, GUEST_PORT),
             "-device", "virtio-net-device,netdev=api",
@@ -345,7 +350,8 @@ def run(argv):
         # This machine is the host: cmavm on this terminal, nothing to carry.
         cmavm = testhost.CMAVM
         os.environ["CMAVM_GUEST_DIR"] = host.guest_dir
-        os.execv(cmavm, [cmavm, "run", "--name", name, "--api-socket", sock] + FLAGS + flags)
+        os.execv(cmavm, [cmavm, "run", "--name", name, "--api-socket", sock]
+                 + vm_flags(host.guest_page_size) + flags)
     claim_socket(sock)
     return run_emulated(host, name, sock, flags)
 

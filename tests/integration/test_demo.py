@@ -25,8 +25,7 @@ import demo  # noqa: E402  (tools/, on the path through common)
 import testhost  # noqa: E402
 
 # The user's pool: 8 MiB, or one pageblock of a guest with larger pages.
-PAGEBLOCK_MIB = {4096: 2, 16384: 32, 65536: 512}[
-    testhost.GUEST_PAGE_SIZE[testhost.choose_guest()]]
+PAGEBLOCK_MIB = testhost.PAGEBLOCK_MIB[testhost.GUEST_PAGE_SIZE[testhost.choose_guest()]]
 EXTRA_MIB = max(8, PAGEBLOCK_MIB)
 
 DEMO = os.path.join(common.ROOT, "tools", "demo.py")

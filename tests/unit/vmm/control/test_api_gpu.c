@@ -437,7 +437,11 @@ static int fd_in(struct msghdr *msg)
 	return fd;
 }
 
-/* Up to @len bytes into @buf, keeping a descriptor that comes along. */
+/*
+ * Up to @len bytes into @buf, keeping a descriptor that comes along.
+ * EINTR is retried: the teardown of an earlier test's ring, done later by
+ * a kernel worker, interrupts this thread's recvmsg() (http_harness.c).
+ */
 static size_t receive(int sock, char *buf, size_t len, int *fd)
 {
 	union {
@@ -449,10 +453,15 @@ static size_t receive(int sock, char *buf, size_t len, int *fd)
 			      .msg_iovlen = 1,
 			      .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
-	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	ssize_t n;
 	int got;
 
-	assert_true(n > 0);
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		fail_msg("recvmsg() %zd (%s) before the whole answer", n,
+			 n ? strerror(errno) : "end of stream");
 	got = fd_in(&msg);
 	if (got >= 0) {
 		assert_int_equal(*fd, -1); /* one answer, one descriptor */
