@@ -74,6 +74,13 @@ static int balloon_set(int argc, char **argv, struct ctl_command *cmd)
 		return usage_error("'balloon set' takes one SIZE");
 	if (size_parse(argv[2], &bytes, err, sizeof(err)))
 		return usage_error("balloon set %s: %s", argv[2], err);
+	/* JSON numbers past INT64_MAX are not numbers to the API's parser */
+	if (bytes > INT64_MAX)
+		return mistake(
+			argc, argv,
+			"%s is more memory than any guest has; the balloon takes at most the "
+			"guest's memory ('cmavm ctl status' shows it)",
+			argv[2]);
 	if (bytes % BALLOON_PAGE && is_bare_number(argv[2]))
 		return mistake(argc, argv,
 			       "%s is bytes, not a whole number of 4 KiB pages; did you mean "
@@ -188,11 +195,31 @@ static int migrate(int argc, char **argv, struct ctl_command *cmd)
 	return set_body(cmd, json_pack("{s:s, s:I}", "pool", argv[1], "block", (json_int_t)n));
 }
 
+/* Printable ASCII, no blank: what may stand in a request line's field. */
+static bool request_line_safe(const char *text)
+{
+	for (; *text; text++)
+		if (*text <= ' ' || *text > '~')
+			return false;
+	return true;
+}
+
+static bool is_method(const char *text)
+{
+	return *text && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(text);
+}
+
 /* raw METHOD PATH [JSON]: the body goes as it is given */
 static int raw(int argc, char **argv, struct ctl_command *cmd)
 {
 	if (argc < 3 || argc > 4)
 		return usage_error("'raw' takes METHOD PATH [JSON]");
+	if (!is_method(argv[1]))
+		return mistake(argc, argv, "'%s' is not an HTTP method; e.g. GET or PUT", argv[1]);
+	if (argv[2][0] != '/' || !request_line_safe(argv[2]))
+		return mistake(argc, argv,
+			       "the path starts with '/' and has no blanks or control characters, "
+			       "e.g. /v1/vm");
 	cmd->method = argv[1];
 	cmd->path = argv[2];
 	cmd->json = argc == 4 ? strdup(argv[3]) : NULL;

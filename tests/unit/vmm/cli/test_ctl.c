@@ -276,6 +276,15 @@ static const struct mistake {
 	{ CTL_VM_RUNNING, "balloon set 0x1001", CLI_EXIT_USAGE,
 	  "cmavm ctl balloon set 0x1001: 0x1001 is not a whole number of 4 KiB pages; use 'cmavm "
 	  "ctl balloon set 8K'" },
+	{ CTL_VM_RUNNING, "balloon set 8589934592G", CLI_EXIT_USAGE,
+	  "cmavm ctl balloon set 8589934592G: 8589934592G is more memory than any guest has; the "
+	  "balloon takes at "
+	  "most the guest's memory ('cmavm ctl status' shows it)" },
+	{ CTL_VM_RUNNING, "raw get /v1/vm", CLI_EXIT_USAGE,
+	  "cmavm ctl raw get /v1/vm: 'get' is not an HTTP method; e.g. GET or PUT" },
+	{ CTL_VM_RUNNING, "raw GET v1/vm", CLI_EXIT_USAGE,
+	  "cmavm ctl raw GET v1/vm: the path starts with '/' and has no blanks or control "
+	  "characters, e.g. /v1/vm" },
 	{ CTL_VM_PAUSED, "pause", CLI_EXIT_FAILED,
 	  "cmavm ctl pause: the VM is already paused; resume it with 'cmavm ctl resume'" },
 	{ CTL_VM_RUNNING, "resume", CLI_EXIT_FAILED,
