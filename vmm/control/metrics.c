@@ -277,6 +277,56 @@ static unsigned int sum_levels(const struct ctl_cma_window *w, int n, struct lev
 	return nr;
 }
 
+/*
+ * Each window's own move figures (cma/engine.h struct cma_window_moves),
+ * labelled window (its id), pool and level: a VM has few windows, so few
+ * series; a released window's go with it.
+ */
+#define WINDOW_STAT(name, type, help, field, ns)                                                   \
+	{                                                                                          \
+		name, type, help, AT(struct ctl_cma_window, field), ns                             \
+	}
+
+static const struct scalar window_moves[] = {
+	WINDOW_STAT("cmavm_cma_window_commit_seconds", GAUGE,
+		    "How long the window's commit (or its last level change) took.", commit_ns,
+		    true),
+	WINDOW_STAT("cmavm_cma_window_pauses_total", COUNTER,
+		    "Whole-guest pauses taken for the window over its life.", pauses, false),
+	WINDOW_STAT("cmavm_cma_window_pause_max_seconds", GAUGE,
+		    "The longest whole-guest pause taken for the window.", pause_ns_max, true),
+	WINDOW_STAT("cmavm_cma_window_stalls_total", COUNTER,
+		    "Guest writers that waited on a range of the window's live moves.", stalls,
+		    false),
+	WINDOW_STAT("cmavm_cma_window_stall_max_seconds", GAUGE,
+		    "The longest wait of a guest writer on the window's moves.", stall_ns_max,
+		    true),
+	WINDOW_STAT("cmavm_cma_window_migrations_total", COUNTER,
+		    "Migrations of the window's pageblocks.", migrations, false),
+};
+
+static void expose_window_moves(struct expo *e, const struct ctl_cma_window *w, int n)
+{
+	struct label labels[3] = { { "window", NULL }, { "pool", NULL }, { "level", NULL } };
+	char id[16];
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(window_moves) / sizeof(window_moves[0]); i++) {
+		const struct scalar *s = &window_moves[i];
+
+		family(e, s->name, s->type, s->help);
+		for (int j = 0; j < n; j++) {
+			snprintf(id, sizeof(id), "%u", w[j].id);
+			labels[0].value = id;
+			labels[1].value = w[j].pool;
+			labels[2].value = w[j].level;
+			memcpy(&v, (const char *)&w[j] + s->offset, sizeof(v));
+			sample(e, s->name, labels, 3,
+			       s->ns ? seconds_num(v).text : u64_num(v).text);
+		}
+	}
+}
+
 static void expose_cma_windows(struct expo *e, const struct ctl_ops *ops)
 {
 	struct ctl_cma_window windows[CTL_CMA_WINDOWS_MAX];
@@ -299,6 +349,7 @@ static void expose_cma_windows(struct expo *e, const struct ctl_ops *ops)
 	for (j = 0; j < nr; j++)
 		sample(e, "cmavm_cma_window_bytes", &(struct label){ "level", sums[j].level }, 1,
 		       u64_num(sums[j].bytes).text);
+	expose_window_moves(e, windows, n < CTL_CMA_WINDOWS_MAX ? n : CTL_CMA_WINDOWS_MAX);
 }
 
 #define CMA_STAT(name, type, help, field)                                                          \

@@ -115,7 +115,13 @@ static int setup(void **state)
 						 .pool = "linux,cma",
 						 .length = 8 * MIB,
 						 .level = "huge",
-						 .state = "committed" };
+						 .state = "committed",
+						 .commit_ns = 81234567,
+						 .pauses = 2,
+						 .pause_ns_max = 412345,
+						 .stalls = 3,
+						 .stall_ns_max = 900000,
+						 .migrations = 4 };
 	vm.windows[1] = (struct ctl_cma_window){ .id = 2,
 						 .pool = "linux,cma",
 						 .length = 2 * MIB,
@@ -270,6 +276,12 @@ static const struct family pool_families[] = {
 static const struct family window_families[] = {
 	{ "cmavm_cma_windows", "gauge" },
 	{ "cmavm_cma_window_bytes", "gauge" },
+	{ "cmavm_cma_window_commit_seconds", "gauge" },
+	{ "cmavm_cma_window_pauses_total", "counter" },
+	{ "cmavm_cma_window_pause_max_seconds", "gauge" },
+	{ "cmavm_cma_window_stalls_total", "counter" },
+	{ "cmavm_cma_window_stall_max_seconds", "gauge" },
+	{ "cmavm_cma_window_migrations_total", "counter" },
 };
 static const struct family engine_families[] = {
 	{ "cmavm_cma_pageblock_bytes", "gauge" },
@@ -439,6 +451,19 @@ static const struct sample pools_and_windows[] = {
 	{ "cmavm_cma_window_bytes{level=\"huge\"}", "10485760" },
 	{ "cmavm_cma_window_bytes{level=\"resident\"}", "4194304" },
 	{ "cmavm_cma_window_bytes{level=\"contiguous\"}", "0" },
+	/* each window's own figures: window 1's, and window 2's zeroes beside them */
+	{ "cmavm_cma_window_commit_seconds{window=\"1\",pool=\"linux,cma\",level=\"huge\"}",
+	  "0.081234567" },
+	{ "cmavm_cma_window_pauses_total{window=\"1\",pool=\"linux,cma\",level=\"huge\"}", "2" },
+	{ "cmavm_cma_window_pause_max_seconds{window=\"1\",pool=\"linux,cma\",level=\"huge\"}",
+	  "0.000412345" },
+	{ "cmavm_cma_window_stalls_total{window=\"1\",pool=\"linux,cma\",level=\"huge\"}", "3" },
+	{ "cmavm_cma_window_stall_max_seconds{window=\"1\",pool=\"linux,cma\",level=\"huge\"}",
+	  "0.0009" },
+	{ "cmavm_cma_window_migrations_total{window=\"1\",pool=\"linux,cma\",level=\"huge\"}",
+	  "4" },
+	{ "cmavm_cma_window_pauses_total{window=\"2\",pool=\"linux,cma\",level=\"huge\"}", "0" },
+	{ "cmavm_cma_window_stalls_total{window=\"3\",pool=\"fw\",level=\"resident\"}", "0" },
 };
 
 static const struct sample engine[] = {
