@@ -343,9 +343,10 @@ class LiveMoves:
         # during the moves, in ms): 10.9 16.3, 9.4 17.7, 8.0 17.2, 7.0 13.1,
         # 16.9 21.0, 8.7 15.2, 9.1 13.5, 9.2 14.4, 10.0 16.4, 8.3 16.9,
         # 12.1 14.3: at most 9.2 ms more. On 6.1 the same moves hold it
-        # 160-260 ms (the whole-pool commit's pause). The bound that holds
-        # with room to spare: idle + 25 ms.
-        self.assertLessEqual(during, idle + 25000)
+        # 160-260 ms (the whole-pool commit's pause). With a build running
+        # beside it, CI once saw 85.7 ms during against 19.9 ms idle. The
+        # bound: idle + 100 ms, still below the shortest whole-pool pause.
+        self.assertLessEqual(during, idle + 100000)
 
     def test_7_the_loop_serves_during_a_commit(self):
         """While the whole pool (256 MiB) moved onto huge pages, GET
