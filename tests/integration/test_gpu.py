@@ -8,7 +8,8 @@ backing, read from pagemap), an exported dma-buf read by tools/gpu's
 consumer holds the same pixels, the GPU's rings lie in the default CMA
 pool (ACCESS_PLATFORM), and once the guest lets go of the device the
 GPU memory in use is back to nothing; and the operator's resize reaches
-the guest as a display event and a new preferred mode."""
+the guest as a display event and a new preferred mode, while its fbdev
+console, whose framebuffer cannot grow, keeps showing on scanout 0."""
 import base64
 import os
 import struct
@@ -146,6 +147,35 @@ class Gpu(common.GuestShellTest):
 
         self.assertTrue(common.wait_for(lambda: self.preferred() == "800x600", 30),
                         "the guest did not see the new mode")
+
+    def test_8_the_console_stays_on_after_a_resize(self):
+        """The demo's resize, PUT /v1/gpu/display to 1280x800, larger than
+        the fbdev console's 640x480 framebuffer. On the display event a 6.12
+        guest probes its connector for modes no larger than that framebuffer
+        and turns the scanout off if none is left (drm_fb_helper_hotplug_event,
+        drm_client_modeset_probe); the EDID lists the 640x480 it shows below
+        the new preferred mode, so scanout 0 goes on showing a resource."""
+        edid = "/sys/class/drm/card0-Virtual-1/edid"
+        common.guest_run(self.s, "mkdir -p /tmp; cat %s > /tmp/edid0" % edid)
+        ok, out = common.api(self.s, "PUT", "/v1/gpu/display", {"width": 1280, "height": 800})
+        self.assertTrue(ok, out)
+        # The EDID gives the mode the guest shows unchanged, so it needs no modeset,
+        # which would turn the scanout off until the next plane update (6.12's
+        # virtio_gpu): scanout 0 shows a resource throughout.
+        seen = [self.gpu()["scanouts"][0]["resource_id"] for _ in range(4)]
+        self.assertNotIn(None, seen, "scanout 0 went dark while the guest took the event")
+        # Once the guest has read the new EDID, its fbdev client probes in the same
+        # work item: a second more covers that, even emulated.
+        common.guest_run(self.s, "for i in $(seq 100); do cmp -s %s /tmp/edid0 || break; "
+                         "sleep 0.1; done; sleep 1; ! cmp -s %s /tmp/edid0" % (edid, edid))
+        shown = common.wait_for(lambda: self.gpu()["scanouts"][0]["resource_id"], 5)
+        self.assertIsNotNone(shown, "scanout 0 went dark after the resize")
+        rc, out = self.s.host("cmavm ctl --socket api.sock screenshot shot8.png")
+        self.assertEqual(rc, 0, out)
+        width, height, _ = screen.png_rgb(host_file(self.s, "shot8.png"))
+        self.assertIn((width, height), [(WIDTH, HEIGHT), (1280, 800)])
+        self.assertEqual(self.preferred(), "1280x800")
+        self.assertEqual(self.gpu()["scanouts"][0]["resource_id"], shown)
 
     def preferred(self):
         """The guest connector's first (preferred) mode. The guest re-reads

@@ -69,15 +69,27 @@ static uint32_t get_display_info(struct gpu_call *c)
 	return VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
 }
 
+/*
+ * The monitor offers the mode the guest shows as well: a guest that cannot
+ * change its framebuffer's size (Linux's fbdev console) keeps it shown.
+ */
 static uint32_t get_edid(struct gpu_call *c)
 {
 	uint32_t i = le32toh(c->req->get_edid.scanout);
 	struct virtio_gpu_resp_edid *e = &c->resp->edid;
+	const struct gpu_scanout *s;
+	struct gpu_edid_monitor m;
 	size_t n;
 
 	if (i >= c->g->nr_scanouts)
 		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
-	n = gpu_edid_build(e->edid, c->g->scanout[i].width, c->g->scanout[i].height, "cmavm");
+	s = &c->g->scanout[i];
+	m = (struct gpu_edid_monitor){ .width = s->width, .height = s->height, .name = "cmavm" };
+	if (s->resource_id) {
+		m.shown_width = s->rect.width;
+		m.shown_height = s->rect.height;
+	}
+	n = gpu_edid_build(e->edid, &m);
 	if (!n)
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	e->size = htole32((uint32_t)n);

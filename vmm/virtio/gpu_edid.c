@@ -2,9 +2,14 @@
 /*
  * The EDID of a virtio-gpu scanout, byte by byte as VESA E-EDID 1.4's base
  * block lays it out; the offsets in the comments are the standard's.
+ *
+ * Beside the preferred mode the block lists the usual smaller sizes, as
+ * QEMU's does (hw/display/edid-generate.c): with the preferred mode alone,
+ * a guest's fbdev console goes dark when the display grows (gpu_edid.h).
  */
 #include "vmm/virtio/gpu_edid.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define EDID_REFRESH_HZ	   60
@@ -32,6 +37,39 @@ struct edid_timing {
 	uint32_t hactive, hblank, hfront, hsync;
 	uint32_t vactive, vblank, vfront, vsync;
 	uint32_t clock_10khz;
+};
+
+/*
+ * The usual sizes below the preferred one, at 60 Hz, with the pixel clock
+ * and line length of VESA DMT's timing for each (the one Linux's
+ * drm_edid.c gives an established or standard timing) for the range
+ * limits. The first three are established timings (a bit each), the rest
+ * standard timings (two bytes each, eight at most).
+ */
+struct edid_usual_mode {
+	uint16_t width, height;
+	uint8_t est_byte, est_bit; /* est_byte 0: a standard timing */
+	uint8_t aspect;		   /* a standard timing's: 0 16:10, 1 4:3, 2 5:4, 3 16:9 */
+	uint32_t clock_khz;
+	uint32_t htotal;
+};
+
+static const struct edid_usual_mode usual_modes[] = {
+	{ 640, 480, 35, 5, 0, 25175, 800 },    { 800, 600, 35, 0, 0, 40000, 1056 },
+	{ 1024, 768, 36, 3, 0, 65000, 1344 },  { 1280, 720, 0, 0, 3, 74250, 1650 },
+	{ 1280, 800, 0, 0, 0, 83500, 1680 },   { 1280, 1024, 0, 0, 2, 108000, 1688 },
+	{ 1440, 900, 0, 0, 0, 106500, 1904 },  { 1600, 1200, 0, 0, 1, 162000, 2160 },
+	{ 1680, 1050, 0, 0, 0, 146250, 2240 }, { 1920, 1080, 0, 0, 3, 148500, 2200 },
+	{ 1920, 1200, 0, 0, 0, 193250, 2592 },
+};
+
+#define NR_USUAL_MODES (sizeof(usual_modes) / sizeof(usual_modes[0]))
+#define EDID_STD_FIRST 38 /* bytes 38..53: eight standard timings */
+#define EDID_STD_END   54
+
+/* What the range limits must hold: the modes the block lists. */
+struct edid_span {
+	uint64_t min_line_hz, max_line_hz, max_clock_hz;
 };
 
 /* CVT's vertical sync width tells the aspect ratio to a monitor that cares. */
@@ -135,11 +173,65 @@ static void edid_put_chromaticity(uint8_t *e)
 		e[27 + i] = srgb[i] >> 2;
 }
 
-/* Bytes 35..53: no established timings, eight unused standard timings. */
-static void edid_put_no_standard_timings(uint8_t *e)
+/* Is @w x @h listed beside the preferred @pw x @ph: not larger either way, and not it? */
+static bool below(uint32_t w, uint32_t h, uint32_t pw, uint32_t ph)
 {
+	return w <= pw && h <= ph && (w != pw || h != ph);
+}
+
+static bool shown_listed(const struct gpu_edid_monitor *m)
+{
+	return m->shown_width && m->shown_height &&
+	       below(m->shown_width, m->shown_height, m->width, m->height);
+}
+
+/* A usual mode of the shown size gives way to the shown size's own timing. */
+static bool usual_listed(const struct edid_usual_mode *u, const struct gpu_edid_monitor *m)
+{
+	if (!below(u->width, u->height, m->width, m->height))
+		return false;
+	return !shown_listed(m) || u->width != m->shown_width || u->height != m->shown_height;
+}
+
+static void span_add(struct edid_span *s, uint64_t clock_hz, uint32_t htotal)
+{
+	uint64_t line_hz = clock_hz / htotal;
+
+	if (line_hz < s->min_line_hz)
+		s->min_line_hz = line_hz;
+	if (line_hz > s->max_line_hz)
+		s->max_line_hz = line_hz;
+	if (clock_hz > s->max_clock_hz)
+		s->max_clock_hz = clock_hz;
+}
+
+static void span_add_timing(struct edid_span *s, const struct edid_timing *t)
+{
+	span_add(s, (uint64_t)t->clock_10khz * 10000, t->hactive + t->hblank);
+}
+
+/* Bytes 35..53: the usual modes listed, as established and standard timings. */
+static void edid_put_usual_modes(uint8_t *e, const struct gpu_edid_monitor *m,
+				 struct edid_span *span)
+{
+	unsigned int std = EDID_STD_FIRST;
+
 	memset(e + 35, 0, 3);
-	memset(e + 38, 0x01, 16);
+	memset(e + EDID_STD_FIRST, 0x01, EDID_STD_END - EDID_STD_FIRST);
+	for (size_t i = 0; i < NR_USUAL_MODES; i++) {
+		const struct edid_usual_mode *u = &usual_modes[i];
+
+		if (!usual_listed(u, m))
+			continue;
+		if (u->est_byte) {
+			e[u->est_byte] |= 1u << u->est_bit;
+		} else {
+			e[std] = u->width / 8 - 31;
+			e[std + 1] = u->aspect << 6; /* refresh: 60 Hz + the low six bits */
+			std += 2;
+		}
+		span_add(span, (uint64_t)u->clock_khz * 1000, u->htotal);
+	}
 }
 
 static void edid_put_detailed_timing(uint8_t *d, const struct edid_timing *t)
@@ -188,43 +280,63 @@ static void edid_put_name(uint8_t *d, const char *name)
 		d[5 + i] = '\n';
 }
 
-/* The one mode with room either side of 60 Hz, whichever way a reader rounds its rates. */
-static void edid_put_range_limits(uint8_t *d, const struct edid_timing *t)
+/* Every mode listed, with room either side of 60 Hz whichever way a reader rounds its rates. */
+static void edid_put_range_limits(uint8_t *d, const struct edid_span *s)
 {
-	uint64_t hz = (uint64_t)t->clock_10khz * 10000;
-	uint64_t htotal = t->hactive + t->hblank;
-	uint64_t min_khz = hz * 50 / 60 / htotal / 1000;
-	uint64_t max_khz = (hz * 75 / 60 / htotal + 999) / 1000;
+	uint64_t min_khz = s->min_line_hz * 50 / 60 / 1000;
+	uint64_t max_khz = (s->max_line_hz * 75 / 60 + 999) / 1000;
 
 	edid_put_descriptor_head(d, EDID_TAG_RANGE);
 	d[5] = 50; /* vertical Hz */
 	d[6] = 75;
 	d[7] = min_khz ? (min_khz < 255 ? min_khz : 255) : 1;
 	d[8] = max_khz < 255 ? max_khz : 255;
-	d[9] = (t->clock_10khz + 999) / 1000; /* in 10 MHz */
-	d[10] = 0x01;			      /* range limits only: no GTF or CVT formula */
+	d[9] = (s->max_clock_hz + 9999999) / 10000000; /* in 10 MHz */
+	d[10] = 0x01; /* range limits only: no GTF or CVT formula */
 	memcpy(d + 11, "\n      ", 7);
 }
 
-size_t gpu_edid_build(uint8_t out[GPU_EDID_SIZE], uint32_t width, uint32_t height, const char *name)
+/*
+ * Bytes 108..125: the shown size's timing, else a dummy. The same timing
+ * the guest had when that size was preferred: a guest that keeps its mode
+ * finds it unchanged and needs no modeset, in which Linux's virtio_gpu
+ * turns the scanout off until the plane's next update.
+ */
+static void edid_put_shown(uint8_t *d, const struct gpu_edid_monitor *m, struct edid_span *span)
 {
 	struct edid_timing t;
+
+	if (!shown_listed(m) || cvt_rb_timing(m->shown_width, m->shown_height, &t)) {
+		edid_put_descriptor_head(d, EDID_TAG_DUMMY);
+		return;
+	}
+	edid_put_detailed_timing(d, &t);
+	span_add_timing(span, &t);
+}
+
+size_t gpu_edid_build(uint8_t out[GPU_EDID_SIZE], const struct gpu_edid_monitor *m)
+{
+	struct edid_timing t;
+	struct edid_span span;
 	uint8_t sum = 0;
 	int i;
 
-	if (!width || !height || width > GPU_EDID_MAX_SIDE || height > GPU_EDID_MAX_SIDE)
+	if (!m->width || !m->height || m->width > GPU_EDID_MAX_SIDE ||
+	    m->height > GPU_EDID_MAX_SIDE)
 		return 0;
-	if (cvt_rb_timing(width, height, &t))
+	if (cvt_rb_timing(m->width, m->height, &t))
 		return 0;
 	memset(out, 0, GPU_EDID_SIZE);
+	span = (struct edid_span){ UINT64_MAX, 0, 0 };
+	span_add_timing(&span, &t);
 	edid_put_identity(out);
-	edid_put_basics(out, width, height);
+	edid_put_basics(out, m->width, m->height);
 	edid_put_chromaticity(out);
-	edid_put_no_standard_timings(out);
+	edid_put_usual_modes(out, m, &span);
 	edid_put_detailed_timing(out + 54, &t);
-	edid_put_name(out + 72, name);
-	edid_put_range_limits(out + 90, &t);
-	edid_put_descriptor_head(out + 108, EDID_TAG_DUMMY);
+	edid_put_name(out + 72, m->name);
+	edid_put_shown(out + 108, m, &span);
+	edid_put_range_limits(out + 90, &span);
 	out[126] = 0; /* no extension blocks */
 	for (i = 0; i < GPU_EDID_SIZE - 1; i++)
 		sum += out[i];

@@ -590,6 +590,81 @@ static void test_gpu_edid(void **state)
 	assert_int_equal(counter(t, "errors"), 2);
 }
 
+/* The size a detailed timing at @off of @e gives; 0 x 0 for a display descriptor. */
+static void edid_timing_at(const uint8_t *e, unsigned int off, uint32_t *w, uint32_t *h)
+{
+	*w = *h = 0;
+	if (e[off] || e[off + 1])
+		edid_mode(e + off - 54, w, h);
+}
+
+static struct virtio_gpu_resp_edid edid_now(struct tdev *t)
+{
+	struct virtio_gpu_resp_edid r;
+	uint32_t used;
+
+	get_edid(t, 0, &used);
+	assert_int_equal(used, EDID_LEN);
+	memcpy(&r, hp(resp_gpa), sizeof(r));
+	assert_int_equal(le32toh(r.hdr.type), VIRTIO_GPU_RESP_OK_EDID);
+	return r;
+}
+
+/*
+ * After the display grows, the EDID still offers smaller modes, and the
+ * size the guest shows (a framebuffer Linux's fbdev console cannot grow)
+ * as a timing of its own; with the scanout off, it does not.
+ */
+static void test_gpu_edid_keeps_the_shown_mode(void **state)
+{
+	struct tdev *t = start_gpu();
+	struct virtio_gpu_resp_edid r;
+	uint32_t w, h;
+
+	(void)state;
+	assert_int_equal(res_create(t, 1, XRGB, 1000, 700), OK);
+	assert_int_equal(set_scanout(t, 0, 1, vrect(0, 0, 1000, 700)), OK);
+	r = edid_now(t);
+	edid_timing_at(r.edid, 108, &w, &h); /* 1000x700 fits 1024x768: offered */
+	assert_int_equal(w, 1000);
+	assert_int_equal(h, 700);
+
+	assert_int_equal(set_display(t, 0, 1280, 800), 0);
+	take_interrupt(t);
+	r = edid_now(t);
+	edid_timing_at(r.edid, 54, &w, &h);
+	assert_int_equal(w, 1280);
+	assert_int_equal(h, 800);
+	edid_timing_at(r.edid, 108, &w, &h);
+	assert_int_equal(w, 1000);
+	assert_int_equal(h, 700);
+	assert_int_equal(r.edid[35], 0x21); /* 640x480, 800x600 */
+	assert_int_equal(r.edid[36], 0x08); /* 1024x768 */
+	assert_int_equal(r.edid[38], 1280 / 8 - 31);
+	assert_int_equal(r.edid[39], 3 << 6); /* 16:9, 60 Hz: 1280x720 */
+	assert_int_equal(r.edid[40], 0x01);
+
+	/* A part of the resource: the part's size. */
+	assert_int_equal(set_scanout(t, 0, 1, vrect(10, 10, 900, 600)), OK);
+	edid_timing_at(edid_now(t).edid, 108, &w, &h);
+	assert_int_equal(w, 900);
+	assert_int_equal(h, 600);
+	/* 800x600, a usual size: its own timing instead of the established one. */
+	assert_int_equal(set_scanout(t, 0, 1, vrect(0, 0, 800, 600)), OK);
+	r = edid_now(t);
+	edid_timing_at(r.edid, 108, &w, &h);
+	assert_int_equal(w, 800);
+	assert_int_equal(h, 600);
+	assert_int_equal(r.edid[35], 0x20); /* 640x480 */
+	/* The scanout off: nothing shown to keep. */
+	assert_int_equal(set_scanout(t, 0, 1, vrect(0, 0, 1000, 700)), OK);
+	assert_int_equal(set_scanout(t, 0, 0, vrect(0, 0, 0, 0)), OK);
+	r = edid_now(t);
+	edid_timing_at(r.edid, 108, &w, &h);
+	assert_int_equal(w, 0);
+	assert_int_equal(r.edid[111], 0x10);
+}
+
 /*
  * A mode a detailed timing cannot hold (a side above 4095): the display
  * takes it, GET_EDID answers ERR_UNSPEC with a header alone, and
@@ -1762,6 +1837,7 @@ int main(void)
 		G(test_gpu_display_info),
 		G(test_gpu_edid),
 		G(test_gpu_edid_large_mode),
+		G(test_gpu_edid_keeps_the_shown_mode),
 		G(test_gpu_create),
 		G(test_gpu_resource_list),
 		G(test_gpu_too_many_resources),
