@@ -74,6 +74,44 @@ static void net_queue_stop(struct virtio_device *dev, unsigned int q)
 		net_tx_stop(dev);
 }
 
+/*
+ * The mover's fence goes up (on the loop thread, or with no loop running):
+ * from here every write checks it first. Nothing needs waiting for: no
+ * write of the device's is ever in flight (net.h).
+ */
+static void net_fence(struct virtio_device *dev, const void *host, uint64_t len)
+{
+	struct net *net = to_net(dev);
+
+	net->fence_host = host;
+	net->fence_len = len;
+}
+
+/*
+ * On the loop thread the held work goes on at once; from another thread
+ * (the mover's, which must not take the loop's SQEs) a kick of each queue
+ * that holds something has the loop do it, unless a new fence holds it
+ * again by then.
+ */
+static void net_unfence(struct virtio_device *dev)
+{
+	struct net *net = to_net(dev);
+
+	net->fence_host = NULL;
+	net->fence_len = 0;
+	if (ev_on_loop_thread(dev->loop)) {
+		net_rx_unfenced(dev);
+		net_tx_unfenced(dev);
+		return;
+	}
+	if (!dev->transport.kick)
+		return;
+	if (net->rx_behind_fence)
+		dev->transport.kick(dev, NET_RXQ);
+	if (net->tx_behind_fence)
+		dev->transport.kick(dev, NET_TXQ);
+}
+
 /* The packet waiting is for a driver that is gone; turns under way end with the reset. */
 static void net_reset(struct virtio_device *dev)
 {
@@ -108,6 +146,8 @@ static const struct virtio_counter_field net_counter_fields[] = {
 	VIRTIO_COUNTER_FIELD(struct net_counters, tx_bad_frames),
 	VIRTIO_COUNTER_FIELD(struct net_counters, tx_errors),
 	VIRTIO_COUNTER_FIELD(struct net_counters, tx_yields),
+	VIRTIO_COUNTER_FIELD(struct net_counters, rx_fenced),
+	VIRTIO_COUNTER_FIELD(struct net_counters, tx_fenced),
 };
 _Static_assert(sizeof(net_counter_fields) / sizeof(net_counter_fields[0]) <= VIRTIO_COUNTERS_MAX,
 	       "the control API takes VIRTIO_COUNTERS_MAX counters a device");
@@ -135,6 +175,8 @@ static const struct virtio_device_ops net_ops = {
 	.start = net_start,
 	.queue_stop = net_queue_stop,
 	.reset = net_reset,
+	.fence = net_fence,
+	.unfence = net_unfence,
 	.destroy = net_destroy,
 	.counters = net_counters,
 };
@@ -273,5 +315,34 @@ bool net_hdr_accepted(const struct virtio_device *dev, const struct virtio_net_h
 	case VIRTIO_NET_HDR_GSO_UDP:
 		return virtio_has_feature(dev, bits->ufo);
 	}
+	return false;
+}
+
+/* Does [host, host + len) overlap the fence? */
+static bool fenced(const struct net *net, const void *host, uint64_t len)
+{
+	const uint8_t *p = host;
+
+	return net->fence_host && p < net->fence_host + net->fence_len && net->fence_host < p + len;
+}
+
+/*
+ * The used ring as the virtqueue core writes it (2.7.8): flags, idx, the
+ * elements and, with EVENT_IDX, avail_event, which vq_pop() and
+ * vq_notifications() write too. Not enabled: nothing is written.
+ */
+bool net_ring_fenced(const struct net *net, const struct virtqueue *vq)
+{
+	uint64_t len = sizeof(struct vring_used) + sizeof(struct vring_used_elem) * vq->size +
+		       (vq->event_idx ? sizeof(__virtio16) : 0);
+
+	return vq->enabled && vq->used && fenced(net, vq->used, len);
+}
+
+bool net_chain_fenced(const struct net *net, const struct vq_chain *chain)
+{
+	for (unsigned int i = chain->nr_out; i < chain->nr; i++)
+		if (fenced(net, chain->buf[i].host, chain->buf[i].len))
+			return true;
 	return false;
 }

@@ -4,7 +4,8 @@
  * calls between the files that make up the device:
  *
  *   net.c      the device as the virtio core sees it: features, config
- *              space, link status, start, reset, counters, the constructor
+ *              space, link status, start, reset, counters, the constructor;
+ *              the CMA engine's fence (below)
  *   net_tx.c   the transmitq: each chain's header checked, the frame
  *              handed to the tap with one writev on the event loop's
  *              io_uring, at most NET_TX_BURST chains a turn
@@ -22,6 +23,18 @@
  * writes the same 12-byte header (TUNSETVNETHDRSZ), in the host's byte
  * order, which is the little-endian of VERSION_1 on every host cmavm
  * runs on.
+ *
+ * The fence. While the CMA engine moves a range of guest RAM live, the
+ * range is write-protected, and a write into it by the loop thread would
+ * wait in the kernel until the move's copy ends, and every device and the
+ * API on the loop with it. The device writes guest RAM only on the loop
+ * thread, under its lock: receive buffers, and both queues' used rings
+ * (which a driver that took ACCESS_PLATFORM allocates in the CMA pool).
+ * So nothing of it is ever in flight into guest RAM (no inflight_into),
+ * and the fence (ops->fence, on the loop thread) is all it needs: a
+ * queue whose used ring the fence touches does nothing that writes it,
+ * and a packet whose receive buffers it touches waits in the device, the
+ * tap unread, until ops->unfence lets both go on, in order.
  *
  * Every call is made with the device lock held, on the loop thread
  * unless it says otherwise.
@@ -75,6 +88,10 @@ struct net_counters {
 	uint64_t tx_bad_frames;
 	uint64_t tx_errors; /* writes the tap refused */
 	uint64_t tx_yields; /* turns that stopped at NET_TX_BURST chains, the rest left for later */
+	/* Packets that waited for a move's fence (their buffers or the used ring in its range). */
+	uint64_t rx_fenced;
+	/* Times the transmitq stopped for a move's fence: turns put off, answers held. */
+	uint64_t tx_fenced;
 };
 
 /* One frame on its way to the tap. */
@@ -111,12 +128,21 @@ struct net {
 	struct ev_op rx_op; /* a read, a poll or a retry's timeout; never in flight twice */
 	struct __kernel_timespec rx_retry; /* after a failed read */
 	struct vq_used *rx_used;	   /* VQ_MAX_SIZE entries */
+	bool rx_behind_fence;		   /* the packet waiting waits for the fence */
 
 	/* transmit */
 	struct net_tx_req *tx; /* NET_TX_SLOTS */
 	unsigned int tx_inflight;
 	bool tx_waiting;	/* a turn stopped for want of a free slot */
 	pthread_cond_t tx_idle; /* tx_inflight reached 0; waited on under the device lock */
+	bool tx_behind_fence;	/* the fence stopped a turn or held answers */
+	/* Chains whose frames the tap took while the fence covered the used ring. */
+	struct vq_used tx_held[NET_TX_SLOTS];
+	unsigned int nr_tx_held;
+
+	/* The range of guest RAM the CMA engine moves (host address); NULL: no fence. */
+	const uint8_t *fence_host;
+	uint64_t fence_len;
 
 	struct net_counters n;
 };
@@ -146,12 +172,19 @@ extern const struct net_offload_bits net_tx_offloads; /* CSUM, HOST_*: what the 
 bool net_hdr_accepted(const struct virtio_device *dev, const struct virtio_net_hdr_v1 *h,
 		      const struct net_offload_bits *bits);
 
+/* Would writing @vq's used ring (any of the part the device writes) touch the fence? */
+bool net_ring_fenced(const struct net *net, const struct virtqueue *vq);
+/* Would writing @chain's device-writable buffers touch the fence? */
+bool net_chain_fenced(const struct net *net, const struct vq_chain *chain);
+
 /* ---- net_tx.c ---- */
 
 /* Take chains from the transmitq for one turn (its notification, or going on). */
 void net_tx_turn(struct virtio_device *dev);
 /* The transmitq was taken back: wait for its writes off the loop thread (lock dropped). */
 void net_tx_stop(struct virtio_device *dev);
+/* The fence came down: answer what it held, and take the turn it put off. */
+void net_tx_unfenced(struct virtio_device *dev);
 
 /* ---- net_rx.c ---- */
 
@@ -162,6 +195,8 @@ void net_tx_stop(struct virtio_device *dev);
 void net_rx_kick(struct virtio_device *dev);
 /* Forget the packet waiting (a reset): counted as dropped. */
 void net_rx_forget(struct net *net);
+/* The fence came down: deliver the packet it held, then read the tap again. */
+void net_rx_unfenced(struct virtio_device *dev);
 
 /* ---- net_tap.c ---- */
 

@@ -13,6 +13,17 @@
  * any to wait for; and a driver that never refills its ring holds nothing
  * of the device's but that one packet.
  *
+ * While the CMA engine's fence (net.h) touches the receiveq's used ring,
+ * or any buffer of a chain the packet would fill, the packet waits in the
+ * device as it would for buffers, counted (rx_fenced): the chains taken
+ * go back unwritten from the fenced one on (those before it may hold part
+ * of the packet, unused, rewritten when it goes), and the tap is not read
+ * meanwhile, so nothing is lost or overtaken. Buffers are filled in ring
+ * order, so one in the fence holds back the packets after it too; the
+ * fence lasts one run's copy (16 MiB at most), and the tap's own queue
+ * holds what comes meanwhile. The unfence delivers it, with no kick
+ * from the driver.
+ *
  * A packet that finds too few buffers waits in the device, counted
  * (rx_no_buffers), and the tap is not read again until the driver adds
  * buffers and notifies, which vq_pop() asked it to do when it found the
@@ -39,6 +50,7 @@ enum fill {
 	FILL_WAIT,    /* too few buffers for now */
 	FILL_TOO_BIG, /* more than the buffers the driver can ever give at once */
 	FILL_BROKEN,  /* the driver broke the ring: the queue is marked */
+	FILL_FENCED,  /* the used ring or a buffer is in the fence: nothing published */
 };
 
 static void rx_arm(struct virtio_device *dev);
@@ -76,7 +88,8 @@ static uint8_t *chain_byte(const struct vq_chain *chain, uint64_t off)
 /*
  * Copy the packet into chains taken one after another, each filled
  * before the next is taken, then write how many into the first one's
- * num_buffers (1 without MRG_RXBUF, 5.1.6.4).
+ * num_buffers (1 without MRG_RXBUF, 5.1.6.4). Each chain is looked at
+ * against the fence before a byte goes into it.
  */
 static enum fill rx_fill(struct virtio_device *dev, struct virtqueue *vq, unsigned int *nr)
 {
@@ -88,6 +101,8 @@ static enum fill rx_fill(struct virtio_device *dev, struct virtqueue *vq, unsign
 	uint32_t off = 0, n;
 	int ret;
 
+	if (net_ring_fenced(net, vq))
+		return FILL_FENCED; /* even an empty ring: vq_pop() may write avail_event */
 	while (off < net->rx_len) {
 		if (k == max) {
 			vq_unpop(vq, k);
@@ -100,6 +115,10 @@ static enum fill rx_fill(struct virtio_device *dev, struct virtqueue *vq, unsign
 		}
 		if (!rx_chain_ok(vq, chain))
 			return FILL_BROKEN;
+		if (net_chain_fenced(net, chain)) {
+			vq_unpop(vq, k + 1); /* taken again at the unfence, unasked */
+			return FILL_FENCED;
+		}
 		if (k == 0) {
 			num_buffers[0] = chain_byte(chain, NUM_BUFFERS_AT);
 			num_buffers[1] = chain_byte(chain, NUM_BUFFERS_AT + 1);
@@ -115,7 +134,18 @@ static enum fill rx_fill(struct virtio_device *dev, struct virtqueue *vq, unsign
 	return FILL_DONE;
 }
 
-/* The packet waiting: true once it is gone (delivered or dropped), false while it waits. */
+/* The packet waiting waits for the fence, counted once however often it is tried. */
+static void rx_wait_for_fence(struct net *net)
+{
+	if (!net->rx_behind_fence)
+		net->n.rx_fenced++;
+	net->rx_behind_fence = true;
+}
+
+/*
+ * The packet waiting: true once it is gone (delivered or dropped), false
+ * while it waits, for buffers or for the fence (net->rx_behind_fence).
+ */
 static bool rx_deliver(struct virtio_device *dev)
 {
 	struct net *net = to_net(dev);
@@ -126,7 +156,11 @@ static bool rx_deliver(struct virtio_device *dev)
 		net->n.rx_dropped++;
 	} else {
 		switch (rx_fill(dev, vq, &nr)) {
+		case FILL_FENCED:
+			rx_wait_for_fence(net);
+			return false;
 		case FILL_WAIT:
+			net->rx_behind_fence = false;
 			return false;
 		case FILL_DONE:
 			vq_push_n(vq, net->rx_used, nr);
@@ -143,6 +177,7 @@ static bool rx_deliver(struct virtio_device *dev)
 		}
 	}
 	net->rx_len = 0;
+	net->rx_behind_fence = false;
 	return true;
 }
 
@@ -184,7 +219,8 @@ static bool rx_arrived(struct virtio_device *dev, uint32_t len)
 	net->rx_len = len;
 	if (rx_deliver(dev))
 		return true;
-	net->n.rx_no_buffers++;
+	if (!net->rx_behind_fence)
+		net->n.rx_no_buffers++;
 	return false;
 }
 
@@ -300,8 +336,15 @@ void net_rx_kick(struct virtio_device *dev)
 
 void net_rx_forget(struct net *net)
 {
+	net->rx_behind_fence = false;
 	if (!net->rx_len)
 		return;
 	net->n.rx_dropped++;
 	net->rx_len = 0;
+}
+
+void net_rx_unfenced(struct virtio_device *dev)
+{
+	if (to_net(dev)->rx_behind_fence && rx_deliver(dev))
+		rx_arm(dev);
 }

@@ -19,6 +19,13 @@
  * flight, and a turn that finds none free waits for half of them to
  * complete. Driver notifications are off while turns go on, and on again
  * once a turn finds the ring empty (2.7.10).
+ *
+ * The device writes nothing of the guest's here but the used ring (and
+ * avail_event in it): frames are only read. While the CMA engine's fence
+ * (net.h) touches that ring, no turn is taken (the notification is
+ * remembered: tx_fenced), and a chain whose write completes meanwhile is
+ * answered when the fence comes down, before anything newer; reading the
+ * buffers of a range being moved is harmless, so writes in flight go on.
  */
 #include "vmm/virtio/net.h"
 #include "vmm/util/log.h"
@@ -115,6 +122,52 @@ static int tx_chain(struct virtio_device *dev, struct virtqueue *vq, const struc
 	return 1;
 }
 
+/*
+ * Does the fence keep the device off @vq's used ring? Then the queue
+ * waits for the unfence (counted once however often it is tried).
+ */
+static bool tx_fenced_out(struct net *net, const struct virtqueue *vq)
+{
+	if (!net_ring_fenced(net, vq))
+		return false;
+	if (!net->tx_behind_fence)
+		net->n.tx_fenced++;
+	net->tx_behind_fence = true;
+	return true;
+}
+
+/* What the fence held, answered in the order the writes completed; true if any. */
+static bool tx_answer_held(struct net *net, struct virtqueue *vq)
+{
+	unsigned int n = net->nr_tx_held;
+
+	net->tx_behind_fence = false;
+	if (!n)
+		return false;
+	net->nr_tx_held = 0;
+	vq_push_n(vq, net->tx_held, n);
+	return true;
+}
+
+/*
+ * A chain whose frame the tap took (or refused): used now, after what the
+ * fence held, or held itself while the fence covers the used ring. At
+ * most NET_TX_SLOTS are held: no turn takes a chain while they are.
+ */
+static void tx_answer(struct virtio_device *dev, struct virtqueue *vq, uint16_t head)
+{
+	struct net *net = to_net(dev);
+
+	if (tx_fenced_out(net, vq)) {
+		if (net->nr_tx_held < NET_TX_SLOTS)
+			net->tx_held[net->nr_tx_held++] = (struct vq_used){ head, 0 };
+		return;
+	}
+	tx_answer_held(net, vq);
+	vq_push(vq, head, 0);
+	virtio_queue_done(dev, vq);
+}
+
 /* The next chain; on an empty ring, notifications on again and one more look (2.7.10). */
 static int tx_pop(struct virtqueue *vq, struct vq_chain *chain)
 {
@@ -146,8 +199,9 @@ void net_tx_turn(struct virtio_device *dev)
 	unsigned int taken;
 	int ret = 0;
 
-	if (!virtio_running(dev) || !vq->enabled || vq->broken)
+	if (!virtio_running(dev) || !vq->enabled || vq->broken || tx_fenced_out(net, vq))
 		return;
+	pushed = tx_answer_held(net, vq);
 	vq_notifications(vq, false);
 	for (taken = 0; taken < NET_TX_BURST; taken++) {
 		struct net_tx_req *req = free_slot(net);
@@ -215,8 +269,7 @@ static void tx_done(struct ev_op *op, int res, unsigned int flags)
 	/* Taken back since (QueueReady = 0, a reset): the answer would reach new rings. */
 	if (req->generation == vq->generation) {
 		tx_count(dev, req, res);
-		vq_push(vq, req->head, 0);
-		virtio_queue_done(dev, vq);
+		tx_answer(dev, vq, req->head);
 	}
 	req->busy = false;
 	if (!--net->tx_inflight)
@@ -239,6 +292,14 @@ void net_tx_stop(struct virtio_device *dev)
 	struct net *net = to_net(dev);
 
 	net->tx_waiting = false;
+	net->tx_behind_fence = false;
+	net->nr_tx_held = 0; /* answers for rings the driver took back */
 	while (net->tx_inflight && !ev_on_loop_thread(dev->loop))
 		pthread_cond_wait(&net->tx_idle, &dev->lock);
+}
+
+void net_tx_unfenced(struct virtio_device *dev)
+{
+	if (to_net(dev)->tx_behind_fence)
+		net_tx_turn(dev);
 }

@@ -104,10 +104,13 @@ struct virtio_device_ops {
 	 */
 	unsigned int (*inflight_into)(struct virtio_device *dev, const void *host, uint64_t len);
 	/*
-	 * Hold back requests that would write [host, host + len) of guest RAM
-	 * from I/O in flight: from now until unfence they wait, queued in
-	 * order, and start then (loop thread, lock held). One fence at a
-	 * time. NULL: the device writes guest memory only synchronously.
+	 * Hold back writes into [host, host + len) of guest RAM while the
+	 * engine moves it: requests whose I/O in flight would write there
+	 * (virtio-blk's reads), or the device's own writes on the loop thread
+	 * (virtio-net's frames and used rings), which would otherwise fault
+	 * on the write-protected range and hold the loop. From now until
+	 * unfence they wait, in order, and go on then (loop thread, lock
+	 * held). One fence at a time. NULL: the device does neither.
 	 */
 	void (*fence)(struct virtio_device *dev, const void *host, uint64_t len);
 	void (*unfence)(struct virtio_device *dev);

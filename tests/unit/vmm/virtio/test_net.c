@@ -5,6 +5,11 @@
  * without room, offloads in the header, what a hostile driver does to
  * either queue, the link, a reset, and the tap itself.
  *
+ * The CMA engine's fence: packets for buffers in it, and both queues'
+ * used rings in it, wait in the device and go on at the unfence, in
+ * order and byte for byte; with the fenced range write-protected by a
+ * userfaultfd, as a live move has it, the loop thread never writes it.
+ *
  * Most tests stand a SOCK_SEQPACKET socketpair in for the tap: like a
  * tap with a vnet header, each read or write is one whole packet, header
  * and frame. The last ones open a real tap when /dev/net/tun lets them
@@ -16,6 +21,7 @@
 #include <linux/capability.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/userfaultfd.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <poll.h>
@@ -50,11 +56,16 @@
 
 static const uint8_t mac[6] = { 0x02, 0xcb, 0x01, 0x02, 0x03, 0x04 };
 
-/* The test's end of the "tap", the device's, and a real tap to delete at teardown. */
+/*
+ * The test's end of the "tap", the device's, a real tap to delete at
+ * teardown, and a userfaultfd write-protecting part of fake RAM.
+ */
 static struct {
 	int peer, devfd;
 	char tap[IFNAMSIZ];
-} fx = { -1, -1, "" };
+	int uffd;
+	struct uffdio_range wp;
+} fx = { -1, -1, "", -1, { 0, 0 } };
 
 static int net_teardown(void **state);
 
@@ -145,15 +156,14 @@ static int unread(void)
 /* ---- the driver's transmit side ---- */
 
 /*
- * The driver sends header @h and @len frame bytes from @seed, in buffers
- * of the lengths in @split (0-terminated; the rest in one last buffer);
- * returns the used length.
+ * The driver's buffers for header @h and @len frame bytes from @seed, of
+ * the lengths in @split (0-terminated; the rest in one last buffer), in
+ * @b (8 at most); returns how many.
  */
-static uint32_t guest_send(struct tdev *t, const struct virtio_net_hdr_v1 *h, uint32_t len,
-			   uint32_t seed, const uint32_t *split)
+static unsigned int frame_bufs(struct tdev *t, const struct virtio_net_hdr_v1 *h, uint32_t len,
+			       uint32_t seed, const uint32_t *split, struct tbuf *b)
 {
 	uint8_t *data = malloc(HDR + len);
-	struct tbuf b[8];
 	uint32_t off = 0, total = HDR + len;
 	unsigned int n = 0;
 
@@ -167,7 +177,25 @@ static uint32_t guest_send(struct tdev *t, const struct virtio_net_hdr_v1 *h, ui
 	for (unsigned int i = 0, at = 0; i < n; at += b[i].len, i++)
 		memcpy(hp(b[i].gpa), data + at, b[i].len);
 	free(data);
-	return request(t, TXQ, b, n);
+	return n;
+}
+
+/* The driver sends a frame as frame_bufs() lays it out; returns the used length. */
+static uint32_t guest_send(struct tdev *t, const struct virtio_net_hdr_v1 *h, uint32_t len,
+			   uint32_t seed, const uint32_t *split)
+{
+	struct tbuf b[8];
+
+	return request(t, TXQ, b, frame_bufs(t, h, len, seed, split, b));
+}
+
+/* The same, not waited for: returns the chain's head. */
+static uint16_t guest_offer(struct tdev *t, uint32_t len, uint32_t seed)
+{
+	struct tbuf b[8];
+
+	return submit(t, TXQ, b,
+		      frame_bufs(t, &(struct virtio_net_hdr_v1){ 0 }, len, seed, NULL, b));
 }
 
 /* The host gets exactly header @h (num_buffers 0) and the frame of @len from @seed. */
@@ -847,6 +875,378 @@ static void test_net_tap_gone(void **state)
 	assert_healthy(t);
 }
 
+/* ---- the CMA engine's fence: the mover's side, under the device lock as the glue takes it ---- */
+
+static void fence(struct tdev *t, uint64_t gpa, uint64_t len)
+{
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->fence(&t->dev, hp(gpa), len);
+	pthread_mutex_unlock(&t->dev.lock);
+}
+
+/* From this thread, not the loop's: the mover's. */
+static void unfence_off_loop(struct tdev *t)
+{
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->unfence(&t->dev);
+	pthread_mutex_unlock(&t->dev.lock);
+}
+
+static void unfence_cb(void *arg)
+{
+	unfence_off_loop(arg);
+}
+
+/* On the loop thread, with no kick through the transport: the unfence delivers by itself. */
+static void unfence_on_loop(struct tdev *t)
+{
+	void (*kick)(struct virtio_device * dev, unsigned int q) = t->dev.transport.kick;
+
+	t->dev.transport.kick = NULL;
+	assert_int_equal(ev_loop_call(&loop, unfence_cb, t), 0);
+	t->dev.transport.kick = kick;
+}
+
+/* The driver's next receive buffer, filled with 0xcd to see that nothing wrote it. */
+static uint64_t post_rx_marked(struct tdev *t, uint32_t len, bool notify)
+{
+	post_rx(t, len, notify);
+	memset(hp(rx.gpa[(rx.first + rx.n - 1) % QSIZE]), 0xcd, len);
+	return rx.gpa[(rx.first + rx.n - 1) % QSIZE];
+}
+
+/*
+ * A packet whose buffer is in the fence waits in the device, the ones
+ * after it in the tap, and a kick does not let it by; the one before it
+ * went. Unfenced on the loop thread, they come in order, byte for byte.
+ */
+static void test_net_fence_holds_rx(void **state)
+{
+	static const uint32_t len[4] = { 1000, 1200, 800, 900 };
+	struct virtio_net_hdr_v1 h = { 0 };
+	struct tdev *t = net_dev(0);
+	uint64_t fenced;
+
+	(void)state;
+	start(t, MRG | BIT_ULL(VIRTIO_RING_F_EVENT_IDX));
+	post_rx_marked(t, 1526, false);
+	fenced = post_rx_marked(t, 1526, false);
+	post_rx_marked(t, 1526, false);
+	post_rx_marked(t, 1526, true);
+	fence(t, fenced, 1526);
+	for (unsigned int i = 0; i < 4; i++)
+		host_send_plain(len[i], i + 1);
+	expect_packet(t, &h, len[0], 1, 1);
+	assert_true(wait_counter(t, "rx_fenced", 1));
+	assert_no_more_used(t, RXQ);
+	assert_true(all_bytes(hp(fenced), 0xcd, 1526));
+	assert_int_equal(unread(), 2 * HDR + len[2] + len[3]);
+	post_rx(t, 1526, true);
+	assert_no_more_used(t, RXQ);
+	assert_int_equal(counter(t, "rx_fenced"), 1);
+	assert_int_equal(counter(t, "rx_no_buffers"), 0);
+
+	unfence_on_loop(t);
+	for (unsigned int i = 1; i < 4; i++)
+		expect_packet(t, &h, len[i], i + 1, 1);
+	assert_no_more_used(t, RXQ); /* the fifth buffer waits for the next packet */
+	assert_int_equal(counter(t, "rx_packets"), 4);
+	assert_int_equal(counter(t, "rx_bytes"), len[0] + len[1] + len[2] + len[3]);
+	assert_int_equal(counter(t, "rx_dropped") + counter(t, "rx_errors"), 0);
+	assert_int_equal(counter(t, "rx_fenced"), 1);
+}
+
+/*
+ * A merged packet whose third buffer of four is in the fence: the chains
+ * before it go back too. The mover unfences from its own thread, and the
+ * next move's fence (its fourth buffer) is up before the loop sees the
+ * kick: it waits again, counted once; the last unfence lets it through.
+ */
+static void test_net_fence_mergeable_off_loop(void **state)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+	struct tdev *t = net_dev(0);
+
+	(void)state;
+	start(t, MRG);
+	for (unsigned int i = 0; i < 6; i++)
+		post_rx(t, 1000, i == 5);
+	fence(t, rx.gpa[2] + 500, 1); /* one byte of it is enough */
+	host_send_plain(3500, 1);
+	assert_true(wait_counter(t, "rx_fenced", 1));
+	assert_no_more_used(t, RXQ);
+
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->unfence(&t->dev);
+	t->dev.ops->fence(&t->dev, hp(rx.gpa[3]), 1000);
+	pthread_mutex_unlock(&t->dev.lock);
+	assert_no_more_used(t, RXQ);
+	assert_int_equal(counter(t, "rx_fenced"), 1);
+
+	unfence_off_loop(t);
+	expect_packet(t, &h, 3500, 1, 4);
+	host_send_plain(100, 2);
+	expect_packet(t, &h, 100, 2, 1);
+	assert_int_equal(counter(t, "rx_packets"), 2);
+	assert_int_equal(counter(t, "rx_no_buffers") + counter(t, "rx_dropped"), 0);
+}
+
+/*
+ * A fence elsewhere stops nothing: the transmit buffers in it are only
+ * read, and receive buffers outside it are written.
+ */
+static void test_net_fence_elsewhere(void **state)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+	struct tdev *t = net_dev(0);
+
+	(void)state;
+	start(t, 0);
+	post_rx(t, 1526, false);
+	post_rx(t, 1526, true);
+	fence(t, t->buf_next, 0x10000); /* where the frames' buffers go next */
+	assert_int_equal(guest_send(t, &h, 1514, 1, NULL), 0);
+	expect_frame(&h, 1514, 1);
+	host_send_plain(1000, 2);
+	expect_packet(t, &h, 1000, 2, 1);
+	assert_int_equal(counter(t, "rx_fenced") + counter(t, "tx_fenced"), 0);
+	unfence_on_loop(t);
+	host_send_plain(500, 3);
+	expect_packet(t, &h, 500, 3, 1);
+}
+
+/*
+ * The used rings in the fence, down to avail_event alone (EVENT_IDX): a
+ * packet waits with its buffer free and nothing of the receiveq's ring
+ * written; a notification of the transmitq takes no turn. Both go on at
+ * the unfence.
+ */
+static void test_net_fence_used_rings(void **state)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+	struct tdev *t = net_dev(0);
+	uint8_t ring[0x1000], junk[HDR + 64];
+	uint64_t buf;
+	uint16_t head;
+
+	(void)state;
+	start(t, MRG | BIT_ULL(VIRTIO_RING_F_EVENT_IDX));
+	buf = post_rx_marked(t, 1526, true);
+	loop_sync();
+	memcpy(ring, hp(t->q[RXQ].used), sizeof(ring));
+	fence(t, t->q[RXQ].used + 4 + 8 * QSIZE, 2);
+	host_send_plain(1000, 1);
+	assert_true(wait_counter(t, "rx_fenced", 1));
+	assert_no_more_used(t, RXQ);
+	assert_memory_equal(hp(t->q[RXQ].used), ring, sizeof(ring));
+	assert_true(all_bytes(hp(buf), 0xcd, 1526));
+	unfence_on_loop(t);
+	expect_packet(t, &h, 1000, 1, 1);
+
+	fence(t, t->q[TXQ].used, 4); /* flags and idx */
+	head = guest_offer(t, 60, 2);
+	assert_int_equal(host_recv(junk, sizeof(junk), QUIET_MS), -1);
+	assert_int_equal(counter(t, "tx_fenced"), 1);
+	assert_no_more_used(t, TXQ);
+	unfence_on_loop(t);
+	expect_frame(&h, 60, 2);
+	assert_int_equal(next_used(t, TXQ, head), 0);
+	assert_int_equal(counter(t, "tx_packets"), 1);
+}
+
+/* The device's end of the "tap" filled until it takes no more: its next write waits. */
+static unsigned int fill_tap(void)
+{
+	static uint8_t filler[8192];
+	unsigned int n = 0;
+
+	while (send(fx.devfd, filler, sizeof(filler), MSG_DONTWAIT) == (ssize_t)sizeof(filler))
+		n++;
+	assert_int_equal(errno, EAGAIN);
+	assert_true(n > 0);
+	return n;
+}
+
+static void drain_tap(unsigned int n)
+{
+	static uint8_t got[8192];
+
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_equal(host_recv(got, sizeof(got), TIMEOUT_MS), sizeof(got));
+}
+
+/*
+ * A frame in flight when the fence comes over the transmitq's used ring
+ * reaches the tap, but its chain is answered only at the unfence, before
+ * the frame offered meanwhile (which waits for the unfence to be taken).
+ */
+static void test_net_fence_holds_tx_answers(void **state)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+	struct tdev *t = net_dev(0);
+	unsigned int filled;
+	uint16_t first, second;
+	uint8_t junk[HDR + 64];
+
+	(void)state;
+	start(t, 0);
+	filled = fill_tap();
+	first = guest_offer(t, 60, 1);
+	assert_no_more_used(t, TXQ); /* its write waits for room */
+	fence(t, t->q[TXQ].used, 0x1000);
+	drain_tap(filled);
+	expect_frame(&h, 60, 1);
+	assert_true(wait_counter(t, "tx_packets", 1));
+	assert_no_more_used(t, TXQ);
+	assert_int_equal(counter(t, "tx_fenced"), 1);
+	second = guest_offer(t, 60, 2);
+	assert_int_equal(host_recv(junk, sizeof(junk), QUIET_MS), -1);
+	assert_int_equal(counter(t, "tx_fenced"), 1);
+
+	unfence_off_loop(t);
+	assert_int_equal(next_used(t, TXQ, first), 0);
+	assert_int_equal(next_used(t, TXQ, second), 0);
+	expect_frame(&h, 60, 2);
+	assert_no_more_used(t, TXQ);
+	assert_int_equal(counter(t, "tx_packets"), 2);
+	assert_int_equal(counter(t, "tx_errors") + counter(t, "tx_bad_frames"), 0);
+}
+
+/*
+ * A reset does not wait for the fence: the packet it held is dropped,
+ * and so is an answer it held, which never reaches the new rings. The
+ * fence is the mover's, not the driver's: it outlives the reset, and
+ * holds what the driver does next until the unfence.
+ */
+static void test_net_fence_reset(void **state)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+	struct tdev *t = net_dev(0);
+	unsigned int filled;
+
+	(void)state;
+	start(t, 0);
+	post_rx(t, 1526, true);
+	filled = fill_tap();
+	guest_offer(t, 60, 1);
+	assert_no_more_used(t, TXQ);		   /* its write waits for room */
+	fence(t, t->region, RINGS_SIZE + 0x10000); /* the rings and the first buffers */
+	host_send_plain(100, 2);
+	drain_tap(filled);
+	expect_frame(&h, 60, 1);
+	assert_true(wait_counter(t, "rx_fenced", 1));
+	assert_true(wait_counter(t, "tx_packets", 1));
+	reset(t);
+	assert_int_equal(counter(t, "rx_dropped"), 1);
+
+	start(t, 0); /* the same rings and buffers, in the fence still */
+	post_rx(t, 1526, true);
+	host_send_plain(200, 3);
+	assert_true(wait_counter(t, "rx_fenced", 2));
+	assert_no_more_used(t, RXQ);
+	unfence_on_loop(t);
+	expect_packet(t, &h, 200, 3, 1);
+	assert_int_equal(guest_send(t, &h, 60, 4, NULL), 0);
+	expect_frame(&h, 60, 4);
+	assert_no_more_used(t, TXQ); /* one answer: the held one went with the old rings */
+	assert_int_equal(counter(t, "rx_packets"), 1);
+}
+
+/* ---- the fence under a real write-protect ---- */
+
+/* Write-protect [gpa, gpa + len) of fake RAM, page-aligned; false where the host cannot. */
+static bool wp_protect(uint64_t gpa, uint64_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
+	struct uffdio_register reg = { .range = { (uintptr_t)hp(gpa), len },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .range = reg.range, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+	fx.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	fx.wp = reg.range;
+	return fx.uffd >= 0 && !ioctl(fx.uffd, UFFDIO_API, &api) &&
+	       (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP) &&
+	       !ioctl(fx.uffd, UFFDIO_REGISTER, &reg) && !ioctl(fx.uffd, UFFDIO_WRITEPROTECT, &wp);
+}
+
+/* Writable again, and whoever waits on it woken. */
+static void wp_release(void)
+{
+	struct uffdio_writeprotect wp = { .range = fx.wp, .mode = 0 };
+
+	if (fx.uffd < 0)
+		return;
+	ioctl(fx.uffd, UFFDIO_WRITEPROTECT, &wp);
+	ioctl(fx.uffd, UFFDIO_UNREGISTER, &fx.wp);
+	close(fx.uffd);
+	fx.uffd = -1;
+}
+
+/*
+ * Did anyone write the protected range within @ms? It waits in the
+ * kernel then, the device lock held if it is the loop thread: the lock
+ * is not taken before this says no.
+ */
+static void assert_no_write(unsigned int ms)
+{
+	struct pollfd p = { .fd = fx.uffd, .events = POLLIN };
+
+	if (poll(&p, 1, (int)ms) != 0) {
+		wp_release();
+		fail_msg("the loop thread wrote the fenced range");
+	}
+}
+
+/* The packet was read from the "tap": the device has it, and may have written it by now. */
+static void wait_read(void)
+{
+	uint64_t end = now_ms() + TIMEOUT_MS;
+
+	while (unread() && now_ms() < end)
+		sleep_ms(1);
+	assert_int_equal(unread(), 0);
+}
+
+/*
+ * As a live move has it: [gpa, gpa + PAGE) fenced and write-protected.
+ * A packet of @len from @seed waits, the loop writes nothing there, and a
+ * frame still goes out; once protect and fence are down, the packet
+ * arrives whole, in @nr buffers.
+ */
+static void packet_past_protect(struct tdev *t, uint64_t gpa, uint32_t len, uint32_t seed,
+				unsigned int nr)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint64_t fenced = counter(t, "rx_fenced");
+
+	if (!wp_protect(gpa, PAGE))
+		skip();
+	fence(t, gpa, PAGE);
+	host_send_plain(len, seed);
+	wait_read();
+	assert_no_write(QUIET_MS);
+	assert_int_equal(guest_send(t, &h, 60, seed + 1, NULL), 0);
+	expect_frame(&h, 60, seed + 1);
+	assert_int_equal(counter(t, "rx_fenced"), fenced + 1);
+	wp_release();
+	unfence_on_loop(t);
+	expect_packet(t, &h, len, seed, nr);
+}
+
+/* A buffer in the fence (a merged packet's third), then the receiveq's used ring. */
+static void test_net_fence_write_protected(void **state)
+{
+	struct tdev *t = net_dev(0);
+
+	(void)state;
+	start(t, MRG | BIT_ULL(VIRTIO_RING_F_EVENT_IDX));
+	t->buf_next = (t->buf_next + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	for (unsigned int i = 0; i < 6; i++)
+		post_rx(t, PAGE, i == 5); /* a page each */
+	packet_past_protect(t, rx.gpa[2], 3 * PAGE + 100, 1, 4);
+	packet_past_protect(t, t->q[RXQ].used, 500, 3, 1); /* a page of its own */
+}
+
 /* ---- the tap ---- */
 
 static bool tap_ioctl(const char *name, int flags, unsigned long req, unsigned long arg)
@@ -1159,7 +1559,10 @@ static void delete_tap(const char *name)
 
 static int net_teardown(void **state)
 {
-	int ret = teardown(state);
+	int ret;
+
+	wp_release(); /* a loop thread waiting on it would never let the teardown end */
+	ret = teardown(state);
 
 	if (fx.peer >= 0)
 		close(fx.peer);
@@ -1191,6 +1594,13 @@ static const struct CMUnitTest tests[] = {
 	TN(test_net_link),
 	TN(test_net_reset),
 	TN(test_net_tap_gone),
+	TN(test_net_fence_holds_rx),
+	TN(test_net_fence_mergeable_off_loop),
+	TN(test_net_fence_elsewhere),
+	TN(test_net_fence_used_rings),
+	TN(test_net_fence_holds_tx_answers),
+	TN(test_net_fence_reset),
+	TN(test_net_fence_write_protected),
 	TN(test_net_tap_open_errors),
 	TN(test_net_tap_not_yours),
 	TN(test_net_tap_check),
