@@ -659,3 +659,18 @@ int teardown(void **state)
 			unlink(images[i]);
 	return 0;
 }
+
+void fence(struct tdev *t, uint64_t gpa, uint64_t len)
+{
+	assert_non_null(t->dev.ops->fence);
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->fence(&t->dev, hp(gpa), len);
+	pthread_mutex_unlock(&t->dev.lock);
+}
+
+void unfence_off_loop(struct tdev *t)
+{
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->unfence(&t->dev);
+	pthread_mutex_unlock(&t->dev.lock);
+}

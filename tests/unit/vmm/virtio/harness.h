@@ -164,6 +164,11 @@ uint8_t blk_req(struct tdev *t, uint32_t type, uint64_t sector, void *data, uint
 uint8_t blk_segment(struct tdev *t, uint32_t type, uint64_t sector, uint32_t sectors,
 		    uint32_t flags);
 
+/* ---- the CMA engine's fence: the mover's side, under the device lock as the glue takes it ---- */
+void fence(struct tdev *t, uint64_t gpa, uint64_t len);
+/* From this thread, not the loop's: the mover's. */
+void unfence_off_loop(struct tdev *t);
+
 /* ---- fixtures: fake RAM for the group, a fresh event loop for each test ---- */
 int group_setup(void **state);
 int group_teardown(void **state);

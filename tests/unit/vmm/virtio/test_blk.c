@@ -910,22 +910,6 @@ static void test_blk_take_back_during_write(void **state)
 
 /* ---- the fence: the mover's side, under the device lock as the glue takes it ---- */
 
-static void fence(struct tdev *t, uint64_t gpa, uint64_t len)
-{
-	assert_non_null(t->dev.ops->fence);
-	pthread_mutex_lock(&t->dev.lock);
-	t->dev.ops->fence(&t->dev, hp(gpa), len);
-	pthread_mutex_unlock(&t->dev.lock);
-}
-
-/* From this thread, not the loop's: the mover's. */
-static void unfence_off_loop(struct tdev *t)
-{
-	pthread_mutex_lock(&t->dev.lock);
-	t->dev.ops->unfence(&t->dev);
-	pthread_mutex_unlock(&t->dev.lock);
-}
-
 static void unfence_cb(void *arg)
 {
 	unfence_off_loop(arg);

@@ -877,21 +877,6 @@ static void test_net_tap_gone(void **state)
 
 /* ---- the CMA engine's fence: the mover's side, under the device lock as the glue takes it ---- */
 
-static void fence(struct tdev *t, uint64_t gpa, uint64_t len)
-{
-	pthread_mutex_lock(&t->dev.lock);
-	t->dev.ops->fence(&t->dev, hp(gpa), len);
-	pthread_mutex_unlock(&t->dev.lock);
-}
-
-/* From this thread, not the loop's: the mover's. */
-static void unfence_off_loop(struct tdev *t)
-{
-	pthread_mutex_lock(&t->dev.lock);
-	t->dev.ops->unfence(&t->dev);
-	pthread_mutex_unlock(&t->dev.lock);
-}
-
 static void unfence_cb(void *arg)
 {
 	unfence_off_loop(arg);
