@@ -22,6 +22,7 @@ find it on both sides.
 import os
 import select
 import shlex
+import signal
 import socket
 import sys
 import termios
@@ -278,17 +279,29 @@ def default_socket(name):
 
 
 def type_into(session, fd):
-    """This terminal's keys to the console, until the emulated host stops."""
+    """This terminal's keys to the console, until the emulated host stops
+    (after the end of stdin too: the VM runs on, as cmavm's does)."""
     while session.proc.poll() is None:
         r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            data = os.read(fd, 1024)
-            if not data:
-                break
-            try:
-                session.send(data)
-            except OSError:
-                break
+        if not r:
+            continue
+        data = os.read(fd, 1024)
+        if not data:
+            session.proc.wait()
+            break
+        try:
+            session.send(data)
+        except OSError:
+            break
+
+
+def stop_on_signals():
+    """SIGTERM and SIGHUP end tools/vm through its cleanup (terminal modes,
+    sockets, the emulated host), as Ctrl-a x would."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
 
 
 def raw_terminal(fd):
@@ -319,8 +332,9 @@ def run_emulated(host, name, sock, flags):
             "-chardev", "socket,id=ush,path=%s,server=on,wait=off" % shell_sock,
             "-device", "virtconsole,chardev=ush"]
     fd = sys.stdin.fileno()
+    stop_on_signals()
     old = raw_terminal(fd)
-    ready = []
+    ready, session = [], None
     try:
         say("starting the emulated arm64 host (about 5 s), then the guest")
         session = host.start(job, qemu_args=qemu)
@@ -329,6 +343,8 @@ def run_emulated(host, name, sock, flags):
         type_into(session, fd)
         session.wait(60)
     finally:
+        if session is not None:
+            session.kill()  # a no-op once it ended; else it goes with tools/vm
         if old is not None:
             termios.tcsetattr(fd, termios.TCSADRAIN, old)
         for f in ready:

@@ -17,6 +17,7 @@ docs/api.md's examples have it, and:
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -174,6 +175,29 @@ class LiveVm(unittest.TestCase):
         self.assertFalse(os.path.exists(SOCK))
         self.assertEqual(os.listdir(self.rundir), [])
 
+
+
+class Terminated(unittest.TestCase):
+    """tools/vm stopped by a signal (its terminal closed, a kill) takes the
+    emulated host, the socket and its link with it: nothing runs on."""
+
+    def test_sigterm(self):
+        rundir = tempfile.mkdtemp(prefix="cmavm-rundir-")
+        env = dict(os.environ, XDG_RUNTIME_DIR=rundir)
+        vm = testhost.Session(["python3", VM_PY, "--name", "term"], env=env, tty=True,
+                              log=common.log_file("live_vm_term"))
+        sock = os.path.join(rundir, "cmavm-term.sock")
+        try:
+            vm.expect(r"^cmavm: the VM's API socket is on this machine too: %s" % sock, 300)
+            os.kill(vm.proc.pid, signal.SIGTERM)
+            self.assertEqual(vm.wait(60), 128 + signal.SIGTERM)
+            self.assertEqual(os.listdir(rundir), [])
+            left = subprocess.run(["pgrep", "-f", "cmavm-vm-term/shell.sock"],
+                                  stdout=subprocess.PIPE).stdout.decode()
+            self.assertEqual(left, "", "the emulated host outlived tools/vm")
+        finally:
+            vm.kill()
+            shutil.rmtree(rundir, ignore_errors=True)
 
 
 class BackgroundRun(unittest.TestCase):
