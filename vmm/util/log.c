@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A message's bytes: room for a whole kernel command line (2047) and its words. */
+#define LOG_MSG_MAX 4096
+
 static void (*_Atomic log_gate)(bool hold);
 
 void vmm_log_set_gate(void (*gate)(bool hold))
@@ -46,7 +49,7 @@ static const char *prefix(enum log_level level)
 
 void vmm_log(enum log_level level, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[LOG_MSG_MAX];
 	va_list ap;
 
 	if (!vmm_log_shown(level))
@@ -60,7 +63,7 @@ void vmm_log(enum log_level level, const char *fmt, ...)
 void vmm_log_errno(const char *fmt, ...)
 {
 	int saved = errno;
-	char msg[1024], suffix[128];
+	char msg[LOG_MSG_MAX], suffix[128];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -106,6 +106,23 @@ static void test_a_word_that_is_no_level(void **state)
 	expect_lines(ERR WARN INFO ERRNO);
 }
 
+/* A kernel command line of 2047 bytes, as `cmavm run` logs it, whole. */
+static void test_a_long_message_whole(void **state)
+{
+	char line[2048], *got;
+	struct capture cap;
+
+	(void)state;
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	capture_start(&cap, stderr);
+	pr_info("cmdline: %s", line);
+	got = captured(&cap, stderr);
+	assert_int_equal(strlen(got), strlen("cmavm: cmdline: \r\n") + sizeof(line) - 1);
+	assert_non_null(strstr(got, line));
+	free(got);
+}
+
 static void test_names(void **state)
 {
 	static const char *const words[] = { "error", "warn", "info", "debug" };
@@ -132,6 +149,7 @@ int main(void)
 		cmocka_unit_test_setup(test_each_level_shows_those_before_it, unset_env),
 		cmocka_unit_test_setup(test_environment_and_the_flag_over_it, unset_env),
 		cmocka_unit_test_setup(test_a_word_that_is_no_level, unset_env),
+		cmocka_unit_test_setup(test_a_long_message_whole, unset_env),
 		cmocka_unit_test(test_names),
 	};
 
