@@ -12,41 +12,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/control/http_server.h"
 #include "vmm/machine/config.h"
 #include "vmm/util/log.h"
 #include "vmm/virtio/devices.h"
 
-/*
- * Whether a server answers at @path. A stale socket file refuses the
- * connection; the server, when it opens, replaces that one and refuses
- * any other (vmm/control/http_server.h): this only words the refusal in
- * terms of the name.
- */
-static bool socket_answers(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	bool live;
-
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	/* EAGAIN: its backlog is full, but it lives */
-	live = !connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || errno == EAGAIN;
-	close(fd);
-	return live;
-}
-
 int run_check_name(const struct vm_config *cfg)
 {
-	if (!cfg->api_socket_named || !socket_answers(cfg->api_socket))
+	/* the server refuses a live socket too: this words it in terms of the name */
+	if (!cfg->api_socket_named || http_socket_answers(cfg->api_socket) <= 0)
 		return 0;
 	pr_err("a VM named %s is already running (socket %s); pick another --name, or stop it "
 	       "with 'cmavm ctl --name %s shutdown'",

@@ -215,6 +215,13 @@ int http_server_open(struct http_server *s, struct ev_loop *loop, const char *pa
 		     http_handler_fn handler, void *opaque);
 
 /*
+ * Whether a server answers at @path (a connect that is not refused): 1;
+ * 0 when nobody listens (a stale file, or no file); -1 on another error,
+ * printed. A full backlog counts as alive.
+ */
+int http_socket_answers(const char *path);
+
+/*
  * Stop serving: no new connections, idle ones closed, answers under way
  * sent and deferred ones awaited (for up to a second; a deferred answer
  * that comes later is dropped), then the socket file removed. Best called

@@ -185,13 +185,14 @@ static void socket_address(struct sockaddr_un *sa, const char *path)
 	memcpy(sa->sun_path, path, strlen(path) + 1);
 }
 
-/* 1: a server answers at @path; 0: nobody listens (a stale file); -1: error. */
-static int server_answers(const char *path)
+int http_socket_answers(const char *path)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	struct sockaddr_un sa;
-	int ret, err;
+	int fd, ret, err;
 
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 0; /* nobody can listen there */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		pr_errno("socket(AF_UNIX)");
 		return -1;
@@ -229,7 +230,7 @@ static int clear_socket_path(const char *path)
 		       path);
 		return -1;
 	}
-	live = server_answers(path);
+	live = http_socket_answers(path);
 	if (live > 0)
 		pr_err("another cmavm already serves its API on %s; stop that VM or choose "
 		       "another control socket path (CMAVM_SOCKET)",

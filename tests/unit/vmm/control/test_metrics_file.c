@@ -33,6 +33,7 @@
 
 #include "tests/unit/lib/capture.h"
 #include "tests/unit/lib/child.h"
+#include "tests/unit/lib/sanitizer.h"
 #include "vmm/control/metrics.h"
 #include "vmm/sandbox/sandbox.h"
 
@@ -311,18 +312,6 @@ static void test_a_relative_path(void **state)
 
 /* ---- the sandbox ---- */
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define __SANITIZE_ADDRESS__ 1
-#endif
-#endif
-
-#ifdef __SANITIZE_ADDRESS__
-#define SKIP_UNDER_SANITIZER() skip() /* the filters allow cmavm's calls, not ASan's */
-#else
-#define SKIP_UNDER_SANITIZER() (void)0
-#endif
-
 struct in_child {
 	void (*fn)(void);
 };
@@ -387,7 +376,7 @@ static void test_the_writer_works_in_its_sandbox(void **state)
 	struct child_result r;
 	char *text;
 
-	SKIP_UNDER_SANITIZER();
+	SKIP_TEST_UNDER_SANITIZER();
 	run_child(write_in_the_sandbox, &r);
 	expect_clean_exit(&r);
 	assert_non_null(strstr(r.err, "renaming cmavm.prom.tmp over it failed"));
@@ -481,7 +470,7 @@ static void test_a_writer_thread_writes_in_its_directory(void **state)
 	struct child_result r;
 	char ok[200], *text;
 
-	SKIP_UNDER_SANITIZER();
+	SKIP_TEST_UNDER_SANITIZER();
 	run_as_writer(make_and_rename, &r);
 	expect_clean_exit(&r);
 	snprintf(ok, sizeof(ok), "%s/ok", dir);
@@ -496,7 +485,7 @@ static void test_a_writer_thread_is_refused_elsewhere(void **state)
 {
 	struct child_result r;
 
-	SKIP_UNDER_SANITIZER();
+	SKIP_TEST_UNDER_SANITIZER();
 	run_as_writer(open_elsewhere, &r);
 	expect_violation(&r, "openat");
 	run_as_writer(open_to_read, &r);
@@ -533,7 +522,7 @@ static void test_landlock_keeps_paths_in_the_directory(void **state)
 	struct child_result r;
 	char outside[200];
 
-	SKIP_UNDER_SANITIZER();
+	SKIP_TEST_UNDER_SANITIZER();
 	if (syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) < 1) {
 		fprintf(stderr, "this kernel has no Landlock: the writer's paths are kept only "
 				"by its seccomp filter\n");
