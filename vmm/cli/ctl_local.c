@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,28 +192,6 @@ int ctl_wait_for_vm(const char *path, unsigned int seconds)
 
 /* ---- connect ---- */
 
-static int connect_socket(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		pr_err("the API socket path %s is too long", path);
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		pr_err("cannot connect to the VM's API socket %s: %s; is a VM running with it? "
-		       "'cmavm ctl list' shows the running ones",
-		       path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Copy what @from has to @to; false at end of stream or on an error. */
 static bool pass_on(int from, int to)
 {
@@ -237,7 +214,7 @@ static bool pass_on(int from, int to)
 int ctl_connect(const char *path)
 {
 	struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN } };
-	int sock = connect_socket(path);
+	int sock = ctl_connect_api(path, 0);
 
 	if (sock < 0)
 		return CLI_EXIT_FAILED;

@@ -267,8 +267,7 @@ unsigned int ctl_answer_timeout_s(const char *method, const char *path)
 	return CTL_TIMEOUT_S;
 }
 
-/* Connected to the API at @path, answers awaited @timeout_s (0: forever). */
-static int connect_api(const char *path, unsigned int timeout_s)
+int ctl_connect_api(const char *path, unsigned int timeout_s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval send_timeout = { .tv_sec = CTL_TIMEOUT_S };
@@ -461,7 +460,7 @@ int ctl_request(const char *socket_path, const char *method, const char *path, c
 	int fd, ret;
 
 	*reply = (struct ctl_reply){ .fd = -1 };
-	fd = connect_api(socket_path, timeout_s);
+	fd = ctl_connect_api(socket_path, timeout_s);
 	if (fd < 0)
 		return -1;
 	text = format_request(method, path, json, &len);

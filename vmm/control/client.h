@@ -80,6 +80,13 @@ int ctl_request(const char *socket_path, const char *method, const char *path, c
 int ctl_request_quiet(const char *socket_path, const char *method, const char *path,
 		      unsigned int timeout_s, struct ctl_reply *reply);
 
+/*
+ * A connection to the API socket at @path, its answers awaited
+ * @timeout_s (0: forever); its descriptor, or -1 with the error printed
+ * (no VM there, and how to start one). ctl_request() makes its own.
+ */
+int ctl_connect_api(const char *path, unsigned int timeout_s);
+
 /* Frees the body and closes @reply->fd unless it is -1. */
 void ctl_reply_free(struct ctl_reply *reply);
 
